@@ -1,0 +1,254 @@
+//! The operations behind the CLI (`run`, `validate`), as plain functions with typed errors, so tests
+//! and benchmarks drive exactly what a user drives.
+
+use crate::config::scenario::RecordFormat;
+use crate::config::{self, ConfigErrors};
+use crate::exec::{self, JobFailure, RunOptions};
+use crate::model::Model;
+use crate::runtime::wasm::{LoadError, WasmBackend};
+use crate::runtime::{Backend, Resolved};
+use crate::sink::kafka::{EmbeddedBroker, KafkaSink};
+use crate::sink::message::OutMessage;
+use crate::sink::records::{CsvWriter, JsonlWriter, RecordWriter};
+use crate::sink::{DeliveryStats, MessageSink, NullSink};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Where messages go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KafkaTarget {
+    /// The scenario's brokers if it names any, else the embedded broker.
+    Auto,
+    /// These brokers, whatever the scenario says.
+    Brokers(String),
+    /// Generate messages and discard them (model-only benchmarks).
+    None,
+}
+
+/// Everything `engine run` can be told.
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    pub scenario: PathBuf,
+    pub threads: usize,
+    pub out: Option<PathBuf>,
+    pub formats: Option<Vec<RecordFormat>>,
+    pub kafka: KafkaTarget,
+    pub runs: Option<u64>,
+    pub timesteps: Option<u64>,
+    pub seed: Option<u64>,
+    /// Also write every message, in job order, to `messages.jsonl`.
+    pub write_messages: bool,
+    pub flush_timeout: Duration,
+}
+
+impl RunArgs {
+    pub fn new(scenario: impl Into<PathBuf>) -> Self {
+        Self {
+            scenario: scenario.into(),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            out: None,
+            formats: None,
+            kafka: KafkaTarget::Auto,
+            runs: None,
+            timesteps: None,
+            seed: None,
+            write_messages: false,
+            flush_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The end-of-run summary, printed as a table and written as `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub jobs: usize,
+    pub jobs_failed: usize,
+    pub records: u64,
+    pub substeps: u64,
+    pub messages_emitted: u64,
+    pub delivery: DeliveryStats,
+    pub kafka: String,
+    pub threads: usize,
+    pub wall_seconds: f64,
+    /// Time running jobs, without plugin compilation and the final flush.
+    pub sim_seconds: f64,
+    pub substeps_per_sec: f64,
+    /// Acknowledged messages per second of acknowledgement time.
+    pub msgs_per_sec: f64,
+    pub mb_per_sec: f64,
+    pub outputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    #[error("{0}")]
+    Engine(String),
+    #[error("Kafka: {0}")]
+    Kafka(String),
+    #[error("cannot write output: {0}")]
+    Io(#[from] std::io::Error),
+    /// Some jobs failed; what was produced is on disk and in the summary.
+    #[error("{} of {} jobs failed", .failures.len(), .summary.jobs)]
+    JobsFailed { failures: Vec<JobFailure>, summary: Box<Summary> },
+    /// Every job finished but some messages were not delivered.
+    #[error("{} messages were not delivered", .summary.delivery.failed + .summary.delivery.produced.saturating_sub(.summary.delivery.acked + .summary.delivery.failed))]
+    Undelivered { summary: Box<Summary> },
+}
+
+impl AppError {
+    /// 2 for bad input, 1 for a failed run.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AppError::Config(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+impl From<LoadError> for AppError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::Scenario(c) => AppError::Config(c),
+            LoadError::Engine(m) => AppError::Engine(m),
+        }
+    }
+}
+
+/// Parse, compile and check a scenario and its plugins, without running anything.
+pub fn validate(path: &Path) -> Result<(Model, WasmBackend, Resolved), AppError> {
+    let model = config::load(path)?;
+    let (backend, resolved) = WasmBackend::load(&model)?;
+    Ok((model, backend, resolved))
+}
+
+/// Apply command-line overrides to a compiled model.
+pub fn apply_overrides(model: &mut Model, args: &RunArgs) -> Result<(), AppError> {
+    if let Some(r) = args.runs {
+        if r == 0 {
+            return Err(AppError::Config(ConfigErrors(vec![config::Diagnostic {
+                file: PathBuf::from("--runs"),
+                pos: None,
+                message: "`--runs` must be at least 1".into(),
+                hint: None,
+            }])));
+        }
+        model.runs = r;
+    }
+    if let Some(t) = args.timesteps {
+        model.timesteps = t;
+    }
+    if let Some(s) = args.seed {
+        model.seed = s;
+    }
+    if let Some(o) = &args.out {
+        model.output.dir = o.clone();
+    }
+    if let Some(f) = &args.formats {
+        model.output.formats = f.clone();
+    }
+    Ok(())
+}
+
+/// `engine run`: load, run every job, flush, summarize.
+pub fn run(args: &RunArgs, progress: Option<Box<dyn Fn(u64) + Send + Sync>>) -> Result<Summary, AppError> {
+    let wall = Instant::now();
+    let mut model = config::load(&args.scenario)?;
+    apply_overrides(&mut model, args)?;
+    let (backend, resolved) = WasmBackend::load(&model)?;
+    run_loaded(&model, &backend, &resolved, args, progress, wall)
+}
+
+/// Run an already loaded model on any backend (the native backend uses this too).
+pub fn run_loaded(
+    model: &Model,
+    backend: &dyn Backend,
+    resolved: &Resolved,
+    args: &RunArgs,
+    progress: Option<Box<dyn Fn(u64) + Send + Sync>>,
+    wall: Instant,
+) -> Result<Summary, AppError> {
+    // The embedded broker must outlive the producer, so it is declared first.
+    let mut _embedded = None;
+    let sink: Box<dyn MessageSink> = match (&args.kafka, &model.kafka.brokers) {
+        (KafkaTarget::None, _) => Box::new(NullSink::default()),
+        (KafkaTarget::Brokers(b), _) | (KafkaTarget::Auto, Some(b)) => Box::new(KafkaSink::connect(&model.kafka, b, false).map_err(AppError::Kafka)?),
+        (KafkaTarget::Auto, None) => {
+            let broker = EmbeddedBroker::start(&model.kafka).map_err(AppError::Kafka)?;
+            let servers = broker.bootstrap_servers();
+            _embedded = Some(broker);
+            Box::new(KafkaSink::connect(&model.kafka, &servers, true).map_err(AppError::Kafka)?)
+        }
+    };
+    let dir = &model.output.dir;
+    let mut writers: Vec<Box<dyn RecordWriter>> = Vec::new();
+    for f in &model.output.formats {
+        match f {
+            RecordFormat::Jsonl => writers.push(Box::new(JsonlWriter::create(&dir.join("records.jsonl"), model)?)),
+            RecordFormat::Csv => writers.push(Box::new(CsvWriter::create(&dir.join("records.csv"), model)?)),
+            RecordFormat::None => {}
+        }
+    }
+    let opts = RunOptions { threads: args.threads.max(1), keep_messages: args.write_messages, progress };
+    let report = exec::run(model, backend, resolved, sink.as_ref(), &mut writers, &opts)?;
+    let delivery = sink.finish(args.flush_timeout);
+    let mut outputs: Vec<PathBuf> = writers.iter().map(|w| w.path().to_path_buf()).collect();
+    if args.write_messages {
+        let path = dir.join("messages.jsonl");
+        write_messages(&path, model, &report.kept_messages)?;
+        outputs.push(path);
+    }
+    let sim = report.sim_time.as_secs_f64();
+    let summary = Summary {
+        scenario: model.name.clone(),
+        jobs: report.jobs,
+        jobs_failed: report.failures.len(),
+        records: report.records,
+        substeps: report.substeps,
+        messages_emitted: report.messages,
+        kafka: sink.describe(),
+        threads: opts.threads,
+        wall_seconds: wall.elapsed().as_secs_f64(),
+        sim_seconds: sim,
+        substeps_per_sec: if sim > 0.0 { report.substeps as f64 / sim } else { 0.0 },
+        msgs_per_sec: if delivery.ack_seconds > 0.0 { delivery.acked as f64 / delivery.ack_seconds } else { 0.0 },
+        mb_per_sec: if delivery.ack_seconds > 0.0 { delivery.bytes_acked as f64 / 1e6 / delivery.ack_seconds } else { 0.0 },
+        delivery,
+        outputs,
+    };
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("summary.json"), serde_json::to_vec_pretty(&summary).unwrap_or_default())?;
+    if !report.failures.is_empty() {
+        return Err(AppError::JobsFailed { failures: report.failures, summary: Box::new(summary) });
+    }
+    let d = &summary.delivery;
+    if !matches!(args.kafka, KafkaTarget::None) && (d.failed > 0 || d.acked < d.produced) {
+        return Err(AppError::Undelivered { summary: Box::new(summary) });
+    }
+    Ok(summary)
+}
+
+/// `messages.jsonl`: one message per line in job order, with its origin, so that two runs can be
+/// compared byte for byte.
+fn write_messages(path: &Path, model: &Model, msgs: &[OutMessage]) -> std::io::Result<()> {
+    use std::io::Write;
+    let jobs = model.jobs();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for m in msgs {
+        let job = &jobs[m.meta.job];
+        let line = serde_json::json!({
+            "topic": model.kafka.topics[m.topic].name,
+            "key": m.key.as_ref().map(|k| String::from_utf8_lossy(k)),
+            "value": String::from_utf8_lossy(&m.value),
+            "headers": m.headers.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(String::from_utf8_lossy(v).into_owned()))).collect::<serde_json::Map<_, _>>(),
+            "simulation": job.simulation, "subset": job.subset, "run": job.run,
+            "timestep": m.meta.timestep, "substep": m.meta.substep, "seq": m.meta.seq,
+        });
+        serde_json::to_writer(&mut out, &line)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}

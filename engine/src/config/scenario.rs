@@ -1,0 +1,309 @@
+//! The scenario file as written by a user: parsed once by serde into these types, then compiled into
+//! a validated [`crate::model::Model`] by [`super::compile`]. Field docs become the JSON Schema
+//! descriptions printed by `engine schema`, so they are written for scenario authors.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+/// A simulation scenario: state, parameters, Monte Carlo settings, the ordered partial state
+/// update blocks (PSUBs) and the WASM plugins implementing them.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Name of the scenario, used in logs and output file names.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Base seed. Every job and every plugin call derives its random stream from it, so the same
+    /// scenario and seed give the same records and messages whatever the thread count.
+    #[serde(default)]
+    pub seed: u64,
+    /// Monte Carlo runs per parameter subset (cadCAD `N`). Must be at least 1.
+    pub runs: u64,
+    /// Timesteps per run (cadCAD `T = range(timesteps)`): timesteps are labelled 1..=timesteps.
+    pub timesteps: u64,
+    /// How list-valued params combine into subsets.
+    #[serde(default)]
+    pub sweep: SweepMode,
+    /// Parameters. A list value is swept; a scalar (or a one-element list) is the same in every
+    /// subset. To pass a list as a single value, wrap it in another list: `w: [[1, 2, 3]]`.
+    #[serde(default)]
+    pub params: IndexMap<String, Json>,
+    /// State variables and their initial values, in output column order.
+    pub state: IndexMap<String, Json>,
+    /// Optional type overrides for state variables. By default a variable's type is taken from its
+    /// initial value (int and float are both `number`); `any` disables the check.
+    #[serde(default)]
+    pub state_types: IndexMap<String, TypeName>,
+    /// Let plugins read the records of completed timesteps (cadCAD `state_history`). `true` sends
+    /// all of them (memory and time grow with the run), a number sends only the last N timesteps.
+    #[serde(default)]
+    pub history: History,
+    /// How the signals of a block's policies are combined.
+    #[serde(default)]
+    pub aggregation: Aggregation,
+    /// The virtual clock that plugins read.
+    #[serde(default)]
+    pub clock: ClockConfig,
+    /// Plugins by name: each is a `.wasm` file or a Rust crate the engine builds.
+    pub plugins: IndexMap<String, PluginSource>,
+    /// The partial state update blocks, run in order once per timestep.
+    pub blocks: Vec<Block>,
+    /// Where emitted messages go.
+    #[serde(default)]
+    pub kafka: KafkaConfig,
+    /// Resource limits applied to every plugin instance.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Local record output.
+    #[serde(default)]
+    pub output: OutputConfig,
+}
+
+/// How list-valued params combine into parameter subsets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SweepMode {
+    /// cadCAD's rule: lists are zipped position by position; scalars and one-element lists are
+    /// broadcast; lists of other differing lengths are an error.
+    #[default]
+    Zip,
+    /// Every combination of the listed values (first param varies slowest).
+    Cartesian,
+}
+
+/// A state-variable type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TypeName {
+    Number,
+    Int,
+    Float,
+    Str,
+    Bool,
+    List,
+    Map,
+    Any,
+}
+
+/// `false` (default), `true` (all completed timesteps) or a window of N timesteps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum History {
+    Flag(bool),
+    Window(u32),
+    #[default]
+    #[serde(skip)]
+    Off,
+}
+
+/// Signal aggregation: one operator for every signal, or a default plus per-signal operators.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Aggregation {
+    All(AggOp),
+    PerSignal {
+        #[serde(default)]
+        default: AggOp,
+        #[serde(default)]
+        signals: IndexMap<String, AggOp>,
+    },
+}
+
+impl Default for Aggregation {
+    fn default() -> Self {
+        Aggregation::All(AggOp::Add)
+    }
+}
+
+/// How two values of one signal from different policies combine, in policy order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AggOp {
+    /// cadCAD's `a + b`: numbers add, lists and strings concatenate.
+    #[default]
+    Add,
+    /// Numbers multiply.
+    Mul,
+    /// The larger number.
+    Max,
+    /// The smaller number.
+    Min,
+    /// The first policy's value wins.
+    First,
+    /// The last policy's value wins.
+    Last,
+    /// Maps merge key by key, later policies overriding earlier ones.
+    Merge,
+}
+
+/// The virtual clock: `time = start + timestep * step`. A zero step freezes it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClockConfig {
+    /// RFC 3339 start time, e.g. `2019-10-03T00:00:00Z`.
+    #[serde(default = "default_clock_start")]
+    pub start: String,
+    /// Simulated time per timestep, e.g. `1s`, `250ms`, `0s` (frozen).
+    #[serde(default = "default_clock_step")]
+    pub step: String,
+}
+
+fn default_clock_start() -> String {
+    "2020-01-01T00:00:00Z".into()
+}
+fn default_clock_step() -> String {
+    "1s".into()
+}
+impl Default for ClockConfig {
+    fn default() -> Self {
+        Self { start: default_clock_start(), step: default_clock_step() }
+    }
+}
+
+/// Where a plugin's module comes from: exactly one of `wasm` or `crate`. Paths are relative to the
+/// scenario file.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PluginSource {
+    /// A compiled WebAssembly module.
+    #[serde(default)]
+    pub wasm: Option<String>,
+    /// A Rust plugin crate, built with `cargo build --release --target wasm32-unknown-unknown`.
+    #[serde(default, rename = "crate")]
+    pub krate: Option<String>,
+}
+
+/// One partial state update block.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Block {
+    /// Optional label, shown in errors and logs.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Policies, run in this order; their signals are aggregated in this order.
+    #[serde(default)]
+    pub policies: Vec<FnUse>,
+    /// State updates: state variable -> function. All read the state from before this block.
+    #[serde(default)]
+    pub updates: IndexMap<String, FnUse>,
+}
+
+/// A use of a plugin function: `plugin.export`, or the long form binding static `args`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FnUse {
+    Short(String),
+    Long {
+        /// `plugin.export`
+        #[serde(rename = "fn")]
+        func: String,
+        /// Static arguments handed to the function on every call (`args` in its input).
+        #[serde(default)]
+        args: Option<Json>,
+    },
+}
+
+impl FnUse {
+    pub fn target(&self) -> &str {
+        match self {
+            FnUse::Short(s) => s,
+            FnUse::Long { func, .. } => func,
+        }
+    }
+    pub fn args(&self) -> Option<&Json> {
+        match self {
+            FnUse::Short(_) => None,
+            FnUse::Long { args, .. } => args.as_ref(),
+        }
+    }
+}
+
+/// Kafka output. With no `brokers` the engine starts an embedded broker (librdkafka's in-process
+/// mock cluster) so that a scenario runs on any machine and still exercises the real produce path.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// `host:port[,host:port…]` of a real cluster. Overridden by `engine run --brokers`.
+    #[serde(default)]
+    pub brokers: Option<String>,
+    /// Topic aliases that plugins emit to.
+    #[serde(default)]
+    pub topics: IndexMap<String, TopicConfig>,
+    /// librdkafka producer properties, passed through unchanged (e.g. `linger.ms: 5`).
+    #[serde(default)]
+    pub producer: IndexMap<String, Json>,
+}
+
+/// One topic that plugins can emit to under its alias.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopicConfig {
+    /// Topic name on the cluster (defaults to the alias).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Partitions when the engine creates the topic.
+    #[serde(default = "default_partitions")]
+    pub partitions: i32,
+    /// Replication factor when the engine creates the topic.
+    #[serde(default = "default_replication")]
+    pub replication: i32,
+}
+
+fn default_partitions() -> i32 {
+    32
+}
+fn default_replication() -> i32 {
+    1
+}
+
+/// Limits applied to each plugin instance.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Maximum linear memory per instance, e.g. `256MiB`.
+    #[serde(default = "default_memory")]
+    pub memory: String,
+    /// Wall-clock limit for one plugin call, e.g. `10s`.
+    #[serde(default = "default_call_timeout")]
+    pub call_timeout: String,
+}
+
+fn default_memory() -> String {
+    "256MiB".into()
+}
+fn default_call_timeout() -> String {
+    "10s".into()
+}
+impl Default for Limits {
+    fn default() -> Self {
+        Self { memory: default_memory(), call_timeout: default_call_timeout() }
+    }
+}
+
+/// Record output on local disk.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Directory for records and the run summary (default `out/<name>`).
+    #[serde(default)]
+    pub dir: Option<String>,
+    /// Record formats to write (default `[jsonl]`).
+    #[serde(default)]
+    pub formats: Option<Vec<RecordFormat>>,
+}
+
+/// A record file format. All are readable by pandas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordFormat {
+    /// One JSON object per record (`pandas.read_json(path, lines=True)`).
+    Jsonl,
+    /// Comma-separated; nested values are JSON text.
+    Csv,
+    /// No record files (benchmarks).
+    None,
+}

@@ -1,0 +1,232 @@
+//! One job (simulation × subset × run), following cadCAD 0.5.3 step by step:
+//!
+//! * row 0 is the initial state with `substep = 0, timestep = 0`;
+//! * for each timestep t = 1..=T and block k = 1..=K, the policies run on the previous record, their
+//!   signals are aggregated in declaration order, and every state update reads the same previous
+//!   record (never a sibling's output); variables no update writes are carried over;
+//! * the previous record a block sees carries that record's bookkeeping: block k ≥ 2 sees
+//!   `substep = k−1, timestep = t`; block 1 sees `substep = K, timestep = t−1` (`0, 0` at t = 1), and
+//!   with K = 1 cadCAD shows `substep = 0` at every timestep, which we follow.
+
+use super::input::{encode_ctx, encode_record, Keys, Stamp};
+use super::{JobFailure, Record};
+use crate::config::compile::{admits, type_label};
+use crate::model::{HistoryMode, JobId, Model};
+use crate::runtime::host::derive;
+use crate::runtime::{CallFailure, CallSetup, JobBackend, Resolved, Slot};
+use crate::sink::message::{parse_emit, MsgMeta, OutMessage};
+use crate::value::{check_one, kind, write_array_len, write_map_len, write_str, Val};
+
+/// What a job hands back as it goes.
+pub trait JobSink {
+    fn record(&mut self, r: Record);
+    /// Messages of a completed block, in emission order.
+    fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), String>;
+    /// Called once per finished timestep (progress).
+    fn timestep_done(&mut self) {}
+}
+
+/// Seed of a job: depends only on the scenario seed and the job's identity.
+pub fn job_seed(model: &Model, job: &JobId) -> u64 {
+    derive(&[model.seed, job.simulation as u64, job.subset as u64, job.run as u64])
+}
+
+pub struct JobCtx<'a> {
+    pub model: &'a Model,
+    pub resolved: &'a Resolved,
+    pub keys: &'a Keys,
+    pub topics: &'a [String],
+}
+
+pub fn run_job(cx: &JobCtx, backend: &mut dyn JobBackend, job: JobId, sink: &mut dyn JobSink) -> Result<u64, Box<JobFailure>> {
+    let model = cx.model;
+    let seed = job_seed(model, &job);
+    let k_total = model.blocks.len() as u32;
+    let mut state: Vec<Val> = model.vars.iter().map(|v| v.initial.clone()).collect();
+    let mut stamp = Stamp { substep: 0, timestep: 0 };
+    sink.record(Record { substep: 0, timestep: 0, vals: state.clone() });
+
+    let keep_history = model.history != HistoryMode::Off;
+    let mut history: Vec<Vec<Vec<u8>>> = Vec::new();
+    if keep_history {
+        let mut b = Vec::new();
+        encode_record(&mut b, cx.keys, &state, &job, stamp);
+        history.push(vec![b]);
+    }
+
+    let params = &model.subsets[job.subset as usize].encoded;
+    let (mut common, mut tail, mut out) = (Vec::new(), Vec::new(), Vec::new());
+    let mut outputs: Vec<Vec<u8>> = Vec::new();
+    let mut substeps = 0u64;
+    let mut msgs: Vec<OutMessage> = Vec::new();
+    let mut msg_seq = 0u64;
+
+    for t in 1..=model.timesteps {
+        let now = model.clock.at(t);
+        let mut this_ts: Vec<Vec<u8>> = Vec::new();
+        for (bi, block) in cx.resolved.blocks.iter().enumerate() {
+            let k = bi as u32 + 1;
+            let plan = &model.blocks[bi];
+            let fail = |slot: Slot, e: FailKind, backend: &mut dyn JobBackend| {
+                let f = plan.policies.iter().chain(plan.updates.iter().map(|(_, f)| f)).find(|f| f.plugin == slot.plugin && cx.resolved.exports[slot.plugin][slot.func] == f.export);
+                Box::new(JobFailure {
+                    job,
+                    timestep: t,
+                    substep: k,
+                    block: plan.label.clone(),
+                    function: f.map(|f| f.display.clone()).unwrap_or_default(),
+                    error: e,
+                    log_tail: backend.host().logs.iter().cloned().collect(),
+                    stderr_tail: backend.stderr_tail(),
+                })
+            };
+            // cadCAD's view of the previous record (see module docs).
+            let prev = if k_total == 1 && stamp.timestep > 0 { Stamp { substep: 0, ..stamp } } else { stamp };
+
+            // Shared input: params, state, history.
+            common.clear();
+            write_str(&mut common, "params");
+            common.extend_from_slice(params);
+            write_str(&mut common, "state");
+            encode_record(&mut common, cx.keys, &state, &job, prev);
+            let mut entries = 3; // params, state, ctx
+            if keep_history {
+                write_str(&mut common, "history");
+                let from = match model.history {
+                    HistoryMode::Window(n) => history.len().saturating_sub(n as usize),
+                    _ => 0,
+                };
+                write_array_len(&mut common, history.len() - from);
+                for ts in &history[from..] {
+                    write_array_len(&mut common, ts.len());
+                    ts.iter().for_each(|r| common.extend_from_slice(r));
+                }
+                entries += 1;
+            }
+
+            // Policies.
+            outputs.clear();
+            msgs.clear();
+            for (pi, slot) in block.policies.iter().enumerate() {
+                let f = &plan.policies[pi];
+                let call_seed = derive(&[seed, t, k as u64, pi as u64]);
+                let n = entries + f.args.is_some() as usize;
+                tail.clear();
+                encode_ctx(&mut tail, &job, t, k, call_seed, now, None);
+                push_args(&mut tail, f.args.as_deref());
+                let mut head = Vec::new();
+                write_map_len(&mut head, n);
+                backend
+                    .call(*slot, &[&head, &common, &tail], CallSetup { seed: call_seed, now_ns: now }, &mut out)
+                    .map_err(|e| fail(*slot, FailKind::Call(e), backend))?;
+                if let Err(e) = check_one(&out) {
+                    return Err(fail(*slot, FailKind::Output(e.to_string()), backend));
+                }
+                collect_emits(backend, cx.topics, &mut msgs, &mut msg_seq, (job.index, t, k)).map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
+                outputs.push(std::mem::take(&mut out));
+            }
+            let refs: Vec<&[u8]> = outputs.iter().map(Vec::as_slice).collect();
+            let signals = model.aggregator.aggregate(&refs).map_err(|e| {
+                let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
+                fail(slot, FailKind::Aggregate(e.to_string()), backend)
+            })?;
+            write_str(&mut common, "signals");
+            common.extend_from_slice(&signals);
+            entries += 1;
+
+            // State updates, all reading the pre-block state.
+            let mut next = state.clone();
+            for (ui, (vi, slot)) in block.updates.iter().enumerate() {
+                let (_, f) = &plan.updates[ui];
+                let var = &model.vars[*vi];
+                let call_seed = derive(&[seed, t, k as u64, 0x8000_0000 + ui as u64]);
+                tail.clear();
+                encode_ctx(&mut tail, &job, t, k, call_seed, now, Some(&var.name));
+                push_args(&mut tail, f.args.as_deref());
+                let mut head = Vec::new();
+                write_map_len(&mut head, entries + f.args.is_some() as usize);
+                backend
+                    .call(*slot, &[&head, &common, &tail], CallSetup { seed: call_seed, now_ns: now }, &mut out)
+                    .map_err(|e| fail(*slot, FailKind::Call(e), backend))?;
+                if let Err(e) = check_one(&out) {
+                    return Err(fail(*slot, FailKind::Output(e.to_string()), backend));
+                }
+                collect_emits(backend, cx.topics, &mut msgs, &mut msg_seq, (job.index, t, k)).map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
+                let got = kind(&out).expect("checked above");
+                if !admits(var.ty, got) {
+                    return Err(fail(*slot, FailKind::Type { var: var.name.clone(), want: type_label(var.ty), got: got.name() }, backend));
+                }
+                next[*vi] = Val::from(out.as_slice());
+            }
+
+            // Messages of this block, now that it has succeeded.
+            if !msgs.is_empty() {
+                sink.messages(std::mem::take(&mut msgs)).map_err(|e| {
+                    let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
+                    fail(slot, FailKind::Sink(e), backend)
+                })?;
+            }
+
+            state = next;
+            stamp = Stamp { substep: k, timestep: t };
+            if keep_history {
+                let mut b = Vec::new();
+                encode_record(&mut b, cx.keys, &state, &job, stamp);
+                this_ts.push(b);
+            }
+            sink.record(Record { substep: k, timestep: t, vals: state.clone() });
+            substeps += 1;
+        }
+        if keep_history {
+            history.push(this_ts);
+        }
+        sink.timestep_done();
+    }
+    Ok(substeps)
+}
+
+/// Parse what the last call emitted, so that a bad message is blamed on the function that sent it.
+fn collect_emits(backend: &mut dyn JobBackend, topics: &[String], msgs: &mut Vec<OutMessage>, seq: &mut u64, at: (usize, u64, u32)) -> Result<(), String> {
+    let host = backend.host();
+    if host.emitted.is_empty() {
+        return Ok(());
+    }
+    for b in host.emitted.drain(..) {
+        let mut m = parse_emit(&b, topics)?;
+        m.meta = MsgMeta { job: at.0, timestep: at.1, substep: at.2, seq: *seq };
+        *seq += 1;
+        msgs.push(m);
+    }
+    Ok(())
+}
+
+fn push_args(tail: &mut Vec<u8>, args: Option<&[u8]>) {
+    if let Some(a) = args {
+        write_str(tail, "args");
+        tail.extend_from_slice(a);
+    }
+}
+
+/// What went wrong in a job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FailKind {
+    Call(CallFailure),
+    Output(String),
+    Aggregate(String),
+    Type { var: String, want: &'static str, got: &'static str },
+    Emit(String),
+    Sink(String),
+}
+
+impl std::fmt::Display for FailKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FailKind::Call(c) => write!(f, "{c}"),
+            FailKind::Output(e) => write!(f, "the plugin returned bytes that are not one MessagePack value ({e})"),
+            FailKind::Aggregate(e) => write!(f, "cannot aggregate the policies' signals: {e}"),
+            FailKind::Type { var, want, got } => write!(f, "the update of `{var}` returned {got}, but `{var}` is {want}"),
+            FailKind::Emit(e) => write!(f, "bad emitted message: {e}"),
+            FailKind::Sink(e) => write!(f, "the message sink failed: {e}"),
+        }
+    }
+}

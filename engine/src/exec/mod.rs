@@ -1,0 +1,203 @@
+//! Running a model: jobs in parallel on a rayon pool, records written in cadCAD order by the calling
+//! thread through a small reorder buffer, messages handed to the sink as each block completes.
+
+pub mod input;
+pub mod job;
+
+use crate::model::{JobId, Model};
+use crate::runtime::{Backend, Resolved};
+use crate::sink::message::OutMessage;
+use crate::sink::records::RecordWriter;
+use crate::sink::MessageSink;
+use crate::value::Val;
+use job::{run_job, FailKind, JobCtx, JobSink};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// One output row: the state variables (in declaration order) and the row's bookkeeping; the job's
+/// identity supplies `simulation, subset, run`.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub substep: u32,
+    pub timestep: u64,
+    pub vals: Vec<Val>,
+}
+
+/// A job that stopped early, with everything needed to find the cause.
+#[derive(Debug, Clone)]
+pub struct JobFailure {
+    pub job: JobId,
+    pub timestep: u64,
+    pub substep: u32,
+    pub block: String,
+    pub function: String,
+    pub error: FailKind,
+    pub log_tail: Vec<String>,
+    pub stderr_tail: String,
+}
+
+impl std::fmt::Display for JobFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (plugin, export) = self.function.split_once('.').unwrap_or(("?", &self.function));
+        write!(
+            f,
+            "plugin `{plugin}` export `{export}` failed in {} at timestep {}, substep {} ({}): {}",
+            self.job, self.timestep, self.substep, self.block, self.error
+        )?;
+        if !self.stderr_tail.trim().is_empty() {
+            write!(f, "\n  guest stderr:\n    {}", self.stderr_tail.trim().replace('\n', "\n    "))?;
+        }
+        if !self.log_tail.is_empty() {
+            write!(f, "\n  last log lines:\n    {}", self.log_tail.join("\n    "))?;
+        }
+        Ok(())
+    }
+}
+
+pub struct RunOptions {
+    pub threads: usize,
+    /// Keep every message in the job results (for a messages file).
+    pub keep_messages: bool,
+    /// Called with (timesteps done, total timesteps) from worker threads, for progress display.
+    pub progress: Option<Box<dyn Fn(u64) + Send + Sync>>,
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub jobs: usize,
+    pub records: u64,
+    pub substeps: u64,
+    pub messages: u64,
+    pub failures: Vec<JobFailure>,
+    /// Time spent running jobs (excludes plugin compilation and the final flush).
+    pub sim_time: Duration,
+    /// Messages in job order, if `keep_messages`.
+    pub kept_messages: Vec<OutMessage>,
+}
+
+struct Collect<'a> {
+    records: Vec<Record>,
+    messages: Vec<OutMessage>,
+    keep_messages: bool,
+    sink: &'a dyn MessageSink,
+    sent: u64,
+    progress: Option<&'a (dyn Fn(u64) + Send + Sync)>,
+}
+
+impl JobSink for Collect<'_> {
+    fn record(&mut self, r: Record) {
+        self.records.push(r);
+    }
+    fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), String> {
+        for msg in &m {
+            self.sink.send(msg)?;
+        }
+        self.sent += m.len() as u64;
+        if self.keep_messages {
+            self.messages.extend(m);
+        }
+        Ok(())
+    }
+    fn timestep_done(&mut self) {
+        if let Some(p) = self.progress {
+            p(1);
+        }
+    }
+}
+
+struct JobResult {
+    job: JobId,
+    records: Vec<Record>,
+    messages: Vec<OutMessage>,
+    sent: u64,
+    substeps: u64,
+    failure: Option<JobFailure>,
+}
+
+/// Run every job of `model`. Records reach `writers` in cadCAD order; a failed job's records up to
+/// the failure are written too, and the other jobs still run.
+pub fn run(
+    model: &Model,
+    backend: &dyn Backend,
+    resolved: &Resolved,
+    sink: &dyn MessageSink,
+    writers: &mut [Box<dyn RecordWriter>],
+    opts: &RunOptions,
+) -> Result<RunReport, std::io::Error> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .thread_name(|i| format!("job-worker-{i}"))
+        .build()
+        .map_err(std::io::Error::other)?;
+    let keys = input::Keys::new(model);
+    let topics: Vec<String> = model.kafka.topics.iter().map(|t| t.alias.clone()).collect();
+    let cx = JobCtx { model, resolved, keys: &keys, topics: &topics };
+    let jobs = model.jobs();
+    let start = Instant::now();
+    let mut report = RunReport { jobs: jobs.len(), ..Default::default() };
+    let (tx, rx) = mpsc::channel::<JobResult>();
+
+    let mut io_result = Ok(());
+    std::thread::scope(|s| {
+        let cx = &cx;
+        let jobs = &jobs;
+        let pool = &pool;
+        s.spawn(move || {
+            pool.install(|| {
+                jobs.par_iter().with_max_len(1).for_each_with(tx, |tx, job| {
+                    let _ = tx.send(execute(cx, backend, *job, sink, opts));
+                })
+            })
+        });
+        // Reorder: write job i only after jobs 0..i.
+        let mut pending: BTreeMap<usize, JobResult> = BTreeMap::new();
+        let mut next = 0usize;
+        for r in rx {
+            pending.insert(r.job.index, r);
+            while let Some(r) = pending.remove(&next) {
+                next += 1;
+                report.records += r.records.len() as u64;
+                report.substeps += r.substeps;
+                report.messages += r.sent;
+                if io_result.is_ok() {
+                    io_result = writers.iter_mut().try_for_each(|w| w.write_job(&r.job, &r.records));
+                }
+                report.kept_messages.extend(r.messages);
+                if let Some(f) = r.failure {
+                    report.failures.push(f);
+                }
+            }
+        }
+    });
+    report.sim_time = start.elapsed();
+    io_result?;
+    writers.iter_mut().try_for_each(|w| w.finish())?;
+    Ok(report)
+}
+
+fn execute(cx: &JobCtx, backend: &dyn Backend, job: JobId, sink: &dyn MessageSink, opts: &RunOptions) -> JobResult {
+    let mut c = Collect { records: Vec::new(), messages: Vec::new(), keep_messages: opts.keep_messages, sink, sent: 0, progress: opts.progress.as_deref() };
+    let (substeps, failure) = match backend.instantiate(job::job_seed(cx.model, &job)) {
+        Err(e) => (
+            0,
+            Some(JobFailure {
+                job,
+                timestep: 0,
+                substep: 0,
+                block: "instantiation".into(),
+                function: String::new(),
+                error: FailKind::Call(e),
+                log_tail: vec![],
+                stderr_tail: String::new(),
+            }),
+        ),
+        Ok(mut b) => match run_job(cx, b.as_mut(), job, &mut c) {
+            Ok(n) => (n, None),
+            Err(f) => (c.records.len().saturating_sub(1) as u64, Some(*f)),
+        },
+    };
+    JobResult { job, records: c.records, messages: c.messages, sent: c.sent, substeps, failure }
+}

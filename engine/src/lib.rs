@@ -1,0 +1,14 @@
+//! distroduce: cadCAD-style simulations whose policies and state updates are WASM plugins, with the
+//! messages they emit published to Kafka and measured like a benchmark.
+//!
+//! The data path, one module per stage: [`config`] (YAML → validated [`model::Model`]) →
+//! [`runtime`] (plugins compiled once, instantiated per job) → [`exec`] (jobs in parallel, cadCAD
+//! semantics) → [`sink`] (records to files, messages to Kafka). [`app`] wires them for the CLI.
+
+pub mod app;
+pub mod config;
+pub mod exec;
+pub mod model;
+pub mod runtime;
+pub mod sink;
+pub mod value;

@@ -1,0 +1,217 @@
+//! `engine`: a thin command line over the `distroduce` library. It parses arguments, sets up
+//! logging and the progress bar, and renders the library's typed errors for people.
+//! Exit codes: 0 ok, 1 the run failed, 2 bad input.
+
+use clap::{Parser, Subcommand};
+use distroduce::app::{self, AppError, KafkaTarget, RunArgs, Summary};
+use distroduce::config::scenario::RecordFormat;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(name = "engine", version, about = "Run cadCAD-style scenarios with WASM plugins and publish what they emit to Kafka.")]
+struct Cli {
+    /// More logging (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a scenario: every (subset, run) job, records to files, messages to Kafka.
+    Run {
+        /// Scenario file (YAML).
+        scenario: PathBuf,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Output directory for records and summary.json (default: the scenario's output.dir, else out/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Record formats, comma-separated (jsonl, csv, none).
+        #[arg(long, value_delimiter = ',')]
+        format: Option<Vec<RecordFormat>>,
+        /// Kafka bootstrap servers; overrides the scenario. Without either, an embedded broker is used.
+        #[arg(long)]
+        brokers: Option<String>,
+        /// `none` generates messages without publishing them (model-only benchmarks).
+        #[arg(long, value_parser = ["auto", "none"], default_value = "auto")]
+        kafka: String,
+        /// Override the scenario's Monte Carlo runs.
+        #[arg(long)]
+        runs: Option<u64>,
+        /// Override the scenario's timesteps.
+        #[arg(long)]
+        timesteps: Option<u64>,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Also write every message, in job order, to messages.jsonl.
+        #[arg(long)]
+        write_messages: bool,
+        /// Also write the summary JSON here.
+        #[arg(long)]
+        summary_json: Option<PathBuf>,
+        /// How long to wait for outstanding deliveries at the end.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        flush_timeout: Duration,
+    },
+    /// Check a scenario and its plugins without running it.
+    Validate {
+        scenario: PathBuf,
+    },
+    /// Print the JSON Schema of scenario files (for editor completion).
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = ["warn", "info", "debug", "trace"][cli.verbose.min(3) as usize];
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)))
+        .with_writer(std::io::stderr)
+        .init();
+    let code = match cli.cmd {
+        Cmd::Schema => {
+            println!("{}", serde_json::to_string_pretty(&distroduce::config::schema()).unwrap_or_default());
+            0
+        }
+        Cmd::Validate { scenario } => match app::validate(&scenario) {
+            Ok((model, _, _)) => {
+                println!(
+                    "{}: ok ({} state variables, {} blocks, {} subsets x {} runs, {} plugins)",
+                    scenario.display(),
+                    model.vars.len(),
+                    model.blocks.len(),
+                    model.subsets.len(),
+                    model.runs,
+                    model.plugins.len()
+                );
+                0
+            }
+            Err(e) => report_error(&e),
+        },
+        Cmd::Run { scenario, threads, out, format, brokers, kafka, runs, timesteps, seed, write_messages, summary_json, flush_timeout } => {
+            let mut args = RunArgs::new(scenario);
+            if let Some(t) = threads {
+                args.threads = t.max(1);
+            }
+            args.out = out;
+            args.formats = format;
+            args.kafka = match (brokers, kafka.as_str()) {
+                (_, "none") => KafkaTarget::None,
+                (Some(b), _) => KafkaTarget::Brokers(b),
+                _ => KafkaTarget::Auto,
+            };
+            args.runs = runs;
+            args.timesteps = timesteps;
+            args.seed = seed;
+            args.write_messages = write_messages;
+            args.flush_timeout = flush_timeout;
+            run(args, summary_json)
+        }
+    };
+    ExitCode::from(code as u8)
+}
+
+fn run(args: RunArgs, summary_json: Option<PathBuf>) -> i32 {
+    let bar = progress_bar();
+    let progress = bar.clone().map(|b| Box::new(move |n: u64| b.inc(n)) as Box<dyn Fn(u64) + Send + Sync>);
+    if let Some(b) = &bar {
+        // The total is known only after loading; set it lazily from the scenario.
+        if let Ok(m) = distroduce::config::load(&args.scenario) {
+            let runs = args.runs.unwrap_or(m.runs);
+            let t = args.timesteps.unwrap_or(m.timesteps);
+            b.set_length(m.subsets.len() as u64 * runs * t);
+        }
+    }
+    let started = Instant::now();
+    let result = app::run(&args, progress);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let summary = match &result {
+        Ok(s) => Some(s),
+        Err(AppError::JobsFailed { summary, .. }) | Err(AppError::Undelivered { summary }) => Some(summary.as_ref()),
+        Err(_) => None,
+    };
+    if let Some(s) = summary {
+        print_summary(s);
+        if let Some(p) = &summary_json {
+            if let Err(e) = std::fs::write(p, serde_json::to_vec_pretty(s).unwrap_or_default()) {
+                eprintln!("error: cannot write {}: {e}", p.display());
+            }
+        }
+    }
+    tracing::debug!(elapsed = ?started.elapsed(), "run finished");
+    match result {
+        Ok(_) => 0,
+        Err(e) => report_error(&e),
+    }
+}
+
+fn progress_bar() -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let b = ProgressBar::new(0);
+    b.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} timesteps ({per_sec}, eta {eta})").ok()?.progress_chars("=> "));
+    // Short runs finish before the bar would be useful; show it only after a moment.
+    b.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+    Some(b)
+}
+
+fn report_error(e: &AppError) -> i32 {
+    match e {
+        AppError::JobsFailed { failures, .. } => {
+            for f in failures {
+                eprintln!("error: {f}");
+            }
+            eprintln!("error: {e}; records produced before each failure were written");
+        }
+        AppError::Undelivered { summary } => {
+            eprintln!("error: {e}");
+            if let Some(first) = &summary.delivery.first_error {
+                eprintln!("  first error: {first}");
+            }
+        }
+        other => eprintln!("{}", prefix_error(&other.to_string())),
+    }
+    e.exit_code()
+}
+
+fn prefix_error(s: &str) -> String {
+    if s.starts_with("error:") {
+        s.to_string()
+    } else {
+        format!("error: {s}")
+    }
+}
+
+fn print_summary(s: &Summary) {
+    let d = &s.delivery;
+    println!("scenario        {}", s.scenario);
+    println!("jobs            {} ({} failed), {} threads", s.jobs, s.jobs_failed, s.threads);
+    println!("records         {}", s.records);
+    println!("substeps        {} ({:.0}/s over {:.3}s of simulation)", s.substeps, s.substeps_per_sec, s.sim_seconds);
+    println!("kafka           {}", s.kafka);
+    println!("messages        {} emitted, {} produced, {} acknowledged, {} failed", s.messages_emitted, d.produced, d.acked, d.failed);
+    if d.acked > 0 {
+        println!("throughput      {:.0} msgs/s, {:.2} MB/s (by acknowledgement)", s.msgs_per_sec, s.mb_per_sec);
+    }
+    if let Some(l) = d.latency_ms {
+        println!("ack latency ms  p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}", l[0], l[1], l[2], l[3], l[4]);
+    }
+    println!("wall time       {:.3}s", s.wall_seconds);
+    for o in &s.outputs {
+        println!("output          {}", o.display());
+    }
+    for w in &d.warnings {
+        eprintln!("warning: {w}");
+    }
+}

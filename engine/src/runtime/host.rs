@@ -1,0 +1,212 @@
+//! What the host gives a plugin call: the `distroduce` imports (random numbers, the virtual clock,
+//! logs, message emission, failure reports) and a locked-down WASI.
+//!
+//! [`HostCalls`] is the backend-neutral part, shared by the WASM and the native backends; the
+//! WASM-only part ([`StoreData`]) adds the WASI context, the memory limiter and captured stderr.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::{Caller, Linker, StoreLimits};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+/// How many log lines of a job are kept for failure reports.
+const LOG_TAIL: usize = 20;
+
+/// SplitMix64: tiny, fast and good enough for simulation draws; seeded per call so that a call's
+/// numbers depend only on (seed, job, timestep, substep, position), never on scheduling.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        mix(self.0)
+    }
+    /// Uniform in [0, 1), 53 bits.
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+}
+
+/// The SplitMix64 finalizer, also used to derive seeds.
+pub fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Combine seed material in order.
+pub fn derive(parts: &[u64]) -> u64 {
+    parts.iter().fold(0x6A09_E667_F3BC_C908, |acc, p| mix(acc ^ mix(p.wrapping_add(0x9E37_79B9_7F4A_7C15))))
+}
+
+/// Per-call host state, the same for every backend.
+#[derive(Debug)]
+pub struct HostCalls {
+    pub rng: SplitMix64,
+    pub now_ns: i64,
+    /// Set by the `fail` import (or a panic hook in the guest).
+    pub fail: Option<String>,
+    pub logs: VecDeque<String>,
+    /// Raw `emit` payloads, in order, until the executor drains them after a block.
+    pub emitted: Vec<Vec<u8>>,
+    /// Name of the plugin being called, for log lines.
+    pub plugin: Arc<str>,
+}
+
+impl Default for HostCalls {
+    fn default() -> Self {
+        Self { rng: SplitMix64(0), now_ns: 0, fail: None, logs: VecDeque::new(), emitted: Vec::new(), plugin: Arc::from("") }
+    }
+}
+
+impl HostCalls {
+    pub fn begin_call(&mut self, seed: u64, now_ns: i64, plugin: &Arc<str>) {
+        self.rng = SplitMix64(seed);
+        self.now_ns = now_ns;
+        self.fail = None;
+        if !Arc::ptr_eq(&self.plugin, plugin) {
+            self.plugin = plugin.clone();
+        }
+    }
+
+    pub fn log(&mut self, level: i32, msg: &str) {
+        let plugin = &*self.plugin;
+        match level {
+            i32::MIN..=0 => tracing::trace!(plugin, "{msg}"),
+            1 => tracing::debug!(plugin, "{msg}"),
+            2 => tracing::info!(plugin, "{msg}"),
+            3 => tracing::warn!(plugin, "{msg}"),
+            _ => tracing::error!(plugin, "{msg}"),
+        }
+        if self.logs.len() == LOG_TAIL {
+            self.logs.pop_front();
+        }
+        self.logs.push_back(format!("[{plugin}] {msg}"));
+    }
+
+    pub fn fail(&mut self, msg: &str) {
+        // Keep the first message: a panic hook may report again on the way down.
+        if self.fail.is_none() {
+            self.fail = Some(msg.to_string());
+        }
+    }
+}
+
+impl distroduce_sdk::native::Host for HostCalls {
+    fn rng_u64(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+    fn rng_f64(&mut self) -> f64 {
+        self.rng.next_f64()
+    }
+    fn now_ns(&mut self) -> i64 {
+        self.now_ns
+    }
+    fn log(&mut self, level: i32, msg: &str) {
+        HostCalls::log(self, level, msg)
+    }
+    fn emit(&mut self, msgpack: &[u8]) {
+        self.emitted.push(msgpack.to_vec());
+    }
+    fn fail(&mut self, msg: &str) {
+        HostCalls::fail(self, msg)
+    }
+}
+
+/// Everything one WASM store carries.
+pub struct StoreData {
+    pub host: HostCalls,
+    pub wasi: WasiP1Ctx,
+    pub limits: StoreLimits,
+    pub stderr: MemoryOutputPipe,
+    /// The virtual clock as WASI sees it; updated before every call.
+    pub clock: Arc<AtomicI64>,
+}
+
+impl StoreData {
+    pub fn new(job_seed: u64, limits: StoreLimits) -> Self {
+        let clock = Arc::new(AtomicI64::new(0));
+        let stderr = MemoryOutputPipe::new(64 * 1024);
+        let mut b = wasmtime_wasi::WasiCtxBuilder::new();
+        // No preopens, env, args or sockets: a plugin sees nothing of the machine.
+        b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        b.stderr(stderr.clone()).stdout(stderr.clone());
+        let mut rng = SplitMix64(job_seed);
+        let bytes: Vec<u8> = (0..1024).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
+        b.secure_random(wasmtime_wasi::Deterministic::new(bytes.clone()));
+        b.insecure_random(wasmtime_wasi::Deterministic::new(bytes));
+        b.insecure_random_seed(job_seed as u128);
+        b.wall_clock(VirtualWall(clock.clone()));
+        b.monotonic_clock(VirtualMono(clock.clone()));
+        Self { host: HostCalls::default(), wasi: b.build_p1(), limits, stderr, clock }
+    }
+
+    pub fn set_time(&mut self, now_ns: i64) {
+        self.clock.store(now_ns, Ordering::Relaxed);
+    }
+
+    /// The last lines the guest wrote to stdout/stderr.
+    pub fn stderr_tail(&self) -> String {
+        let all = self.stderr.contents();
+        let text = String::from_utf8_lossy(&all);
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(10)..].join("\n")
+    }
+}
+
+struct VirtualWall(Arc<AtomicI64>);
+impl wasmtime_wasi::HostWallClock for VirtualWall {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.0.load(Ordering::Relaxed).max(0) as u64)
+    }
+}
+
+struct VirtualMono(Arc<AtomicI64>);
+impl wasmtime_wasi::HostMonotonicClock for VirtualMono {
+    fn resolution(&self) -> u64 {
+        1
+    }
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::Relaxed).max(0) as u64
+    }
+}
+
+/// Read `len` bytes at `ptr` of the calling instance's memory.
+fn guest_bytes(caller: &mut Caller<'_, StoreData>, ptr: i32, len: i32) -> Option<Vec<u8>> {
+    let mem = caller.get_export("memory")?.into_memory()?;
+    let data = mem.data(&caller);
+    data.get(ptr as u32 as usize..(ptr as u32 as usize).checked_add(len as u32 as usize)?).map(<[u8]>::to_vec)
+}
+
+/// Register the `distroduce` imports and WASI p1.
+pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+    linker.func_wrap("distroduce", "rng_u64", |mut c: Caller<'_, StoreData>| c.data_mut().host.rng.next_u64() as i64)?;
+    linker.func_wrap("distroduce", "rng_f64", |mut c: Caller<'_, StoreData>| c.data_mut().host.rng.next_f64())?;
+    linker.func_wrap("distroduce", "now_ns", |c: Caller<'_, StoreData>| c.data().host.now_ns)?;
+    linker.func_wrap("distroduce", "log", |mut c: Caller<'_, StoreData>, level: i32, ptr: i32, len: i32| {
+        let msg = guest_bytes(&mut c, ptr, len).unwrap_or_else(|| b"<log: pointer out of bounds>".to_vec());
+        c.data_mut().host.log(level, &String::from_utf8_lossy(&msg));
+    })?;
+    linker.func_wrap("distroduce", "emit", |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| {
+        match guest_bytes(&mut c, ptr, len) {
+            Some(b) => c.data_mut().host.emitted.push(b),
+            None => c.data_mut().host.fail("emit: message pointer out of bounds"),
+        }
+    })?;
+    linker.func_wrap("distroduce", "fail", |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| {
+        let msg = guest_bytes(&mut c, ptr, len).unwrap_or_else(|| b"<fail: pointer out of bounds>".to_vec());
+        c.data_mut().host.fail(&String::from_utf8_lossy(&msg));
+    })?;
+    wasmtime_wasi::p1::add_to_linker_sync(linker, |d: &mut StoreData| &mut d.wasi)?;
+    Ok(())
+}
+
+/// Imports a plugin may use.
+pub const HOST_IMPORTS: [&str; 6] = ["rng_u64", "rng_f64", "now_ns", "log", "emit", "fail"];

@@ -1,0 +1,125 @@
+//! Plugin runtimes. The executor talks to a [`Backend`] (compiled once, shared by all threads) that
+//! makes one [`JobBackend`] per job (a fresh set of instances, so nothing leaks between runs).
+//!
+//! * [`wasm`]: wasmtime. Engine, modules and `InstancePre`s are built once; each job gets its own
+//!   `Store` with a memory cap, an epoch deadline per call and a locked-down WASI.
+//! * [`native`]: the same plugin code compiled into the host, called through the same MessagePack
+//!   contract. It exists to measure what the WASM boundary costs.
+
+pub mod build;
+mod describe;
+pub mod host;
+pub mod native;
+pub mod wasm;
+
+use crate::model::Model;
+use host::HostCalls;
+use std::fmt;
+
+/// A function resolved at load time: plugin index and function index within that plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub plugin: usize,
+    pub func: usize,
+}
+
+/// The blocks of a model with every function use resolved to a [`Slot`].
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub blocks: Vec<ResolvedBlock>,
+    /// Per plugin, the export names in slot order.
+    pub exports: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedBlock {
+    pub policies: Vec<Slot>,
+    pub updates: Vec<(usize, Slot)>,
+}
+
+impl Resolved {
+    /// Give every distinct (plugin, export) a slot.
+    pub fn of(model: &Model) -> Self {
+        let mut exports: Vec<Vec<String>> = vec![Vec::new(); model.plugins.len()];
+        let mut slot = |f: &crate::model::FnRef| {
+            let list = &mut exports[f.plugin];
+            let func = list.iter().position(|e| e == &f.export).unwrap_or_else(|| {
+                list.push(f.export.clone());
+                list.len() - 1
+            });
+            Slot { plugin: f.plugin, func }
+        };
+        let blocks = model
+            .blocks
+            .iter()
+            .map(|b| ResolvedBlock {
+                policies: b.policies.iter().map(&mut slot).collect(),
+                updates: b.updates.iter().map(|(v, f)| (*v, slot(f))).collect(),
+            })
+            .collect();
+        Resolved { blocks, exports }
+    }
+}
+
+/// Per-call settings from the executor.
+#[derive(Debug, Clone, Copy)]
+pub struct CallSetup {
+    pub seed: u64,
+    pub now_ns: i64,
+}
+
+/// Why a plugin call produced no output.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallFailure {
+    /// The guest reported an error (`fail`, a returned `Err`, or a panic message).
+    Guest(String),
+    /// The call ran past `limits.call_timeout`.
+    Timeout(std::time::Duration),
+    /// The instance tried to grow its memory past `limits.memory`.
+    OutOfMemory(usize),
+    /// Any other trap, with wasmtime's description and backtrace.
+    Trap(String),
+    /// The output pointer or length does not fit in guest memory.
+    BadOutput(String),
+    /// Instantiating the plugin for this job failed.
+    Instantiate(String),
+}
+
+impl fmt::Display for CallFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallFailure::Guest(m) => write!(f, "the plugin reported: {m}"),
+            CallFailure::Timeout(d) => write!(
+                f,
+                "the call did not finish within {} (limits.call_timeout); is there an endless loop?",
+                humantime::format_duration(*d)
+            ),
+            CallFailure::OutOfMemory(b) => {
+                write!(f, "the plugin exceeded its memory limit of {} MiB (limits.memory)", b >> 20)
+            }
+            CallFailure::Trap(m) => write!(f, "the plugin trapped: {m}"),
+            CallFailure::BadOutput(m) => write!(f, "the plugin returned an invalid result: {m}"),
+            CallFailure::Instantiate(m) => write!(f, "the plugin could not be instantiated: {m}"),
+        }
+    }
+}
+
+/// Compiled plugins, shared by all worker threads.
+pub trait Backend: Send + Sync {
+    /// Plugin names, by plugin index.
+    fn plugin_names(&self) -> Vec<String>;
+    /// Fresh instances of every plugin for one job.
+    fn instantiate(&self, job_seed: u64) -> Result<Box<dyn JobBackend>, CallFailure>;
+}
+
+/// The instances of one job.
+pub trait JobBackend {
+    /// Call `slot` with the concatenation of `parts` as input; the output replaces `out`.
+    fn call(&mut self, slot: Slot, parts: &[&[u8]], setup: CallSetup, out: &mut Vec<u8>) -> Result<(), CallFailure>;
+    /// Host-side state: emitted messages, log tail.
+    fn host(&mut self) -> &mut HostCalls;
+    /// What the guest wrote to stdout/stderr lately, for failure reports.
+    fn stderr_tail(&self) -> String {
+        String::new()
+    }
+}

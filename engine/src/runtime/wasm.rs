@@ -1,0 +1,370 @@
+//! The wasmtime backend.
+//!
+//! Following wasmtime's embedding examples: one `Engine`, one `Module` and one `InstancePre` per
+//! plugin, compiled once and shared by every thread; a fresh `Store` per job, carrying a memory cap
+//! (`StoreLimits`), an epoch deadline that is reset before each call (a ticker thread advances the
+//! epoch), and a locked-down WASI context.
+
+use super::describe;
+use super::host::{add_imports, HostCalls, StoreData, HOST_IMPORTS};
+use super::{Backend, CallFailure, CallSetup, JobBackend, Resolved, Slot};
+use crate::config::{ConfigErrors, Diagnostic};
+use crate::model::{Model, PluginSource};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::{Config, Engine, ExternType, InstancePre, Linker, Memory, Module, Store, StoreLimitsBuilder, TypedFunc, ValType};
+
+/// How often the epoch advances; call deadlines are counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The ABI version this engine speaks (see plugin-sdk/ABI.md).
+pub const ABI_VERSION: i32 = 1;
+
+struct Plugin {
+    name: Arc<str>,
+    pre: InstancePre<StoreData>,
+    exports: Vec<String>,
+    has_initialize: bool,
+}
+
+/// Compiled plugins for one model.
+pub struct WasmBackend {
+    engine: Engine,
+    plugins: Vec<Plugin>,
+    memory_bytes: usize,
+    deadline_ticks: u64,
+    ticker: Arc<AtomicBool>,
+}
+
+impl Drop for WasmBackend {
+    fn drop(&mut self) {
+        self.ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Why plugins could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Problems with the scenario's use of the plugins, each with its position.
+    #[error("{0}")]
+    Scenario(#[from] ConfigErrors),
+    #[error("cannot create the WebAssembly engine: {0}")]
+    Engine(String),
+}
+
+fn diag(model: &Model, pos: Option<crate::config::span::Pos>, message: String, hint: Option<&str>) -> Diagnostic {
+    Diagnostic { file: model.file.clone(), pos, message, hint: hint.map(str::to_string) }
+}
+
+impl WasmBackend {
+    /// Build (for `crate:` plugins), compile and check every plugin the model uses. All problems are
+    /// reported together, before any job starts.
+    pub fn load(model: &Model) -> Result<(Self, Resolved), LoadError> {
+        let resolved = Resolved::of(model);
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        let mut linker: Linker<StoreData> = Linker::new(&engine);
+        add_imports(&mut linker).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+
+        let mut diags = Vec::new();
+        let mut plugins = Vec::new();
+        for (pi, spec) in model.plugins.iter().enumerate() {
+            let path = match &spec.source {
+                PluginSource::Wasm(p) => p.clone(),
+                PluginSource::Crate(dir) => match super::build::build_crate(dir) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        diags.push(diag(model, spec.pos, format!("plugin `{}`: {e}", spec.name), None));
+                        continue;
+                    }
+                },
+            };
+            let module = match std::fs::read(&path).map_err(|e| e.to_string()).and_then(|b| Module::new(&engine, b).map_err(|e| format!("{e:#}"))) {
+                Ok(m) => m,
+                Err(e) => {
+                    diags.push(diag(
+                        model,
+                        spec.pos,
+                        format!("plugin `{}`: cannot load {}: {e}", spec.name, path.display()),
+                        Some("is it a WebAssembly core module built for wasm32?"),
+                    ));
+                    continue;
+                }
+            };
+            let before = diags.len();
+            check_module(model, pi, &module, &resolved.exports[pi], &mut diags);
+            if diags.len() > before {
+                continue;
+            }
+            match linker.instantiate_pre(&module) {
+                Ok(pre) => plugins.push(Plugin {
+                    name: Arc::from(spec.name.as_str()),
+                    pre,
+                    exports: resolved.exports[pi].clone(),
+                    has_initialize: module.get_export("_initialize").is_some(),
+                }),
+                Err(e) => diags.push(diag(model, spec.pos, format!("plugin `{}`: {e:#}", spec.name), None)),
+            }
+        }
+        if !diags.is_empty() {
+            return Err(ConfigErrors(diags).into());
+        }
+
+        let ticker = Arc::new(AtomicBool::new(false));
+        {
+            let (engine, stop) = (engine.clone(), ticker.clone());
+            std::thread::Builder::new()
+                .name("epoch-ticker".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(EPOCH_TICK);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|e| LoadError::Engine(e.to_string()))?;
+        }
+        let deadline_ticks = (model.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let backend = WasmBackend { engine, plugins, memory_bytes: model.limits.memory_bytes, deadline_ticks, ticker };
+        backend.check_abi(model, &resolved)?;
+        Ok((backend, resolved))
+    }
+
+    /// Instantiate each plugin once: check its ABI version and what it says about its functions.
+    fn check_abi(&self, model: &Model, resolved: &Resolved) -> Result<(), ConfigErrors> {
+        let mut diags = Vec::new();
+        let mut job = match self.new_job(0) {
+            Ok(j) => j,
+            Err(e) => return Err(ConfigErrors(vec![diag(model, None, e.to_string(), None)])),
+        };
+        for (pi, p) in self.plugins.iter().enumerate() {
+            let spec = &model.plugins[pi];
+            let v = job.instance(pi).version;
+            if v != ABI_VERSION {
+                diags.push(diag(
+                    model,
+                    spec.pos,
+                    format!("plugin `{}` speaks distroduce ABI version {v}, this engine speaks {ABI_VERSION}", p.name),
+                    Some("rebuild the plugin against a matching plugin SDK"),
+                ));
+                continue;
+            }
+            for export in &p.exports {
+                let bytes = match job.describe(pi, export) {
+                    Ok(Some(b)) => b,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        diags.push(diag(model, spec.pos, format!("plugin `{}`: distroduce_describe_{export} failed: {e}", p.name), None));
+                        continue;
+                    }
+                };
+                describe::check(model, resolved, pi, export, &bytes, &mut diags);
+            }
+        }
+        if diags.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(diags))
+        }
+    }
+
+    fn new_job(&self, job_seed: u64) -> Result<WasmJob, CallFailure> {
+        let limits = StoreLimitsBuilder::new().memory_size(self.memory_bytes).trap_on_grow_failure(true).build();
+        let mut store = Store::new(&self.engine, StoreData::new(job_seed, limits));
+        store.limiter(|d| &mut d.limits);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(self.deadline_ticks);
+        let mut instances = Vec::with_capacity(self.plugins.len());
+        for p in &self.plugins {
+            let fail = |e: wasmtime::Error| CallFailure::Instantiate(format!("plugin `{}`: {e:#}", p.name));
+            let inst = p.pre.instantiate(&mut store).map_err(fail)?;
+            if p.has_initialize {
+                inst.get_typed_func::<(), ()>(&mut store, "_initialize").and_then(|f| f.call(&mut store, ())).map_err(fail)?;
+            }
+            let memory = inst.get_memory(&mut store, "memory").ok_or_else(|| CallFailure::Instantiate(format!("plugin `{}` exports no memory", p.name)))?;
+            let alloc = inst.get_typed_func::<i32, i32>(&mut store, "distroduce_alloc").map_err(fail)?;
+            let version = inst.get_typed_func::<(), i32>(&mut store, "distroduce_abi_version").and_then(|f| f.call(&mut store, ())).map_err(fail)?;
+            let funcs = p.exports.iter().map(|e| inst.get_typed_func::<(i32, i32), i64>(&mut store, e)).collect::<Result<Vec<_>, _>>().map_err(fail)?;
+            instances.push(Instance { instance: inst, memory, alloc, funcs, version });
+        }
+        Ok(WasmJob { store, instances, names: self.plugins.iter().map(|p| p.name.clone()).collect(), deadline_ticks: self.deadline_ticks, memory_bytes: self.memory_bytes })
+    }
+}
+
+/// Static checks of a module against the ABI and the functions the scenario uses.
+fn check_module(model: &Model, pi: usize, module: &Module, used: &[String], diags: &mut Vec<Diagnostic>) {
+    let spec = &model.plugins[pi];
+    for imp in module.imports() {
+        let ok = match imp.module() {
+            "distroduce" => HOST_IMPORTS.contains(&imp.name()),
+            "wasi_snapshot_preview1" => true,
+            _ => false,
+        };
+        if !ok {
+            diags.push(diag(
+                model,
+                spec.pos,
+                format!("plugin `{}` imports `{}::{}`, which the engine does not provide", spec.name, imp.module(), imp.name()),
+                Some("plugins may import only the `distroduce` host functions of ABI.md and WASI preview 1"),
+            ));
+        }
+    }
+    let func_type = |name: &str| match module.get_export(name) {
+        Some(ExternType::Func(f)) => Some((f.params().collect::<Vec<_>>(), f.results().collect::<Vec<_>>())),
+        _ => None,
+    };
+    let is = |v: &[ValType], want: &[ValType]| v.len() == want.len() && v.iter().zip(want).all(|(a, b)| ValType::eq(a, b));
+    if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
+        diags.push(diag(model, spec.pos, format!("plugin `{}` does not export `memory`", spec.name), Some("see plugin-sdk/ABI.md §1")));
+    }
+    for (name, params, results) in [("distroduce_abi_version", vec![], vec![ValType::I32]), ("distroduce_alloc", vec![ValType::I32], vec![ValType::I32])] {
+        match func_type(name) {
+            Some((p, r)) if is(&p, &params) && is(&r, &results) => {}
+            Some(_) => diags.push(diag(model, spec.pos, format!("plugin `{}`: `{name}` has the wrong signature", spec.name), Some("see plugin-sdk/ABI.md §1"))),
+            None => diags.push(diag(
+                model,
+                spec.pos,
+                format!("plugin `{}` does not export `{name}`; it is not a distroduce plugin", spec.name),
+                Some("build it with distroduce-sdk, or implement plugin-sdk/ABI.md §1"),
+            )),
+        }
+    }
+    let uses: Vec<&crate::model::FnRef> = model.blocks.iter().flat_map(|b| b.policies.iter().chain(b.updates.iter().map(|(_, f)| f))).filter(|f| f.plugin == pi).collect();
+    for export in used {
+        let pos = uses.iter().find(|f| &f.export == export).and_then(|f| f.pos);
+        match func_type(export) {
+            Some((p, r)) if is(&p, &[ValType::I32, ValType::I32]) && is(&r, &[ValType::I64]) => {}
+            Some((p, r)) => diags.push(diag(
+                model,
+                pos,
+                format!("`{}.{export}` has type ({}) -> ({}), but plugin functions must be (i32, i32) -> i64", spec.name, types(&p), types(&r)),
+                Some("see plugin-sdk/ABI.md §1"),
+            )),
+            None => {
+                let mut have: Vec<String> = module
+                    .exports()
+                    .filter(|e| matches!(e.ty(), ExternType::Func(_)) && !e.name().starts_with("distroduce_") && !e.name().starts_with('_'))
+                    .map(|e| e.name().to_string())
+                    .collect();
+                have.sort();
+                diags.push(diag(
+                    model,
+                    pos,
+                    format!("plugin `{}` has no export `{export}`", spec.name),
+                    Some(&format!("its functions are: {}", if have.is_empty() { "none".into() } else { have.join(", ") })),
+                ));
+            }
+        }
+    }
+}
+
+fn types(v: &[ValType]) -> String {
+    v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+impl Backend for WasmBackend {
+    fn plugin_names(&self) -> Vec<String> {
+        self.plugins.iter().map(|p| p.name.to_string()).collect()
+    }
+    fn instantiate(&self, job_seed: u64) -> Result<Box<dyn JobBackend>, CallFailure> {
+        Ok(Box::new(self.new_job(job_seed)?))
+    }
+}
+
+struct Instance {
+    instance: wasmtime::Instance,
+    memory: Memory,
+    alloc: TypedFunc<i32, i32>,
+    funcs: Vec<TypedFunc<(i32, i32), i64>>,
+    version: i32,
+}
+
+struct WasmJob {
+    store: Store<StoreData>,
+    instances: Vec<Instance>,
+    names: Vec<Arc<str>>,
+    deadline_ticks: u64,
+    memory_bytes: usize,
+}
+
+impl WasmJob {
+    fn instance(&self, pi: usize) -> &Instance {
+        &self.instances[pi]
+    }
+
+    /// Call `distroduce_describe_<export>` if the plugin has it.
+    fn describe(&mut self, pi: usize, export: &str) -> Result<Option<Vec<u8>>, CallFailure> {
+        let inst = self.instances[pi].instance;
+        let Ok(f) = inst.get_typed_func::<(), i64>(&mut self.store, &format!("distroduce_describe_{export}")) else {
+            return Ok(None);
+        };
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        let packed = f.call(&mut self.store, ()).map_err(|e| self.classify(e))?;
+        let mut out = Vec::new();
+        self.read_output(pi, packed, &mut out)?;
+        Ok(Some(out))
+    }
+
+    fn classify(&mut self, e: wasmtime::Error) -> CallFailure {
+        if let Some(m) = self.store.data_mut().host.fail.take() {
+            return CallFailure::Guest(m);
+        }
+        let text = format!("{e:?}");
+        match e.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::Interrupt) => {
+                CallFailure::Timeout(Duration::from_millis(self.deadline_ticks * EPOCH_TICK.as_millis() as u64))
+            }
+            _ if text.contains("forcing trap when growing memory") => CallFailure::OutOfMemory(self.memory_bytes),
+            _ => CallFailure::Trap(text),
+        }
+    }
+
+    fn read_output(&mut self, pi: usize, packed: i64, out: &mut Vec<u8>) -> Result<(), CallFailure> {
+        let (ptr, len) = (((packed as u64) >> 32) as usize, (packed as u64 & 0xffff_ffff) as usize);
+        let data = self.instances[pi].memory.data(&self.store);
+        let bytes = data.get(ptr..ptr.saturating_add(len)).ok_or_else(|| {
+            CallFailure::BadOutput(format!("output at {ptr}+{len} lies outside the plugin's {} bytes of memory", data.len()))
+        })?;
+        out.clear();
+        out.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+impl JobBackend for WasmJob {
+    fn call(&mut self, slot: Slot, parts: &[&[u8]], setup: CallSetup, out: &mut Vec<u8>) -> Result<(), CallFailure> {
+        let data = self.store.data_mut();
+        data.host.begin_call(setup.seed, setup.now_ns, &self.names[slot.plugin]);
+        data.set_time(setup.now_ns);
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let inst = &self.instances[slot.plugin];
+        let (alloc, memory, func) = (inst.alloc.clone(), inst.memory, inst.funcs[slot.func].clone());
+        let ptr = alloc.call(&mut self.store, len as i32).map_err(|e| self.classify(e))? as u32 as usize;
+        {
+            let mem = memory.data_mut(&mut self.store);
+            let dst = mem.get_mut(ptr..ptr.saturating_add(len)).ok_or_else(|| {
+                CallFailure::BadOutput(format!("distroduce_alloc({len}) returned {ptr}, outside the plugin's memory"))
+            })?;
+            let mut at = 0;
+            for p in parts {
+                dst[at..at + p.len()].copy_from_slice(p);
+                at += p.len();
+            }
+        }
+        let packed = func.call(&mut self.store, (ptr as i32, len as i32)).map_err(|e| self.classify(e))?;
+        if let Some(m) = self.store.data_mut().host.fail.take() {
+            return Err(CallFailure::Guest(m));
+        }
+        self.read_output(slot.plugin, packed, out)
+    }
+
+    fn host(&mut self) -> &mut HostCalls {
+        &mut self.store.data_mut().host
+    }
+
+    fn stderr_tail(&self) -> String {
+        self.store.data().stderr_tail()
+    }
+}

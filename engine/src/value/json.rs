@@ -1,0 +1,124 @@
+//! Conversions between JSON (scenario files, record files, Kafka message values) and MessagePack.
+
+use super::{header, kind, Kind, Malformed};
+use serde_json::{Map, Number, Value as Json};
+
+/// Encode a JSON value as MessagePack. Integers stay integers and floats stay floats, so `0` and
+/// `0.0` in a scenario keep their Python meaning.
+pub fn from_json(v: &Json) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_json(&mut out, v);
+    out
+}
+
+pub fn write_json(out: &mut Vec<u8>, v: &Json) {
+    match v {
+        Json::Null => out.push(0xc0),
+        Json::Bool(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
+        Json::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                super::write_int(out, i);
+            } else if let Some(u) = n.as_u64() {
+                super::write_uint(out, u);
+            } else {
+                let _ = rmp::encode::write_f64(out, n.as_f64().unwrap_or(f64::NAN));
+            }
+        }
+        Json::String(s) => super::write_str(out, s),
+        Json::Array(a) => {
+            super::write_array_len(out, a.len());
+            a.iter().for_each(|x| write_json(out, x));
+        }
+        Json::Object(m) => {
+            super::write_map_len(out, m.len());
+            for (k, x) in m {
+                super::write_str(out, k);
+                write_json(out, x);
+            }
+        }
+    }
+}
+
+/// Decode MessagePack into JSON. Non-string map keys become their JSON text; binary becomes a
+/// string when it is UTF-8 and an array of byte values otherwise; NaN and infinities become null
+/// (JSON cannot carry them).
+pub fn to_json(b: &[u8]) -> Result<Json, Malformed> {
+    let (v, n) = decode(b, 0)?;
+    if n != b.len() {
+        return Err(Malformed { offset: n, what: "trailing bytes after the value" });
+    }
+    Ok(v)
+}
+
+fn decode(b: &[u8], at: usize) -> Result<(Json, usize), Malformed> {
+    let s = &b[at..];
+    let (h, payload, children) = header(b, at)?;
+    let body = b
+        .get(at + h..at + h + payload)
+        .ok_or(Malformed { offset: at, what: "value runs past the end" })?;
+    let end = at + h + payload;
+    Ok(match kind(s)? {
+        Kind::Nil => (Json::Null, end),
+        Kind::Bool => (Json::Bool(s[0] == 0xc3), end),
+        Kind::Int | Kind::Float => {
+            let n = match super::as_num(&s[..h + payload]) {
+                Some(super::Num::Int(i)) => Json::Number(i.into()),
+                Some(super::Num::Float(f)) => Number::from_f64(f).map(Json::Number).unwrap_or(Json::Null),
+                None => {
+                    // u64 above i64::MAX
+                    let mut r = s;
+                    let u: u64 = rmp::decode::read_int(&mut r)
+                        .map_err(|_| Malformed { offset: at, what: "bad integer" })?;
+                    Json::Number(u.into())
+                }
+            };
+            (n, end)
+        }
+        Kind::Str => {
+            let t = std::str::from_utf8(body).map_err(|_| Malformed { offset: at, what: "string is not UTF-8" })?;
+            (Json::String(t.to_string()), end)
+        }
+        Kind::Bin | Kind::Ext => match std::str::from_utf8(body) {
+            Ok(t) => (Json::String(t.to_string()), end),
+            Err(_) => (Json::Array(body.iter().map(|x| Json::Number((*x).into())).collect()), end),
+        },
+        Kind::List => {
+            let mut pos = end;
+            let mut items = Vec::with_capacity(children);
+            for _ in 0..children {
+                let (v, next) = decode(b, pos)?;
+                items.push(v);
+                pos = next;
+            }
+            (Json::Array(items), pos)
+        }
+        Kind::Map => {
+            let mut pos = end;
+            let mut m = Map::with_capacity(children / 2);
+            for _ in 0..children / 2 {
+                let (k, next) = decode(b, pos)?;
+                let (v, after) = decode(b, next)?;
+                let key = match k {
+                    Json::String(s) => s,
+                    other => other.to_string(),
+                };
+                m.insert(key, v);
+                pos = after;
+            }
+            (Json::Object(m), pos)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn round_trips_json_keeping_int_float_distinction() {
+        let v = json!({"a": 0, "b": 0.0, "c": [1, "x", null, true], "d": {"e": -3}, "big": u64::MAX});
+        assert_eq!(to_json(&from_json(&v)).unwrap(), v);
+        assert_eq!(serde_json::to_string(&to_json(&from_json(&json!(0.0))).unwrap()).unwrap(), "0.0");
+    }
+}

@@ -12,7 +12,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
-#[command(name = "engine", version, about = "Run cadCAD-style scenarios with WASM plugins and publish what they emit to Kafka.")]
+#[command(
+    name = "engine",
+    version,
+    about = "Run cadCAD-style scenarios with WASM plugins and publish what they emit to Kafka."
+)]
 struct Cli {
     /// More logging (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -62,9 +66,7 @@ enum Cmd {
         flush_timeout: Duration,
     },
     /// Check a scenario and its plugins without running it.
-    Validate {
-        scenario: PathBuf,
-    },
+    Validate { scenario: PathBuf },
     /// Print the JSON Schema of scenario files (for editor completion).
     Schema,
 }
@@ -73,12 +75,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let level = ["warn", "info", "debug", "trace"][cli.verbose.min(3) as usize];
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
         .with_writer(std::io::stderr)
         .init();
     let code = match cli.cmd {
         Cmd::Schema => {
-            println!("{}", serde_json::to_string_pretty(&distroduce::config::schema()).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&distroduce::config::schema()).unwrap_or_default()
+            );
             0
         }
         Cmd::Validate { scenario } => match app::validate(&scenario) {
@@ -96,7 +104,20 @@ fn main() -> ExitCode {
             }
             Err(e) => report_error(&e),
         },
-        Cmd::Run { scenario, threads, out, format, brokers, kafka, runs, timesteps, seed, write_messages, summary_json, flush_timeout } => {
+        Cmd::Run {
+            scenario,
+            threads,
+            out,
+            format,
+            brokers,
+            kafka,
+            runs,
+            timesteps,
+            seed,
+            write_messages,
+            summary_json,
+            flush_timeout,
+        } => {
             let mut args = RunArgs::new(scenario);
             if let Some(t) = threads {
                 args.threads = t.max(1);
@@ -121,7 +142,9 @@ fn main() -> ExitCode {
 
 fn run(args: RunArgs, summary_json: Option<PathBuf>) -> i32 {
     let bar = progress_bar();
-    let progress = bar.clone().map(|b| Box::new(move |n: u64| b.inc(n)) as Box<dyn Fn(u64) + Send + Sync>);
+    let progress = bar
+        .clone()
+        .map(|b| Box::new(move |n: u64| b.inc(n)) as Box<dyn Fn(u64) + Send + Sync>);
     if let Some(b) = &bar {
         // The total is known only after loading; set it lazily from the scenario.
         if let Ok(m) = distroduce::config::load(&args.scenario) {
@@ -137,7 +160,9 @@ fn run(args: RunArgs, summary_json: Option<PathBuf>) -> i32 {
     }
     let summary = match &result {
         Ok(s) => Some(s),
-        Err(AppError::JobsFailed { summary, .. }) | Err(AppError::Undelivered { summary }) => Some(summary.as_ref()),
+        Err(AppError::JobsFailed { summary, .. }) | Err(AppError::Undelivered { summary }) => {
+            Some(summary.as_ref())
+        }
         Err(_) => None,
     };
     if let Some(s) = summary {
@@ -160,7 +185,13 @@ fn progress_bar() -> Option<ProgressBar> {
         return None;
     }
     let b = ProgressBar::new(0);
-    b.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} timesteps ({per_sec}, eta {eta})").ok()?.progress_chars("=> "));
+    b.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} timesteps ({per_sec}, eta {eta})",
+        )
+        .ok()?
+        .progress_chars("=> "),
+    );
     // Short runs finish before the bar would be useful; show it only after a moment.
     b.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
     Some(b)
@@ -196,16 +227,31 @@ fn prefix_error(s: &str) -> String {
 fn print_summary(s: &Summary) {
     let d = &s.delivery;
     println!("scenario        {}", s.scenario);
-    println!("jobs            {} ({} failed), {} threads", s.jobs, s.jobs_failed, s.threads);
+    println!(
+        "jobs            {} ({} failed), {} threads",
+        s.jobs, s.jobs_failed, s.threads
+    );
     println!("records         {}", s.records);
-    println!("substeps        {} ({:.0}/s over {:.3}s of simulation)", s.substeps, s.substeps_per_sec, s.sim_seconds);
+    println!(
+        "substeps        {} ({:.0}/s over {:.3}s of simulation)",
+        s.substeps, s.substeps_per_sec, s.sim_seconds
+    );
     println!("kafka           {}", s.kafka);
-    println!("messages        {} emitted, {} produced, {} acknowledged, {} failed", s.messages_emitted, d.produced, d.acked, d.failed);
+    println!(
+        "messages        {} emitted, {} produced, {} acknowledged, {} failed",
+        s.messages_emitted, d.produced, d.acked, d.failed
+    );
     if d.acked > 0 {
-        println!("throughput      {:.0} msgs/s, {:.2} MB/s (by acknowledgement)", s.msgs_per_sec, s.mb_per_sec);
+        println!(
+            "throughput      {:.0} msgs/s, {:.2} MB/s (by acknowledgement)",
+            s.msgs_per_sec, s.mb_per_sec
+        );
     }
     if let Some(l) = d.latency_ms {
-        println!("ack latency ms  p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}", l[0], l[1], l[2], l[3], l[4]);
+        println!(
+            "ack latency ms  p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
+            l[0], l[1], l[2], l[3], l[4]
+        );
     }
     println!("wall time       {:.3}s", s.wall_seconds);
     for o in &s.outputs {

@@ -53,10 +53,25 @@ pub fn encode_record(out: &mut Vec<u8>, keys: &Keys, vals: &[Val], job: &JobId, 
 
 /// The per-call `ctx` map, as a `ctx` entry of the input map.
 #[allow(clippy::too_many_arguments)]
-pub fn encode_ctx(out: &mut Vec<u8>, job: &JobId, timestep: u64, substep: u32, seed: u64, time_ns: i64, variable: Option<&str>) {
+pub fn encode_ctx(
+    out: &mut Vec<u8>,
+    job: &JobId,
+    timestep: u64,
+    substep: u32,
+    seed: u64,
+    time_ns: i64,
+    variable: Option<&str>,
+) {
     write_str(out, "ctx");
     write_map_len(out, 7 + variable.is_some() as usize);
-    for (k, v) in [("simulation", job.simulation as u64), ("subset", job.subset as u64), ("run", job.run as u64), ("timestep", timestep), ("substep", substep as u64), ("seed", seed)] {
+    for (k, v) in [
+        ("simulation", job.simulation as u64),
+        ("subset", job.subset as u64),
+        ("run", job.run as u64),
+        ("timestep", timestep),
+        ("substep", substep as u64),
+        ("seed", seed),
+    ] {
         write_str(out, k);
         write_uint(out, v);
     }

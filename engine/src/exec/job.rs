@@ -28,7 +28,12 @@ pub trait JobSink {
 
 /// Seed of a job: depends only on the scenario seed and the job's identity.
 pub fn job_seed(model: &Model, job: &JobId) -> u64 {
-    derive(&[model.seed, job.simulation as u64, job.subset as u64, job.run as u64])
+    derive(&[
+        model.seed,
+        job.simulation as u64,
+        job.subset as u64,
+        job.run as u64,
+    ])
 }
 
 pub struct JobCtx<'a> {
@@ -38,13 +43,25 @@ pub struct JobCtx<'a> {
     pub topics: &'a [String],
 }
 
-pub fn run_job(cx: &JobCtx, backend: &mut dyn JobBackend, job: JobId, sink: &mut dyn JobSink) -> Result<u64, Box<JobFailure>> {
+pub fn run_job(
+    cx: &JobCtx,
+    backend: &mut dyn JobBackend,
+    job: JobId,
+    sink: &mut dyn JobSink,
+) -> Result<u64, Box<JobFailure>> {
     let model = cx.model;
     let seed = job_seed(model, &job);
     let k_total = model.blocks.len() as u32;
     let mut state: Vec<Val> = model.vars.iter().map(|v| v.initial.clone()).collect();
-    let mut stamp = Stamp { substep: 0, timestep: 0 };
-    sink.record(Record { substep: 0, timestep: 0, vals: state.clone() });
+    let mut stamp = Stamp {
+        substep: 0,
+        timestep: 0,
+    };
+    sink.record(Record {
+        substep: 0,
+        timestep: 0,
+        vals: state.clone(),
+    });
 
     let keep_history = model.history != HistoryMode::Off;
     let mut history: Vec<Vec<Vec<u8>>> = Vec::new();
@@ -68,7 +85,14 @@ pub fn run_job(cx: &JobCtx, backend: &mut dyn JobBackend, job: JobId, sink: &mut
             let k = bi as u32 + 1;
             let plan = &model.blocks[bi];
             let fail = |slot: Slot, e: FailKind, backend: &mut dyn JobBackend| {
-                let f = plan.policies.iter().chain(plan.updates.iter().map(|(_, f)| f)).find(|f| f.plugin == slot.plugin && cx.resolved.exports[slot.plugin][slot.func] == f.export);
+                let f = plan
+                    .policies
+                    .iter()
+                    .chain(plan.updates.iter().map(|(_, f)| f))
+                    .find(|f| {
+                        f.plugin == slot.plugin
+                            && cx.resolved.exports[slot.plugin][slot.func] == f.export
+                    });
                 Box::new(JobFailure {
                     job,
                     timestep: t,
@@ -81,7 +105,14 @@ pub fn run_job(cx: &JobCtx, backend: &mut dyn JobBackend, job: JobId, sink: &mut
                 })
             };
             // cadCAD's view of the previous record (see module docs).
-            let prev = if k_total == 1 && stamp.timestep > 0 { Stamp { substep: 0, ..stamp } } else { stamp };
+            let prev = if k_total == 1 && stamp.timestep > 0 {
+                Stamp {
+                    substep: 0,
+                    ..stamp
+                }
+            } else {
+                stamp
+            };
 
             // Shared input: params, state, history.
             common.clear();
@@ -117,17 +148,36 @@ pub fn run_job(cx: &JobCtx, backend: &mut dyn JobBackend, job: JobId, sink: &mut
                 let mut head = Vec::new();
                 write_map_len(&mut head, n);
                 backend
-                    .call(*slot, &[&head, &common, &tail], CallSetup { seed: call_seed, now_ns: now }, &mut out)
+                    .call(
+                        *slot,
+                        &[&head, &common, &tail],
+                        CallSetup {
+                            seed: call_seed,
+                            now_ns: now,
+                        },
+                        &mut out,
+                    )
                     .map_err(|e| fail(*slot, FailKind::Call(e), backend))?;
                 if let Err(e) = check_one(&out) {
                     return Err(fail(*slot, FailKind::Output(e.to_string()), backend));
                 }
-                collect_emits(backend, cx.topics, &mut msgs, &mut msg_seq, (job.index, t, k)).map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
+                collect_emits(
+                    backend,
+                    cx.topics,
+                    &mut msgs,
+                    &mut msg_seq,
+                    (job.index, t, k),
+                )
+                .map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
                 outputs.push(std::mem::take(&mut out));
             }
             let refs: Vec<&[u8]> = outputs.iter().map(Vec::as_slice).collect();
             let signals = model.aggregator.aggregate(&refs).map_err(|e| {
-                let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
+                let slot = block
+                    .policies
+                    .first()
+                    .copied()
+                    .unwrap_or(Slot { plugin: 0, func: 0 });
                 fail(slot, FailKind::Aggregate(e.to_string()), backend)
             })?;
             write_str(&mut common, "signals");
@@ -146,15 +196,38 @@ pub fn run_job(cx: &JobCtx, backend: &mut dyn JobBackend, job: JobId, sink: &mut
                 let mut head = Vec::new();
                 write_map_len(&mut head, entries + f.args.is_some() as usize);
                 backend
-                    .call(*slot, &[&head, &common, &tail], CallSetup { seed: call_seed, now_ns: now }, &mut out)
+                    .call(
+                        *slot,
+                        &[&head, &common, &tail],
+                        CallSetup {
+                            seed: call_seed,
+                            now_ns: now,
+                        },
+                        &mut out,
+                    )
                     .map_err(|e| fail(*slot, FailKind::Call(e), backend))?;
                 if let Err(e) = check_one(&out) {
                     return Err(fail(*slot, FailKind::Output(e.to_string()), backend));
                 }
-                collect_emits(backend, cx.topics, &mut msgs, &mut msg_seq, (job.index, t, k)).map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
+                collect_emits(
+                    backend,
+                    cx.topics,
+                    &mut msgs,
+                    &mut msg_seq,
+                    (job.index, t, k),
+                )
+                .map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
                 let got = kind(&out).expect("checked above");
                 if !admits(var.ty, got) {
-                    return Err(fail(*slot, FailKind::Type { var: var.name.clone(), want: type_label(var.ty), got: got.name() }, backend));
+                    return Err(fail(
+                        *slot,
+                        FailKind::Type {
+                            var: var.name.clone(),
+                            want: type_label(var.ty),
+                            got: got.name(),
+                        },
+                        backend,
+                    ));
                 }
                 next[*vi] = Val::from(out.as_slice());
             }
@@ -162,19 +235,30 @@ pub fn run_job(cx: &JobCtx, backend: &mut dyn JobBackend, job: JobId, sink: &mut
             // Messages of this block, now that it has succeeded.
             if !msgs.is_empty() {
                 sink.messages(std::mem::take(&mut msgs)).map_err(|e| {
-                    let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
+                    let slot = block
+                        .policies
+                        .first()
+                        .copied()
+                        .unwrap_or(Slot { plugin: 0, func: 0 });
                     fail(slot, FailKind::Sink(e), backend)
                 })?;
             }
 
             state = next;
-            stamp = Stamp { substep: k, timestep: t };
+            stamp = Stamp {
+                substep: k,
+                timestep: t,
+            };
             if keep_history {
                 let mut b = Vec::new();
                 encode_record(&mut b, cx.keys, &state, &job, stamp);
                 this_ts.push(b);
             }
-            sink.record(Record { substep: k, timestep: t, vals: state.clone() });
+            sink.record(Record {
+                substep: k,
+                timestep: t,
+                vals: state.clone(),
+            });
             substeps += 1;
         }
         if keep_history {
@@ -186,14 +270,25 @@ pub fn run_job(cx: &JobCtx, backend: &mut dyn JobBackend, job: JobId, sink: &mut
 }
 
 /// Parse what the last call emitted, so that a bad message is blamed on the function that sent it.
-fn collect_emits(backend: &mut dyn JobBackend, topics: &[String], msgs: &mut Vec<OutMessage>, seq: &mut u64, at: (usize, u64, u32)) -> Result<(), String> {
+fn collect_emits(
+    backend: &mut dyn JobBackend,
+    topics: &[String],
+    msgs: &mut Vec<OutMessage>,
+    seq: &mut u64,
+    at: (usize, u64, u32),
+) -> Result<(), String> {
     let host = backend.host();
     if host.emitted.is_empty() {
         return Ok(());
     }
     for b in host.emitted.drain(..) {
         let mut m = parse_emit(&b, topics)?;
-        m.meta = MsgMeta { job: at.0, timestep: at.1, substep: at.2, seq: *seq };
+        m.meta = MsgMeta {
+            job: at.0,
+            timestep: at.1,
+            substep: at.2,
+            seq: *seq,
+        };
         *seq += 1;
         msgs.push(m);
     }
@@ -213,7 +308,11 @@ pub enum FailKind {
     Call(CallFailure),
     Output(String),
     Aggregate(String),
-    Type { var: String, want: &'static str, got: &'static str },
+    Type {
+        var: String,
+        want: &'static str,
+        got: &'static str,
+    },
     Emit(String),
     Sink(String),
 }
@@ -222,9 +321,15 @@ impl std::fmt::Display for FailKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FailKind::Call(c) => write!(f, "{c}"),
-            FailKind::Output(e) => write!(f, "the plugin returned bytes that are not one MessagePack value ({e})"),
+            FailKind::Output(e) => write!(
+                f,
+                "the plugin returned bytes that are not one MessagePack value ({e})"
+            ),
             FailKind::Aggregate(e) => write!(f, "cannot aggregate the policies' signals: {e}"),
-            FailKind::Type { var, want, got } => write!(f, "the update of `{var}` returned {got}, but `{var}` is {want}"),
+            FailKind::Type { var, want, got } => write!(
+                f,
+                "the update of `{var}` returned {got}, but `{var}` is {want}"
+            ),
             FailKind::Emit(e) => write!(f, "bad emitted message: {e}"),
             FailKind::Sink(e) => write!(f, "the message sink failed: {e}"),
         }

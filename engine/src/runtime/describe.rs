@@ -9,7 +9,14 @@ use crate::model::{FnRef, Model, BOOKKEEPING};
 use crate::value::{json::to_json, Kind};
 use serde_json::Value as Json;
 
-pub fn check(model: &Model, _resolved: &Resolved, pi: usize, export: &str, bytes: &[u8], diags: &mut Vec<Diagnostic>) {
+pub fn check(
+    model: &Model,
+    _resolved: &Resolved,
+    pi: usize,
+    export: &str,
+    bytes: &[u8],
+    diags: &mut Vec<Diagnostic>,
+) {
     let spec = &model.plugins[pi];
     let d = match to_json(bytes) {
         Ok(Json::Object(m)) => m,
@@ -26,23 +33,58 @@ pub fn check(model: &Model, _resolved: &Resolved, pi: usize, export: &str, bytes
     let kind = d.get("kind").and_then(Json::as_str).unwrap_or("");
     let output = d.get("output").and_then(Json::as_str).and_then(output_kind);
     let reads = |k: &str| -> Option<Vec<String>> {
-        d.get("reads")?.get(k)?.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        d.get("reads")?.get(k)?.as_array().map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
     };
-    let params: Vec<&String> = model.subsets.first().map(|s| s.params.keys().collect()).unwrap_or_default();
+    let params: Vec<&String> = model
+        .subsets
+        .first()
+        .map(|s| s.params.keys().collect())
+        .unwrap_or_default();
     let mut push = |f: &FnRef, message: String, hint: String| {
-        diags.push(Diagnostic { file: model.file.clone(), pos: f.pos, message, hint: Some(hint) });
+        diags.push(Diagnostic {
+            file: model.file.clone(),
+            pos: f.pos,
+            message,
+            hint: Some(hint),
+        });
     };
 
     for block in &model.blocks {
-        for f in block.policies.iter().filter(|f| f.plugin == pi && f.export == export) {
+        for f in block
+            .policies
+            .iter()
+            .filter(|f| f.plugin == pi && f.export == export)
+        {
             if kind == "state_update" {
-                push(f, format!("`{}` is a state update but {} uses it as a policy", f.display, block.label), "move it under `updates:` of a state variable".into());
+                push(
+                    f,
+                    format!(
+                        "`{}` is a state update but {} uses it as a policy",
+                        f.display, block.label
+                    ),
+                    "move it under `updates:` of a state variable".into(),
+                );
             }
         }
-        for (vi, f) in block.updates.iter().filter(|(_, f)| f.plugin == pi && f.export == export) {
+        for (vi, f) in block
+            .updates
+            .iter()
+            .filter(|(_, f)| f.plugin == pi && f.export == export)
+        {
             let var = &model.vars[*vi];
             if kind == "policy" {
-                push(f, format!("`{}` is a policy but {} uses it to update `{}`", f.display, block.label, var.name), "list it under `policies:`".into());
+                push(
+                    f,
+                    format!(
+                        "`{}` is a policy but {} uses it to update `{}`",
+                        f.display, block.label, var.name
+                    ),
+                    "list it under `policies:`".into(),
+                );
             }
             if let Some(k) = output {
                 if !admits(var.ty, k) && !(k == Kind::Float && var.ty == TypeName::Int) {
@@ -54,7 +96,11 @@ pub fn check(model: &Model, _resolved: &Resolved, pi: usize, export: &str, bytes
                 }
             }
         }
-        let uses = block.policies.iter().chain(block.updates.iter().map(|(_, f)| f)).filter(|f| f.plugin == pi && f.export == export);
+        let uses = block
+            .policies
+            .iter()
+            .chain(block.updates.iter().map(|(_, f)| f))
+            .filter(|f| f.plugin == pi && f.export == export);
         for f in uses {
             for name in reads("state").unwrap_or_default() {
                 if model.var_index(&name).is_none() && !BOOKKEEPING.contains(&name.as_str()) {
@@ -67,14 +113,28 @@ pub fn check(model: &Model, _resolved: &Resolved, pi: usize, export: &str, bytes
             }
             for name in reads("params").unwrap_or_default() {
                 if !params.contains(&&name) {
-                    push(f, format!("`{}` reads param `{name}`, which the scenario does not declare", f.display), format!("add `{name}` under `params:`"));
+                    push(
+                        f,
+                        format!(
+                            "`{}` reads param `{name}`, which the scenario does not declare",
+                            f.display
+                        ),
+                        format!("add `{name}` under `params:`"),
+                    );
                 }
             }
             let args = f.args.as_deref().map(to_json).and_then(Result::ok);
             for name in reads("args").unwrap_or_default() {
                 let has = matches!(&args, Some(Json::Object(m)) if m.contains_key(&name));
                 if !has {
-                    push(f, format!("`{}` needs argument `{name}`, which this use does not bind", f.display), format!("write it as `{{fn: {}, args: {{{name}: ...}}}}`", f.display));
+                    push(
+                        f,
+                        format!(
+                            "`{}` needs argument `{name}`, which this use does not bind",
+                            f.display
+                        ),
+                        format!("write it as `{{fn: {}, args: {{{name}: ...}}}}`", f.display),
+                    );
                 }
             }
         }

@@ -47,7 +47,10 @@ impl Resolved {
                 list.push(f.export.clone());
                 list.len() - 1
             });
-            Slot { plugin: f.plugin, func }
+            Slot {
+                plugin: f.plugin,
+                func,
+            }
         };
         let blocks = model
             .blocks
@@ -115,7 +118,13 @@ pub trait Backend: Send + Sync {
 /// The instances of one job.
 pub trait JobBackend {
     /// Call `slot` with the concatenation of `parts` as input; the output replaces `out`.
-    fn call(&mut self, slot: Slot, parts: &[&[u8]], setup: CallSetup, out: &mut Vec<u8>) -> Result<(), CallFailure>;
+    fn call(
+        &mut self,
+        slot: Slot,
+        parts: &[&[u8]],
+        setup: CallSetup,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CallFailure>;
     /// Host-side state: emitted messages, log tail.
     fn host(&mut self) -> &mut HostCalls;
     /// What the guest wrote to stdout/stderr lately, for failure reports.

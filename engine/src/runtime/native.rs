@@ -19,7 +19,10 @@ pub struct NativeBackend {
 
 impl NativeBackend {
     /// Resolve the model's functions in `tables` (plugin name -> table).
-    pub fn new(model: &Model, tables: &[(&str, NativeTable)]) -> Result<(Self, Resolved), ConfigErrors> {
+    pub fn new(
+        model: &Model,
+        tables: &[(&str, NativeTable)],
+    ) -> Result<(Self, Resolved), ConfigErrors> {
         let resolved = Resolved::of(model);
         let mut diags = Vec::new();
         let mut funcs = Vec::new();
@@ -32,7 +35,10 @@ impl NativeBackend {
                     None => diags.push(Diagnostic {
                         file: model.file.clone(),
                         pos: spec.pos,
-                        message: format!("native plugin `{}` has no function `{export}`", spec.name),
+                        message: format!(
+                            "native plugin `{}` has no function `{export}`",
+                            spec.name
+                        ),
                         hint: None,
                     }),
                 }
@@ -42,7 +48,11 @@ impl NativeBackend {
         if !diags.is_empty() {
             return Err(ConfigErrors(diags));
         }
-        let names = model.plugins.iter().map(|p| Arc::from(p.name.as_str())).collect();
+        let names = model
+            .plugins
+            .iter()
+            .map(|p| Arc::from(p.name.as_str()))
+            .collect();
         Ok((Self { names, funcs }, resolved))
     }
 }
@@ -52,7 +62,12 @@ impl Backend for NativeBackend {
         self.names.iter().map(|n| n.to_string()).collect()
     }
     fn instantiate(&self, _job_seed: u64) -> Result<Box<dyn JobBackend>, CallFailure> {
-        Ok(Box::new(NativeJob { names: self.names.clone(), funcs: self.funcs.clone(), host: HostCalls::default(), input: Vec::new() }))
+        Ok(Box::new(NativeJob {
+            names: self.names.clone(),
+            funcs: self.funcs.clone(),
+            host: HostCalls::default(),
+            input: Vec::new(),
+        }))
     }
 }
 
@@ -64,8 +79,15 @@ struct NativeJob {
 }
 
 impl JobBackend for NativeJob {
-    fn call(&mut self, slot: Slot, parts: &[&[u8]], setup: CallSetup, out: &mut Vec<u8>) -> Result<(), CallFailure> {
-        self.host.begin_call(setup.seed, setup.now_ns, &self.names[slot.plugin]);
+    fn call(
+        &mut self,
+        slot: Slot,
+        parts: &[&[u8]],
+        setup: CallSetup,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CallFailure> {
+        self.host
+            .begin_call(setup.seed, setup.now_ns, &self.names[slot.plugin]);
         self.input.clear();
         parts.iter().for_each(|p| self.input.extend_from_slice(p));
         let f = self.funcs[slot.plugin][slot.func];

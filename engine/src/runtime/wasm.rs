@@ -13,7 +13,10 @@ use crate::model::{Model, PluginSource};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::{Config, Engine, ExternType, InstancePre, Linker, Memory, Module, Store, StoreLimitsBuilder, TypedFunc, ValType};
+use wasmtime::{
+    Config, Engine, ExternType, InstancePre, Linker, Memory, Module, Store, StoreLimitsBuilder,
+    TypedFunc, ValType,
+};
 
 /// How often the epoch advances; call deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -53,8 +56,18 @@ pub enum LoadError {
     Engine(String),
 }
 
-fn diag(model: &Model, pos: Option<crate::config::span::Pos>, message: String, hint: Option<&str>) -> Diagnostic {
-    Diagnostic { file: model.file.clone(), pos, message, hint: hint.map(str::to_string) }
+fn diag(
+    model: &Model,
+    pos: Option<crate::config::span::Pos>,
+    message: String,
+    hint: Option<&str>,
+) -> Diagnostic {
+    Diagnostic {
+        file: model.file.clone(),
+        pos,
+        message,
+        hint: hint.map(str::to_string),
+    }
 }
 
 impl WasmBackend {
@@ -76,18 +89,30 @@ impl WasmBackend {
                 PluginSource::Crate(dir) => match super::build::build_crate(dir) {
                     Ok(p) => p,
                     Err(e) => {
-                        diags.push(diag(model, spec.pos, format!("plugin `{}`: {e}", spec.name), None));
+                        diags.push(diag(
+                            model,
+                            spec.pos,
+                            format!("plugin `{}`: {e}", spec.name),
+                            None,
+                        ));
                         continue;
                     }
                 },
             };
-            let module = match std::fs::read(&path).map_err(|e| e.to_string()).and_then(|b| Module::new(&engine, b).map_err(|e| format!("{e:#}"))) {
+            let module = match std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| Module::new(&engine, b).map_err(|e| format!("{e:#}")))
+            {
                 Ok(m) => m,
                 Err(e) => {
                     diags.push(diag(
                         model,
                         spec.pos,
-                        format!("plugin `{}`: cannot load {}: {e}", spec.name, path.display()),
+                        format!(
+                            "plugin `{}`: cannot load {}: {e}",
+                            spec.name,
+                            path.display()
+                        ),
                         Some("is it a WebAssembly core module built for wasm32?"),
                     ));
                     continue;
@@ -105,7 +130,12 @@ impl WasmBackend {
                     exports: resolved.exports[pi].clone(),
                     has_initialize: module.get_export("_initialize").is_some(),
                 }),
-                Err(e) => diags.push(diag(model, spec.pos, format!("plugin `{}`: {e:#}", spec.name), None)),
+                Err(e) => diags.push(diag(
+                    model,
+                    spec.pos,
+                    format!("plugin `{}`: {e:#}", spec.name),
+                    None,
+                )),
             }
         }
         if !diags.is_empty() {
@@ -125,8 +155,15 @@ impl WasmBackend {
                 })
                 .map_err(|e| LoadError::Engine(e.to_string()))?;
         }
-        let deadline_ticks = (model.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        let backend = WasmBackend { engine, plugins, memory_bytes: model.limits.memory_bytes, deadline_ticks, ticker };
+        let deadline_ticks =
+            (model.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let backend = WasmBackend {
+            engine,
+            plugins,
+            memory_bytes: model.limits.memory_bytes,
+            deadline_ticks,
+            ticker,
+        };
         backend.check_abi(model, &resolved)?;
         Ok((backend, resolved))
     }
@@ -155,7 +192,15 @@ impl WasmBackend {
                     Ok(Some(b)) => b,
                     Ok(None) => continue,
                     Err(e) => {
-                        diags.push(diag(model, spec.pos, format!("plugin `{}`: distroduce_describe_{export} failed: {e}", p.name), None));
+                        diags.push(diag(
+                            model,
+                            spec.pos,
+                            format!(
+                                "plugin `{}`: distroduce_describe_{export} failed: {e}",
+                                p.name
+                            ),
+                            None,
+                        ));
                         continue;
                     }
                 };
@@ -170,30 +215,67 @@ impl WasmBackend {
     }
 
     fn new_job(&self, job_seed: u64) -> Result<WasmJob, CallFailure> {
-        let limits = StoreLimitsBuilder::new().memory_size(self.memory_bytes).trap_on_grow_failure(true).build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.memory_bytes)
+            .trap_on_grow_failure(true)
+            .build();
         let mut store = Store::new(&self.engine, StoreData::new(job_seed, limits));
         store.limiter(|d| &mut d.limits);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(self.deadline_ticks);
         let mut instances = Vec::with_capacity(self.plugins.len());
         for p in &self.plugins {
-            let fail = |e: wasmtime::Error| CallFailure::Instantiate(format!("plugin `{}`: {e:#}", p.name));
+            let fail = |e: wasmtime::Error| {
+                CallFailure::Instantiate(format!("plugin `{}`: {e:#}", p.name))
+            };
             let inst = p.pre.instantiate(&mut store).map_err(fail)?;
             if p.has_initialize {
-                inst.get_typed_func::<(), ()>(&mut store, "_initialize").and_then(|f| f.call(&mut store, ())).map_err(fail)?;
+                inst.get_typed_func::<(), ()>(&mut store, "_initialize")
+                    .and_then(|f| f.call(&mut store, ()))
+                    .map_err(fail)?;
             }
-            let memory = inst.get_memory(&mut store, "memory").ok_or_else(|| CallFailure::Instantiate(format!("plugin `{}` exports no memory", p.name)))?;
-            let alloc = inst.get_typed_func::<i32, i32>(&mut store, "distroduce_alloc").map_err(fail)?;
-            let version = inst.get_typed_func::<(), i32>(&mut store, "distroduce_abi_version").and_then(|f| f.call(&mut store, ())).map_err(fail)?;
-            let funcs = p.exports.iter().map(|e| inst.get_typed_func::<(i32, i32), i64>(&mut store, e)).collect::<Result<Vec<_>, _>>().map_err(fail)?;
-            instances.push(Instance { instance: inst, memory, alloc, funcs, version });
+            let memory = inst.get_memory(&mut store, "memory").ok_or_else(|| {
+                CallFailure::Instantiate(format!("plugin `{}` exports no memory", p.name))
+            })?;
+            let alloc = inst
+                .get_typed_func::<i32, i32>(&mut store, "distroduce_alloc")
+                .map_err(fail)?;
+            let version = inst
+                .get_typed_func::<(), i32>(&mut store, "distroduce_abi_version")
+                .and_then(|f| f.call(&mut store, ()))
+                .map_err(fail)?;
+            let funcs = p
+                .exports
+                .iter()
+                .map(|e| inst.get_typed_func::<(i32, i32), i64>(&mut store, e))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(fail)?;
+            instances.push(Instance {
+                instance: inst,
+                memory,
+                alloc,
+                funcs,
+                version,
+            });
         }
-        Ok(WasmJob { store, instances, names: self.plugins.iter().map(|p| p.name.clone()).collect(), deadline_ticks: self.deadline_ticks, memory_bytes: self.memory_bytes })
+        Ok(WasmJob {
+            store,
+            instances,
+            names: self.plugins.iter().map(|p| p.name.clone()).collect(),
+            deadline_ticks: self.deadline_ticks,
+            memory_bytes: self.memory_bytes,
+        })
     }
 }
 
 /// Static checks of a module against the ABI and the functions the scenario uses.
-fn check_module(model: &Model, pi: usize, module: &Module, used: &[String], diags: &mut Vec<Diagnostic>) {
+fn check_module(
+    model: &Model,
+    pi: usize,
+    module: &Module,
+    used: &[String],
+    diags: &mut Vec<Diagnostic>,
+) {
     let spec = &model.plugins[pi];
     for imp in module.imports() {
         let ok = match imp.module() {
@@ -211,28 +293,57 @@ fn check_module(model: &Model, pi: usize, module: &Module, used: &[String], diag
         }
     }
     let func_type = |name: &str| match module.get_export(name) {
-        Some(ExternType::Func(f)) => Some((f.params().collect::<Vec<_>>(), f.results().collect::<Vec<_>>())),
+        Some(ExternType::Func(f)) => Some((
+            f.params().collect::<Vec<_>>(),
+            f.results().collect::<Vec<_>>(),
+        )),
         _ => None,
     };
-    let is = |v: &[ValType], want: &[ValType]| v.len() == want.len() && v.iter().zip(want).all(|(a, b)| ValType::eq(a, b));
+    let is = |v: &[ValType], want: &[ValType]| {
+        v.len() == want.len() && v.iter().zip(want).all(|(a, b)| ValType::eq(a, b))
+    };
     if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
-        diags.push(diag(model, spec.pos, format!("plugin `{}` does not export `memory`", spec.name), Some("see plugin-sdk/ABI.md §1")));
+        diags.push(diag(
+            model,
+            spec.pos,
+            format!("plugin `{}` does not export `memory`", spec.name),
+            Some("see plugin-sdk/ABI.md §1"),
+        ));
     }
-    for (name, params, results) in [("distroduce_abi_version", vec![], vec![ValType::I32]), ("distroduce_alloc", vec![ValType::I32], vec![ValType::I32])] {
+    for (name, params, results) in [
+        ("distroduce_abi_version", vec![], vec![ValType::I32]),
+        ("distroduce_alloc", vec![ValType::I32], vec![ValType::I32]),
+    ] {
         match func_type(name) {
             Some((p, r)) if is(&p, &params) && is(&r, &results) => {}
-            Some(_) => diags.push(diag(model, spec.pos, format!("plugin `{}`: `{name}` has the wrong signature", spec.name), Some("see plugin-sdk/ABI.md §1"))),
+            Some(_) => diags.push(diag(
+                model,
+                spec.pos,
+                format!("plugin `{}`: `{name}` has the wrong signature", spec.name),
+                Some("see plugin-sdk/ABI.md §1"),
+            )),
             None => diags.push(diag(
                 model,
                 spec.pos,
-                format!("plugin `{}` does not export `{name}`; it is not a distroduce plugin", spec.name),
+                format!(
+                    "plugin `{}` does not export `{name}`; it is not a distroduce plugin",
+                    spec.name
+                ),
                 Some("build it with distroduce-sdk, or implement plugin-sdk/ABI.md §1"),
             )),
         }
     }
-    let uses: Vec<&crate::model::FnRef> = model.blocks.iter().flat_map(|b| b.policies.iter().chain(b.updates.iter().map(|(_, f)| f))).filter(|f| f.plugin == pi).collect();
+    let uses: Vec<&crate::model::FnRef> = model
+        .blocks
+        .iter()
+        .flat_map(|b| b.policies.iter().chain(b.updates.iter().map(|(_, f)| f)))
+        .filter(|f| f.plugin == pi)
+        .collect();
     for export in used {
-        let pos = uses.iter().find(|f| &f.export == export).and_then(|f| f.pos);
+        let pos = uses
+            .iter()
+            .find(|f| &f.export == export)
+            .and_then(|f| f.pos);
         match func_type(export) {
             Some((p, r)) if is(&p, &[ValType::I32, ValType::I32]) && is(&r, &[ValType::I64]) => {}
             Some((p, r)) => diags.push(diag(
@@ -260,7 +371,10 @@ fn check_module(model: &Model, pi: usize, module: &Module, used: &[String], diag
 }
 
 fn types(v: &[ValType]) -> String {
-    v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+    v.iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Backend for WasmBackend {
@@ -296,7 +410,9 @@ impl WasmJob {
     /// Call `distroduce_describe_<export>` if the plugin has it.
     fn describe(&mut self, pi: usize, export: &str) -> Result<Option<Vec<u8>>, CallFailure> {
         let inst = self.instances[pi].instance;
-        let Ok(f) = inst.get_typed_func::<(), i64>(&mut self.store, &format!("distroduce_describe_{export}")) else {
+        let Ok(f) = inst
+            .get_typed_func::<(), i64>(&mut self.store, &format!("distroduce_describe_{export}"))
+        else {
             return Ok(None);
         };
         self.store.set_epoch_deadline(self.deadline_ticks);
@@ -307,24 +423,25 @@ impl WasmJob {
     }
 
     fn classify(&mut self, e: wasmtime::Error) -> CallFailure {
-        if let Some(m) = self.store.data_mut().host.fail.take() {
-            return CallFailure::Guest(m);
-        }
-        let text = format!("{e:?}");
-        match e.downcast_ref::<wasmtime::Trap>() {
-            Some(wasmtime::Trap::Interrupt) => {
-                CallFailure::Timeout(Duration::from_millis(self.deadline_ticks * EPOCH_TICK.as_millis() as u64))
-            }
-            _ if text.contains("forcing trap when growing memory") => CallFailure::OutOfMemory(self.memory_bytes),
-            _ => CallFailure::Trap(text),
-        }
+        classify(&mut self.store, e, self.deadline_ticks, self.memory_bytes)
     }
 
-    fn read_output(&mut self, pi: usize, packed: i64, out: &mut Vec<u8>) -> Result<(), CallFailure> {
-        let (ptr, len) = (((packed as u64) >> 32) as usize, (packed as u64 & 0xffff_ffff) as usize);
+    fn read_output(
+        &mut self,
+        pi: usize,
+        packed: i64,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CallFailure> {
+        let (ptr, len) = (
+            ((packed as u64) >> 32) as usize,
+            (packed as u64 & 0xffff_ffff) as usize,
+        );
         let data = self.instances[pi].memory.data(&self.store);
         let bytes = data.get(ptr..ptr.saturating_add(len)).ok_or_else(|| {
-            CallFailure::BadOutput(format!("output at {ptr}+{len} lies outside the plugin's {} bytes of memory", data.len()))
+            CallFailure::BadOutput(format!(
+                "output at {ptr}+{len} lies outside the plugin's {} bytes of memory",
+                data.len()
+            ))
         })?;
         out.clear();
         out.extend_from_slice(bytes);
@@ -332,20 +449,56 @@ impl WasmJob {
     }
 }
 
+/// Turn a wasmtime error into what the user needs to know: the guest's own message if it sent one,
+/// else the kind of trap.
+fn classify(
+    store: &mut Store<StoreData>,
+    e: wasmtime::Error,
+    deadline_ticks: u64,
+    memory_bytes: usize,
+) -> CallFailure {
+    if let Some(m) = store.data_mut().host.fail.take() {
+        return CallFailure::Guest(m);
+    }
+    let text = format!("{e:?}");
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => CallFailure::Timeout(Duration::from_millis(
+            deadline_ticks * EPOCH_TICK.as_millis() as u64,
+        )),
+        _ if text.contains("forcing trap when growing memory") => {
+            CallFailure::OutOfMemory(memory_bytes)
+        }
+        _ => CallFailure::Trap(text),
+    }
+}
+
 impl JobBackend for WasmJob {
-    fn call(&mut self, slot: Slot, parts: &[&[u8]], setup: CallSetup, out: &mut Vec<u8>) -> Result<(), CallFailure> {
+    fn call(
+        &mut self,
+        slot: Slot,
+        parts: &[&[u8]],
+        setup: CallSetup,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CallFailure> {
         let data = self.store.data_mut();
-        data.host.begin_call(setup.seed, setup.now_ns, &self.names[slot.plugin]);
+        data.host
+            .begin_call(setup.seed, setup.now_ns, &self.names[slot.plugin]);
         data.set_time(setup.now_ns);
         self.store.set_epoch_deadline(self.deadline_ticks);
         let len: usize = parts.iter().map(|p| p.len()).sum();
+        let (ticks, mem_cap) = (self.deadline_ticks, self.memory_bytes);
         let inst = &self.instances[slot.plugin];
-        let (alloc, memory, func) = (inst.alloc.clone(), inst.memory, inst.funcs[slot.func].clone());
-        let ptr = alloc.call(&mut self.store, len as i32).map_err(|e| self.classify(e))? as u32 as usize;
+        let store = &mut self.store;
+        let ptr = inst
+            .alloc
+            .call(&mut *store, len as i32)
+            .map_err(|e| classify(store, e, ticks, mem_cap))? as u32 as usize;
         {
-            let mem = memory.data_mut(&mut self.store);
+            let mem = inst.memory.data_mut(&mut *store);
             let dst = mem.get_mut(ptr..ptr.saturating_add(len)).ok_or_else(|| {
-                CallFailure::BadOutput(format!("distroduce_alloc({len}) returned {ptr}, outside the plugin's memory"))
+                CallFailure::BadOutput(format!(
+                    "distroduce_alloc({len}) returned {ptr}, outside the plugin's memory"
+                ))
             })?;
             let mut at = 0;
             for p in parts {
@@ -353,7 +506,9 @@ impl JobBackend for WasmJob {
                 at += p.len();
             }
         }
-        let packed = func.call(&mut self.store, (ptr as i32, len as i32)).map_err(|e| self.classify(e))?;
+        let packed = inst.funcs[slot.func]
+            .call(&mut *store, (ptr as i32, len as i32))
+            .map_err(|e| classify(store, e, ticks, mem_cap))?;
         if let Some(m) = self.store.data_mut().host.fail.take() {
             return Err(CallFailure::Guest(m));
         }

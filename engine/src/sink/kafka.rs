@@ -16,7 +16,9 @@ use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{
+    BaseRecord, DefaultProducerContext, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
+};
 use rdkafka::ClientContext;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,9 +36,12 @@ pub struct EmbeddedBroker {
 
 impl EmbeddedBroker {
     pub fn start(plan: &KafkaPlan) -> Result<Self, String> {
-        let cluster = MockCluster::new(1).map_err(|e| format!("cannot start the embedded Kafka broker: {e}"))?;
+        let cluster = MockCluster::new(1)
+            .map_err(|e| format!("cannot start the embedded Kafka broker: {e}"))?;
         for t in &plan.topics {
-            cluster.create_topic(&t.name, t.partitions, 1).map_err(|e| format!("embedded broker: cannot create topic `{}`: {e}", t.name))?;
+            cluster
+                .create_topic(&t.name, t.partitions, 1)
+                .map_err(|e| format!("embedded broker: cannot create topic `{}`: {e}", t.name))?;
         }
         Ok(Self { cluster })
     }
@@ -77,9 +82,13 @@ impl ProducerContext for Ctx {
                 let bytes = (m.payload_len() + m.key().map_or(0, <[u8]>::len)) as u64;
                 self.stats.acked.fetch_add(1, Ordering::Relaxed);
                 self.stats.bytes_acked.fetch_add(bytes, Ordering::Relaxed);
-                self.stats.last_ack_ns.fetch_max(now_us * 1000, Ordering::Relaxed);
+                self.stats
+                    .last_ack_ns
+                    .fetch_max(now_us * 1000, Ordering::Relaxed);
                 if let Ok(mut h) = self.stats.latency_us.lock() {
-                    let h = h.get_or_insert_with(|| Histogram::new(3).expect("valid sigfig"));
+                    let h = h.get_or_insert_with(|| {
+                        Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds")
+                    });
                     h.saturating_record(now_us.saturating_sub(*sent_us).max(1));
                 }
                 if self.track_partitions {
@@ -92,8 +101,14 @@ impl ProducerContext for Ctx {
             }
             Err((e, m)) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                let mut first = self.stats.first_error.lock().unwrap_or_else(|p| p.into_inner());
-                first.get_or_insert_with(|| format!("delivery to {} [{}] failed: {e}", m.topic(), m.partition()));
+                let mut first = self
+                    .stats
+                    .first_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                first.get_or_insert_with(|| {
+                    format!("delivery to {} [{}] failed: {e}", m.topic(), m.partition())
+                });
             }
         }
     }
@@ -125,10 +140,23 @@ impl KafkaSink {
         }
         let stats = Arc::new(Stats::default());
         let start = Instant::now();
-        let ctx = Ctx { stats: stats.clone(), start, track_partitions: embedded };
-        let producer: ThreadedProducer<Ctx> = cfg.create_with_context(ctx).map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
+        let ctx = Ctx {
+            stats: stats.clone(),
+            start,
+            track_partitions: embedded,
+        };
+        let producer: ThreadedProducer<Ctx> = cfg
+            .create_with_context(ctx)
+            .map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
         let topics = plan.topics.iter().map(|t| t.name.clone()).collect();
-        Ok(Self { producer, topics, stats, start, brokers: brokers.to_string(), embedded })
+        Ok(Self {
+            producer,
+            topics,
+            stats,
+            start,
+            brokers: brokers.to_string(),
+            embedded,
+        })
     }
 }
 
@@ -136,12 +164,32 @@ fn create_topics(plan: &KafkaPlan, cfg: &ClientConfig) -> Result<(), String> {
     if plan.topics.is_empty() {
         return Ok(());
     }
-    let admin: AdminClient<DefaultClientContext> = cfg.create().map_err(|e| format!("cannot create a Kafka admin client: {e}"))?;
-    let new: Vec<NewTopic> = plan.topics.iter().map(|t| NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(t.replication))).collect();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(|e| e.to_string())?;
-    let opts = AdminOptions::new().request_timeout(Some(Duration::from_secs(10))).operation_timeout(Some(Duration::from_secs(10)));
+    let admin: AdminClient<DefaultClientContext> = cfg
+        .create()
+        .map_err(|e| format!("cannot create a Kafka admin client: {e}"))?;
+    let new: Vec<NewTopic> = plan
+        .topics
+        .iter()
+        .map(|t| {
+            NewTopic::new(
+                &t.name,
+                t.partitions,
+                TopicReplication::Fixed(t.replication),
+            )
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let opts = AdminOptions::new()
+        .request_timeout(Some(Duration::from_secs(10)))
+        .operation_timeout(Some(Duration::from_secs(10)));
     let results = rt.block_on(admin.create_topics(&new, &opts)).map_err(|e| {
-        format!("cannot reach Kafka at {} to create topics: {e}", cfg.get("bootstrap.servers").unwrap_or("?"))
+        format!(
+            "cannot reach Kafka at {} to create topics: {e}",
+            cfg.get("bootstrap.servers").unwrap_or("?")
+        )
     })?;
     for r in results {
         match r {
@@ -159,7 +207,10 @@ impl MessageSink for KafkaSink {
         if !m.headers.is_empty() {
             let mut h = OwnedHeaders::new_with_capacity(m.headers.len());
             for (k, v) in &m.headers {
-                h = h.insert(Header { key: k, value: Some(v) });
+                h = h.insert(Header {
+                    key: k,
+                    value: Some(v),
+                });
             }
             headers = Some(h);
         }
@@ -184,8 +235,14 @@ impl MessageSink for KafkaSink {
                 }
                 Err((e, _)) => {
                     self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                    let mut first = self.stats.first_error.lock().unwrap_or_else(|p| p.into_inner());
-                    first.get_or_insert_with(|| format!("cannot enqueue a message for {topic}: {e}"));
+                    let mut first = self
+                        .stats
+                        .first_error
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
+                    first.get_or_insert_with(|| {
+                        format!("cannot enqueue a message for {topic}: {e}")
+                    });
                     return Ok(());
                 }
             }
@@ -197,14 +254,20 @@ impl MessageSink for KafkaSink {
         let s = &self.stats;
         let mut warnings = Vec::new();
         if let Err(e) = flushed {
-            warnings.push(format!("{} messages were still undelivered after waiting {} ({e})", self.producer.in_flight_count(), humantime::format_duration(timeout)));
+            warnings.push(format!(
+                "{} messages were still undelivered after waiting {} ({e})",
+                self.producer.in_flight_count(),
+                humantime::format_duration(timeout)
+            ));
         }
         if self.embedded {
             let parts = s.partitions.lock().unwrap_or_else(|p| p.into_inner());
             let mut over: Vec<String> = parts
                 .iter()
                 .filter(|(_, (n, b))| *n > MOCK_PARTITION_MSGS || *b > MOCK_PARTITION_BYTES)
-                .map(|((t, p), (n, b))| format!("{t}[{p}]: {n} msgs, {:.1} MiB", *b as f64 / 1048576.0))
+                .map(|((t, p), (n, b))| {
+                    format!("{t}[{p}]: {n} msgs, {:.1} MiB", *b as f64 / 1048576.0)
+                })
                 .collect();
             over.sort();
             if !over.is_empty() {
@@ -216,7 +279,17 @@ impl MessageSink for KafkaSink {
             }
         }
         let latency_ms = s.latency_us.lock().ok().and_then(|h| {
-            h.as_ref().map(|h| [0.5, 0.9, 0.99, 0.999].map(|q| h.value_at_quantile(q) as f64 / 1000.0)).map(|q| [q[0], q[1], q[2], q[3], h.as_ref().map_or(0.0, |h| h.max() as f64 / 1000.0)])
+            h.as_ref()
+                .map(|h| [0.5, 0.9, 0.99, 0.999].map(|q| h.value_at_quantile(q) as f64 / 1000.0))
+                .map(|q| {
+                    [
+                        q[0],
+                        q[1],
+                        q[2],
+                        q[3],
+                        h.as_ref().map_or(0.0, |h| h.max() as f64 / 1000.0),
+                    ]
+                })
         });
         DeliveryStats {
             produced: s.produced.load(Ordering::Relaxed),
@@ -232,7 +305,10 @@ impl MessageSink for KafkaSink {
 
     fn describe(&self) -> String {
         if self.embedded {
-            format!("embedded Kafka (librdkafka mock cluster at {}; messages vanish when the run ends)", self.brokers)
+            format!(
+                "embedded Kafka (librdkafka mock cluster at {}; messages vanish when the run ends)",
+                self.brokers
+            )
         } else {
             format!("Kafka at {}", self.brokers)
         }

@@ -180,7 +180,10 @@ pub fn map_entries(b: &[u8]) -> Result<Vec<(&[u8], &[u8])>, Malformed> {
 
 /// Look up a string key in a map value.
 pub fn map_get<'a>(b: &'a [u8], key: &str) -> Result<Option<&'a [u8]>, Malformed> {
-    Ok(map_entries(b)?.into_iter().find(|(k, _)| as_str(k) == Some(key)).map(|(_, v)| v))
+    Ok(map_entries(b)?
+        .into_iter()
+        .find(|(k, _)| as_str(k) == Some(key))
+        .map(|(_, v)| v))
 }
 
 /// A number decoded for arithmetic.
@@ -203,7 +206,9 @@ pub fn as_num(b: &[u8]) -> Option<Num> {
         }
         Kind::Float => {
             if b[0] == 0xca {
-                rmp::decode::read_f32(&mut r).ok().map(|f| Num::Float(f as f64))
+                rmp::decode::read_f32(&mut r)
+                    .ok()
+                    .map(|f| Num::Float(f as f64))
             } else {
                 rmp::decode::read_f64(&mut r).ok().map(Num::Float)
             }

@@ -1,0 +1,62 @@
+//! Shared helpers for the engine's integration tests: scenario files in temp dirs, prebuilt plugin
+//! paths (scripts/build-plugins builds them; scripts/test runs it first) and running the CLI.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// A plugin built by scripts/build-plugins.
+pub fn plugin(name: &str) -> String {
+    let target = if name == "wasi_probe_plugin" {
+        "wasm32-wasip1"
+    } else {
+        "wasm32-unknown-unknown"
+    };
+    let p = repo()
+        .join("target/wasm")
+        .join(target)
+        .join("release")
+        .join(format!("{name}.wasm"));
+    assert!(
+        p.is_file(),
+        "{} is missing: run scripts/build-plugins first (scripts/test does)",
+        p.display()
+    );
+    p.display().to_string()
+}
+
+/// Write `yaml` as `<dir>/scenario.yaml` and return its path.
+pub fn scenario(dir: &Path, yaml: &str) -> PathBuf {
+    let p = dir.join("scenario.yaml");
+    std::fs::write(&p, yaml).unwrap();
+    p
+}
+
+/// Run the `engine` binary.
+pub fn engine(args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_engine"))
+        .args(args)
+        .output()
+        .expect("engine binary runs")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}

@@ -1,0 +1,213 @@
+//! Code generation for `#[policy]`, `#[state_update]` and `native_table!`.
+
+use crate::signature::{self, FnKind, Part, Pass, Signature};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::punctuated::Punctuated;
+use syn::{Error, Ident, ItemFn, LitStr, Path, Token};
+
+/// Parses `name = "x"`, the only attribute argument.
+fn export_name(attr: TokenStream, default: &Ident) -> Result<Ident, Error> {
+    let mut name: Option<LitStr> = None;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("name") {
+            name = Some(meta.value()?.parse()?);
+            Ok(())
+        } else {
+            Err(meta.error("unknown argument; the only one is `name = \"export_name\"`"))
+        }
+    });
+    syn::parse::Parser::parse2(parser, attr)?;
+    match name {
+        None => Ok(default.clone()),
+        Some(lit) => syn::parse_str::<Ident>(&lit.value())
+            .map(|id| Ident::new(&id.to_string(), lit.span()))
+            .map_err(|_| {
+                Error::new(
+                    lit.span(),
+                    "the export name must be a Rust identifier (letters, digits, `_`)",
+                )
+            }),
+    }
+}
+
+pub fn function(kind: FnKind, attr: TokenStream, item: TokenStream) -> Result<TokenStream, Error> {
+    let f: ItemFn = syn::parse2(item)?;
+    let export = export_name(attr, &f.sig.ident)?;
+    let sig = signature::read(kind, &f)?;
+    let body = body_fn(&f, &export, &sig);
+    let describe = describe_fn(kind, &export, &sig);
+    let name_str = export.to_string();
+    let describe_str = format!("distroduce_describe_{export}");
+    let body_id = format_ident!("__distroduce_body_{}", export);
+    let native_id = format_ident!("__distroduce_native_{}", export);
+    let describe_id = format_ident!("__distroduce_describe_{}", export);
+    let wasm_id = format_ident!("__distroduce_wasm_{}", export);
+    let wasm_describe_id = format_ident!("__distroduce_wasm_describe_{}", export);
+    Ok(quote! {
+        #f
+        #body
+        #describe
+
+        /// Native entry point (see `distroduce_sdk::native`).
+        #[doc(hidden)]
+        #[allow(dead_code)]
+        pub fn #native_id(input: &[u8], host: &mut dyn ::distroduce_sdk::native::Host) -> ::std::vec::Vec<u8> {
+            ::distroduce_sdk::__private::run_native(input, host, #body_id)
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        #[doc(hidden)]
+        #[unsafe(export_name = #name_str)]
+        pub extern "C" fn #wasm_id(ptr: i32, len: i32) -> i64 {
+            ::distroduce_sdk::__private::run_wasm(ptr, len, #body_id)
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        #[doc(hidden)]
+        #[unsafe(export_name = #describe_str)]
+        pub extern "C" fn #wasm_describe_id() -> i64 {
+            ::distroduce_sdk::__private::wasm_describe(#describe_id())
+        }
+    })
+}
+
+/// `__distroduce_body_<export>`: input bytes to output bytes, or the failure message.
+fn body_fn(f: &ItemFn, export: &Ident, sig: &Signature) -> TokenStream {
+    let body_id = format_ident!("__distroduce_body_{}", export);
+    let user_fn = &f.sig.ident;
+    let mut decodes = Vec::new();
+    let mut call_args = Vec::new();
+    let mut ctx_check = quote!();
+    for p in &sig.params {
+        let local = format_ident!("__distroduce_{}", p.part.name());
+        let ty = &p.ty;
+        if p.part == Part::Ctx {
+            let mutability = (p.pass == Pass::RefMut).then(|| quote!(mut));
+            decodes.push(quote! {
+                let #mutability #local = ::distroduce_sdk::__private::new_ctx(__parts.ctx()?, __host);
+            });
+            ctx_check = quote! {
+                if let ::core::option::Option::Some(e) = #local.__take_error() {
+                    return ::core::result::Result::Err(e);
+                }
+            };
+        } else {
+            let getter = Ident::new(p.part.name(), Span::call_site());
+            let mutability = (p.pass == Pass::RefMut).then(|| quote!(mut));
+            decodes.push(quote! { let #mutability #local: #ty = __parts.#getter()?; });
+        }
+        call_args.push(match p.pass {
+            Pass::Ref => quote!(&#local),
+            Pass::RefMut => quote!(&mut #local),
+            Pass::Value => quote!(#local),
+        });
+    }
+    let host_param = if sig.get(Part::Ctx).is_some() {
+        quote!(__host)
+    } else {
+        quote!(_)
+    };
+    let encode = if sig.returns_result {
+        quote! {
+            match __ret {
+                ::core::result::Result::Ok(v) => ::distroduce_sdk::__private::EncodeOutput::encode_output(&v),
+                ::core::result::Result::Err(e) => ::core::result::Result::Err(::std::string::ToString::to_string(&e)),
+            }
+        }
+    } else {
+        quote!(::distroduce_sdk::__private::EncodeOutput::encode_output(
+            &__ret
+        ))
+    };
+    quote! {
+        #[doc(hidden)]
+        #[allow(clippy::let_unit_value, clippy::unit_arg)]
+        fn #body_id(
+            __input: &[u8],
+            #host_param: &mut dyn ::distroduce_sdk::native::Host,
+        ) -> ::core::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
+            let __parts = ::distroduce_sdk::__private::Input::parse(__input)?;
+            #(#decodes)*
+            let __ret = #user_fn(#(#call_args),*);
+            #ctx_check
+            #encode
+        }
+    }
+}
+
+/// `__distroduce_describe_<export>`: the describe map (ABI §2) from the parameter types.
+fn describe_fn(kind: FnKind, export: &Ident, sig: &Signature) -> TokenStream {
+    let describe_id = format_ident!("__distroduce_describe_{}", export);
+    let reads = |part: Part| match sig.get(part) {
+        Some(p) => {
+            let ty = &p.ty;
+            quote!(::distroduce_sdk::__private::reads_of::<#ty>())
+        }
+        None => quote!(::core::option::Option::Some(::std::vec::Vec::new())),
+    };
+    // History records are states too, so their fields count as state reads.
+    let state = match (sig.get(Part::State), sig.get(Part::History)) {
+        (Some(_), Some(h)) => {
+            let (s, hty) = (reads(Part::State), &h.ty);
+            quote!(::distroduce_sdk::__private::union_reads(#s, ::distroduce_sdk::__private::reads_of::<#hty>()))
+        }
+        (None, Some(_)) => reads(Part::History),
+        _ => reads(Part::State),
+    };
+    let (params, signals, args) = (reads(Part::Params), reads(Part::Signals), reads(Part::Args));
+    let kind = match kind {
+        FnKind::Policy => quote!(::distroduce_sdk::__private::Kind::Policy),
+        FnKind::StateUpdate => quote!(::distroduce_sdk::__private::Kind::StateUpdate),
+    };
+    let out = &sig.output;
+    quote! {
+        /// The describe map of this export (ABI §2).
+        #[doc(hidden)]
+        #[allow(dead_code)]
+        pub fn #describe_id() -> ::std::vec::Vec<u8> {
+            use ::distroduce_sdk::__private::{OutputProbeFallback as _, OutputProbeReal as _};
+            let output = (&::distroduce_sdk::__private::OutputProbe::<#out>::new()).output_kind();
+            ::distroduce_sdk::__private::describe(#kind, output, #state, #params, #signals, #args)
+        }
+    }
+}
+
+pub fn native_table(input: TokenStream) -> Result<TokenStream, Error> {
+    let paths = syn::parse::Parser::parse2(Punctuated::<Path, Token![,]>::parse_terminated, input)?;
+    let mut entries = Vec::new();
+    for path in paths {
+        let Some(last) = path.segments.last() else {
+            continue;
+        };
+        if !last.arguments.is_empty() {
+            return Err(Error::new_spanned(
+                &path,
+                "expected an export name, optionally behind a module path",
+            ));
+        }
+        let name = last.ident.to_string();
+        let with = |prefix: &str| {
+            let mut p = path.clone();
+            if let Some(seg) = p.segments.last_mut() {
+                seg.ident = format_ident!("{}{}", prefix, last.ident);
+            }
+            p
+        };
+        let (call, describe) = (with("__distroduce_native_"), with("__distroduce_describe_"));
+        entries.push(quote! {
+            ::distroduce_sdk::native::NativeExport { name: #name, call: #call, describe: #describe }
+        });
+    }
+    Ok(quote! {
+        /// This plugin's functions for the native backend, by export name.
+        pub fn native_exports() -> ::std::vec::Vec<::distroduce_sdk::native::NativeExport> {
+            ::std::vec![#(#entries),*]
+        }
+
+        /// This plugin's native entry points, by export name.
+        pub fn native_functions() -> ::std::vec::Vec<(&'static str, ::distroduce_sdk::native::NativeFn)> {
+            native_exports().into_iter().map(|e| (e.name, e.call)).collect()
+        }
+    })
+}

@@ -1,0 +1,254 @@
+//! The per-call context handed to plugin functions: who is calling (the `ctx` header of the input)
+//! and the host services (random numbers, the virtual clock, logs and message emission).
+
+use crate::native::Host;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+
+/// The `ctx` map of a call's input (ABI §3). Unknown keys are ignored so that later engine
+/// versions can add some without breaking plugins.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[doc(hidden)]
+pub struct CtxHeader {
+    pub simulation: u64,
+    pub subset: u64,
+    pub run: u64,
+    pub timestep: u64,
+    pub substep: u64,
+    #[serde(deserialize_with = "bits64")]
+    pub seed: u64,
+    pub time_ns: i64,
+    #[serde(default)]
+    pub variable: Option<String>,
+}
+
+/// The seed is 64 random bits: accept them as an unsigned or a (negative) signed integer, since
+/// a host may write either.
+fn bits64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    struct Bits;
+    impl serde::de::Visitor<'_> for Bits {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a 64-bit integer")
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<u64, E> {
+            Ok(v as u64)
+        }
+    }
+    d.deserialize_u64(Bits)
+}
+
+/// Log levels of the `log` import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Level {
+    Trace = 0,
+    Debug = 1,
+    Info = 2,
+    Warn = 3,
+    Error = 4,
+}
+
+/// What a plugin function can know about its call and ask of the host.
+///
+/// Every method takes `&self`, so a function may declare `ctx: &Ctx` or `ctx: &mut Ctx`
+/// as it likes; the host sits behind a `RefCell` that is borrowed only inside one method.
+pub struct Ctx<'h> {
+    /// 0-based index of the model in the experiment.
+    pub simulation: u64,
+    /// 0-based index of the parameter set.
+    pub subset: u64,
+    /// 1-based Monte Carlo run.
+    pub run: u64,
+    /// The timestep being computed (1-based; the record read is the previous one).
+    pub timestep: u64,
+    /// 1-based index of the partial state update block.
+    pub substep: u64,
+    /// Seed unique to this call, for plugins that prefer their own generator.
+    pub seed: u64,
+    /// The virtual clock, ns since the Unix epoch, as [`Ctx::now_ns`].
+    pub time_ns: i64,
+    /// For state updates: the name of the variable this call produces.
+    pub variable: Option<String>,
+    host: RefCell<&'h mut dyn Host>,
+    /// The first error of a host service (e.g. an `emit` value that cannot be encoded). The
+    /// shim turns it into a `fail` after the function returns, so a call fails exactly once.
+    error: RefCell<Option<String>>,
+}
+
+/// Builds a context; only the generated shims do this.
+#[doc(hidden)]
+pub fn new_ctx<'h>(header: CtxHeader, host: &'h mut dyn Host) -> Ctx<'h> {
+    Ctx {
+        simulation: header.simulation,
+        subset: header.subset,
+        run: header.run,
+        timestep: header.timestep,
+        substep: header.substep,
+        seed: header.seed,
+        time_ns: header.time_ns,
+        variable: header.variable,
+        host: RefCell::new(host),
+        error: RefCell::new(None),
+    }
+}
+
+/// The `emit` map of ABI §5. `value` is pre-encoded so that it can be written as raw bytes
+/// (binary values) or spliced in as MessagePack (everything else).
+#[derive(Serialize)]
+struct Emit<'a, V: Serialize + ?Sized> {
+    topic: &'a str,
+    value: &'a V,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<Headers<'a>>,
+}
+
+/// Headers as a MessagePack map of string to string.
+struct Headers<'a>(&'a [(&'a str, &'a str)]);
+
+impl Serialize for Headers<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (*k, *v)))
+    }
+}
+
+/// Serializes bytes as MessagePack `bin` (serde would otherwise write a list of integers).
+struct Bytes<'a>(&'a [u8]);
+
+impl Serialize for Bytes<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0)
+    }
+}
+
+impl Ctx<'_> {
+    /// The next 64 random bits of this call's stream (same seed, same numbers).
+    pub fn rng_u64(&self) -> u64 {
+        self.host.borrow_mut().rng_u64()
+    }
+
+    /// A uniform float in `[0, 1)` from this call's stream.
+    pub fn rng_f64(&self) -> f64 {
+        self.host.borrow_mut().rng_f64()
+    }
+
+    /// A normal draw by Box–Muller. It uses two `rng_f64` draws per number and drops the second
+    /// value of the pair, so that a call's draws do not depend on hidden state kept between calls.
+    pub fn normal(&self, mean: f64, sd: f64) -> f64 {
+        // 1 - u is in (0, 1], so the logarithm is finite.
+        let u1 = 1.0 - self.rng_f64();
+        let u2 = self.rng_f64();
+        let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        mean + sd * z
+    }
+
+    /// The virtual clock, ns since the Unix epoch (see [`crate::time::format_python`]).
+    pub fn now_ns(&self) -> i64 {
+        self.host.borrow_mut().now_ns()
+    }
+
+    /// Publishes `value` to the topic alias `topic` (declared in the scenario), optionally keyed.
+    /// The host encodes the value with the topic's format (JSON by default). A value that cannot
+    /// be encoded fails the call once the function returns.
+    pub fn emit<V: Serialize + ?Sized>(&self, topic: &str, key: Option<&str>, value: &V) {
+        self.emit_map(&Emit {
+            topic,
+            value,
+            key,
+            headers: None,
+        });
+    }
+
+    /// [`Ctx::emit`] with Kafka headers.
+    pub fn emit_with_headers<V: Serialize + ?Sized>(
+        &self,
+        topic: &str,
+        key: Option<&str>,
+        value: &V,
+        headers: &[(&str, &str)],
+    ) {
+        let headers = Some(Headers(headers));
+        self.emit_map(&Emit {
+            topic,
+            value,
+            key,
+            headers,
+        });
+    }
+
+    /// Publishes bytes that the host sends as they are, whatever the topic's format.
+    pub fn emit_bytes(&self, topic: &str, key: Option<&str>, value: &[u8]) {
+        self.emit_map(&Emit {
+            topic,
+            value: &Bytes(value),
+            key,
+            headers: None,
+        });
+    }
+
+    fn emit_map<V: Serialize + ?Sized>(&self, msg: &Emit<'_, V>) {
+        match rmp_serde::to_vec_named(msg) {
+            Ok(bytes) => self.host.borrow_mut().emit(&bytes),
+            Err(e) => self.set_error(format!(
+                "cannot encode the message for topic `{}`: {e}",
+                msg.topic
+            )),
+        }
+    }
+
+    /// Sends a log line to the host (shown with `-v`, attached to failure reports).
+    pub fn log(&self, level: Level, msg: &str) {
+        self.host.borrow_mut().log(level as i32, msg);
+    }
+
+    /// [`Ctx::log`] at [`Level::Debug`].
+    pub fn debug(&self, msg: &str) {
+        self.log(Level::Debug, msg);
+    }
+
+    /// [`Ctx::log`] at [`Level::Info`].
+    pub fn info(&self, msg: &str) {
+        self.log(Level::Info, msg);
+    }
+
+    /// [`Ctx::log`] at [`Level::Warn`].
+    pub fn warn(&self, msg: &str) {
+        self.log(Level::Warn, msg);
+    }
+
+    /// [`Ctx::log`] at [`Level::Error`].
+    pub fn error(&self, msg: &str) {
+        self.log(Level::Error, msg);
+    }
+
+    fn set_error(&self, msg: String) {
+        self.error.borrow_mut().get_or_insert(msg);
+    }
+
+    /// The first error a host service ran into, if any (generated code checks it after the
+    /// function returns).
+    #[doc(hidden)]
+    pub fn __take_error(&self) -> Option<String> {
+        self.error.borrow_mut().take()
+    }
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("simulation", &self.simulation)
+            .field("subset", &self.subset)
+            .field("run", &self.run)
+            .field("timestep", &self.timestep)
+            .field("substep", &self.substep)
+            .field("seed", &self.seed)
+            .field("time_ns", &self.time_ns)
+            .field("variable", &self.variable)
+            .finish_non_exhaustive()
+    }
+}

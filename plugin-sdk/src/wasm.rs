@@ -1,0 +1,136 @@
+//! The WASM side of the ABI: the `distroduce` imports, the SDK's own exports
+//! (`distroduce_abi_version`, `distroduce_alloc`), the call buffers and the panic hook.
+//!
+//! The input buffer (written by the host after `distroduce_alloc`) and the output buffer (read
+//! by the host after a call) are separate, so the host may call several functions on one input.
+
+use crate::native::{Body, Host};
+use std::cell::RefCell;
+use std::sync::Once;
+
+// The Rust names are prefixed so that they cannot clash with other symbols of the same name
+// (libm's `log` in particular); `link_name` gives the import its ABI name.
+#[link(wasm_import_module = "distroduce")]
+unsafe extern "C" {
+    #[link_name = "rng_u64"]
+    fn distroduce_rng_u64() -> i64;
+    #[link_name = "rng_f64"]
+    fn distroduce_rng_f64() -> f64;
+    #[link_name = "now_ns"]
+    fn distroduce_now_ns() -> i64;
+    #[link_name = "log"]
+    fn distroduce_log(level: i32, ptr: i32, len: i32);
+    #[link_name = "emit"]
+    fn distroduce_emit(ptr: i32, len: i32);
+    #[link_name = "fail"]
+    fn distroduce_fail(ptr: i32, len: i32);
+}
+
+/// The imports, seen through the same trait as the native backend's host.
+struct WasmHost;
+
+// SAFETY (all calls below): the imports take plain numbers, or a pointer and length of a live
+// slice that the host only reads during the call.
+impl Host for WasmHost {
+    fn rng_u64(&mut self) -> u64 {
+        unsafe { distroduce_rng_u64() as u64 }
+    }
+    fn rng_f64(&mut self) -> f64 {
+        unsafe { distroduce_rng_f64() }
+    }
+    fn now_ns(&mut self) -> i64 {
+        unsafe { distroduce_now_ns() }
+    }
+    fn log(&mut self, level: i32, msg: &str) {
+        unsafe { distroduce_log(level, msg.as_ptr() as i32, msg.len() as i32) }
+    }
+    fn emit(&mut self, msgpack: &[u8]) {
+        unsafe { distroduce_emit(msgpack.as_ptr() as i32, msgpack.len() as i32) }
+    }
+    fn fail(&mut self, msg: &str) {
+        unsafe { distroduce_fail(msg.as_ptr() as i32, msg.len() as i32) }
+    }
+}
+
+thread_local! {
+    static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// ABI §1: must return 1.
+#[unsafe(no_mangle)]
+pub extern "C" fn distroduce_abi_version() -> i32 {
+    crate::ABI_VERSION
+}
+
+/// ABI §1: a buffer of at least `len` bytes for the next call input. It only ever grows, so a
+/// run's calls stop allocating once the largest input has been seen.
+#[unsafe(no_mangle)]
+pub extern "C" fn distroduce_alloc(len: i32) -> i32 {
+    install_panic_hook();
+    let Ok(len) = usize::try_from(len) else {
+        WasmHost.fail(&format!("distroduce_alloc: negative length {len}"));
+        core::arch::wasm32::unreachable();
+    };
+    INPUT.with_borrow_mut(|buf| {
+        if buf.len() < len {
+            if buf.try_reserve_exact(len - buf.len()).is_err() {
+                WasmHost.fail(&format!("distroduce_alloc: cannot allocate {len} bytes"));
+                core::arch::wasm32::unreachable();
+            }
+            buf.resize(len, 0);
+        }
+        buf.as_mut_ptr() as i32
+    })
+}
+
+/// Keeps `out` alive until the next call and packs its address and length (ABI §1).
+fn publish(out: Vec<u8>) -> i64 {
+    OUTPUT.with_borrow_mut(|o| {
+        *o = out;
+        ((o.as_ptr() as u32 as u64) << 32 | o.len() as u32 as u64) as i64
+    })
+}
+
+/// Runs one generated function body on the input the host wrote at `(ptr, len)`.
+pub fn run_wasm(ptr: i32, len: i32, body: Body) -> i64 {
+    install_panic_hook();
+    let result = INPUT.with_borrow(|buf| {
+        // Accept any sub-range of the buffer handed out by `distroduce_alloc`, and nothing else:
+        // that keeps the slice below within memory Rust knows is initialised.
+        let (start, len) = (ptr as u32 as usize, len as u32 as usize);
+        let base = buf.as_ptr() as usize;
+        let inside = start >= base && start.checked_add(len).is_some_and(|end| end <= base + buf.len());
+        if !inside {
+            return Err(format!(
+                "input ({start:#x}, {len}) is not inside the distroduce_alloc buffer ({base:#x}, {})",
+                buf.len()
+            ));
+        }
+        body(&buf[start - base..start - base + len], &mut WasmHost)
+    });
+    match result {
+        Ok(out) => publish(out),
+        Err(msg) => {
+            WasmHost.fail(&msg);
+            0
+        }
+    }
+}
+
+/// What every `distroduce_describe_*` export returns.
+pub fn wasm_describe(bytes: Vec<u8>) -> i64 {
+    publish(bytes)
+}
+
+static HOOK: Once = Once::new();
+
+/// Forwards the panic message and location to `fail` before the abort traps, so that the engine
+/// reports the guest's own words instead of "unreachable executed".
+fn install_panic_hook() {
+    HOOK.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            WasmHost.fail(&crate::native::panic_message(info))
+        }));
+    });
+}

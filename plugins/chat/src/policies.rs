@@ -1,0 +1,143 @@
+//! `action_policies.py`: one policy per action kind.
+//!
+//! Each returns one action as four one-element lists, which the engine's default aggregation
+//! (`a + b`) concatenates in policy order:
+//! `{types: [action], messages: [msg], send_times: [seconds], msg_counts: [1]}`.
+
+use distroduce_sdk::time::format_python;
+use distroduce_sdk::{policy, Ctx};
+use serde::{Deserialize, Serialize};
+
+/// The topic alias the `send` messages go to (the original's `kafkaConfig['send_topic']`).
+pub const TOPIC: &str = "chat";
+
+/// Args of `enter` and `exit`: `enter_action(state, room, user)`, whose first argument (named
+/// `state` in the original) is the client id.
+#[derive(Debug, Deserialize)]
+pub struct PresenceArgs {
+    pub client: String,
+    pub room: String,
+    pub user: String,
+}
+
+/// Args of `send`: `message_actions(state, room, message_input, sender, receiver)`.
+#[derive(Debug, Deserialize)]
+pub struct SendArgs {
+    pub client: String,
+    pub room: String,
+    pub input: String,
+    pub sender: String,
+    pub receiver: String,
+}
+
+/// One chat event; the field order is the key order of the Python dict in `messages()`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Msg {
+    pub client: String,
+    pub room: String,
+    pub action: String,
+    pub sender: String,
+    pub receiver: Option<String>,
+    pub input: String,
+    /// `str(datetime)` of the virtual clock when the action was taken.
+    pub created: String,
+}
+
+/// A policy's result, keys in the order the original inserted them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Actions {
+    pub types: Vec<String>,
+    pub messages: Vec<Msg>,
+    pub send_times: Vec<f64>,
+    pub msg_counts: Vec<i64>,
+}
+
+/// `messages(client_id, room, action, _input, sender, receiver=None)`.
+fn message(
+    ctx: &Ctx,
+    client: &str,
+    room: &str,
+    action: &str,
+    input: String,
+    sender: &str,
+    receiver: Option<&str>,
+) -> Msg {
+    Msg {
+        client: client.to_string(),
+        room: room.to_string(),
+        action: action.to_string(),
+        sender: sender.to_string(),
+        receiver: receiver.map(str::to_string),
+        input,
+        created: format_python(ctx.now_ns()),
+    }
+}
+
+fn actions(msg: Msg, send_time: f64) -> Actions {
+    Actions {
+        types: vec![msg.action.clone()],
+        messages: vec![msg],
+        send_times: vec![send_time],
+        msg_counts: vec![1],
+    }
+}
+
+/// `timedelta.total_seconds()`: whole microseconds, as a float.
+fn total_seconds(ns: i64) -> f64 {
+    ns.div_euclid(1_000) as f64 / 1e6
+}
+
+/// `enter_action`: the user joins the room. Nothing is published.
+#[policy]
+pub fn enter(ctx: &Ctx, args: &PresenceArgs) -> Actions {
+    let input = format!("{} enters {}", args.user, args.room);
+    actions(
+        message(
+            ctx,
+            &args.client,
+            &args.room,
+            "enter",
+            input,
+            &args.user,
+            None,
+        ),
+        0.0,
+    )
+}
+
+/// `message_actions`: publishes the message to `chat`, keyed by room, and reports how long the
+/// publishing took on the virtual clock (0.0 unless the host advances the clock during a call).
+#[policy]
+pub fn send(ctx: &Ctx, args: &SendArgs) -> Actions {
+    let start = ctx.now_ns();
+    let msg = message(
+        ctx,
+        &args.client,
+        &args.room,
+        "send",
+        args.input.clone(),
+        &args.sender,
+        Some(&args.receiver),
+    );
+    ctx.emit(TOPIC, Some(&args.room), &msg);
+    let elapsed = total_seconds(ctx.now_ns().saturating_sub(start));
+    actions(msg, elapsed)
+}
+
+/// `exit_action`: the user leaves the room. Nothing is published.
+#[policy]
+pub fn exit(ctx: &Ctx, args: &PresenceArgs) -> Actions {
+    let input = format!("{} exited {}", args.user, args.room);
+    actions(
+        message(
+            ctx,
+            &args.client,
+            &args.room,
+            "exit",
+            input,
+            &args.user,
+            None,
+        ),
+        0.0,
+    )
+}

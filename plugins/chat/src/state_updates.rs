@@ -1,0 +1,160 @@
+//! `state_updates.py`. Each state update reads the aggregated actions of its block:
+//! `{types: [..], messages: [..], send_times: [..], msg_counts: [..]}`.
+
+use distroduce_sdk::time::format_python;
+use distroduce_sdk::{state_update, Ctx, Value};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The signals `send_message` reads. Messages and types stay dynamic so that they pass through
+/// untouched and compare the way Python compares them.
+#[derive(Debug, Deserialize)]
+pub struct Actions {
+    pub types: Vec<Value>,
+    pub messages: Vec<Value>,
+    pub msg_counts: Vec<i64>,
+    pub send_times: Vec<f64>,
+}
+
+/// A client's next value. The plural `msg_counts`/`send_times` differ from the initial state's
+/// `msg_count`/`send_time`: that schema drift is the original's and is kept.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub struct Client {
+    pub users: Vec<Value>,
+    pub messages: Vec<Value>,
+    pub msg_counts: i64,
+    pub send_times: f64,
+}
+
+/// `functools.reduce(add, xs)` over integers: Python's error for an empty list, and a failure
+/// where Python's unbounded integers would leave the `i64` range.
+fn reduce_ints(xs: &[i64]) -> Result<i64, String> {
+    let (first, rest) = xs.split_first().ok_or(EMPTY_REDUCE)?;
+    rest.iter().try_fold(*first, |acc, x| {
+        acc.checked_add(*x)
+            .ok_or_else(|| "integer overflow".to_string())
+    })
+}
+
+/// `functools.reduce(add, xs)` over floats: a left fold, as Python adds them.
+fn reduce_floats(xs: &[f64]) -> Result<f64, String> {
+    let (first, rest) = xs.split_first().ok_or(EMPTY_REDUCE)?;
+    Ok(rest.iter().fold(*first, |acc, x| acc + x))
+}
+
+const EMPTY_REDUCE: &str = "reduce() of empty iterable with no initial value";
+
+/// `for user in msg['sender']`: a string yields its characters (so only one-letter user names
+/// work, as in the original), a list its items.
+fn sender_items(msg: &Value) -> Result<Vec<Value>, String> {
+    match msg.get("sender") {
+        Some(Value::Str(s)) => Ok(s.chars().map(|c| Value::Str(c.to_string())).collect()),
+        Some(Value::List(items)) => Ok(items.clone()),
+        Some(other) => Err(format!("'{}' object is not iterable", other.type_name())),
+        None => Err("KeyError: 'sender'".to_string()),
+    }
+}
+
+/// `update_users(users, actions)`: action kinds are processed in the order send, enter, exit
+/// (whatever their order in the block); enter appends the sender, exit removes its first
+/// occurrence and fails if it is absent (`list.remove`), send changes nothing.
+pub fn update_users(users: &[Value], actions: &Actions) -> Result<Vec<Value>, String> {
+    let mut users = users.to_vec();
+    for kind in ["send", "enter", "exit"] {
+        if !actions.types.iter().any(|t| t.as_str() == Some(kind)) {
+            continue;
+        }
+        for msg in &actions.messages {
+            let action = msg.get("action").ok_or("KeyError: 'action'")?;
+            if action.as_str() != Some(kind) || kind == "send" {
+                continue;
+            }
+            for user in sender_items(msg)? {
+                if kind == "enter" {
+                    users.push(user);
+                } else {
+                    let at = users
+                        .iter()
+                        .position(|u| *u == user)
+                        .ok_or("list.remove(x): x not in list")?;
+                    users.remove(at);
+                }
+            }
+        }
+    }
+    Ok(users)
+}
+
+/// `send_message(state)`, for `client_a` and `client_b` alike: the variable being updated is
+/// `ctx.variable`. Every client records all messages of the block (no per-client filtering).
+#[state_update]
+pub fn send_message(
+    ctx: &Ctx,
+    state: &BTreeMap<String, Value>,
+    signals: &Actions,
+) -> Result<Client, String> {
+    let var = ctx
+        .variable
+        .as_deref()
+        .ok_or("send_message must be used as a state update")?;
+    let client = state.get(var).ok_or_else(|| format!("KeyError: '{var}'"))?;
+    let users = match client.get("users") {
+        Some(Value::List(users)) => users.as_slice(),
+        Some(other) => {
+            return Err(format!(
+                "`{var}.users` is a {}, not a list",
+                other.type_name()
+            ))
+        }
+        None => return Err(format!("KeyError: '{var}.users'")),
+    };
+    Ok(Client {
+        users: update_users(users, signals)?,
+        messages: signals.messages.clone(),
+        msg_counts: reduce_ints(&signals.msg_counts)?,
+        send_times: reduce_floats(&signals.send_times)?,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MsgCount {
+    pub total_msg_count: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MsgCounts {
+    pub msg_counts: Vec<i64>,
+}
+
+/// `count_messages`: counts every action, enter and exit included (+8 per timestep although
+/// only 4 messages are published, as in the original).
+#[state_update]
+pub fn count_messages(state: &MsgCount, signals: &MsgCounts) -> Result<i64, String> {
+    let n = reduce_ints(&signals.msg_counts)?;
+    state
+        .total_msg_count
+        .checked_add(n)
+        .ok_or_else(|| "integer overflow".to_string())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SendTime {
+    pub total_send_time: f64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SendTimes {
+    pub send_times: Vec<f64>,
+}
+
+/// `add_send_time`: `total + reduce(add, send_times)`, in that association order.
+#[state_update]
+pub fn add_send_time(state: &SendTime, signals: &SendTimes) -> Result<f64, String> {
+    Ok(state.total_send_time + reduce_floats(&signals.send_times)?)
+}
+
+/// `current_time('record_creation')`: the virtual clock as Python's `str(datetime.now())`.
+#[state_update]
+pub fn current_time(ctx: &Ctx) -> String {
+    format_python(ctx.now_ns())
+}

@@ -93,10 +93,7 @@ pub enum AppError {
     Io(#[from] std::io::Error),
     /// Some jobs failed; what was produced is on disk and in the summary.
     #[error("{} of {} jobs failed", .failures.len(), .summary.jobs)]
-    JobsFailed {
-        failures: Vec<JobFailure>,
-        summary: Box<Summary>,
-    },
+    JobsFailed { failures: Vec<JobFailure>, summary: Box<Summary> },
     /// Every job finished but some messages were not delivered.
     #[error("{} messages were not delivered", .summary.delivery.failed + .summary.delivery.produced.saturating_sub(.summary.delivery.acked + .summary.delivery.failed))]
     Undelivered { summary: Box<Summary> },
@@ -157,10 +154,7 @@ pub fn apply_overrides(model: &mut Model, args: &RunArgs) -> Result<(), AppError
 }
 
 /// `engine run`: load, run every job, flush, summarize.
-pub fn run(
-    args: &RunArgs,
-    progress: Option<Box<dyn Fn(u64) + Send + Sync>>,
-) -> Result<Summary, AppError> {
+pub fn run(args: &RunArgs, progress: Option<Box<dyn Fn(u64) + Send + Sync>>) -> Result<Summary, AppError> {
     let wall = Instant::now();
     let mut model = config::load(&args.scenario)?;
     apply_overrides(&mut model, args)?;
@@ -195,22 +189,12 @@ pub fn run_loaded(
     let mut writers: Vec<Box<dyn RecordWriter>> = Vec::new();
     for f in &model.output.formats {
         match f {
-            RecordFormat::Jsonl => writers.push(Box::new(JsonlWriter::create(
-                &dir.join("records.jsonl"),
-                model,
-            )?)),
-            RecordFormat::Csv => writers.push(Box::new(CsvWriter::create(
-                &dir.join("records.csv"),
-                model,
-            )?)),
+            RecordFormat::Jsonl => writers.push(Box::new(JsonlWriter::create(&dir.join("records.jsonl"), model)?)),
+            RecordFormat::Csv => writers.push(Box::new(CsvWriter::create(&dir.join("records.csv"), model)?)),
             RecordFormat::None => {}
         }
     }
-    let opts = RunOptions {
-        threads: args.threads.max(1),
-        keep_messages: args.write_messages,
-        progress,
-    };
+    let opts = RunOptions { threads: args.threads.max(1), keep_messages: args.write_messages, progress };
     let report = exec::run(model, backend, resolved, sink.as_ref(), &mut writers, &opts)?;
     let delivery = sink.finish(args.flush_timeout);
     let mut outputs: Vec<PathBuf> = writers.iter().map(|w| w.path().to_path_buf()).collect();
@@ -231,16 +215,8 @@ pub fn run_loaded(
         threads: opts.threads,
         wall_seconds: wall.elapsed().as_secs_f64(),
         sim_seconds: sim,
-        substeps_per_sec: if sim > 0.0 {
-            report.substeps as f64 / sim
-        } else {
-            0.0
-        },
-        msgs_per_sec: if delivery.ack_seconds > 0.0 {
-            delivery.acked as f64 / delivery.ack_seconds
-        } else {
-            0.0
-        },
+        substeps_per_sec: if sim > 0.0 { report.substeps as f64 / sim } else { 0.0 },
+        msgs_per_sec: if delivery.ack_seconds > 0.0 { delivery.acked as f64 / delivery.ack_seconds } else { 0.0 },
         mb_per_sec: if delivery.ack_seconds > 0.0 {
             delivery.bytes_acked as f64 / 1e6 / delivery.ack_seconds
         } else {
@@ -250,21 +226,13 @@ pub fn run_loaded(
         outputs,
     };
     std::fs::create_dir_all(dir)?;
-    std::fs::write(
-        dir.join("summary.json"),
-        serde_json::to_vec_pretty(&summary).unwrap_or_default(),
-    )?;
+    std::fs::write(dir.join("summary.json"), serde_json::to_vec_pretty(&summary).unwrap_or_default())?;
     if !report.failures.is_empty() {
-        return Err(AppError::JobsFailed {
-            failures: report.failures,
-            summary: Box::new(summary),
-        });
+        return Err(AppError::JobsFailed { failures: report.failures, summary: Box::new(summary) });
     }
     let d = &summary.delivery;
     if !matches!(args.kafka, KafkaTarget::None) && (d.failed > 0 || d.acked < d.produced) {
-        return Err(AppError::Undelivered {
-            summary: Box::new(summary),
-        });
+        return Err(AppError::Undelivered { summary: Box::new(summary) });
     }
     Ok(summary)
 }

@@ -26,6 +26,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "parsed once per process")]
 enum Cmd {
     /// Run a scenario: every (subset, run) job, records to files, messages to Kafka.
     Run {
@@ -83,10 +84,7 @@ fn main() -> ExitCode {
         .init();
     let code = match cli.cmd {
         Cmd::Schema => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&distroduce::config::schema()).unwrap_or_default()
-            );
+            println!("{}", serde_json::to_string_pretty(&distroduce::config::schema()).unwrap_or_default());
             0
         }
         Cmd::Validate { scenario } => match app::validate(&scenario) {
@@ -142,9 +140,7 @@ fn main() -> ExitCode {
 
 fn run(args: RunArgs, summary_json: Option<PathBuf>) -> i32 {
     let bar = progress_bar();
-    let progress = bar
-        .clone()
-        .map(|b| Box::new(move |n: u64| b.inc(n)) as Box<dyn Fn(u64) + Send + Sync>);
+    let progress = bar.clone().map(|b| Box::new(move |n: u64| b.inc(n)) as Box<dyn Fn(u64) + Send + Sync>);
     if let Some(b) = &bar {
         // The total is known only after loading; set it lazily from the scenario.
         if let Ok(m) = distroduce::config::load(&args.scenario) {
@@ -160,9 +156,7 @@ fn run(args: RunArgs, summary_json: Option<PathBuf>) -> i32 {
     }
     let summary = match &result {
         Ok(s) => Some(s),
-        Err(AppError::JobsFailed { summary, .. }) | Err(AppError::Undelivered { summary }) => {
-            Some(summary.as_ref())
-        }
+        Err(AppError::JobsFailed { summary, .. }) | Err(AppError::Undelivered { summary }) => Some(summary.as_ref()),
         Err(_) => None,
     };
     if let Some(s) = summary {
@@ -186,11 +180,9 @@ fn progress_bar() -> Option<ProgressBar> {
     }
     let b = ProgressBar::new(0);
     b.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] {pos}/{len} timesteps ({per_sec}, eta {eta})",
-        )
-        .ok()?
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} timesteps ({per_sec}, eta {eta})")
+            .ok()?
+            .progress_chars("=> "),
     );
     // Short runs finish before the bar would be useful; show it only after a moment.
     b.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
@@ -227,25 +219,16 @@ fn prefix_error(s: &str) -> String {
 fn print_summary(s: &Summary) {
     let d = &s.delivery;
     println!("scenario        {}", s.scenario);
-    println!(
-        "jobs            {} ({} failed), {} threads",
-        s.jobs, s.jobs_failed, s.threads
-    );
+    println!("jobs            {} ({} failed), {} threads", s.jobs, s.jobs_failed, s.threads);
     println!("records         {}", s.records);
-    println!(
-        "substeps        {} ({:.0}/s over {:.3}s of simulation)",
-        s.substeps, s.substeps_per_sec, s.sim_seconds
-    );
+    println!("substeps        {} ({:.0}/s over {:.3}s of simulation)", s.substeps, s.substeps_per_sec, s.sim_seconds);
     println!("kafka           {}", s.kafka);
     println!(
         "messages        {} emitted, {} produced, {} acknowledged, {} failed",
         s.messages_emitted, d.produced, d.acked, d.failed
     );
     if d.acked > 0 {
-        println!(
-            "throughput      {:.0} msgs/s, {:.2} MB/s (by acknowledgement)",
-            s.msgs_per_sec, s.mb_per_sec
-        );
+        println!("throughput      {:.0} msgs/s, {:.2} MB/s (by acknowledgement)", s.msgs_per_sec, s.mb_per_sec);
     }
     if let Some(l) = d.latency_ms {
         println!(

@@ -37,12 +37,7 @@ impl Model {
         let mut out = Vec::with_capacity(self.subsets.len() * self.runs as usize);
         for subset in 0..self.subsets.len() as u32 {
             for run in 1..=self.runs as u32 {
-                out.push(JobId {
-                    index: out.len(),
-                    simulation: 0,
-                    subset,
-                    run,
-                });
+                out.push(JobId { index: out.len(), simulation: 0, subset, run });
             }
         }
         out
@@ -72,11 +67,7 @@ pub struct JobId {
 
 impl std::fmt::Display for JobId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "simulation {} subset {} run {}",
-            self.simulation, self.subset, self.run
-        )
+        write!(f, "simulation {} subset {} run {}", self.simulation, self.subset, self.run)
     }
 }
 
@@ -111,8 +102,7 @@ pub struct Clock {
 
 impl Clock {
     pub fn at(&self, timestep: u64) -> i64 {
-        self.start_ns
-            .saturating_add(self.step_ns.saturating_mul(timestep as i64))
+        self.start_ns.saturating_add(self.step_ns.saturating_mul(timestep as i64))
     }
 }
 

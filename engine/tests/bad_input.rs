@@ -9,10 +9,7 @@ fn validate(yaml: &str) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(dir.path(), yaml);
     let out = engine(&["validate", path.to_str().unwrap()]);
-    (
-        out.status.code().unwrap_or(-1),
-        stderr(&out).replace(&format!("{}/", dir.path().display()), ""),
-    )
+    (out.status.code().unwrap_or(-1), stderr(&out).replace(&format!("{}/", dir.path().display()), ""))
 }
 
 fn base(blocks: &str) -> String {
@@ -41,32 +38,21 @@ fn yaml_syntax_error_points_at_line_and_column() {
 fn unknown_field_is_named_with_its_position() {
     let (code, err) = validate(&base(GOOD).replace("timesteps: 2", "timestep: 2"));
     assert_eq!(code, 2);
-    assert!(
-        err.contains("scenario.yaml:3:1: unknown field `timestep`"),
-        "{err}"
-    );
+    assert!(err.contains("scenario.yaml:3:1: unknown field `timestep`"), "{err}");
 }
 
 #[test]
 fn wrong_value_type_is_reported() {
     let (code, err) = validate(&base(GOOD).replace("runs: 1", "runs: many"));
     assert_eq!(code, 2);
-    assert!(
-        err.contains("scenario.yaml:2:7: runs: invalid type"),
-        "{err}"
-    );
+    assert!(err.contains("scenario.yaml:2:7: runs: invalid type"), "{err}");
 }
 
 #[test]
 fn unknown_state_variable_in_updates_points_at_the_key() {
-    let (code, err) = validate(&base(
-        "  - policies: [ref.p_inc_a]\n    updates: {a: ref.s_a, zz: ref.s_c}\n",
-    ));
+    let (code, err) = validate(&base("  - policies: [ref.p_inc_a]\n    updates: {a: ref.s_a, zz: ref.s_c}\n"));
     assert_eq!(code, 2);
-    assert!(
-        err.contains("scenario.yaml:9:27: block 1 updates `zz`, which is not a state variable"),
-        "{err}"
-    );
+    assert!(err.contains("scenario.yaml:9:27: block 1 updates `zz`, which is not a state variable"), "{err}");
     assert!(err.contains("declared: a, b, c, d"), "{err}");
 }
 
@@ -74,40 +60,27 @@ fn unknown_state_variable_in_updates_points_at_the_key() {
 fn unknown_plugin_and_malformed_function_names() {
     let (code, err) = validate(&base("  - policies: [nope.p, justaname]\n"));
     assert_eq!(code, 2);
-    assert!(
-        err.contains("scenario.yaml:8:16: unknown plugin `nope` in `nope.p`"),
-        "{err}"
-    );
-    assert!(
-        err.contains("`justaname` does not name a plugin function"),
-        "{err}"
-    );
+    assert!(err.contains("scenario.yaml:8:16: unknown plugin `nope` in `nope.p`"), "{err}");
+    assert!(err.contains("`justaname` does not name a plugin function"), "{err}");
 }
 
 #[test]
 fn missing_export_lists_what_the_plugin_has() {
     let (code, err) = validate(&base("  - policies: [ref.p_typo]\n"));
     assert_eq!(code, 2);
-    assert!(
-        err.contains("scenario.yaml:8:16: plugin `ref` has no export `p_typo`"),
-        "{err}"
-    );
+    assert!(err.contains("scenario.yaml:8:16: plugin `ref` has no export `p_typo`"), "{err}");
     assert!(err.contains("p_inc_a"), "{err}");
 }
 
 #[test]
 fn runs_zero_sweep_mismatch_and_bad_limits() {
-    let y = base(GOOD).replace("runs: 1", "runs: 0").replace(
-        "state:",
-        "params: {x: [1, 2], y: [1, 2, 3]}\nlimits: {memory: lots}\nstate:",
-    );
+    let y = base(GOOD)
+        .replace("runs: 1", "runs: 0")
+        .replace("state:", "params: {x: [1, 2], y: [1, 2, 3]}\nlimits: {memory: lots}\nstate:");
     let (code, err) = validate(&y);
     assert_eq!(code, 2);
     assert!(err.contains("`runs` must be at least 1"), "{err}");
-    assert!(
-        err.contains("param `x` has 2 values but `y` has 3"),
-        "{err}"
-    );
+    assert!(err.contains("param `x` has 2 values but `y` has 3"), "{err}");
     assert!(err.contains("cannot read `lots` as a size"), "{err}");
 }
 
@@ -116,41 +89,29 @@ fn initial_value_must_match_declared_type() {
     let y = base(GOOD).replace("state:", "state_types: {a: str}\nstate:");
     let (code, err) = validate(&y);
     assert_eq!(code, 2);
-    assert!(
-        err.contains("initial value of `a` is int but its declared type is str"),
-        "{err}"
-    );
+    assert!(err.contains("initial value of `a` is int but its declared type is str"), "{err}");
 }
 
 #[test]
 fn plugin_file_missing() {
-    let (code, err) =
-        validate(&base(GOOD).replace(&plugin("conformance_plugin"), "/nonexistent/x.wasm"));
+    let (code, err) = validate(&base(GOOD).replace(&plugin("conformance_plugin"), "/nonexistent/x.wasm"));
     assert_eq!(code, 2);
-    assert!(
-        err.contains("no such file /nonexistent/x.wasm") && err.contains("scripts/build-plugins"),
-        "{err}"
-    );
+    assert!(err.contains("no such file /nonexistent/x.wasm") && err.contains("scripts/build-plugins"), "{err}");
 }
 
 fn misbehave(blocks: &str) -> String {
-    format!("name: t\nruns: 1\ntimesteps: 1\nstate: {{a: 0}}\nplugins:\n  bad: {{wasm: {}}}\nblocks:\n{blocks}", plugin("misbehave_plugin"))
+    format!(
+        "name: t\nruns: 1\ntimesteps: 1\nstate: {{a: 0}}\nplugins:\n  bad: {{wasm: {}}}\nblocks:\n{blocks}",
+        plugin("misbehave_plugin")
+    )
 }
 
 #[test]
 fn policy_used_as_update_and_wrong_output_type() {
-    let (code, err) = validate(&misbehave(
-        "  - updates: {a: bad.fail_policy}\n  - updates: {a: bad.wrong_type}\n",
-    ));
+    let (code, err) = validate(&misbehave("  - updates: {a: bad.fail_policy}\n  - updates: {a: bad.wrong_type}\n"));
     assert_eq!(code, 2);
-    assert!(
-        err.contains("`bad.fail_policy` is a policy but block 1 uses it to update `a`"),
-        "{err}"
-    );
-    assert!(
-        err.contains("`bad.wrong_type` returns str but state variable `a` is number"),
-        "{err}"
-    );
+    assert!(err.contains("`bad.fail_policy` is a policy but block 1 uses it to update `a`"), "{err}");
+    assert!(err.contains("`bad.wrong_type` returns str but state variable `a` is number"), "{err}");
 }
 
 #[test]
@@ -163,14 +124,8 @@ fn plugin_reading_undeclared_state_or_missing_args() {
     );
     let (code, err) = validate(&y);
     assert_eq!(code, 2);
-    assert!(
-        err.contains("`ref.p_inc_b` reads state variable `a`, which the scenario does not declare"),
-        "{err}"
-    );
-    assert!(
-        err.contains("`bad.panic_policy` needs argument `at`"),
-        "{err}"
-    );
+    assert!(err.contains("`ref.p_inc_b` reads state variable `a`, which the scenario does not declare"), "{err}");
+    assert!(err.contains("`bad.panic_policy` needs argument `at`"), "{err}");
 }
 
 fn wat_plugin(dir: &std::path::Path, wat: &str) -> String {
@@ -219,9 +174,6 @@ fn schema_is_json_and_describes_the_scenario() {
     let out = engine(&["schema"]);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(
-        v["properties"]["blocks"].is_object() && v["properties"]["kafka"].is_object(),
-        "{v}"
-    );
+    assert!(v["properties"]["blocks"].is_object() && v["properties"]["kafka"].is_object(), "{v}");
     assert_eq!(v["required"].as_array().unwrap().len(), 6, "{v}");
 }

@@ -25,11 +25,7 @@ fn fail(extra: &str, blocks: &str) -> (Vec<String>, String, tempfile::TempDir) {
     match run(&args, None) {
         Err(AppError::JobsFailed { failures, .. }) => {
             let records = read(&dir.path().join("out/records.jsonl"));
-            (
-                failures.iter().map(|f| f.to_string()).collect(),
-                records,
-                dir,
-            )
+            (failures.iter().map(|f| f.to_string()).collect(), records, dir)
         }
         other => panic!("expected failed jobs, got {other:?}"),
     }
@@ -37,10 +33,7 @@ fn fail(extra: &str, blocks: &str) -> (Vec<String>, String, tempfile::TempDir) {
 
 #[test]
 fn a_panic_names_plugin_export_job_timestep_and_keeps_earlier_records() {
-    let (errs, records, _d) = fail(
-        "",
-        "  - policies: [{fn: bad.panic_policy, args: {at: 3}}]\n",
-    );
+    let (errs, records, _d) = fail("", "  - policies: [{fn: bad.panic_policy, args: {at: 3}}]\n");
     assert_eq!(errs.len(), 2, "both runs fail");
     assert!(
         errs[0].starts_with("plugin `bad` export `panic_policy` failed in simulation 0 subset 0 run 1 at timestep 4, substep 1 (block 1): the plugin reported:"),
@@ -48,11 +41,7 @@ fn a_panic_names_plugin_export_job_timestep_and_keeps_earlier_records() {
         errs[0]
     );
     // The policy sees the previous record (timestep 3) and panics on it.
-    assert!(
-        errs[0].contains("panicked at timestep 3"),
-        "the guest's own panic message is kept: {}",
-        errs[0]
-    );
+    assert!(errs[0].contains("panicked at timestep 3"), "the guest's own panic message is kept: {}", errs[0]);
     // Initial row plus timesteps 1 to 3, for each of the two runs.
     assert_eq!(records.lines().count(), 8, "{records}");
 }
@@ -60,44 +49,24 @@ fn a_panic_names_plugin_export_job_timestep_and_keeps_earlier_records() {
 #[test]
 fn an_endless_loop_hits_the_call_timeout() {
     let started = std::time::Instant::now();
-    let (errs, _, _d) = fail(
-        "limits: {call_timeout: 300ms}",
-        "  - policies: [bad.spin_forever]\n",
-    );
-    assert!(
-        errs[0].contains("did not finish within 300ms"),
-        "{}",
-        errs[0]
-    );
+    let (errs, _, _d) = fail("limits: {call_timeout: 300ms}", "  - policies: [bad.spin_forever]\n");
+    assert!(errs[0].contains("did not finish within 300ms"), "{}", errs[0]);
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
 
 #[test]
 fn eating_memory_hits_the_memory_cap() {
-    let (errs, _, _d) = fail(
-        "limits: {memory: 32MiB}",
-        "  - policies: [bad.eat_memory]\n",
-    );
-    assert!(
-        errs[0].contains("32 MiB") || errs[0].contains("memory"),
-        "{}",
-        errs[0]
-    );
+    let (errs, _, _d) = fail("limits: {memory: 32MiB}", "  - policies: [bad.eat_memory]\n");
+    assert!(errs[0].contains("32 MiB") || errs[0].contains("memory"), "{}", errs[0]);
     assert!(errs[0].contains("export `eat_memory`"), "{}", errs[0]);
 }
 
 #[test]
 fn garbage_outputs_and_bad_emits_are_reported() {
     for (blocks, want) in [
-        (
-            "  - policies: [bad.bad_output]\n",
-            "not one MessagePack value",
-        ),
+        ("  - policies: [bad.bad_output]\n", "not one MessagePack value"),
         ("  - policies: [bad.fail_policy]\n", "the plugin reported:"),
-        (
-            "  - policies: [bad.not_a_map]\n",
-            "policy output is not a map of signals (got int)",
-        ),
+        ("  - policies: [bad.not_a_map]\n", "policy output is not a map of signals (got int)"),
         (
             "  - policies: [bad.emit_unknown_topic]\n",
             "emitted to topic alias `nope`, which `kafka.topics` does not declare (declared: out)",
@@ -129,16 +98,8 @@ fn a_type_change_at_run_time_is_caught() {
     match run(&args, None) {
         Err(AppError::JobsFailed { failures, .. }) => {
             let e = failures[0].to_string();
-            assert!(
-                e.contains(
-                    "export `f` failed in simulation 0 subset 0 run 1 at timestep 1, substep 1"
-                ),
-                "{e}"
-            );
-            assert!(
-                e.contains("the update of `a` returned str, but `a` is number"),
-                "{e}"
-            );
+            assert!(e.contains("export `f` failed in simulation 0 subset 0 run 1 at timestep 1, substep 1"), "{e}");
+            assert!(e.contains("the update of `a` returned str, but `a` is number"), "{e}");
         }
         other => panic!("expected a failed job, got {other:?}"),
     }
@@ -149,14 +110,7 @@ fn the_cli_exits_1_on_a_failed_run_and_2_on_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let p = scenario_with(dir.path(), "", "  - policies: [bad.fail_policy]\n");
     let out_dir = dir.path().join("out");
-    let out = engine(&[
-        "run",
-        p.to_str().unwrap(),
-        "--kafka",
-        "none",
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = engine(&["run", p.to_str().unwrap(), "--kafka", "none", "--out", out_dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(out_dir.join("summary.json").is_file());
     std::fs::write(&p, "name: [").unwrap();
@@ -182,16 +136,7 @@ fn wasi_is_locked_down_and_follows_the_virtual_clock() {
             &serde_json::json!({"ctx": {"simulation": 0, "subset": 0, "run": 1, "timestep": 1, "substep": 1, "seed": 1, "time_ns": now}, "params": {}, "state": {}}),
         );
         let mut out = Vec::new();
-        job.call(
-            Slot { plugin: 0, func: 0 },
-            &[&input],
-            CallSetup {
-                seed: 1,
-                now_ns: now,
-            },
-            &mut out,
-        )
-        .unwrap();
+        job.call(Slot { plugin: 0, func: 0 }, &[&input], CallSetup { seed: 1, now_ns: now }, &mut out).unwrap();
         distroduce::value::json::to_json(&out).unwrap()
     };
     let t = 1_570_060_801_000_000_000i64;
@@ -202,9 +147,5 @@ fn wasi_is_locked_down_and_follows_the_virtual_clock() {
     assert!(a["read_dir"].as_str().unwrap().starts_with("err"), "{a}");
     assert!(a["open_passwd"].as_str().unwrap().starts_with("err"), "{a}");
     assert_eq!(a, call(42, t), "same job seed, same random bytes");
-    assert_ne!(
-        a["random_hex"],
-        call(43, t)["random_hex"],
-        "another job, other random bytes"
-    );
+    assert_ne!(a["random_hex"], call(43, t)["random_hex"], "another job, other random bytes");
 }

@@ -17,11 +17,7 @@ pub fn compile(file: &Path, spans: &SpanIndex, s: Scenario) -> Result<Model, Con
     let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
 
     if s.runs == 0 {
-        r.at(
-            "runs",
-            "`runs` must be at least 1",
-            "cadCAD's N: set `runs: 1` for a single run".to_string(),
-        );
+        r.at("runs", "`runs` must be at least 1", "cadCAD's N: set `runs: 1` for a single run".to_string());
     }
     if s.blocks.is_empty() {
         r.at(
@@ -35,10 +31,7 @@ pub fn compile(file: &Path, spans: &SpanIndex, s: Scenario) -> Result<Model, Con
     let subsets = match sweep::expand(&s.params, s.sweep) {
         Ok(sets) => sets
             .into_iter()
-            .map(|m| Subset {
-                encoded: from_json(&Json::Object(m.clone())).into(),
-                params: m,
-            })
+            .map(|m| Subset { encoded: from_json(&Json::Object(m.clone())).into(), params: m })
             .collect(),
         Err(e) => {
             r.at_key(&format!("params.{}", e.param), e.message, e.hint);
@@ -49,24 +42,16 @@ pub fn compile(file: &Path, spans: &SpanIndex, s: Scenario) -> Result<Model, Con
         History::Flag(false) | History::Off => HistoryMode::Off,
         History::Flag(true) => HistoryMode::All,
         History::Window(0) => {
-            r.at(
-                "history",
-                "`history: 0` sends nothing",
-                "use `false` to turn history off".to_string(),
-            );
+            r.at("history", "`history: 0` sends nothing", "use `false` to turn history off".to_string());
             HistoryMode::Off
         }
         History::Window(n) => HistoryMode::Window(n),
     };
     let aggregator = match &s.aggregation {
-        Aggregation::All(op) => Aggregator {
-            default: *op,
-            ..Default::default()
-        },
-        Aggregation::PerSignal { default, signals } => Aggregator {
-            default: *default,
-            per_signal: signals.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-        },
+        Aggregation::All(op) => Aggregator { default: *op, ..Default::default() },
+        Aggregation::PerSignal { default, signals } => {
+            Aggregator { default: *default, per_signal: signals.iter().map(|(k, v)| (k.clone(), *v)).collect() }
+        }
     };
     let clock = compile_clock(&mut r, &s.clock);
     let plugins = compile_plugins(&mut r, &base, &s);
@@ -74,17 +59,8 @@ pub fn compile(file: &Path, spans: &SpanIndex, s: Scenario) -> Result<Model, Con
     let kafka = compile_kafka(&mut r, &s.kafka);
     let limits = compile_limits(&mut r, &s.limits);
     let output = OutputPlan {
-        dir: s
-            .output
-            .dir
-            .clone()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("out").join(&s.name)),
-        formats: s
-            .output
-            .formats
-            .clone()
-            .unwrap_or_else(|| vec![raw::RecordFormat::Jsonl]),
+        dir: s.output.dir.clone().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("out").join(&s.name)),
+        formats: s.output.formats.clone().unwrap_or_else(|| vec![raw::RecordFormat::Jsonl]),
     };
 
     if !r.diags.is_empty() {
@@ -159,30 +135,18 @@ fn compile_vars(r: &mut Reporter, s: &Scenario) -> Vec<Var> {
                 "rename the state variable".to_string(),
             );
         }
-        let ty = s
-            .state_types
-            .get(name)
-            .copied()
-            .unwrap_or_else(|| type_of(init));
+        let ty = s.state_types.get(name).copied().unwrap_or_else(|| type_of(init));
         let enc = from_json(init);
         if let Ok(k) = crate::value::kind(&enc) {
             if !admits(ty, k) {
                 r.at(
                     &format!("state.{name}"),
-                    format!(
-                        "initial value of `{name}` is {} but its declared type is {}",
-                        k.name(),
-                        type_label(ty)
-                    ),
+                    format!("initial value of `{name}` is {} but its declared type is {}", k.name(), type_label(ty)),
                     "change the initial value or the entry under `state_types`".to_string(),
                 );
             }
         }
-        vars.push(Var {
-            name: name.clone(),
-            initial: enc.into(),
-            ty,
-        });
+        vars.push(Var { name: name.clone(), initial: enc.into(), ty });
     }
     for name in s.state_types.keys() {
         if !s.state.contains_key(name) {
@@ -214,9 +178,7 @@ fn compile_clock(r: &mut Reporter, c: &raw::ClockConfig) -> Clock {
             0
         }
     };
-    let step_ns = parse_duration(r, "clock.step", &c.step)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0);
+    let step_ns = parse_duration(r, "clock.step", &c.step).map(|d| d.as_nanos() as i64).unwrap_or(0);
     Clock { start_ns, step_ns }
 }
 
@@ -264,10 +226,7 @@ fn compile_fn(r: &mut Reporter, path: &str, u: &FnUse, plugins: &[PluginSpec]) -
         FnUse::Short(_) => path.to_string(),
         FnUse::Long { .. } => format!("{path}.fn"),
     };
-    let Some((plugin, export)) = target
-        .split_once('.')
-        .filter(|(p, e)| !p.is_empty() && !e.is_empty())
-    else {
+    let Some((plugin, export)) = target.split_once('.').filter(|(p, e)| !p.is_empty() && !e.is_empty()) else {
         r.at(
             &value_path,
             format!("`{target}` does not name a plugin function"),
@@ -279,10 +238,7 @@ fn compile_fn(r: &mut Reporter, path: &str, u: &FnUse, plugins: &[PluginSpec]) -
         r.at(
             &value_path,
             format!("unknown plugin `{plugin}` in `{target}`"),
-            format!(
-                "declare it under `plugins:` (declared: {})",
-                list(plugins.iter().map(|p| &p.name))
-            ),
+            format!("declare it under `plugins:` (declared: {})", list(plugins.iter().map(|p| &p.name))),
         );
         return None;
     };
@@ -295,12 +251,7 @@ fn compile_fn(r: &mut Reporter, path: &str, u: &FnUse, plugins: &[PluginSpec]) -
     })
 }
 
-fn compile_blocks(
-    r: &mut Reporter,
-    s: &Scenario,
-    vars: &[Var],
-    plugins: &[PluginSpec],
-) -> Vec<BlockPlan> {
+fn compile_blocks(r: &mut Reporter, s: &Scenario, vars: &[Var], plugins: &[PluginSpec]) -> Vec<BlockPlan> {
     let mut out = Vec::new();
     for (bi, b) in s.blocks.iter().enumerate() {
         let label = match &b.name {
@@ -311,9 +262,7 @@ fn compile_blocks(
             .policies
             .iter()
             .enumerate()
-            .filter_map(|(pi, u)| {
-                compile_fn(r, &format!("blocks[{bi}].policies[{pi}]"), u, plugins)
-            })
+            .filter_map(|(pi, u)| compile_fn(r, &format!("blocks[{bi}].policies[{pi}]"), u, plugins))
             .collect();
         let mut updates = Vec::new();
         for (var, u) in &b.updates {
@@ -335,11 +284,7 @@ fn compile_blocks(
                 ),
             }
         }
-        out.push(BlockPlan {
-            label,
-            policies,
-            updates,
-        });
+        out.push(BlockPlan { label, policies, updates });
     }
     out
 }
@@ -348,11 +293,7 @@ fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig) -> KafkaPlan {
     let mut topics = Vec::new();
     for (alias, t) in &k.topics {
         if t.partitions < 1 {
-            r.at(
-                &format!("kafka.topics.{alias}.partitions"),
-                "a topic needs at least 1 partition",
-                None,
-            );
+            r.at(&format!("kafka.topics.{alias}.partitions"), "a topic needs at least 1 partition", None);
         }
         topics.push(TopicPlan {
             alias: alias.clone(),
@@ -377,11 +318,7 @@ fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig) -> KafkaPlan {
             }
         })
         .collect();
-    KafkaPlan {
-        brokers: k.brokers.clone(),
-        topics,
-        producer,
-    }
+    KafkaPlan { brokers: k.brokers.clone(), topics, producer }
 }
 
 fn compile_limits(r: &mut Reporter, l: &raw::Limits) -> LimitsPlan {
@@ -393,30 +330,18 @@ fn compile_limits(r: &mut Reporter, l: &raw::Limits) -> LimitsPlan {
         );
         0
     });
-    let call_timeout = parse_duration(r, "limits.call_timeout", &l.call_timeout)
-        .unwrap_or(Duration::from_secs(10));
+    let call_timeout = parse_duration(r, "limits.call_timeout", &l.call_timeout).unwrap_or(Duration::from_secs(10));
     if call_timeout.is_zero() {
-        r.at(
-            "limits.call_timeout",
-            "`call_timeout` must be positive",
-            None,
-        );
+        r.at("limits.call_timeout", "`call_timeout` must be positive", None);
     }
-    LimitsPlan {
-        memory_bytes,
-        call_timeout,
-    }
+    LimitsPlan { memory_bytes, call_timeout }
 }
 
 fn parse_duration(r: &mut Reporter, path: &str, s: &str) -> Option<Duration> {
     match humantime::parse_duration(s) {
         Ok(d) => Some(d),
         Err(e) => {
-            r.at(
-                path,
-                format!("cannot read `{s}` as a duration: {e}"),
-                "write e.g. `1s`, `250ms`, `0s`".to_string(),
-            );
+            r.at(path, format!("cannot read `{s}` as a duration: {e}"), "write e.g. `1s`, `250ms`, `0s`".to_string());
             None
         }
     }

@@ -23,14 +23,7 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.pos {
-            Some(p) => write!(
-                f,
-                "{}:{}:{}: {}",
-                self.file.display(),
-                p.line,
-                p.col,
-                self.message
-            )?,
+            Some(p) => write!(f, "{}:{}:{}: {}", self.file.display(), p.line, p.col, self.message)?,
             None => write!(f, "{}: {}", self.file.display(), self.message)?,
         }
         if let Some(h) = &self.hint {
@@ -65,11 +58,7 @@ pub struct Reporter<'a> {
 
 impl<'a> Reporter<'a> {
     pub fn new(file: &'a Path, spans: &'a span::SpanIndex) -> Self {
-        Self {
-            file,
-            spans,
-            diags: Vec::new(),
-        }
+        Self { file, spans, diags: Vec::new() }
     }
 
     /// An error about the value at `path`.
@@ -79,28 +68,13 @@ impl<'a> Reporter<'a> {
     }
 
     /// An error about the mapping key that ends `path`.
-    pub fn at_key(
-        &mut self,
-        path: &str,
-        message: impl Into<String>,
-        hint: impl Into<Option<String>>,
-    ) {
+    pub fn at_key(&mut self, path: &str, message: impl Into<String>, hint: impl Into<Option<String>>) {
         let pos = self.spans.key(path);
         self.push(pos, message, hint);
     }
 
-    pub fn push(
-        &mut self,
-        pos: Option<Pos>,
-        message: impl Into<String>,
-        hint: impl Into<Option<String>>,
-    ) {
-        self.diags.push(Diagnostic {
-            file: self.file.to_path_buf(),
-            pos,
-            message: message.into(),
-            hint: hint.into(),
-        });
+    pub fn push(&mut self, pos: Option<Pos>, message: impl Into<String>, hint: impl Into<Option<String>>) {
+        self.diags.push(Diagnostic { file: self.file.to_path_buf(), pos, message: message.into(), hint: hint.into() });
     }
 }
 
@@ -120,10 +94,7 @@ pub fn load(path: &Path) -> Result<crate::model::Model, ConfigErrors> {
 /// Parse and compile scenario text; `path` is used for messages and relative plugin paths.
 pub fn load_str(path: &Path, src: &str) -> Result<crate::model::Model, ConfigErrors> {
     let raw: scenario::Scenario = serde_yaml::from_str(src).map_err(|e| {
-        let pos = e.location().map(|l| Pos {
-            line: l.line(),
-            col: l.column(),
-        });
+        let pos = e.location().map(|l| Pos { line: l.line(), col: l.column() });
         ConfigErrors(vec![Diagnostic {
             file: path.to_path_buf(),
             pos,

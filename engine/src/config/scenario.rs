@@ -160,10 +160,7 @@ fn default_clock_step() -> String {
 }
 impl Default for ClockConfig {
     fn default() -> Self {
-        Self {
-            start: default_clock_start(),
-            step: default_clock_step(),
-        }
+        Self { start: default_clock_start(), step: default_clock_step() }
     }
 }
 
@@ -283,10 +280,7 @@ fn default_call_timeout() -> String {
 }
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            memory: default_memory(),
-            call_timeout: default_call_timeout(),
-        }
+        Self { memory: default_memory(), call_timeout: default_call_timeout() }
     }
 }
 
@@ -303,9 +297,7 @@ pub struct OutputConfig {
 }
 
 /// A record file format. All are readable by pandas.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum RecordFormat {
     /// One JSON object per record (`pandas.read_json(path, lines=True)`).

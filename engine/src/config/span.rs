@@ -55,14 +55,8 @@ impl SpanIndex {
 }
 
 enum Frame {
-    Map {
-        path: String,
-        next_key: Option<String>,
-    },
-    Seq {
-        path: String,
-        next: usize,
-    },
+    Map { path: String, next_key: Option<String> },
+    Seq { path: String, next: usize },
 }
 
 #[derive(Default)]
@@ -74,10 +68,7 @@ struct Builder {
 impl Builder {
     /// Path of the node that the current event starts, or `None` when the event is a mapping key.
     fn child_path(&mut self, scalar: Option<&str>, mark: Marker) -> Option<String> {
-        let pos = Pos {
-            line: mark.line(),
-            col: mark.col() + col_base(),
-        };
+        let pos = Pos { line: mark.line(), col: mark.col() + col_base() };
         match self.stack.last_mut() {
             None => Some(String::new()),
             Some(Frame::Seq { path, next }) => {
@@ -114,10 +105,7 @@ const fn col_base() -> usize {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
-        let pos = Pos {
-            line: mark.line(),
-            col: mark.col() + col_base(),
-        };
+        let pos = Pos { line: mark.line(), col: mark.col() + col_base() };
         match ev {
             Event::Scalar(ref v, ..) => {
                 if let Some(p) = self.child_path(Some(v), mark) {
@@ -134,10 +122,7 @@ impl MarkedEventReceiver for Builder {
                 let path = self.child_path(None, mark).unwrap_or_default();
                 self.index.values.insert(path.clone(), pos);
                 self.stack.push(if is_map {
-                    Frame::Map {
-                        path,
-                        next_key: None,
-                    }
+                    Frame::Map { path, next_key: None }
                 } else {
                     Frame::Seq { path, next: 0 }
                 });
@@ -159,22 +144,10 @@ mod tests {
         let src = "name: x\nblocks:\n  - policies: [a.b, c.d]\n    updates:\n      foo: p.q\n";
         let ix = SpanIndex::build(src);
         assert_eq!(ix.value("name"), Some(Pos { line: 1, col: 7 }));
-        assert_eq!(
-            ix.key("blocks[0].updates.foo"),
-            Some(Pos { line: 5, col: 7 })
-        );
-        assert_eq!(
-            ix.value("blocks[0].updates.foo"),
-            Some(Pos { line: 5, col: 12 })
-        );
-        assert_eq!(
-            ix.value("blocks[0].policies[1]"),
-            Some(Pos { line: 3, col: 21 })
-        );
+        assert_eq!(ix.key("blocks[0].updates.foo"), Some(Pos { line: 5, col: 7 }));
+        assert_eq!(ix.value("blocks[0].updates.foo"), Some(Pos { line: 5, col: 12 }));
+        assert_eq!(ix.value("blocks[0].policies[1]"), Some(Pos { line: 3, col: 21 }));
         // Unknown leaves fall back to their nearest ancestor.
-        assert_eq!(
-            ix.value("blocks[0].updates.foo.args"),
-            Some(Pos { line: 5, col: 12 })
-        );
+        assert_eq!(ix.value("blocks[0].updates.foo.args"), Some(Pos { line: 5, col: 12 }));
     }
 }

@@ -18,17 +18,13 @@ pub struct SweepError {
 ///   lists and scalars are broadcast to all L subsets. cadCAD rejects a scalar next to a list; we
 ///   accept it, as radCAD does, since it has only one meaning.
 /// * `cartesian`: every combination, the first param varying slowest.
-pub fn expand(
-    params: &IndexMap<String, Json>,
-    mode: SweepMode,
-) -> Result<Vec<Map<String, Json>>, SweepError> {
+pub fn expand(params: &IndexMap<String, Json>, mode: SweepMode) -> Result<Vec<Map<String, Json>>, SweepError> {
     for (k, v) in params {
         if matches!(v, Json::Array(a) if a.is_empty()) {
             return Err(SweepError {
                 param: k.clone(),
                 message: format!("param `{k}` is an empty list, which sweeps over nothing"),
-                hint: "give at least one value; to pass an empty list as the value, write `[[]]`"
-                    .into(),
+                hint: "give at least one value; to pass an empty list as the value, write `[[]]`".into(),
             });
         }
     }
@@ -44,10 +40,7 @@ pub fn expand(
             for (k, v) in params {
                 let n = values(v).len();
                 if n != 1 && n != len {
-                    let (longest, _) = params
-                        .iter()
-                        .find(|(_, v)| values(v).len() == len)
-                        .expect("max exists");
+                    let (longest, _) = params.iter().find(|(_, v)| values(v).len() == len).expect("max exists");
                     return Err(SweepError {
                         param: k.clone(),
                         message: format!(
@@ -63,14 +56,7 @@ pub fn expand(
                         .iter()
                         .map(|(k, v)| {
                             let vs = values(v);
-                            (
-                                k.clone(),
-                                if vs.len() == 1 {
-                                    vs[0].clone()
-                                } else {
-                                    vs[i].clone()
-                                },
-                            )
+                            (k.clone(), if vs.len() == 1 { vs[0].clone() } else { vs[i].clone() })
                         })
                         .collect()
                 })
@@ -106,16 +92,9 @@ mod tests {
 
     #[test]
     fn zip_broadcasts_singletons_like_cadcad() {
-        let s = expand(
-            &p(json!({"alpha": [1, 2, 3], "beta": [10], "g": 5})),
-            SweepMode::Zip,
-        )
-        .unwrap();
+        let s = expand(&p(json!({"alpha": [1, 2, 3], "beta": [10], "g": 5})), SweepMode::Zip).unwrap();
         assert_eq!(s.len(), 3);
-        assert_eq!(
-            Json::Object(s[2].clone()),
-            json!({"alpha": 3, "beta": 10, "g": 5})
-        );
+        assert_eq!(Json::Object(s[2].clone()), json!({"alpha": 3, "beta": 10, "g": 5}));
     }
 
     #[test]
@@ -134,11 +113,7 @@ mod tests {
 
     #[test]
     fn cartesian_first_param_slowest() {
-        let s = expand(
-            &p(json!({"a": [1, 2], "b": ["x", "y", "z"]})),
-            SweepMode::Cartesian,
-        )
-        .unwrap();
+        let s = expand(&p(json!({"a": [1, 2], "b": ["x", "y", "z"]})), SweepMode::Cartesian).unwrap();
         assert_eq!(s.len(), 6);
         assert_eq!(Json::Object(s[1].clone()), json!({"a": 1, "b": "y"}));
         assert_eq!(Json::Object(s[3].clone()), json!({"a": 2, "b": "x"}));

@@ -8,7 +8,7 @@
 //!   `substep = k−1, timestep = t`; block 1 sees `substep = K, timestep = t−1` (`0, 0` at t = 1), and
 //!   with K = 1 cadCAD shows `substep = 0` at every timestep, which we follow.
 
-use super::input::{encode_ctx, encode_record, Keys, Stamp};
+use super::input::{encode_ctx, encode_record, Keys, SignalProjector, Stamp, StateProjector};
 use super::{JobFailure, Record};
 use crate::config::compile::{admits, type_label};
 use crate::model::{HistoryMode, JobId, Model};
@@ -28,12 +28,7 @@ pub trait JobSink {
 
 /// Seed of a job: depends only on the scenario seed and the job's identity.
 pub fn job_seed(model: &Model, job: &JobId) -> u64 {
-    derive(&[
-        model.seed,
-        job.simulation as u64,
-        job.subset as u64,
-        job.run as u64,
-    ])
+    derive(&[model.seed, job.simulation as u64, job.subset as u64, job.run as u64])
 }
 
 pub struct JobCtx<'a> {
@@ -53,15 +48,8 @@ pub fn run_job(
     let seed = job_seed(model, &job);
     let k_total = model.blocks.len() as u32;
     let mut state: Vec<Val> = model.vars.iter().map(|v| v.initial.clone()).collect();
-    let mut stamp = Stamp {
-        substep: 0,
-        timestep: 0,
-    };
-    sink.record(Record {
-        substep: 0,
-        timestep: 0,
-        vals: state.clone(),
-    });
+    let mut stamp = Stamp { substep: 0, timestep: 0 };
+    sink.record(Record { substep: 0, timestep: 0, vals: state.clone() });
 
     let keep_history = model.history != HistoryMode::Off;
     let mut history: Vec<Vec<Vec<u8>>> = Vec::new();
@@ -72,7 +60,7 @@ pub fn run_job(
     }
 
     let params = &model.subsets[job.subset as usize].encoded;
-    let (mut common, mut tail, mut out) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut common, mut tail, mut out, mut head) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut outputs: Vec<Vec<u8>> = Vec::new();
     let mut substeps = 0u64;
     let mut msgs: Vec<OutMessage> = Vec::new();
@@ -89,10 +77,7 @@ pub fn run_job(
                     .policies
                     .iter()
                     .chain(plan.updates.iter().map(|(_, f)| f))
-                    .find(|f| {
-                        f.plugin == slot.plugin
-                            && cx.resolved.exports[slot.plugin][slot.func] == f.export
-                    });
+                    .find(|f| f.plugin == slot.plugin && cx.resolved.exports[slot.plugin][slot.func] == f.export);
                 Box::new(JobFailure {
                     job,
                     timestep: t,
@@ -105,21 +90,12 @@ pub fn run_job(
                 })
             };
             // cadCAD's view of the previous record (see module docs).
-            let prev = if k_total == 1 && stamp.timestep > 0 {
-                Stamp {
-                    substep: 0,
-                    ..stamp
-                }
-            } else {
-                stamp
-            };
+            let prev = if k_total == 1 && stamp.timestep > 0 { Stamp { substep: 0, ..stamp } } else { stamp };
 
-            // Shared input: params, state, history.
+            // Shared input: params and history; state and signals are projected per function.
             common.clear();
             write_str(&mut common, "params");
             common.extend_from_slice(params);
-            write_str(&mut common, "state");
-            encode_record(&mut common, cx.keys, &state, &job, prev);
             let mut entries = 3; // params, state, ctx
             if keep_history {
                 write_str(&mut common, "history");
@@ -134,6 +110,7 @@ pub fn run_job(
                 }
                 entries += 1;
             }
+            let mut states = StateProjector::new(cx.keys, &job, prev, &state);
 
             // Policies.
             outputs.clear();
@@ -141,47 +118,33 @@ pub fn run_job(
             for (pi, slot) in block.policies.iter().enumerate() {
                 let f = &plan.policies[pi];
                 let call_seed = derive(&[seed, t, k as u64, pi as u64]);
-                let n = entries + f.args.is_some() as usize;
                 tail.clear();
                 encode_ctx(&mut tail, &job, t, k, call_seed, now, None);
                 push_args(&mut tail, f.args.as_deref());
-                let mut head = Vec::new();
-                write_map_len(&mut head, n);
+                head.clear();
+                write_map_len(&mut head, entries + f.args.is_some() as usize);
+                let state_entry = states.entry(&cx.resolved.reads[slot.plugin][slot.func]);
                 backend
                     .call(
                         *slot,
-                        &[&head, &common, &tail],
-                        CallSetup {
-                            seed: call_seed,
-                            now_ns: now,
-                        },
+                        &[&head, &common, state_entry, &tail],
+                        CallSetup { seed: call_seed, now_ns: now },
                         &mut out,
                     )
                     .map_err(|e| fail(*slot, FailKind::Call(e), backend))?;
                 if let Err(e) = check_one(&out) {
                     return Err(fail(*slot, FailKind::Output(e.to_string()), backend));
                 }
-                collect_emits(
-                    backend,
-                    cx.topics,
-                    &mut msgs,
-                    &mut msg_seq,
-                    (job.index, t, k),
-                )
-                .map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
+                collect_emits(backend, cx.topics, &mut msgs, &mut msg_seq, (job.index, t, k))
+                    .map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
                 outputs.push(std::mem::take(&mut out));
             }
             let refs: Vec<&[u8]> = outputs.iter().map(Vec::as_slice).collect();
             let signals = model.aggregator.aggregate(&refs).map_err(|e| {
-                let slot = block
-                    .policies
-                    .first()
-                    .copied()
-                    .unwrap_or(Slot { plugin: 0, func: 0 });
+                let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
                 fail(slot, FailKind::Aggregate(e.to_string()), backend)
             })?;
-            write_str(&mut common, "signals");
-            common.extend_from_slice(&signals);
+            let mut sigs = SignalProjector::new(&signals);
             entries += 1;
 
             // State updates, all reading the pre-block state.
@@ -193,72 +156,52 @@ pub fn run_job(
                 tail.clear();
                 encode_ctx(&mut tail, &job, t, k, call_seed, now, Some(&var.name));
                 push_args(&mut tail, f.args.as_deref());
-                let mut head = Vec::new();
+                head.clear();
                 write_map_len(&mut head, entries + f.args.is_some() as usize);
+                let reads = &cx.resolved.reads[slot.plugin][slot.func];
+                let state_entry = states.entry(reads);
+                let signal_entry = sigs.entry(reads);
                 backend
                     .call(
                         *slot,
-                        &[&head, &common, &tail],
-                        CallSetup {
-                            seed: call_seed,
-                            now_ns: now,
-                        },
+                        &[&head, &common, state_entry, signal_entry, &tail],
+                        CallSetup { seed: call_seed, now_ns: now },
                         &mut out,
                     )
                     .map_err(|e| fail(*slot, FailKind::Call(e), backend))?;
                 if let Err(e) = check_one(&out) {
                     return Err(fail(*slot, FailKind::Output(e.to_string()), backend));
                 }
-                collect_emits(
-                    backend,
-                    cx.topics,
-                    &mut msgs,
-                    &mut msg_seq,
-                    (job.index, t, k),
-                )
-                .map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
+                collect_emits(backend, cx.topics, &mut msgs, &mut msg_seq, (job.index, t, k))
+                    .map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
                 let got = kind(&out).expect("checked above");
                 if !admits(var.ty, got) {
                     return Err(fail(
                         *slot,
-                        FailKind::Type {
-                            var: var.name.clone(),
-                            want: type_label(var.ty),
-                            got: got.name(),
-                        },
+                        FailKind::Type { var: var.name.clone(), want: type_label(var.ty), got: got.name() },
                         backend,
                     ));
                 }
                 next[*vi] = Val::from(out.as_slice());
             }
+            drop(states);
 
             // Messages of this block, now that it has succeeded.
             if !msgs.is_empty() {
                 sink.messages(std::mem::take(&mut msgs)).map_err(|e| {
-                    let slot = block
-                        .policies
-                        .first()
-                        .copied()
-                        .unwrap_or(Slot { plugin: 0, func: 0 });
+                    let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
                     fail(slot, FailKind::Sink(e), backend)
                 })?;
             }
 
             state = next;
-            stamp = Stamp {
-                substep: k,
-                timestep: t,
-            };
+            stamp = Stamp { substep: k, timestep: t };
             if keep_history {
                 let mut b = Vec::new();
                 encode_record(&mut b, cx.keys, &state, &job, stamp);
                 this_ts.push(b);
             }
-            sink.record(Record {
-                substep: k,
-                timestep: t,
-                vals: state.clone(),
-            });
+            sink.record(Record { substep: k, timestep: t, vals: state.clone() });
             substeps += 1;
         }
         if keep_history {
@@ -283,12 +226,7 @@ fn collect_emits(
     }
     for b in host.emitted.drain(..) {
         let mut m = parse_emit(&b, topics)?;
-        m.meta = MsgMeta {
-            job: at.0,
-            timestep: at.1,
-            substep: at.2,
-            seq: *seq,
-        };
+        m.meta = MsgMeta { job: at.0, timestep: at.1, substep: at.2, seq: *seq };
         *seq += 1;
         msgs.push(m);
     }
@@ -308,11 +246,7 @@ pub enum FailKind {
     Call(CallFailure),
     Output(String),
     Aggregate(String),
-    Type {
-        var: String,
-        want: &'static str,
-        got: &'static str,
-    },
+    Type { var: String, want: &'static str, got: &'static str },
     Emit(String),
     Sink(String),
 }
@@ -321,15 +255,11 @@ impl std::fmt::Display for FailKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FailKind::Call(c) => write!(f, "{c}"),
-            FailKind::Output(e) => write!(
-                f,
-                "the plugin returned bytes that are not one MessagePack value ({e})"
-            ),
+            FailKind::Output(e) => write!(f, "the plugin returned bytes that are not one MessagePack value ({e})"),
             FailKind::Aggregate(e) => write!(f, "cannot aggregate the policies' signals: {e}"),
-            FailKind::Type { var, want, got } => write!(
-                f,
-                "the update of `{var}` returned {got}, but `{var}` is {want}"
-            ),
+            FailKind::Type { var, want, got } => {
+                write!(f, "the update of `{var}` returned {got}, but `{var}` is {want}")
+            }
             FailKind::Emit(e) => write!(f, "bad emitted message: {e}"),
             FailKind::Sink(e) => write!(f, "the message sink failed: {e}"),
         }

@@ -40,28 +40,17 @@ pub struct JobFailure {
 
 impl std::fmt::Display for JobFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (plugin, export) = self
-            .function
-            .split_once('.')
-            .unwrap_or(("?", &self.function));
+        let (plugin, export) = self.function.split_once('.').unwrap_or(("?", &self.function));
         write!(
             f,
             "plugin `{plugin}` export `{export}` failed in {} at timestep {}, substep {} ({}): {}",
             self.job, self.timestep, self.substep, self.block, self.error
         )?;
         if !self.stderr_tail.trim().is_empty() {
-            write!(
-                f,
-                "\n  guest stderr:\n    {}",
-                self.stderr_tail.trim().replace('\n', "\n    ")
-            )?;
+            write!(f, "\n  guest stderr:\n    {}", self.stderr_tail.trim().replace('\n', "\n    "))?;
         }
         if !self.log_tail.is_empty() {
-            write!(
-                f,
-                "\n  last log lines:\n    {}",
-                self.log_tail.join("\n    ")
-            )?;
+            write!(f, "\n  last log lines:\n    {}", self.log_tail.join("\n    "))?;
         }
         Ok(())
     }
@@ -145,18 +134,10 @@ pub fn run(
         .map_err(std::io::Error::other)?;
     let keys = input::Keys::new(model);
     let topics: Vec<String> = model.kafka.topics.iter().map(|t| t.alias.clone()).collect();
-    let cx = JobCtx {
-        model,
-        resolved,
-        keys: &keys,
-        topics: &topics,
-    };
+    let cx = JobCtx { model, resolved, keys: &keys, topics: &topics };
     let jobs = model.jobs();
     let start = Instant::now();
-    let mut report = RunReport {
-        jobs: jobs.len(),
-        ..Default::default()
-    };
+    let mut report = RunReport { jobs: jobs.len(), ..Default::default() };
     let (tx, rx) = mpsc::channel::<JobResult>();
 
     let mut io_result = Ok(());
@@ -166,11 +147,9 @@ pub fn run(
         let pool = &pool;
         s.spawn(move || {
             pool.install(|| {
-                jobs.par_iter()
-                    .with_max_len(1)
-                    .for_each_with(tx, |tx, job| {
-                        let _ = tx.send(execute(cx, backend, *job, sink, opts));
-                    })
+                jobs.par_iter().with_max_len(1).for_each_with(tx, |tx, job| {
+                    let _ = tx.send(execute(cx, backend, *job, sink, opts));
+                })
             })
         });
         // Reorder: write job i only after jobs 0..i.
@@ -184,9 +163,7 @@ pub fn run(
                 report.substeps += r.substeps;
                 report.messages += r.sent;
                 if io_result.is_ok() {
-                    io_result = writers
-                        .iter_mut()
-                        .try_for_each(|w| w.write_job(&r.job, &r.records));
+                    io_result = writers.iter_mut().try_for_each(|w| w.write_job(&r.job, &r.records));
                 }
                 report.kept_messages.extend(r.messages);
                 if let Some(f) = r.failure {
@@ -201,13 +178,7 @@ pub fn run(
     Ok(report)
 }
 
-fn execute(
-    cx: &JobCtx,
-    backend: &dyn Backend,
-    job: JobId,
-    sink: &dyn MessageSink,
-    opts: &RunOptions,
-) -> JobResult {
+fn execute(cx: &JobCtx, backend: &dyn Backend, job: JobId, sink: &dyn MessageSink, opts: &RunOptions) -> JobResult {
     let mut c = Collect {
         records: Vec::new(),
         messages: Vec::new(),
@@ -235,12 +206,5 @@ fn execute(
             Err(f) => (c.records.len().saturating_sub(1) as u64, Some(*f)),
         },
     };
-    JobResult {
-        job,
-        records: c.records,
-        messages: c.messages,
-        sent: c.sent,
-        substeps,
-        failure,
-    }
+    JobResult { job, records: c.records, messages: c.messages, sent: c.sent, substeps, failure }
 }

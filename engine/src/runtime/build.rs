@@ -27,43 +27,27 @@ pub fn build_crate(dir: &Path) -> Result<PathBuf, String> {
         .map_err(|e| format!("cannot run cargo to build {}: {e}", dir.display()))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let hint = if stderr.contains("wasm32-unknown-unknown")
-            && stderr.contains("target may not be installed")
-        {
+        let hint = if stderr.contains("wasm32-unknown-unknown") && stderr.contains("target may not be installed") {
             "\n  hint: run `rustup target add wasm32-unknown-unknown` (scripts/build-plugins does this)"
         } else {
             ""
         };
-        return Err(format!(
-            "cargo build of {} failed:\n{}{hint}",
-            dir.display(),
-            tail(&stderr, 30)
-        ));
+        return Err(format!("cargo build of {} failed:\n{}{hint}", dir.display(), tail(&stderr, 30)));
     }
     // The last compiler-artifact message with a .wasm file is the plugin itself.
     let stdout = String::from_utf8_lossy(&out.stdout);
     let wasm = stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| {
-            m["reason"] == "compiler-artifact" && same_file(m["manifest_path"].as_str(), &manifest)
-        })
+        .filter(|m| m["reason"] == "compiler-artifact" && same_file(m["manifest_path"].as_str(), &manifest))
         .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
         .filter_map(|f| f.as_str().map(PathBuf::from))
         .rfind(|p| p.extension().is_some_and(|e| e == "wasm"));
-    wasm.ok_or_else(|| {
-        format!(
-            "cargo built {} but produced no .wasm; is it a `cdylib` crate?",
-            dir.display()
-        )
-    })
+    wasm.ok_or_else(|| format!("cargo built {} but produced no .wasm; is it a `cdylib` crate?", dir.display()))
 }
 
 fn same_file(a: Option<&str>, b: &Path) -> bool {
-    match (
-        a.map(Path::new).and_then(|p| p.canonicalize().ok()),
-        b.canonicalize().ok(),
-    ) {
+    match (a.map(Path::new).and_then(|p| p.canonicalize().ok()), b.canonicalize().ok()) {
         (Some(x), Some(y)) => x == y,
         _ => false,
     }
@@ -73,9 +57,7 @@ fn same_file(a: Option<&str>, b: &Path) -> bool {
 fn workspace_root(dir: &Path) -> PathBuf {
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     dir.ancestors()
-        .find(|a| {
-            std::fs::read_to_string(a.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]"))
-        })
+        .find(|a| std::fs::read_to_string(a.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]")))
         .unwrap_or(&dir)
         .to_path_buf()
 }

@@ -40,9 +40,7 @@ pub fn mix(mut z: u64) -> u64 {
 
 /// Combine seed material in order.
 pub fn derive(parts: &[u64]) -> u64 {
-    parts.iter().fold(0x6A09_E667_F3BC_C908, |acc, p| {
-        mix(acc ^ mix(p.wrapping_add(0x9E37_79B9_7F4A_7C15)))
-    })
+    parts.iter().fold(0x6A09_E667_F3BC_C908, |acc, p| mix(acc ^ mix(p.wrapping_add(0x9E37_79B9_7F4A_7C15))))
 }
 
 /// Per-call host state, the same for every backend.
@@ -142,26 +140,16 @@ impl StoreData {
         let stderr = MemoryOutputPipe::new(64 * 1024);
         let mut b = wasmtime_wasi::WasiCtxBuilder::new();
         // No preopens, env, args or sockets: a plugin sees nothing of the machine.
-        b.allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false);
+        b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
         b.stderr(stderr.clone()).stdout(stderr.clone());
         let mut rng = SplitMix64(job_seed);
-        let bytes: Vec<u8> = (0..1024)
-            .flat_map(|_| rng.next_u64().to_le_bytes())
-            .collect();
+        let bytes: Vec<u8> = (0..1024).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
         b.secure_random(wasmtime_wasi::Deterministic::new(bytes.clone()));
         b.insecure_random(wasmtime_wasi::Deterministic::new(bytes));
         b.insecure_random_seed(job_seed as u128);
         b.wall_clock(VirtualWall(clock.clone()));
         b.monotonic_clock(VirtualMono(clock.clone()));
-        Self {
-            host: HostCalls::default(),
-            wasi: b.build_p1(),
-            limits,
-            stderr,
-            clock,
-        }
+        Self { host: HostCalls::default(), wasi: b.build_p1(), limits, stderr, clock }
     }
 
     pub fn set_time(&mut self, now_ns: i64) {
@@ -201,50 +189,29 @@ impl wasmtime_wasi::HostMonotonicClock for VirtualMono {
 fn guest_bytes(caller: &mut Caller<'_, StoreData>, ptr: i32, len: i32) -> Option<Vec<u8>> {
     let mem = caller.get_export("memory")?.into_memory()?;
     let data = mem.data(&caller);
-    data.get(ptr as u32 as usize..(ptr as u32 as usize).checked_add(len as u32 as usize)?)
-        .map(<[u8]>::to_vec)
+    data.get(ptr as u32 as usize..(ptr as u32 as usize).checked_add(len as u32 as usize)?).map(<[u8]>::to_vec)
 }
 
 /// Register the `distroduce` imports and WASI p1.
 pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
-    linker.func_wrap("distroduce", "rng_u64", |mut c: Caller<'_, StoreData>| {
-        c.data_mut().host.rng.next_u64() as i64
+    linker
+        .func_wrap("distroduce", "rng_u64", |mut c: Caller<'_, StoreData>| c.data_mut().host.rng.next_u64() as i64)?;
+    linker.func_wrap("distroduce", "rng_f64", |mut c: Caller<'_, StoreData>| c.data_mut().host.rng.next_f64())?;
+    linker.func_wrap("distroduce", "now_ns", |c: Caller<'_, StoreData>| c.data().host.now_ns)?;
+    linker.func_wrap("distroduce", "log", |mut c: Caller<'_, StoreData>, level: i32, ptr: i32, len: i32| {
+        let msg = guest_bytes(&mut c, ptr, len).unwrap_or_else(|| b"<log: pointer out of bounds>".to_vec());
+        c.data_mut().host.log(level, &String::from_utf8_lossy(&msg));
     })?;
-    linker.func_wrap("distroduce", "rng_f64", |mut c: Caller<'_, StoreData>| {
-        c.data_mut().host.rng.next_f64()
-    })?;
-    linker.func_wrap("distroduce", "now_ns", |c: Caller<'_, StoreData>| {
-        c.data().host.now_ns
-    })?;
-    linker.func_wrap(
-        "distroduce",
-        "log",
-        |mut c: Caller<'_, StoreData>, level: i32, ptr: i32, len: i32| {
-            let msg = guest_bytes(&mut c, ptr, len)
-                .unwrap_or_else(|| b"<log: pointer out of bounds>".to_vec());
-            c.data_mut().host.log(level, &String::from_utf8_lossy(&msg));
-        },
-    )?;
-    linker.func_wrap(
-        "distroduce",
-        "emit",
-        |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| match guest_bytes(&mut c, ptr, len) {
+    linker.func_wrap("distroduce", "emit", |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| {
+        match guest_bytes(&mut c, ptr, len) {
             Some(b) => c.data_mut().host.emitted.push(b),
-            None => c
-                .data_mut()
-                .host
-                .fail("emit: message pointer out of bounds"),
-        },
-    )?;
-    linker.func_wrap(
-        "distroduce",
-        "fail",
-        |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| {
-            let msg = guest_bytes(&mut c, ptr, len)
-                .unwrap_or_else(|| b"<fail: pointer out of bounds>".to_vec());
-            c.data_mut().host.fail(&String::from_utf8_lossy(&msg));
-        },
-    )?;
+            None => c.data_mut().host.fail("emit: message pointer out of bounds"),
+        }
+    })?;
+    linker.func_wrap("distroduce", "fail", |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| {
+        let msg = guest_bytes(&mut c, ptr, len).unwrap_or_else(|| b"<fail: pointer out of bounds>".to_vec());
+        c.data_mut().host.fail(&String::from_utf8_lossy(&msg));
+    })?;
     wasmtime_wasi::p1::add_to_linker_sync(linker, |d: &mut StoreData| &mut d.wasi)?;
     Ok(())
 }

@@ -29,6 +29,44 @@ pub struct Resolved {
     pub blocks: Vec<ResolvedBlock>,
     /// Per plugin, the export names in slot order.
     pub exports: Vec<Vec<String>>,
+    /// Per plugin and slot, what the function reads (from its describe export).
+    pub reads: Vec<Vec<FnReads>>,
+}
+
+/// What a function reads, so the executor sends only that: decoding input is most of a call's
+/// cost, and a state update that reads one counter should not decode every chat message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FnReads {
+    /// State variables by index; `None` means unknown, so everything is sent.
+    pub state: Option<Vec<usize>>,
+    /// Whether the bookkeeping fields are read (always sent when `state` is unknown).
+    pub bookkeeping: bool,
+    /// Signal names; `None` means all.
+    pub signals: Option<Vec<String>>,
+}
+
+impl Default for FnReads {
+    fn default() -> Self {
+        Self { state: None, bookkeeping: true, signals: None }
+    }
+}
+
+impl FnReads {
+    /// From a describe map (ABI.md §2). Names the model does not declare are left out here; the
+    /// scenario check reports them.
+    pub fn from_describe(model: &Model, d: &serde_json::Value) -> Self {
+        let names = |k: &str| -> Option<Vec<String>> {
+            d.get("reads")?.get(k)?.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        };
+        let state = names("state");
+        Self {
+            bookkeeping: state
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|n| crate::model::BOOKKEEPING.contains(&n.as_str()))),
+            state: state.map(|s| s.iter().filter_map(|n| model.var_index(n)).collect()),
+            signals: names("signals"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -47,10 +85,7 @@ impl Resolved {
                 list.push(f.export.clone());
                 list.len() - 1
             });
-            Slot {
-                plugin: f.plugin,
-                func,
-            }
+            Slot { plugin: f.plugin, func }
         };
         let blocks = model
             .blocks
@@ -60,7 +95,8 @@ impl Resolved {
                 updates: b.updates.iter().map(|(v, f)| (*v, slot(f))).collect(),
             })
             .collect();
-        Resolved { blocks, exports }
+        let reads = exports.iter().map(|e| vec![FnReads::default(); e.len()]).collect();
+        Resolved { blocks, exports, reads }
     }
 }
 
@@ -118,13 +154,7 @@ pub trait Backend: Send + Sync {
 /// The instances of one job.
 pub trait JobBackend {
     /// Call `slot` with the concatenation of `parts` as input; the output replaces `out`.
-    fn call(
-        &mut self,
-        slot: Slot,
-        parts: &[&[u8]],
-        setup: CallSetup,
-        out: &mut Vec<u8>,
-    ) -> Result<(), CallFailure>;
+    fn call(&mut self, slot: Slot, parts: &[&[u8]], setup: CallSetup, out: &mut Vec<u8>) -> Result<(), CallFailure>;
     /// Host-side state: emitted messages, log tail.
     fn host(&mut self) -> &mut HostCalls;
     /// What the guest wrote to stdout/stderr lately, for failure reports.

@@ -6,11 +6,11 @@ use super::host::HostCalls;
 use super::{Backend, CallFailure, CallSetup, JobBackend, Resolved, Slot};
 use crate::config::{ConfigErrors, Diagnostic};
 use crate::model::Model;
-use distroduce_sdk::native::NativeFn;
+use distroduce_sdk::native::{NativeExport, NativeFn};
 use std::sync::Arc;
 
-/// One plugin's native functions, by export name.
-pub type NativeTable = Vec<(&'static str, NativeFn)>;
+/// One plugin's native functions (`native_exports()` of a plugin crate).
+pub type NativeTable = Vec<NativeExport>;
 
 pub struct NativeBackend {
     names: Vec<Arc<str>>,
@@ -19,26 +19,26 @@ pub struct NativeBackend {
 
 impl NativeBackend {
     /// Resolve the model's functions in `tables` (plugin name -> table).
-    pub fn new(
-        model: &Model,
-        tables: &[(&str, NativeTable)],
-    ) -> Result<(Self, Resolved), ConfigErrors> {
-        let resolved = Resolved::of(model);
+    pub fn new(model: &Model, tables: &[(&str, NativeTable)]) -> Result<(Self, Resolved), ConfigErrors> {
+        let mut resolved = Resolved::of(model);
         let mut diags = Vec::new();
         let mut funcs = Vec::new();
         for (pi, spec) in model.plugins.iter().enumerate() {
             let table = tables.iter().find(|(n, _)| *n == spec.name).map(|(_, t)| t);
             let mut list = Vec::new();
-            for export in &resolved.exports[pi] {
-                match table.and_then(|t| t.iter().find(|(n, _)| n == export)) {
-                    Some((_, f)) => list.push(*f),
+            for (fi, export) in resolved.exports[pi].clone().iter().enumerate() {
+                match table.and_then(|t| t.iter().find(|e| e.name == export)) {
+                    Some(e) => {
+                        list.push(e.call);
+                        // Same projection as the WASM backend, so the two compare like for like.
+                        if let Ok(d) = crate::value::json::to_json(&(e.describe)()) {
+                            resolved.reads[pi][fi] = super::FnReads::from_describe(model, &d);
+                        }
+                    }
                     None => diags.push(Diagnostic {
                         file: model.file.clone(),
                         pos: spec.pos,
-                        message: format!(
-                            "native plugin `{}` has no function `{export}`",
-                            spec.name
-                        ),
+                        message: format!("native plugin `{}` has no function `{export}`", spec.name),
                         hint: None,
                     }),
                 }
@@ -48,11 +48,7 @@ impl NativeBackend {
         if !diags.is_empty() {
             return Err(ConfigErrors(diags));
         }
-        let names = model
-            .plugins
-            .iter()
-            .map(|p| Arc::from(p.name.as_str()))
-            .collect();
+        let names = model.plugins.iter().map(|p| Arc::from(p.name.as_str())).collect();
         Ok((Self { names, funcs }, resolved))
     }
 }
@@ -79,15 +75,8 @@ struct NativeJob {
 }
 
 impl JobBackend for NativeJob {
-    fn call(
-        &mut self,
-        slot: Slot,
-        parts: &[&[u8]],
-        setup: CallSetup,
-        out: &mut Vec<u8>,
-    ) -> Result<(), CallFailure> {
-        self.host
-            .begin_call(setup.seed, setup.now_ns, &self.names[slot.plugin]);
+    fn call(&mut self, slot: Slot, parts: &[&[u8]], setup: CallSetup, out: &mut Vec<u8>) -> Result<(), CallFailure> {
+        self.host.begin_call(setup.seed, setup.now_ns, &self.names[slot.plugin]);
         self.input.clear();
         parts.iter().for_each(|p| self.input.extend_from_slice(p));
         let f = self.funcs[slot.plugin][slot.func];

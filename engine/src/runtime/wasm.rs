@@ -14,8 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{
-    Config, Engine, ExternType, InstancePre, Linker, Memory, Module, Store, StoreLimitsBuilder,
-    TypedFunc, ValType,
+    Config, Engine, ExternType, InstancePre, Linker, Memory, Module, Store, StoreLimitsBuilder, TypedFunc, ValType,
 };
 
 /// How often the epoch advances; call deadlines are counted in these ticks.
@@ -56,25 +55,15 @@ pub enum LoadError {
     Engine(String),
 }
 
-fn diag(
-    model: &Model,
-    pos: Option<crate::config::span::Pos>,
-    message: String,
-    hint: Option<&str>,
-) -> Diagnostic {
-    Diagnostic {
-        file: model.file.clone(),
-        pos,
-        message,
-        hint: hint.map(str::to_string),
-    }
+fn diag(model: &Model, pos: Option<crate::config::span::Pos>, message: String, hint: Option<&str>) -> Diagnostic {
+    Diagnostic { file: model.file.clone(), pos, message, hint: hint.map(str::to_string) }
 }
 
 impl WasmBackend {
     /// Build (for `crate:` plugins), compile and check every plugin the model uses. All problems are
     /// reported together, before any job starts.
     pub fn load(model: &Model) -> Result<(Self, Resolved), LoadError> {
-        let resolved = Resolved::of(model);
+        let mut resolved = Resolved::of(model);
         let mut config = Config::new();
         config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
@@ -89,12 +78,7 @@ impl WasmBackend {
                 PluginSource::Crate(dir) => match super::build::build_crate(dir) {
                     Ok(p) => p,
                     Err(e) => {
-                        diags.push(diag(
-                            model,
-                            spec.pos,
-                            format!("plugin `{}`: {e}", spec.name),
-                            None,
-                        ));
+                        diags.push(diag(model, spec.pos, format!("plugin `{}`: {e}", spec.name), None));
                         continue;
                     }
                 },
@@ -108,11 +92,7 @@ impl WasmBackend {
                     diags.push(diag(
                         model,
                         spec.pos,
-                        format!(
-                            "plugin `{}`: cannot load {}: {e}",
-                            spec.name,
-                            path.display()
-                        ),
+                        format!("plugin `{}`: cannot load {}: {e}", spec.name, path.display()),
                         Some("is it a WebAssembly core module built for wasm32?"),
                     ));
                     continue;
@@ -130,12 +110,7 @@ impl WasmBackend {
                     exports: resolved.exports[pi].clone(),
                     has_initialize: module.get_export("_initialize").is_some(),
                 }),
-                Err(e) => diags.push(diag(
-                    model,
-                    spec.pos,
-                    format!("plugin `{}`: {e:#}", spec.name),
-                    None,
-                )),
+                Err(e) => diags.push(diag(model, spec.pos, format!("plugin `{}`: {e:#}", spec.name), None)),
             }
         }
         if !diags.is_empty() {
@@ -155,21 +130,14 @@ impl WasmBackend {
                 })
                 .map_err(|e| LoadError::Engine(e.to_string()))?;
         }
-        let deadline_ticks =
-            (model.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        let backend = WasmBackend {
-            engine,
-            plugins,
-            memory_bytes: model.limits.memory_bytes,
-            deadline_ticks,
-            ticker,
-        };
-        backend.check_abi(model, &resolved)?;
+        let deadline_ticks = (model.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let backend = WasmBackend { engine, plugins, memory_bytes: model.limits.memory_bytes, deadline_ticks, ticker };
+        backend.check_abi(model, &mut resolved)?;
         Ok((backend, resolved))
     }
 
     /// Instantiate each plugin once: check its ABI version and what it says about its functions.
-    fn check_abi(&self, model: &Model, resolved: &Resolved) -> Result<(), ConfigErrors> {
+    fn check_abi(&self, model: &Model, resolved: &mut Resolved) -> Result<(), ConfigErrors> {
         let mut diags = Vec::new();
         let mut job = match self.new_job(0) {
             Ok(j) => j,
@@ -187,24 +155,21 @@ impl WasmBackend {
                 ));
                 continue;
             }
-            for export in &p.exports {
-                let bytes = match job.describe(pi, export) {
+            for export in p.exports.clone() {
+                let bytes = match job.describe(pi, &export) {
                     Ok(Some(b)) => b,
                     Ok(None) => continue,
                     Err(e) => {
                         diags.push(diag(
                             model,
                             spec.pos,
-                            format!(
-                                "plugin `{}`: distroduce_describe_{export} failed: {e}",
-                                p.name
-                            ),
+                            format!("plugin `{}`: distroduce_describe_{export} failed: {e}", p.name),
                             None,
                         ));
                         continue;
                     }
                 };
-                describe::check(model, resolved, pi, export, &bytes, &mut diags);
+                describe::check(model, resolved, pi, &export, &bytes, &mut diags);
             }
         }
         if diags.is_empty() {
@@ -215,31 +180,24 @@ impl WasmBackend {
     }
 
     fn new_job(&self, job_seed: u64) -> Result<WasmJob, CallFailure> {
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(self.memory_bytes)
-            .trap_on_grow_failure(true)
-            .build();
+        let limits = StoreLimitsBuilder::new().memory_size(self.memory_bytes).trap_on_grow_failure(true).build();
         let mut store = Store::new(&self.engine, StoreData::new(job_seed, limits));
         store.limiter(|d| &mut d.limits);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(self.deadline_ticks);
         let mut instances = Vec::with_capacity(self.plugins.len());
         for p in &self.plugins {
-            let fail = |e: wasmtime::Error| {
-                CallFailure::Instantiate(format!("plugin `{}`: {e:#}", p.name))
-            };
+            let fail = |e: wasmtime::Error| CallFailure::Instantiate(format!("plugin `{}`: {e:#}", p.name));
             let inst = p.pre.instantiate(&mut store).map_err(fail)?;
             if p.has_initialize {
                 inst.get_typed_func::<(), ()>(&mut store, "_initialize")
                     .and_then(|f| f.call(&mut store, ()))
                     .map_err(fail)?;
             }
-            let memory = inst.get_memory(&mut store, "memory").ok_or_else(|| {
-                CallFailure::Instantiate(format!("plugin `{}` exports no memory", p.name))
-            })?;
-            let alloc = inst
-                .get_typed_func::<i32, i32>(&mut store, "distroduce_alloc")
-                .map_err(fail)?;
+            let memory = inst
+                .get_memory(&mut store, "memory")
+                .ok_or_else(|| CallFailure::Instantiate(format!("plugin `{}` exports no memory", p.name)))?;
+            let alloc = inst.get_typed_func::<i32, i32>(&mut store, "distroduce_alloc").map_err(fail)?;
             let version = inst
                 .get_typed_func::<(), i32>(&mut store, "distroduce_abi_version")
                 .and_then(|f| f.call(&mut store, ()))
@@ -250,13 +208,7 @@ impl WasmBackend {
                 .map(|e| inst.get_typed_func::<(i32, i32), i64>(&mut store, e))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(fail)?;
-            instances.push(Instance {
-                instance: inst,
-                memory,
-                alloc,
-                funcs,
-                version,
-            });
+            instances.push(Instance { instance: inst, memory, alloc, funcs, version });
         }
         Ok(WasmJob {
             store,
@@ -269,13 +221,7 @@ impl WasmBackend {
 }
 
 /// Static checks of a module against the ABI and the functions the scenario uses.
-fn check_module(
-    model: &Model,
-    pi: usize,
-    module: &Module,
-    used: &[String],
-    diags: &mut Vec<Diagnostic>,
-) {
+fn check_module(model: &Model, pi: usize, module: &Module, used: &[String], diags: &mut Vec<Diagnostic>) {
     let spec = &model.plugins[pi];
     for imp in module.imports() {
         let ok = match imp.module() {
@@ -287,21 +233,22 @@ fn check_module(
             diags.push(diag(
                 model,
                 spec.pos,
-                format!("plugin `{}` imports `{}::{}`, which the engine does not provide", spec.name, imp.module(), imp.name()),
+                format!(
+                    "plugin `{}` imports `{}::{}`, which the engine does not provide",
+                    spec.name,
+                    imp.module(),
+                    imp.name()
+                ),
                 Some("plugins may import only the `distroduce` host functions of ABI.md and WASI preview 1"),
             ));
         }
     }
     let func_type = |name: &str| match module.get_export(name) {
-        Some(ExternType::Func(f)) => Some((
-            f.params().collect::<Vec<_>>(),
-            f.results().collect::<Vec<_>>(),
-        )),
+        Some(ExternType::Func(f)) => Some((f.params().collect::<Vec<_>>(), f.results().collect::<Vec<_>>())),
         _ => None,
     };
-    let is = |v: &[ValType], want: &[ValType]| {
-        v.len() == want.len() && v.iter().zip(want).all(|(a, b)| ValType::eq(a, b))
-    };
+    let is =
+        |v: &[ValType], want: &[ValType]| v.len() == want.len() && v.iter().zip(want).all(|(a, b)| ValType::eq(a, b));
     if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
         diags.push(diag(
             model,
@@ -325,10 +272,7 @@ fn check_module(
             None => diags.push(diag(
                 model,
                 spec.pos,
-                format!(
-                    "plugin `{}` does not export `{name}`; it is not a distroduce plugin",
-                    spec.name
-                ),
+                format!("plugin `{}` does not export `{name}`; it is not a distroduce plugin", spec.name),
                 Some("build it with distroduce-sdk, or implement plugin-sdk/ABI.md §1"),
             )),
         }
@@ -340,22 +284,28 @@ fn check_module(
         .filter(|f| f.plugin == pi)
         .collect();
     for export in used {
-        let pos = uses
-            .iter()
-            .find(|f| &f.export == export)
-            .and_then(|f| f.pos);
+        let pos = uses.iter().find(|f| &f.export == export).and_then(|f| f.pos);
         match func_type(export) {
             Some((p, r)) if is(&p, &[ValType::I32, ValType::I32]) && is(&r, &[ValType::I64]) => {}
             Some((p, r)) => diags.push(diag(
                 model,
                 pos,
-                format!("`{}.{export}` has type ({}) -> ({}), but plugin functions must be (i32, i32) -> i64", spec.name, types(&p), types(&r)),
+                format!(
+                    "`{}.{export}` has type ({}) -> ({}), but plugin functions must be (i32, i32) -> i64",
+                    spec.name,
+                    types(&p),
+                    types(&r)
+                ),
                 Some("see plugin-sdk/ABI.md §1"),
             )),
             None => {
                 let mut have: Vec<String> = module
                     .exports()
-                    .filter(|e| matches!(e.ty(), ExternType::Func(_)) && !e.name().starts_with("distroduce_") && !e.name().starts_with('_'))
+                    .filter(|e| {
+                        matches!(e.ty(), ExternType::Func(_))
+                            && !e.name().starts_with("distroduce_")
+                            && !e.name().starts_with('_')
+                    })
                     .map(|e| e.name().to_string())
                     .collect();
                 have.sort();
@@ -363,7 +313,10 @@ fn check_module(
                     model,
                     pos,
                     format!("plugin `{}` has no export `{export}`", spec.name),
-                    Some(&format!("its functions are: {}", if have.is_empty() { "none".into() } else { have.join(", ") })),
+                    Some(&format!(
+                        "its functions are: {}",
+                        if have.is_empty() { "none".into() } else { have.join(", ") }
+                    )),
                 ));
             }
         }
@@ -371,10 +324,7 @@ fn check_module(
 }
 
 fn types(v: &[ValType]) -> String {
-    v.iter()
-        .map(|t| t.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
 }
 
 impl Backend for WasmBackend {
@@ -410,9 +360,7 @@ impl WasmJob {
     /// Call `distroduce_describe_<export>` if the plugin has it.
     fn describe(&mut self, pi: usize, export: &str) -> Result<Option<Vec<u8>>, CallFailure> {
         let inst = self.instances[pi].instance;
-        let Ok(f) = inst
-            .get_typed_func::<(), i64>(&mut self.store, &format!("distroduce_describe_{export}"))
-        else {
+        let Ok(f) = inst.get_typed_func::<(), i64>(&mut self.store, &format!("distroduce_describe_{export}")) else {
             return Ok(None);
         };
         self.store.set_epoch_deadline(self.deadline_ticks);
@@ -426,16 +374,8 @@ impl WasmJob {
         classify(&mut self.store, e, self.deadline_ticks, self.memory_bytes)
     }
 
-    fn read_output(
-        &mut self,
-        pi: usize,
-        packed: i64,
-        out: &mut Vec<u8>,
-    ) -> Result<(), CallFailure> {
-        let (ptr, len) = (
-            ((packed as u64) >> 32) as usize,
-            (packed as u64 & 0xffff_ffff) as usize,
-        );
+    fn read_output(&mut self, pi: usize, packed: i64, out: &mut Vec<u8>) -> Result<(), CallFailure> {
+        let (ptr, len) = (((packed as u64) >> 32) as usize, (packed as u64 & 0xffff_ffff) as usize);
         let data = self.instances[pi].memory.data(&self.store);
         let bytes = data.get(ptr..ptr.saturating_add(len)).ok_or_else(|| {
             CallFailure::BadOutput(format!(
@@ -451,54 +391,36 @@ impl WasmJob {
 
 /// Turn a wasmtime error into what the user needs to know: the guest's own message if it sent one,
 /// else the kind of trap.
-fn classify(
-    store: &mut Store<StoreData>,
-    e: wasmtime::Error,
-    deadline_ticks: u64,
-    memory_bytes: usize,
-) -> CallFailure {
+fn classify(store: &mut Store<StoreData>, e: wasmtime::Error, deadline_ticks: u64, memory_bytes: usize) -> CallFailure {
     if let Some(m) = store.data_mut().host.fail.take() {
         return CallFailure::Guest(m);
     }
     let text = format!("{e:?}");
     match e.downcast_ref::<wasmtime::Trap>() {
-        Some(wasmtime::Trap::Interrupt) => CallFailure::Timeout(Duration::from_millis(
-            deadline_ticks * EPOCH_TICK.as_millis() as u64,
-        )),
-        _ if text.contains("forcing trap when growing memory") => {
-            CallFailure::OutOfMemory(memory_bytes)
+        Some(wasmtime::Trap::Interrupt) => {
+            CallFailure::Timeout(Duration::from_millis(deadline_ticks * EPOCH_TICK.as_millis() as u64))
         }
+        _ if text.contains("forcing trap when growing memory") => CallFailure::OutOfMemory(memory_bytes),
         _ => CallFailure::Trap(text),
     }
 }
 
 impl JobBackend for WasmJob {
-    fn call(
-        &mut self,
-        slot: Slot,
-        parts: &[&[u8]],
-        setup: CallSetup,
-        out: &mut Vec<u8>,
-    ) -> Result<(), CallFailure> {
+    fn call(&mut self, slot: Slot, parts: &[&[u8]], setup: CallSetup, out: &mut Vec<u8>) -> Result<(), CallFailure> {
         let data = self.store.data_mut();
-        data.host
-            .begin_call(setup.seed, setup.now_ns, &self.names[slot.plugin]);
+        data.host.begin_call(setup.seed, setup.now_ns, &self.names[slot.plugin]);
         data.set_time(setup.now_ns);
         self.store.set_epoch_deadline(self.deadline_ticks);
         let len: usize = parts.iter().map(|p| p.len()).sum();
         let (ticks, mem_cap) = (self.deadline_ticks, self.memory_bytes);
         let inst = &self.instances[slot.plugin];
         let store = &mut self.store;
-        let ptr = inst
-            .alloc
-            .call(&mut *store, len as i32)
-            .map_err(|e| classify(store, e, ticks, mem_cap))? as u32 as usize;
+        let ptr =
+            inst.alloc.call(&mut *store, len as i32).map_err(|e| classify(store, e, ticks, mem_cap))? as u32 as usize;
         {
             let mem = inst.memory.data_mut(&mut *store);
             let dst = mem.get_mut(ptr..ptr.saturating_add(len)).ok_or_else(|| {
-                CallFailure::BadOutput(format!(
-                    "distroduce_alloc({len}) returned {ptr}, outside the plugin's memory"
-                ))
+                CallFailure::BadOutput(format!("distroduce_alloc({len}) returned {ptr}, outside the plugin's memory"))
             })?;
             let mut at = 0;
             for p in parts {

@@ -36,8 +36,7 @@ pub struct EmbeddedBroker {
 
 impl EmbeddedBroker {
     pub fn start(plan: &KafkaPlan) -> Result<Self, String> {
-        let cluster = MockCluster::new(1)
-            .map_err(|e| format!("cannot start the embedded Kafka broker: {e}"))?;
+        let cluster = MockCluster::new(1).map_err(|e| format!("cannot start the embedded Kafka broker: {e}"))?;
         for t in &plan.topics {
             cluster
                 .create_topic(&t.name, t.partitions, 1)
@@ -82,13 +81,10 @@ impl ProducerContext for Ctx {
                 let bytes = (m.payload_len() + m.key().map_or(0, <[u8]>::len)) as u64;
                 self.stats.acked.fetch_add(1, Ordering::Relaxed);
                 self.stats.bytes_acked.fetch_add(bytes, Ordering::Relaxed);
-                self.stats
-                    .last_ack_ns
-                    .fetch_max(now_us * 1000, Ordering::Relaxed);
+                self.stats.last_ack_ns.fetch_max(now_us * 1000, Ordering::Relaxed);
                 if let Ok(mut h) = self.stats.latency_us.lock() {
-                    let h = h.get_or_insert_with(|| {
-                        Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds")
-                    });
+                    let h =
+                        h.get_or_insert_with(|| Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"));
                     h.saturating_record(now_us.saturating_sub(*sent_us).max(1));
                 }
                 if self.track_partitions {
@@ -101,14 +97,8 @@ impl ProducerContext for Ctx {
             }
             Err((e, m)) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                let mut first = self
-                    .stats
-                    .first_error
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                first.get_or_insert_with(|| {
-                    format!("delivery to {} [{}] failed: {e}", m.topic(), m.partition())
-                });
+                let mut first = self.stats.first_error.lock().unwrap_or_else(|p| p.into_inner());
+                first.get_or_insert_with(|| format!("delivery to {} [{}] failed: {e}", m.topic(), m.partition()));
             }
         }
     }
@@ -140,23 +130,11 @@ impl KafkaSink {
         }
         let stats = Arc::new(Stats::default());
         let start = Instant::now();
-        let ctx = Ctx {
-            stats: stats.clone(),
-            start,
-            track_partitions: embedded,
-        };
-        let producer: ThreadedProducer<Ctx> = cfg
-            .create_with_context(ctx)
-            .map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
+        let ctx = Ctx { stats: stats.clone(), start, track_partitions: embedded };
+        let producer: ThreadedProducer<Ctx> =
+            cfg.create_with_context(ctx).map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
         let topics = plan.topics.iter().map(|t| t.name.clone()).collect();
-        Ok(Self {
-            producer,
-            topics,
-            stats,
-            start,
-            brokers: brokers.to_string(),
-            embedded,
-        })
+        Ok(Self { producer, topics, stats, start, brokers: brokers.to_string(), embedded })
     }
 }
 
@@ -164,32 +142,19 @@ fn create_topics(plan: &KafkaPlan, cfg: &ClientConfig) -> Result<(), String> {
     if plan.topics.is_empty() {
         return Ok(());
     }
-    let admin: AdminClient<DefaultClientContext> = cfg
-        .create()
-        .map_err(|e| format!("cannot create a Kafka admin client: {e}"))?;
+    let admin: AdminClient<DefaultClientContext> =
+        cfg.create().map_err(|e| format!("cannot create a Kafka admin client: {e}"))?;
     let new: Vec<NewTopic> = plan
         .topics
         .iter()
-        .map(|t| {
-            NewTopic::new(
-                &t.name,
-                t.partitions,
-                TopicReplication::Fixed(t.replication),
-            )
-        })
+        .map(|t| NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(t.replication)))
         .collect();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(|e| e.to_string())?;
     let opts = AdminOptions::new()
         .request_timeout(Some(Duration::from_secs(10)))
         .operation_timeout(Some(Duration::from_secs(10)));
     let results = rt.block_on(admin.create_topics(&new, &opts)).map_err(|e| {
-        format!(
-            "cannot reach Kafka at {} to create topics: {e}",
-            cfg.get("bootstrap.servers").unwrap_or("?")
-        )
+        format!("cannot reach Kafka at {} to create topics: {e}", cfg.get("bootstrap.servers").unwrap_or("?"))
     })?;
     for r in results {
         match r {
@@ -207,10 +172,7 @@ impl MessageSink for KafkaSink {
         if !m.headers.is_empty() {
             let mut h = OwnedHeaders::new_with_capacity(m.headers.len());
             for (k, v) in &m.headers {
-                h = h.insert(Header {
-                    key: k,
-                    value: Some(v),
-                });
+                h = h.insert(Header { key: k, value: Some(v) });
             }
             headers = Some(h);
         }
@@ -235,14 +197,8 @@ impl MessageSink for KafkaSink {
                 }
                 Err((e, _)) => {
                     self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                    let mut first = self
-                        .stats
-                        .first_error
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner());
-                    first.get_or_insert_with(|| {
-                        format!("cannot enqueue a message for {topic}: {e}")
-                    });
+                    let mut first = self.stats.first_error.lock().unwrap_or_else(|p| p.into_inner());
+                    first.get_or_insert_with(|| format!("cannot enqueue a message for {topic}: {e}"));
                     return Ok(());
                 }
             }
@@ -265,9 +221,7 @@ impl MessageSink for KafkaSink {
             let mut over: Vec<String> = parts
                 .iter()
                 .filter(|(_, (n, b))| *n > MOCK_PARTITION_MSGS || *b > MOCK_PARTITION_BYTES)
-                .map(|((t, p), (n, b))| {
-                    format!("{t}[{p}]: {n} msgs, {:.1} MiB", *b as f64 / 1048576.0)
-                })
+                .map(|((t, p), (n, b))| format!("{t}[{p}]: {n} msgs, {:.1} MiB", *b as f64 / 1048576.0))
                 .collect();
             over.sort();
             if !over.is_empty() {
@@ -281,15 +235,7 @@ impl MessageSink for KafkaSink {
         let latency_ms = s.latency_us.lock().ok().and_then(|h| {
             h.as_ref()
                 .map(|h| [0.5, 0.9, 0.99, 0.999].map(|q| h.value_at_quantile(q) as f64 / 1000.0))
-                .map(|q| {
-                    [
-                        q[0],
-                        q[1],
-                        q[2],
-                        q[3],
-                        h.as_ref().map_or(0.0, |h| h.max() as f64 / 1000.0),
-                    ]
-                })
+                .map(|q| [q[0], q[1], q[2], q[3], h.as_ref().map_or(0.0, |h| h.max() as f64 / 1000.0)])
         });
         DeliveryStats {
             produced: s.produced.load(Ordering::Relaxed),
@@ -305,10 +251,7 @@ impl MessageSink for KafkaSink {
 
     fn describe(&self) -> String {
         if self.embedded {
-            format!(
-                "embedded Kafka (librdkafka mock cluster at {}; messages vanish when the run ends)",
-                self.brokers
-            )
+            format!("embedded Kafka (librdkafka mock cluster at {}; messages vanish when the run ends)", self.brokers)
         } else {
             format!("Kafka at {}", self.brokers)
         }

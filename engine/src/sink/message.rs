@@ -23,17 +23,9 @@ pub struct OutMessage {
 
 /// Decode one `emit` payload. `topics` are the declared aliases.
 pub fn parse_emit(b: &[u8], topics: &[String]) -> Result<OutMessage, String> {
-    let entries =
-        map_entries(b).map_err(|e| format!("emit payload is not a MessagePack map: {e}"))?;
-    let get = |k: &str| {
-        entries
-            .iter()
-            .find(|(key, _)| as_str(key) == Some(k))
-            .map(|(_, v)| *v)
-    };
-    let alias = get("topic")
-        .and_then(as_str)
-        .ok_or("emit payload has no string `topic`")?;
+    let entries = map_entries(b).map_err(|e| format!("emit payload is not a MessagePack map: {e}"))?;
+    let get = |k: &str| entries.iter().find(|(key, _)| as_str(key) == Some(k)).map(|(_, v)| *v);
+    let alias = get("topic").and_then(as_str).ok_or("emit payload has no string `topic`")?;
     let topic = topics.iter().position(|t| t == alias).ok_or_else(|| {
         format!(
             "emitted to topic alias `{alias}`, which `kafka.topics` does not declare (declared: {})",
@@ -51,12 +43,7 @@ pub fn parse_emit(b: &[u8], topics: &[String]) -> Result<OutMessage, String> {
                 Some(Num::Int(i)) => Some(i.to_string().into_bytes()),
                 _ => return Err("message key is an integer out of range".into()),
             },
-            other => {
-                return Err(format!(
-                    "message key must be a string, binary or integer, not {}",
-                    other.name()
-                ))
-            }
+            other => return Err(format!("message key must be a string, binary or integer, not {}", other.name())),
         },
     };
     let mut headers = Vec::new();
@@ -65,22 +52,11 @@ pub fn parse_emit(b: &[u8], topics: &[String]) -> Result<OutMessage, String> {
             let name = as_str(k).ok_or("header names must be strings")?;
             match kind(v).map_err(|e| e.to_string())? {
                 Kind::Str | Kind::Bin => headers.push((name.to_string(), raw_bytes(v))),
-                other => {
-                    return Err(format!(
-                        "header `{name}` must be a string or binary, not {}",
-                        other.name()
-                    ))
-                }
+                other => return Err(format!("header `{name}` must be a string or binary, not {}", other.name())),
             }
         }
     }
-    Ok(OutMessage {
-        topic,
-        key,
-        value,
-        headers,
-        meta: MsgMeta::default(),
-    })
+    Ok(OutMessage { topic, key, value, headers, meta: MsgMeta::default() })
 }
 
 /// The payload bytes of a str or bin value.
@@ -117,9 +93,7 @@ mod tests {
 
     #[test]
     fn parses_topic_key_value_and_headers() {
-        let b = from_json(
-            &json!({"topic": "chat", "key": "room_1", "value": {"a": 1}, "headers": {"h": "v"}}),
-        );
+        let b = from_json(&json!({"topic": "chat", "key": "room_1", "value": {"a": 1}, "headers": {"h": "v"}}));
         let m = parse_emit(&b, &["x".into(), "chat".into()]).unwrap();
         assert_eq!(m.topic, 1);
         assert_eq!(m.key.as_deref(), Some(&b"room_1"[..]));

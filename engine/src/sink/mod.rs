@@ -52,10 +52,7 @@ impl MessageSink for NullSink {
         Ok(())
     }
     fn finish(&self, _timeout: Duration) -> DeliveryStats {
-        DeliveryStats {
-            produced: self.count.load(Ordering::Relaxed),
-            ..Default::default()
-        }
+        DeliveryStats { produced: self.count.load(Ordering::Relaxed), ..Default::default() }
     }
     fn describe(&self) -> String {
         "none (--kafka none: messages were generated and discarded)".into()

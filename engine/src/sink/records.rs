@@ -66,16 +66,8 @@ pub struct JsonlWriter {
 
 impl JsonlWriter {
     pub fn create(path: &Path, model: &Model) -> io::Result<Self> {
-        let keys = model
-            .vars
-            .iter()
-            .map(|v| serde_json::to_string(&v.name).unwrap_or_default())
-            .collect();
-        Ok(Self {
-            out: create(path)?,
-            keys,
-            path: path.to_path_buf(),
-        })
+        let keys = model.vars.iter().map(|v| serde_json::to_string(&v.name).unwrap_or_default()).collect();
+        Ok(Self { out: create(path)?, keys, path: path.to_path_buf() })
     }
 }
 
@@ -91,9 +83,9 @@ impl RecordWriter for JsonlWriter {
                 write_py_json(&mut self.out, &cell(v)?)?;
             }
             let sep = if self.keys.is_empty() { "" } else { ", " };
-            write!(
+            writeln!(
                 self.out,
-                "{sep}\"simulation\": {}, \"subset\": {}, \"run\": {}, \"substep\": {}, \"timestep\": {}}}\n",
+                "{sep}\"simulation\": {}, \"subset\": {}, \"run\": {}, \"substep\": {}, \"timestep\": {}}}",
                 job.simulation, job.subset, job.run, r.substep, r.timestep
             )?;
         }
@@ -116,17 +108,10 @@ pub struct CsvWriter {
 impl CsvWriter {
     pub fn create(path: &Path, model: &Model) -> io::Result<Self> {
         let mut out = create(path)?;
-        let header: Vec<String> = model
-            .vars
-            .iter()
-            .map(|v| csv_field(&v.name))
-            .chain(BOOKKEEPING.iter().map(|s| s.to_string()))
-            .collect();
+        let header: Vec<String> =
+            model.vars.iter().map(|v| csv_field(&v.name)).chain(BOOKKEEPING.iter().map(|s| s.to_string())).collect();
         writeln!(out, "{}", header.join(","))?;
-        Ok(Self {
-            out,
-            path: path.to_path_buf(),
-        })
+        Ok(Self { out, path: path.to_path_buf() })
     }
 }
 
@@ -149,11 +134,7 @@ impl RecordWriter for CsvWriter {
                 };
                 write!(self.out, "{},", csv_field(&text))?;
             }
-            writeln!(
-                self.out,
-                "{},{},{},{},{}",
-                job.simulation, job.subset, job.run, r.substep, r.timestep
-            )?;
+            writeln!(self.out, "{},{},{},{},{}", job.simulation, job.subset, job.run, r.substep, r.timestep)?;
         }
         Ok(())
     }

@@ -14,12 +14,7 @@ pub enum AggError {
     #[error("policy output is not a map of signals (got {0})")]
     NotAMap(&'static str),
     #[error("signal `{signal}`: cannot {op} {left} and {right}")]
-    Mismatch {
-        signal: String,
-        op: &'static str,
-        left: &'static str,
-        right: &'static str,
-    },
+    Mismatch { signal: String, op: &'static str, left: &'static str, right: &'static str },
     #[error("signal `{signal}`: integer overflow in {op}")]
     Overflow { signal: String, op: &'static str },
     #[error("signal names must be strings")]
@@ -83,44 +78,26 @@ fn op_name(op: AggOp) -> &'static str {
 /// Combine two encoded values with `op`.
 pub fn combine(op: AggOp, signal: &str, a: &[u8], b: &[u8]) -> Result<Vec<u8>, AggError> {
     let (ka, kb) = (kind(a)?, kind(b)?);
-    let mismatch = || AggError::Mismatch {
-        signal: signal.to_string(),
-        op: op_name(op),
-        left: ka.name(),
-        right: kb.name(),
-    };
-    let overflow = || AggError::Overflow {
-        signal: signal.to_string(),
-        op: op_name(op),
-    };
+    let mismatch =
+        || AggError::Mismatch { signal: signal.to_string(), op: op_name(op), left: ka.name(), right: kb.name() };
+    let overflow = || AggError::Overflow { signal: signal.to_string(), op: op_name(op) };
     let mut out = Vec::with_capacity(a.len() + b.len());
     match op {
         AggOp::First => out.extend_from_slice(a),
         AggOp::Last => out.extend_from_slice(b),
         AggOp::Add | AggOp::Mul => match (ka, kb) {
             (Kind::Int | Kind::Float, Kind::Int | Kind::Float) => {
-                let (x, y) = (
-                    as_num(a).ok_or_else(mismatch)?,
-                    as_num(b).ok_or_else(mismatch)?,
-                );
+                let (x, y) = (as_num(a).ok_or_else(mismatch)?, as_num(b).ok_or_else(mismatch)?);
                 let n = match (x, y, op) {
-                    (Num::Int(x), Num::Int(y), AggOp::Add) => {
-                        Num::Int(x.checked_add(y).ok_or_else(overflow)?)
-                    }
-                    (Num::Int(x), Num::Int(y), _) => {
-                        Num::Int(x.checked_mul(y).ok_or_else(overflow)?)
-                    }
+                    (Num::Int(x), Num::Int(y), AggOp::Add) => Num::Int(x.checked_add(y).ok_or_else(overflow)?),
+                    (Num::Int(x), Num::Int(y), _) => Num::Int(x.checked_mul(y).ok_or_else(overflow)?),
                     (x, y, AggOp::Add) => Num::Float(f(x) + f(y)),
                     (x, y, _) => Num::Float(f(x) * f(y)),
                 };
                 super::write_num(&mut out, n);
             }
             (Kind::Str, Kind::Str) if op == AggOp::Add => {
-                let s = format!(
-                    "{}{}",
-                    as_str(a).ok_or_else(mismatch)?,
-                    as_str(b).ok_or_else(mismatch)?
-                );
+                let s = format!("{}{}", as_str(a).ok_or_else(mismatch)?, as_str(b).ok_or_else(mismatch)?);
                 super::write_str(&mut out, &s);
             }
             (Kind::List, Kind::List) if op == AggOp::Add => {
@@ -185,10 +162,7 @@ mod tests {
     fn agg(op: AggOp, outs: &[serde_json::Value]) -> Result<serde_json::Value, AggError> {
         let enc: Vec<Vec<u8>> = outs.iter().map(from_json).collect();
         let refs: Vec<&[u8]> = enc.iter().map(|v| v.as_slice()).collect();
-        let a = Aggregator {
-            default: op,
-            per_signal: HashMap::new(),
-        };
+        let a = Aggregator { default: op, per_signal: HashMap::new() };
         Ok(to_json(&a.aggregate(&refs)?).unwrap())
     }
 
@@ -203,40 +177,18 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(
-            out,
-            json!({"da": 11, "db": 2, "ev": ["a", "b"], "s": "xy", "f": 0.5})
-        );
-        assert_eq!(
-            agg(AggOp::Add, &[json!({"x": 1}), json!({"x": 0.5})]).unwrap(),
-            json!({"x": 1.5})
-        );
+        assert_eq!(out, json!({"da": 11, "db": 2, "ev": ["a", "b"], "s": "xy", "f": 0.5}));
+        assert_eq!(agg(AggOp::Add, &[json!({"x": 1}), json!({"x": 0.5})]).unwrap(), json!({"x": 1.5}));
     }
 
     #[test]
     fn other_operators() {
+        assert_eq!(agg(AggOp::Max, &[json!({"m": 2}), json!({"m": 3})]).unwrap(), json!({"m": 3}));
+        assert_eq!(agg(AggOp::Min, &[json!({"m": 2}), json!({"m": 3.5})]).unwrap(), json!({"m": 2}));
+        assert_eq!(agg(AggOp::Mul, &[json!({"m": 2}), json!({"m": 3})]).unwrap(), json!({"m": 6}));
+        assert_eq!(agg(AggOp::Last, &[json!({"m": 2}), json!({"m": "z"})]).unwrap(), json!({"m": "z"}));
         assert_eq!(
-            agg(AggOp::Max, &[json!({"m": 2}), json!({"m": 3})]).unwrap(),
-            json!({"m": 3})
-        );
-        assert_eq!(
-            agg(AggOp::Min, &[json!({"m": 2}), json!({"m": 3.5})]).unwrap(),
-            json!({"m": 2})
-        );
-        assert_eq!(
-            agg(AggOp::Mul, &[json!({"m": 2}), json!({"m": 3})]).unwrap(),
-            json!({"m": 6})
-        );
-        assert_eq!(
-            agg(AggOp::Last, &[json!({"m": 2}), json!({"m": "z"})]).unwrap(),
-            json!({"m": "z"})
-        );
-        assert_eq!(
-            agg(
-                AggOp::Merge,
-                &[json!({"m": {"a": 1, "b": 1}}), json!({"m": {"b": 2}})]
-            )
-            .unwrap(),
+            agg(AggOp::Merge, &[json!({"m": {"a": 1, "b": 1}}), json!({"m": {"b": 2}})]).unwrap(),
             json!({"m": {"a": 1, "b": 2}})
         );
     }
@@ -245,13 +197,7 @@ mod tests {
     fn mismatches_and_overflow_are_errors() {
         let e = agg(AggOp::Add, &[json!({"x": [1]}), json!({"x": 1})]).unwrap_err();
         assert_eq!(e.to_string(), "signal `x`: cannot add list and int");
-        assert!(matches!(
-            agg(AggOp::Add, &[json!({"x": i64::MAX}), json!({"x": 1})]),
-            Err(AggError::Overflow { .. })
-        ));
-        assert!(matches!(
-            agg(AggOp::Add, &[json!(3)]),
-            Err(AggError::NotAMap("int"))
-        ));
+        assert!(matches!(agg(AggOp::Add, &[json!({"x": i64::MAX}), json!({"x": 1})]), Err(AggError::Overflow { .. })));
+        assert!(matches!(agg(AggOp::Add, &[json!(3)]), Err(AggError::NotAMap("int"))));
     }
 }

@@ -45,10 +45,7 @@ pub fn write_json(out: &mut Vec<u8>, v: &Json) {
 pub fn to_json(b: &[u8]) -> Result<Json, Malformed> {
     let (v, n) = decode(b, 0)?;
     if n != b.len() {
-        return Err(Malformed {
-            offset: n,
-            what: "trailing bytes after the value",
-        });
+        return Err(Malformed { offset: n, what: "trailing bytes after the value" });
     }
     Ok(v)
 }
@@ -56,10 +53,7 @@ pub fn to_json(b: &[u8]) -> Result<Json, Malformed> {
 fn decode(b: &[u8], at: usize) -> Result<(Json, usize), Malformed> {
     let s = &b[at..];
     let (h, payload, children) = header(b, at)?;
-    let body = b.get(at + h..at + h + payload).ok_or(Malformed {
-        offset: at,
-        what: "value runs past the end",
-    })?;
+    let body = b.get(at + h..at + h + payload).ok_or(Malformed { offset: at, what: "value runs past the end" })?;
     let end = at + h + payload;
     Ok(match kind(s)? {
         Kind::Nil => (Json::Null, end),
@@ -67,34 +61,24 @@ fn decode(b: &[u8], at: usize) -> Result<(Json, usize), Malformed> {
         Kind::Int | Kind::Float => {
             let n = match super::as_num(&s[..h + payload]) {
                 Some(super::Num::Int(i)) => Json::Number(i.into()),
-                Some(super::Num::Float(f)) => {
-                    Number::from_f64(f).map(Json::Number).unwrap_or(Json::Null)
-                }
+                Some(super::Num::Float(f)) => Number::from_f64(f).map(Json::Number).unwrap_or(Json::Null),
                 None => {
                     // u64 above i64::MAX
                     let mut r = s;
-                    let u: u64 = rmp::decode::read_int(&mut r).map_err(|_| Malformed {
-                        offset: at,
-                        what: "bad integer",
-                    })?;
+                    let u: u64 =
+                        rmp::decode::read_int(&mut r).map_err(|_| Malformed { offset: at, what: "bad integer" })?;
                     Json::Number(u.into())
                 }
             };
             (n, end)
         }
         Kind::Str => {
-            let t = std::str::from_utf8(body).map_err(|_| Malformed {
-                offset: at,
-                what: "string is not UTF-8",
-            })?;
+            let t = std::str::from_utf8(body).map_err(|_| Malformed { offset: at, what: "string is not UTF-8" })?;
             (Json::String(t.to_string()), end)
         }
         Kind::Bin | Kind::Ext => match std::str::from_utf8(body) {
             Ok(t) => (Json::String(t.to_string()), end),
-            Err(_) => (
-                Json::Array(body.iter().map(|x| Json::Number((*x).into())).collect()),
-                end,
-            ),
+            Err(_) => (Json::Array(body.iter().map(|x| Json::Number((*x).into())).collect()), end),
         },
         Kind::List => {
             let mut pos = end;
@@ -131,12 +115,8 @@ mod tests {
 
     #[test]
     fn round_trips_json_keeping_int_float_distinction() {
-        let v =
-            json!({"a": 0, "b": 0.0, "c": [1, "x", null, true], "d": {"e": -3}, "big": u64::MAX});
+        let v = json!({"a": 0, "b": 0.0, "c": [1, "x", null, true], "d": {"e": -3}, "big": u64::MAX});
         assert_eq!(to_json(&from_json(&v)).unwrap(), v);
-        assert_eq!(
-            serde_json::to_string(&to_json(&from_json(&json!(0.0))).unwrap()).unwrap(),
-            "0.0"
-        );
+        assert_eq!(serde_json::to_string(&to_json(&from_json(&json!(0.0))).unwrap()).unwrap(), "0.0");
     }
 }

@@ -163,8 +163,11 @@ pub fn as_str(b: &[u8]) -> Option<&str> {
     std::str::from_utf8(b.get(h..h + payload)?).ok()
 }
 
+/// (key bytes, value bytes) of one map entry.
+pub type Entry<'a> = (&'a [u8], &'a [u8]);
+
 /// Iterate the (key bytes, value bytes) pairs of a map value.
-pub fn map_entries(b: &[u8]) -> Result<Vec<(&[u8], &[u8])>, Malformed> {
+pub fn map_entries(b: &[u8]) -> Result<Vec<Entry<'_>>, Malformed> {
     let (n, mut at) = map_header(b)?.ok_or(bad(0, "expected a map"))?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
@@ -180,10 +183,7 @@ pub fn map_entries(b: &[u8]) -> Result<Vec<(&[u8], &[u8])>, Malformed> {
 
 /// Look up a string key in a map value.
 pub fn map_get<'a>(b: &'a [u8], key: &str) -> Result<Option<&'a [u8]>, Malformed> {
-    Ok(map_entries(b)?
-        .into_iter()
-        .find(|(k, _)| as_str(k) == Some(key))
-        .map(|(_, v)| v))
+    Ok(map_entries(b)?.into_iter().find(|(k, _)| as_str(k) == Some(key)).map(|(_, v)| v))
 }
 
 /// A number decoded for arithmetic.
@@ -206,9 +206,7 @@ pub fn as_num(b: &[u8]) -> Option<Num> {
         }
         Kind::Float => {
             if b[0] == 0xca {
-                rmp::decode::read_f32(&mut r)
-                    .ok()
-                    .map(|f| Num::Float(f as f64))
+                rmp::decode::read_f32(&mut r).ok().map(|f| Num::Float(f as f64))
             } else {
                 rmp::decode::read_f64(&mut r).ok().map(Num::Float)
             }

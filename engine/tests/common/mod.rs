@@ -6,35 +6,18 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 /// A plugin built by scripts/build-plugins.
 pub fn plugin(name: &str) -> String {
-    let target = if name == "wasi_probe_plugin" {
-        "wasm32-wasip1"
-    } else {
-        "wasm32-unknown-unknown"
-    };
-    let p = repo()
-        .join("target/wasm")
-        .join(target)
-        .join("release")
-        .join(format!("{name}.wasm"));
-    assert!(
-        p.is_file(),
-        "{} is missing: run scripts/build-plugins first (scripts/test does)",
-        p.display()
-    );
+    let target = if name == "wasi_probe_plugin" { "wasm32-wasip1" } else { "wasm32-unknown-unknown" };
+    let p = repo().join("target/wasm").join(target).join("release").join(format!("{name}.wasm"));
+    assert!(p.is_file(), "{} is missing: run scripts/build-plugins first (scripts/test does)", p.display());
     p.display().to_string()
 }
 
@@ -47,10 +30,7 @@ pub fn scenario(dir: &Path, yaml: &str) -> PathBuf {
 
 /// Run the `engine` binary.
 pub fn engine(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_engine"))
-        .args(args)
-        .output()
-        .expect("engine binary runs")
+    std::process::Command::new(env!("CARGO_BIN_EXE_engine")).args(args).output().expect("engine binary runs")
 }
 
 pub fn stderr(o: &Output) -> String {

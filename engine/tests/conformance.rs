@@ -67,9 +67,8 @@ fn different_runs_draw_different_numbers_and_seeds_change_them() {
     run_to("scenarios/randomwalk.yaml", dir.path(), 2, |a| a.kafka = KafkaTarget::None);
     let recs: Vec<serde_json::Value> =
         read(&dir.path().join("records.jsonl")).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let last_of = |subset: u64, run: u64| {
-        recs.iter().rfind(|r| r["subset"] == subset && r["run"] == run).unwrap().clone()
-    };
+    let last_of =
+        |subset: u64, run: u64| recs.iter().rfind(|r| r["subset"] == subset && r["run"] == run).unwrap().clone();
     let strip = |mut v: serde_json::Value| {
         for k in ["run", "subset", "simulation"] {
             v.as_object_mut().unwrap().remove(k);

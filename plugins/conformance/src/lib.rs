@@ -4,6 +4,7 @@
 //! wires them into the same blocks. Integers are `i64`; where Python's unbounded integers would
 //! keep counting, an overflow fails the call instead of wrapping into a wrong record.
 
+pub mod history;
 pub mod ref1;
 pub mod ref2;
 pub mod ref4;
@@ -28,16 +29,19 @@ distroduce_sdk::native_table!(
     ref4::p_third,
     ref4::s_log,
     ref4::s_count,
+    history::p_history,
+    history::s_inc_x,
+    history::s_seen,
+    history::p_prev_stamp,
+    history::s_prev_stamp,
 );
 
 /// `a + b`, failing where Python would have produced an integer beyond `i64`.
 fn add(a: i64, b: i64) -> Result<i64, String> {
-    a.checked_add(b)
-        .ok_or_else(|| format!("{a} + {b} overflows a 64-bit integer"))
+    a.checked_add(b).ok_or_else(|| format!("{a} + {b} overflows a 64-bit integer"))
 }
 
 /// `a * b`, failing where Python would have produced an integer beyond `i64`.
 fn mul(a: i64, b: i64) -> Result<i64, String> {
-    a.checked_mul(b)
-        .ok_or_else(|| format!("{a} * {b} overflows a 64-bit integer"))
+    a.checked_mul(b).ok_or_else(|| format!("{a} * {b} overflows a 64-bit integer"))
 }

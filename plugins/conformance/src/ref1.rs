@@ -8,10 +8,7 @@ use std::collections::BTreeMap;
 type Signals = BTreeMap<String, i64>;
 
 fn signals<const N: usize>(entries: [(&str, i64); N]) -> Signals {
-    entries
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+    entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 #[derive(Deserialize)]

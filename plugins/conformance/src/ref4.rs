@@ -39,25 +39,17 @@ pub struct N {
 /// `<ts>` is the timestep of the record read, i.e. t - 1 in block 1.
 #[policy]
 pub fn p_first(state: &Timestep) -> EventsN {
-    EventsN {
-        events: vec![format!("first@{}", state.timestep)],
-        n: 1,
-    }
+    EventsN { events: vec![format!("first@{}", state.timestep)], n: 1 }
 }
 
 #[policy]
 pub fn p_second(state: &Timestep) -> EventsN {
-    EventsN {
-        events: vec![format!("second@{}", state.timestep)],
-        n: 2,
-    }
+    EventsN { events: vec![format!("second@{}", state.timestep)], n: 2 }
 }
 
 #[policy]
 pub fn p_third() -> Events {
-    Events {
-        events: vec!["third".to_string()],
-    }
+    Events { events: vec!["third".to_string()] }
 }
 
 #[state_update]

@@ -24,10 +24,7 @@ pub struct At {
 #[policy]
 pub fn panic_policy(state: &Timestep, args: &At) -> Signals {
     if state.timestep >= args.at {
-        panic!(
-            "misbehave: panic_policy panicked at timestep {}",
-            state.timestep
-        );
+        panic!("misbehave: panic_policy panicked at timestep {}", state.timestep);
     }
     Signals::new()
 }
@@ -88,6 +85,22 @@ pub fn wrong_type() -> String {
     "misbehave: a string".to_string()
 }
 
+static CALLS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Counts its own calls in a global. Under the engine every run gets a fresh instance, so the
+/// count restarts with each run; a leak between runs would show up as larger numbers.
+#[policy]
+pub fn count_calls() -> std::collections::BTreeMap<String, i64> {
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    [("calls".to_string(), n)].into_iter().collect()
+}
+
+/// Stores the `calls` signal.
+#[state_update]
+pub fn s_calls(signals: &std::collections::BTreeMap<String, i64>) -> i64 {
+    signals.get("calls").copied().unwrap_or(0)
+}
+
 // `spin_forever` and `eat_memory` are left out: natively nothing would stop them but the
 // engine's own process dying. Everything else fails natively just as it does in WASM.
 distroduce_sdk::native_table!(
@@ -97,4 +110,6 @@ distroduce_sdk::native_table!(
     not_a_map,
     emit_unknown_topic,
     wrong_type,
+    count_calls,
+    s_calls,
 );

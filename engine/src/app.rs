@@ -74,6 +74,10 @@ pub struct Summary {
     pub wall_seconds: f64,
     /// Time running jobs, without plugin compilation and the final flush.
     pub sim_seconds: f64,
+    /// Thread-seconds spent generating (plugin calls, aggregation, records), summed over jobs.
+    pub generation_seconds: f64,
+    /// Thread-seconds spent handing messages to the producer, summed over jobs.
+    pub publish_seconds: f64,
     pub substeps_per_sec: f64,
     /// Acknowledged messages per second of acknowledgement time.
     pub msgs_per_sec: f64,
@@ -215,6 +219,8 @@ pub fn run_loaded(
         threads: opts.threads,
         wall_seconds: wall.elapsed().as_secs_f64(),
         sim_seconds: sim,
+        generation_seconds: report.generation_time.as_secs_f64(),
+        publish_seconds: report.publish_time.as_secs_f64(),
         substeps_per_sec: if sim > 0.0 { report.substeps as f64 / sim } else { 0.0 },
         msgs_per_sec: if delivery.ack_seconds > 0.0 { delivery.acked as f64 / delivery.ack_seconds } else { 0.0 },
         mb_per_sec: if delivery.ack_seconds > 0.0 {

@@ -222,6 +222,10 @@ fn print_summary(s: &Summary) {
     println!("jobs            {} ({} failed), {} threads", s.jobs, s.jobs_failed, s.threads);
     println!("records         {}", s.records);
     println!("substeps        {} ({:.0}/s over {:.3}s of simulation)", s.substeps, s.substeps_per_sec, s.sim_seconds);
+    println!(
+        "cost            {:.3}s generating, {:.3}s publishing (thread-seconds)",
+        s.generation_seconds, s.publish_seconds
+    );
     println!("kafka           {}", s.kafka);
     println!(
         "messages        {} emitted, {} produced, {} acknowledged, {} failed",

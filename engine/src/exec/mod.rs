@@ -76,6 +76,10 @@ pub struct RunReport {
     pub sim_time: Duration,
     /// Messages in job order, if `keep_messages`.
     pub kept_messages: Vec<OutMessage>,
+    /// Summed over jobs: time computing the model (plugin calls, aggregation, records).
+    pub generation_time: Duration,
+    /// Summed over jobs: time handing messages to the producer.
+    pub publish_time: Duration,
 }
 
 struct Collect<'a> {
@@ -84,6 +88,8 @@ struct Collect<'a> {
     keep_messages: bool,
     sink: &'a dyn MessageSink,
     sent: u64,
+    /// Time spent handing messages to the producer (including back-pressure waits).
+    publish_time: Duration,
     progress: Option<&'a (dyn Fn(u64) + Send + Sync)>,
 }
 
@@ -92,9 +98,11 @@ impl JobSink for Collect<'_> {
         self.records.push(r);
     }
     fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), String> {
+        let started = Instant::now();
         for msg in &m {
             self.sink.send(msg)?;
         }
+        self.publish_time += started.elapsed();
         self.sent += m.len() as u64;
         if self.keep_messages {
             self.messages.extend(m);
@@ -115,6 +123,8 @@ struct JobResult {
     sent: u64,
     substeps: u64,
     failure: Option<JobFailure>,
+    job_time: Duration,
+    publish_time: Duration,
 }
 
 /// Run every job of `model`. Records reach `writers` in cadCAD order; a failed job's records up to
@@ -162,6 +172,8 @@ pub fn run(
                 report.records += r.records.len() as u64;
                 report.substeps += r.substeps;
                 report.messages += r.sent;
+                report.publish_time += r.publish_time;
+                report.generation_time += r.job_time.saturating_sub(r.publish_time);
                 if io_result.is_ok() {
                     io_result = writers.iter_mut().try_for_each(|w| w.write_job(&r.job, &r.records));
                 }
@@ -179,12 +191,14 @@ pub fn run(
 }
 
 fn execute(cx: &JobCtx, backend: &dyn Backend, job: JobId, sink: &dyn MessageSink, opts: &RunOptions) -> JobResult {
+    let started = Instant::now();
     let mut c = Collect {
         records: Vec::new(),
         messages: Vec::new(),
         keep_messages: opts.keep_messages,
         sink,
         sent: 0,
+        publish_time: Duration::ZERO,
         progress: opts.progress.as_deref(),
     };
     let (substeps, failure) = match backend.instantiate(job::job_seed(cx.model, &job)) {
@@ -206,5 +220,14 @@ fn execute(cx: &JobCtx, backend: &dyn Backend, job: JobId, sink: &dyn MessageSin
             Err(f) => (c.records.len().saturating_sub(1) as u64, Some(*f)),
         },
     };
-    JobResult { job, records: c.records, messages: c.messages, sent: c.sent, substeps, failure }
+    JobResult {
+        job,
+        records: c.records,
+        messages: c.messages,
+        sent: c.sent,
+        substeps,
+        failure,
+        job_time: started.elapsed(),
+        publish_time: c.publish_time,
+    }
 }

@@ -145,6 +145,70 @@ pub struct TopicPlan {
     pub name: String,
     pub partitions: i32,
     pub replication: i32,
+    pub format: crate::config::scenario::ValueFormat,
+    pub key: Option<KeyTemplate>,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub partition: Option<i32>,
+}
+
+/// A parsed key template: literal text and `{field.path}` references into the message value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyTemplate {
+    pub source: String,
+    pub parts: Vec<KeyPart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyPart {
+    Text(String),
+    Field(Vec<String>),
+}
+
+impl KeyTemplate {
+    /// Parse `"{room}/{user.id}"`; `{{` and `}}` are literal braces.
+    pub fn parse(src: &str) -> Result<Self, String> {
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let mut chars = src.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    text.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    text.push('}');
+                }
+                '{' => {
+                    let mut field = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(c) => field.push(c),
+                            None => return Err(format!("unclosed `{{` in key template `{src}`")),
+                        }
+                    }
+                    let path: Vec<String> = field.split('.').map(|s| s.trim().to_string()).collect();
+                    if path.iter().any(String::is_empty) {
+                        return Err(format!("empty field name in key template `{src}`"));
+                    }
+                    if !text.is_empty() {
+                        parts.push(KeyPart::Text(std::mem::take(&mut text)));
+                    }
+                    parts.push(KeyPart::Field(path));
+                }
+                '}' => {
+                    return Err(format!("unmatched `}}` in key template `{src}` (write `}}}}` for a literal brace)"))
+                }
+                c => text.push(c),
+            }
+        }
+        if !text.is_empty() {
+            parts.push(KeyPart::Text(text));
+        }
+        Ok(Self { source: src.to_string(), parts })
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -152,6 +216,9 @@ pub struct KafkaPlan {
     pub brokers: Option<String>,
     pub topics: Vec<TopicPlan>,
     pub producer: Vec<(String, String)>,
+    /// Index into `topics` of the topic that receives every record.
+    pub records_topic: Option<usize>,
+    pub id_header: bool,
 }
 
 #[derive(Debug, Clone)]

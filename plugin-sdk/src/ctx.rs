@@ -156,12 +156,7 @@ impl Ctx<'_> {
     /// The host encodes the value with the topic's format (JSON by default). A value that cannot
     /// be encoded fails the call once the function returns.
     pub fn emit<V: Serialize + ?Sized>(&self, topic: &str, key: Option<&str>, value: &V) {
-        self.emit_map(&Emit {
-            topic,
-            value,
-            key,
-            headers: None,
-        });
+        self.emit_map(&Emit { topic, value, key, headers: None });
     }
 
     /// [`Ctx::emit`] with Kafka headers.
@@ -173,31 +168,18 @@ impl Ctx<'_> {
         headers: &[(&str, &str)],
     ) {
         let headers = Some(Headers(headers));
-        self.emit_map(&Emit {
-            topic,
-            value,
-            key,
-            headers,
-        });
+        self.emit_map(&Emit { topic, value, key, headers });
     }
 
     /// Publishes bytes that the host sends as they are, whatever the topic's format.
     pub fn emit_bytes(&self, topic: &str, key: Option<&str>, value: &[u8]) {
-        self.emit_map(&Emit {
-            topic,
-            value: &Bytes(value),
-            key,
-            headers: None,
-        });
+        self.emit_map(&Emit { topic, value: &Bytes(value), key, headers: None });
     }
 
     fn emit_map<V: Serialize + ?Sized>(&self, msg: &Emit<'_, V>) {
         match rmp_serde::to_vec_named(msg) {
             Ok(bytes) => self.host.borrow_mut().emit(&bytes),
-            Err(e) => self.set_error(format!(
-                "cannot encode the message for topic `{}`: {e}",
-                msg.topic
-            )),
+            Err(e) => self.set_error(format!("cannot encode the message for topic `{}`: {e}", msg.topic)),
         }
     }
 

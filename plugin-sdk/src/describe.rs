@@ -97,10 +97,7 @@ struct ProbeSeq;
 
 impl<'de> de::SeqAccess<'de> for ProbeSeq {
     type Error = Found;
-    fn next_element_seed<T: de::DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, Found> {
+    fn next_element_seed<T: de::DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Found> {
         match seed.deserialize(Probe) {
             Err(Found::Shape(s)) => Err(Found::Shape(Shape::List(Box::new(s)))),
             _ => Err(Found::Shape(Shape::List(Box::new(Shape::Any)))),
@@ -145,18 +142,10 @@ impl<'de> de::Deserializer<'de> for Probe {
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Found> {
         Err(wrap(v.visit_some(Probe), Shape::Option))
     }
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: V,
-    ) -> Result<V::Value, Found> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, _: V) -> Result<V::Value, Found> {
         Err(Found::Shape(Shape::Any))
     }
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        v: V,
-    ) -> Result<V::Value, Found> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, v: V) -> Result<V::Value, Found> {
         v.visit_newtype_struct(Probe)
     }
     fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Found> {
@@ -165,12 +154,7 @@ impl<'de> de::Deserializer<'de> for Probe {
     fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value, Found> {
         Err(Found::Shape(Shape::List(Box::new(Shape::Any))))
     }
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: usize,
-        _: V,
-    ) -> Result<V::Value, Found> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _: &'static str, _: usize, _: V) -> Result<V::Value, Found> {
         Err(Found::Shape(Shape::List(Box::new(Shape::Any))))
     }
     fn deserialize_struct<V: Visitor<'de>>(
@@ -248,26 +232,14 @@ struct ReadsMap {
 
 /// Encodes the describe map. Each `reads` entry is `Some(vec![])` when the function does not
 /// take that part at all (it reads nothing there), and `None` (nil) when its names are unknown.
-pub fn describe(
-    kind: Kind,
-    output: &'static str,
-    state: Reads,
-    params: Reads,
-    signals: Reads,
-    args: Reads,
-) -> Vec<u8> {
+pub fn describe(kind: Kind, output: &'static str, state: Reads, params: Reads, signals: Reads, args: Reads) -> Vec<u8> {
     let d = Describe {
         kind: match kind {
             Kind::Policy => "policy",
             Kind::StateUpdate => "state_update",
         },
         output: (kind == Kind::StateUpdate).then_some(output),
-        reads: ReadsMap {
-            state,
-            params,
-            signals,
-            args,
-        },
+        reads: ReadsMap { state, params, signals, args },
     };
     // Encoding strings, lists and options into a Vec cannot fail.
     rmp_serde::to_vec_named(&d).unwrap_or_default()

@@ -71,33 +71,29 @@ impl<'a> Input<'a> {
     pub fn args<T: DeserializeOwned>(&self) -> Result<T, String> {
         match self.args {
             Some(raw) => decode(raw, "args"),
-            None => decode(NIL, "args").map_err(|e| {
-                format!("{e} (the scenario binds no `args` to this use of the function)")
-            }),
+            None => decode(NIL, "args")
+                .map_err(|e| format!("{e} (the scenario binds no `args` to this use of the function)")),
         }
     }
 
     pub fn history<T: DeserializeOwned>(&self) -> Result<T, String> {
         match self.history {
             Some(raw) => decode(raw, "history"),
-            None => decode(NIL, "history").map_err(|e| {
-                format!("{e} (the scenario does not set `history` for this function)")
-            }),
+            None => decode(NIL, "history")
+                .map_err(|e| format!("{e} (the scenario does not set `history` for this function)")),
         }
     }
 }
 
 fn decode<T: DeserializeOwned>(raw: &[u8], part: &str) -> Result<T, String> {
-    rmp_serde::from_slice(raw).map_err(|e| {
-        format!(
-            "cannot decode `{part}` as {}: {e}",
-            std::any::type_name::<T>()
-        )
-    })
+    rmp_serde::from_slice(raw).map_err(|e| format!("cannot decode `{part}` as {}: {e}", std::any::type_name::<T>()))
 }
 
 /// Values nested deeper than this are rejected rather than risking the guest's stack.
 const MAX_DEPTH: usize = 256;
+
+/// Nesting levels `Cursor::skip_value` walks without recursing.
+const INLINE_LEVELS: usize = 32;
 
 struct Cursor<'a> {
     buf: &'a [u8],
@@ -119,10 +115,7 @@ impl<'a> Cursor<'a> {
 
     /// A big-endian unsigned length of `n` bytes.
     fn uint(&mut self, n: usize) -> Result<usize, String> {
-        let v = self
-            .take(n)?
-            .iter()
-            .fold(0u64, |acc, b| acc << 8 | u64::from(*b));
+        let v = self.take(n)?.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b));
         usize::try_from(v).map_err(|_| "length out of range".to_string())
     }
 
@@ -137,44 +130,96 @@ impl<'a> Cursor<'a> {
         self.take(len)
     }
 
-    /// Advances past one complete value. Arrays and maps are walked iteratively per level; the
-    /// recursion depth is bounded by `MAX_DEPTH`.
-    fn skip_value(&mut self, depth: usize) -> Result<(), String> {
-        if depth > MAX_DEPTH {
-            return Err(format!("values nested deeper than {MAX_DEPTH} levels"));
+    /// Advances past one complete value, at nesting level `base`, without decoding it: strings
+    /// are not validated and nothing is allocated. Containers are walked in a loop with a small
+    /// stack of remaining item counts; a value nested more than `INLINE_LEVELS` deeper than
+    /// `base` recurses once per `INLINE_LEVELS` levels, and nesting deeper than `MAX_DEPTH` is
+    /// rejected, so the native stack stays bounded.
+    fn skip_value(&mut self, base: usize) -> Result<(), String> {
+        // `left[d]`: values still to skip at level `base + d` (level `base` is the value itself).
+        let mut left = [0usize; INLINE_LEVELS];
+        let mut depth = 0usize;
+        left[0] = 1;
+        let buf = self.buf;
+        let mut pos = self.pos;
+        loop {
+            while left[depth] == 0 {
+                if depth == 0 {
+                    self.pos = pos;
+                    return Ok(());
+                }
+                depth -= 1;
+            }
+            left[depth] -= 1;
+            let Some(&b) = buf.get(pos) else {
+                return Err(format!("truncated at byte {pos}"));
+            };
+            pos += 1;
+            // (payload bytes to skip, bytes of a big-endian length that follows, items)
+            let (fixed, len_bytes, items): (usize, usize, usize) = match b {
+                0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0, 0),
+                0x80..=0x8f => (0, 0, 2 * (b & 0x0f) as usize),
+                0x90..=0x9f => (0, 0, (b & 0x0f) as usize),
+                0xa0..=0xbf => ((b & 0x1f) as usize, 0, 0),
+                0xc1 => return Err(format!("invalid byte 0xc1 at {}", pos - 1)),
+                0xc4 | 0xd9 => (0, 1, 0),        // bin8, str8
+                0xc5 | 0xda => (0, 2, 0),        // bin16, str16
+                0xc6 | 0xdb => (0, 4, 0),        // bin32, str32
+                0xc7 => (1, 1, 0),               // ext8: length, type, data
+                0xc8 => (1, 2, 0),               // ext16
+                0xc9 => (1, 4, 0),               // ext32
+                0xcc | 0xd0 => (1, 0, 0),        // u8, i8
+                0xcd | 0xd1 => (2, 0, 0),        // u16, i16
+                0xca | 0xce | 0xd2 => (4, 0, 0), // f32, u32, i32
+                0xcb | 0xcf | 0xd3 => (8, 0, 0), // f64, u64, i64
+                0xd4 => (2, 0, 0),               // fixext1
+                0xd5 => (3, 0, 0),               // fixext2
+                0xd6 => (5, 0, 0),               // fixext4
+                0xd7 => (9, 0, 0),               // fixext8
+                0xd8 => (17, 0, 0),              // fixext16
+                0xdc => (0, 2, 1),               // array16 (the length is read below)
+                0xdd => (0, 4, 1),               // array32
+                0xde => (0, 2, 2),               // map16
+                0xdf => (0, 4, 2),               // map32
+            };
+            let (skip, items) = if len_bytes == 0 {
+                (fixed, items)
+            } else {
+                let end = pos
+                    .checked_add(len_bytes)
+                    .filter(|&e| e <= buf.len())
+                    .ok_or_else(|| format!("truncated at byte {pos}"))?;
+                let v = buf[pos..end].iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b));
+                let n = usize::try_from(v).map_err(|_| "length out of range".to_string())?;
+                pos = end;
+                if items == 0 {
+                    (fixed.saturating_add(n), 0)
+                } else {
+                    (0, n.saturating_mul(items))
+                }
+            };
+            if skip > 0 {
+                pos = pos
+                    .checked_add(skip)
+                    .filter(|&e| e <= buf.len())
+                    .ok_or_else(|| format!("truncated at byte {pos}"))?;
+            }
+            if items > 0 {
+                if base + depth == MAX_DEPTH {
+                    return Err(format!("values nested deeper than {MAX_DEPTH} levels"));
+                }
+                if depth + 1 < INLINE_LEVELS {
+                    depth += 1;
+                    left[depth] = items;
+                } else {
+                    self.pos = pos;
+                    for _ in 0..items {
+                        self.skip_value(base + depth + 1)?;
+                    }
+                    pos = self.pos;
+                }
+            }
         }
-        let (bytes, items) = match self.marker()? {
-            Marker::Null | Marker::True | Marker::False => (0, 0),
-            Marker::FixPos(_) | Marker::FixNeg(_) => (0, 0),
-            Marker::U8 | Marker::I8 => (1, 0),
-            Marker::U16 | Marker::I16 => (2, 0),
-            Marker::U32 | Marker::I32 | Marker::F32 => (4, 0),
-            Marker::U64 | Marker::I64 | Marker::F64 => (8, 0),
-            Marker::FixStr(n) => (n as usize, 0),
-            Marker::Str8 | Marker::Bin8 => (self.uint(1)?, 0),
-            Marker::Str16 | Marker::Bin16 => (self.uint(2)?, 0),
-            Marker::Str32 | Marker::Bin32 => (self.uint(4)?, 0),
-            Marker::FixExt1 => (2, 0),
-            Marker::FixExt2 => (3, 0),
-            Marker::FixExt4 => (5, 0),
-            Marker::FixExt8 => (9, 0),
-            Marker::FixExt16 => (17, 0),
-            Marker::Ext8 => (self.uint(1)?.saturating_add(1), 0),
-            Marker::Ext16 => (self.uint(2)?.saturating_add(1), 0),
-            Marker::Ext32 => (self.uint(4)?.saturating_add(1), 0),
-            Marker::FixArray(n) => (0, n as usize),
-            Marker::Array16 => (0, self.uint(2)?),
-            Marker::Array32 => (0, self.uint(4)?),
-            Marker::FixMap(n) => (0, 2 * n as usize),
-            Marker::Map16 => (0, self.uint(2)?.saturating_mul(2)),
-            Marker::Map32 => (0, self.uint(4)?.saturating_mul(2)),
-            Marker::Reserved => return Err(format!("invalid byte 0xc1 at {}", self.pos - 1)),
-        };
-        self.take(bytes)?;
-        for _ in 0..items {
-            self.skip_value(depth + 1)?;
-        }
-        Ok(())
     }
 }
 
@@ -190,19 +235,11 @@ mod tests {
             state: (&'a str, f64),
             args: i64,
         }
-        let bytes = rmp_serde::to_vec_named(&In {
-            zzz: vec![vec![1, 2]],
-            state: ("x", 1.5),
-            args: 7,
-        })
-        .unwrap();
+        let bytes = rmp_serde::to_vec_named(&In { zzz: vec![vec![1, 2]], state: ("x", 1.5), args: 7 }).unwrap();
         let input = Input::parse(&bytes).unwrap();
         assert_eq!(input.args::<i64>().unwrap(), 7);
         assert_eq!(input.state::<(String, f64)>().unwrap(), ("x".into(), 1.5));
-        assert!(input
-            .params::<std::collections::BTreeMap<String, i64>>()
-            .unwrap()
-            .is_empty());
+        assert!(input.params::<std::collections::BTreeMap<String, i64>>().unwrap().is_empty());
         assert_eq!(input.history::<Option<Vec<i64>>>().unwrap(), None);
         let e = input.history::<Vec<i64>>().unwrap_err();
         assert!(e.contains("does not set `history`"), "{e}");
@@ -211,16 +248,29 @@ mod tests {
 
     #[test]
     fn rejects_garbage_without_panicking() {
-        for bad in [
-            &[][..],
-            &[0x81],
-            &[0x81, 0xa1, b'a'],
-            &[0x81, 0xa1, b'a', 0xc1],
-            &[0x05],
-            &[0x81, 0x01, 0x01],
-        ] {
+        for bad in [&[][..], &[0x81], &[0x81, 0xa1, b'a'], &[0x81, 0xa1, b'a', 0xc1], &[0x05], &[0x81, 0x01, 0x01]] {
             assert!(Input::parse(bad).is_err(), "{bad:?}");
         }
+        // Nesting up to the limit is skipped (past the levels walked without recursing), one
+        // level more is rejected.
+        for (levels, ok) in [(MAX_DEPTH, true), (MAX_DEPTH + 1, false), (INLINE_LEVELS, true)] {
+            let mut v = vec![0x82, 0xa1, b'a'];
+            v.extend(std::iter::repeat_n(0x91, levels));
+            v.push(0xc0);
+            v.extend([0xa4, b'a', b'r', b'g', b's', 0x07]);
+            match Input::parse(&v) {
+                Ok(input) => assert!(ok && input.args::<i64>().unwrap() == 7, "{levels}"),
+                Err(e) => assert!(!ok && e.contains("nested"), "{levels}: {e}"),
+            }
+        }
+        // Every kind of value is skipped whole, strings without being validated.
+        let mut v = vec![0x82, 0xa1, b'z', 0xdc, 0, 17];
+        v.extend([0xc0, 0xc2, 0xc3, 0x05, 0xe0, 0xcc, 1, 0xd1, 1, 2, 0xca, 0, 0, 0, 0]);
+        v.extend([0xcb, 0, 0, 0, 0, 0, 0, 0, 0, 0xa2, 0xff, 0xfe, 0xd9, 1, 0xff]);
+        v.extend([0xc4, 2, 1, 2, 0xc7, 1, 5, 9, 0xd4, 5, 9, 0xdc, 0, 1, 0x80]);
+        v.extend([0xde, 0, 1, 0xa1, b'k', 0x01, 0xdd, 0, 0, 0, 0]);
+        v.extend([0xa4, b'a', b'r', b'g', b's', 0x07]);
+        assert_eq!(Input::parse(&v).unwrap().args::<i64>().unwrap(), 7);
         // A deeply nested value hits the depth limit instead of the stack.
         let mut deep = vec![0x81, 0xa1, b'a'];
         deep.extend(std::iter::repeat_n(0x91, 10_000));

@@ -96,20 +96,22 @@ pub mod __private {
 
     use crate::RawOutput;
 
-    /// Encodes a function's successful result: MessagePack with named fields, or raw bytes.
+    /// Encodes a function's successful result, appended to `out` (empty on entry): MessagePack
+    /// with named fields, or raw bytes.
     pub trait EncodeOutput {
-        fn encode_output(&self) -> Result<Vec<u8>, String>;
+        fn encode_output(&self, out: &mut Vec<u8>) -> Result<(), String>;
     }
 
     impl<T: serde::Serialize + ?Sized> EncodeOutput for T {
-        fn encode_output(&self) -> Result<Vec<u8>, String> {
-            rmp_serde::to_vec_named(self).map_err(|e| format!("cannot encode the result: {e}"))
+        fn encode_output(&self, out: &mut Vec<u8>) -> Result<(), String> {
+            rmp_serde::encode::write_named(out, self).map_err(|e| format!("cannot encode the result: {e}"))
         }
     }
 
     impl EncodeOutput for RawOutput {
-        fn encode_output(&self) -> Result<Vec<u8>, String> {
-            Ok(self.0.clone())
+        fn encode_output(&self, out: &mut Vec<u8>) -> Result<(), String> {
+            out.extend_from_slice(&self.0);
+            Ok(())
         }
     }
 }

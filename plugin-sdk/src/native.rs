@@ -31,10 +31,14 @@ pub trait Host {
 /// `host.fail()` has been called and the returned bytes (empty) must be ignored.
 pub type NativeFn = fn(input: &[u8], host: &mut dyn Host) -> Vec<u8>;
 
-/// A generated function body, shared by both backends: input bytes to output bytes, or the
-/// message to `fail` with.
+/// A generated function body, shared by both backends: input bytes to output bytes (written to
+/// the third argument, empty on entry), or the message to `fail` with.
 #[doc(hidden)]
-pub type Body = fn(&[u8], &mut dyn Host) -> Result<Vec<u8>, String>;
+pub type Body = fn(&[u8], &mut dyn Host, &mut Vec<u8>) -> Result<(), String>;
+
+/// The initial capacity of a native call's output: enough for typical results, so that encoding
+/// them does not grow the vector several times.
+const OUTPUT_CAPACITY: usize = 256;
 
 /// One function of a plugin crate, as listed by `native_table!`.
 #[derive(Debug, Clone, Copy)]
@@ -58,9 +62,7 @@ static HOOK: Once = Once::new();
 /// `panicked at src/lib.rs:3:5: message`, on one line (std's own text breaks the line).
 #[doc(hidden)]
 pub fn panic_message(info: &panic::PanicHookInfo<'_>) -> String {
-    let msg = info
-        .payload_as_str()
-        .unwrap_or("(a panic payload that is not a string)");
+    let msg = info.payload_as_str().unwrap_or("(a panic payload that is not a string)");
     match info.location() {
         Some(at) => format!("panicked at {at}: {msg}"),
         None => format!("panicked: {msg}"),
@@ -85,10 +87,11 @@ fn install_capture_hook() {
 pub fn run_native(input: &[u8], host: &mut dyn Host, body: Body) -> Vec<u8> {
     install_capture_hook();
     let was_in_call = IN_CALL.with(|c| c.replace(true));
-    let result = panic::catch_unwind(AssertUnwindSafe(|| body(input, &mut *host)));
+    let mut out = Vec::with_capacity(OUTPUT_CAPACITY);
+    let result = panic::catch_unwind(AssertUnwindSafe(|| body(input, &mut *host, &mut out)));
     IN_CALL.with(|c| c.set(was_in_call));
     match result {
-        Ok(Ok(out)) => out,
+        Ok(Ok(())) => out,
         Ok(Err(msg)) => {
             host.fail(&msg);
             Vec::new()
@@ -121,11 +124,7 @@ pub struct TestHost {
 
 impl TestHost {
     pub fn new(seed: u64, now_ns: i64) -> Self {
-        TestHost {
-            rng_state: seed,
-            now_ns,
-            ..TestHost::default()
-        }
+        TestHost { rng_state: seed, now_ns, ..TestHost::default() }
     }
 }
 
@@ -147,8 +146,7 @@ impl Host for TestHost {
         self.logs.push((level, msg.to_string()));
     }
     fn emit(&mut self, msgpack: &[u8]) {
-        let v = rmp_serde::from_slice(msgpack)
-            .unwrap_or_else(|e| crate::Value::Str(format!("undecodable emit: {e}")));
+        let v = rmp_serde::from_slice(msgpack).unwrap_or_else(|e| crate::Value::Str(format!("undecodable emit: {e}")));
         self.emitted.push(v);
     }
     fn fail(&mut self, msg: &str) {
@@ -163,8 +161,7 @@ where
     I: serde::Serialize + ?Sized,
     O: serde::de::DeserializeOwned,
 {
-    let bytes =
-        rmp_serde::to_vec_named(input).map_err(|e| format!("cannot encode the input: {e}"))?;
+    let bytes = rmp_serde::to_vec_named(input).map_err(|e| format!("cannot encode the input: {e}"))?;
     let failed_before = host.failures.len();
     let out = f(&bytes, host);
     if let Some(msg) = host.failures.get(failed_before) {

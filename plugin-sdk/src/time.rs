@@ -56,19 +56,10 @@ mod tests {
     #[test]
     fn known_dates() {
         // 2019-10-03 00:00:00 UTC, the frozen clock of the chat fixtures.
-        assert_eq!(
-            format_python(1_570_060_800 * 1_000_000_000),
-            "2019-10-03 00:00:00"
-        );
+        assert_eq!(format_python(1_570_060_800 * 1_000_000_000), "2019-10-03 00:00:00");
         // 2000-02-29 (leap year divisible by 400) and the day after.
-        assert_eq!(
-            format_python(951_782_400 * 1_000_000_000),
-            "2000-02-29 00:00:00"
-        );
-        assert_eq!(
-            format_python(951_868_800 * 1_000_000_000),
-            "2000-03-01 00:00:00"
-        );
+        assert_eq!(format_python(951_782_400 * 1_000_000_000), "2000-02-29 00:00:00");
+        assert_eq!(format_python(951_868_800 * 1_000_000_000), "2000-03-01 00:00:00");
         // 2024-02-29 12:34:56.789012
         let ns = 1_709_210_096 * 1_000_000_000 + 789_012_345;
         assert_eq!(format_python(ns), "2024-02-29 12:34:56.789012");

@@ -88,11 +88,17 @@ pub extern "C" fn distroduce_alloc(len: i32) -> i32 {
 fn publish(out: Vec<u8>) -> i64 {
     OUTPUT.with_borrow_mut(|o| {
         *o = out;
-        ((o.as_ptr() as u32 as u64) << 32 | o.len() as u32 as u64) as i64
+        pack(o)
     })
 }
 
-/// Runs one generated function body on the input the host wrote at `(ptr, len)`.
+/// The address and length of `out`, packed as ABI §1 asks.
+fn pack(out: &[u8]) -> i64 {
+    ((out.as_ptr() as u32 as u64) << 32 | out.len() as u32 as u64) as i64
+}
+
+/// Runs one generated function body on the input the host wrote at `(ptr, len)`. The result is
+/// encoded straight into the output buffer, which is reused from call to call.
 pub fn run_wasm(ptr: i32, len: i32, body: Body) -> i64 {
     install_panic_hook();
     let result = INPUT.with_borrow(|buf| {
@@ -107,10 +113,14 @@ pub fn run_wasm(ptr: i32, len: i32, body: Body) -> i64 {
                 buf.len()
             ));
         }
-        body(&buf[start - base..start - base + len], &mut WasmHost)
+        OUTPUT.with_borrow_mut(|out| {
+            out.clear();
+            body(&buf[start - base..start - base + len], &mut WasmHost, out)?;
+            Ok(pack(out))
+        })
     });
     match result {
-        Ok(out) => publish(out),
+        Ok(packed) => packed,
         Err(msg) => {
             WasmHost.fail(&msg);
             0
@@ -129,8 +139,6 @@ static HOOK: Once = Once::new();
 /// reports the guest's own words instead of "unreachable executed".
 fn install_panic_hook() {
     HOOK.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            WasmHost.fail(&crate::native::panic_message(info))
-        }));
+        std::panic::set_hook(Box::new(|info| WasmHost.fail(&crate::native::panic_message(info))));
     });
 }

@@ -14,10 +14,7 @@ fn services(ctx: &Ctx) -> BTreeMap<String, Value> {
     ctx.error("error");
     let mut out = BTreeMap::new();
     out.insert("seed".to_string(), Value::Str(ctx.seed.to_string()));
-    out.insert(
-        "var".to_string(),
-        ctx.variable.clone().map_or(Value::Nil, Value::Str),
-    );
+    out.insert("var".to_string(), ctx.variable.clone().map_or(Value::Nil, Value::Str));
     out.insert("now".to_string(), Value::Int(ctx.now_ns()));
     out.insert("u".to_string(), Value::Float(ctx.rng_f64()));
     out
@@ -33,30 +30,18 @@ fn normals(ctx: &mut Ctx) -> (f64, f64) {
 }
 
 fn input(seed: Value) -> Value {
-    let ctx = [
-        "simulation",
-        "subset",
-        "run",
-        "timestep",
-        "substep",
-        "time_ns",
-    ]
-    .iter()
-    .map(|k| (k.to_string(), Value::Int(1)))
-    .chain([("seed".to_string(), seed)])
-    .collect();
+    let ctx = ["simulation", "subset", "run", "timestep", "substep", "time_ns"]
+        .iter()
+        .map(|k| (k.to_string(), Value::Int(1)))
+        .chain([("seed".to_string(), seed)])
+        .collect();
     Value::Map(vec![("ctx".into(), Value::Map(ctx))])
 }
 
 #[test]
 fn services_reach_the_host() {
     let mut host = TestHost::new(3, 99);
-    let out: BTreeMap<String, Value> = invoke(
-        __distroduce_native_services,
-        &input(Value::Int(-1)),
-        &mut host,
-    )
-    .unwrap();
+    let out: BTreeMap<String, Value> = invoke(__distroduce_native_services, &input(Value::Int(-1)), &mut host).unwrap();
     // A seed written as a negative int64 keeps its 64 bits.
     assert_eq!(out["seed"], Value::Str(u64::MAX.to_string()));
     assert_eq!(out["var"], Value::Nil);
@@ -64,9 +49,7 @@ fn services_reach_the_host() {
     assert!(matches!(out["u"], Value::Float(u) if (0.0..1.0).contains(&u)));
     let levels: Vec<i32> = host.logs.iter().map(|(l, _)| *l).collect();
     assert_eq!(levels, [0, 3, 4]);
-    let m = |e: &[(&str, Value)]| {
-        Value::Map(e.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
-    };
+    let m = |e: &[(&str, Value)]| Value::Map(e.iter().map(|(k, v)| (k.to_string(), v.clone())).collect());
     assert_eq!(
         host.emitted,
         [
@@ -75,11 +58,7 @@ fn services_reach_the_host() {
                 ("value", Value::List(vec![Value::Int(1), Value::Int(2)])),
                 ("headers", m(&[("h", "v".into())])),
             ]),
-            m(&[
-                ("topic", "t".into()),
-                ("value", Value::Bin(b"\x00raw".to_vec())),
-                ("key", "k".into())
-            ]),
+            m(&[("topic", "t".into()), ("value", Value::Bin(b"\x00raw".to_vec())), ("key", "k".into())]),
         ]
     );
 }
@@ -88,12 +67,7 @@ fn services_reach_the_host() {
 fn normal_has_the_asked_moments_and_follows_the_seed() {
     let run = |seed| {
         let mut host = TestHost::new(seed, 0);
-        invoke::<_, (f64, f64)>(
-            __distroduce_native_normals,
-            &input(Value::Int(0)),
-            &mut host,
-        )
-        .unwrap()
+        invoke::<_, (f64, f64)>(__distroduce_native_normals, &input(Value::Int(0)), &mut host).unwrap()
     };
     let (mean, sd) = run(11);
     assert!((mean - 5.0).abs() < 0.05, "mean {mean}");

@@ -292,14 +292,40 @@ fn compile_blocks(r: &mut Reporter, s: &Scenario, vars: &[Var], plugins: &[Plugi
 fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig) -> KafkaPlan {
     let mut topics = Vec::new();
     for (alias, t) in &k.topics {
+        let path = format!("kafka.topics.{alias}");
         if t.partitions < 1 {
-            r.at(&format!("kafka.topics.{alias}.partitions"), "a topic needs at least 1 partition", None);
+            r.at(&format!("{path}.partitions"), "a topic needs at least 1 partition", None);
         }
+        if t.replication < 1 {
+            r.at(&format!("{path}.replication"), "the replication factor must be at least 1", None);
+        }
+        if let Some(p) = t.partition.filter(|p| *p < 0 || *p >= t.partitions) {
+            r.at(
+                &format!("{path}.partition"),
+                format!(
+                    "partition {p} does not exist: the topic has {} partitions (0..{})",
+                    t.partitions,
+                    t.partitions - 1
+                ),
+                None,
+            );
+        }
+        let key = t.key.as_ref().and_then(|src| match KeyTemplate::parse(src) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                r.at(&format!("{path}.key"), e, "write fields as `{field}` or `{field.sub}`".to_string());
+                None
+            }
+        });
         topics.push(TopicPlan {
             alias: alias.clone(),
             name: t.name.clone().unwrap_or_else(|| alias.clone()),
             partitions: t.partitions,
             replication: t.replication,
+            format: t.format,
+            key,
+            headers: t.headers.iter().map(|(k, v)| (k.clone(), v.clone().into_bytes())).collect(),
+            partition: t.partition,
         });
     }
     let producer = k
@@ -318,7 +344,18 @@ fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig) -> KafkaPlan {
             }
         })
         .collect();
-    KafkaPlan { brokers: k.brokers.clone(), topics, producer }
+    let records_topic = k.records_topic.as_ref().and_then(|alias| {
+        let i = topics.iter().position(|t| &t.alias == alias);
+        if i.is_none() {
+            r.at(
+                "kafka.records_topic",
+                format!("`records_topic` names `{alias}`, which `kafka.topics` does not declare"),
+                "declare it under `kafka.topics`".to_string(),
+            );
+        }
+        i
+    });
+    KafkaPlan { brokers: k.brokers.clone(), topics, producer, records_topic, id_header: k.id_header }
 }
 
 fn compile_limits(r: &mut Reporter, l: &raw::Limits) -> LimitsPlan {

@@ -233,9 +233,18 @@ pub struct KafkaConfig {
     /// Topic aliases that plugins emit to.
     #[serde(default)]
     pub topics: IndexMap<String, TopicConfig>,
-    /// librdkafka producer properties, passed through unchanged (e.g. `linger.ms: 5`).
+    /// librdkafka producer properties, passed through unchanged (e.g. `linger.ms: 5`,
+    /// `compression.type: lz4`, `partitioner: murmur2_random`, `security.protocol: SASL_SSL`).
     #[serde(default)]
     pub producer: IndexMap<String, Json>,
+    /// Also publish every record (state variables plus bookkeeping, as JSON) to this topic alias,
+    /// keyed by `simulation-subset-run` so each job's records stay ordered within a partition.
+    #[serde(default)]
+    pub records_topic: Option<String>,
+    /// Add a `distroduce-id: <simulation>-<subset>-<run>-<seq>` header to every message, so that a
+    /// consumer can check each message arrived exactly once.
+    #[serde(default)]
+    pub id_header: bool,
 }
 
 /// One topic that plugins can emit to under its alias.
@@ -251,6 +260,30 @@ pub struct TopicConfig {
     /// Replication factor when the engine creates the topic.
     #[serde(default = "default_replication")]
     pub replication: i32,
+    /// How message values are encoded.
+    #[serde(default)]
+    pub format: ValueFormat,
+    /// Key template over the message value's fields, e.g. `"{device_id}"` or `"{room}/{user}"`,
+    /// used when the plugin emits no key.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Headers added to every message of this topic.
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
+    /// Send every message to this partition instead of using the partitioner.
+    #[serde(default)]
+    pub partition: Option<i32>,
+}
+
+/// Encoding of message values. (Avro with a schema registry would be a third variant.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueFormat {
+    /// JSON text of the emitted value (binary values are sent as-is).
+    #[default]
+    Json,
+    /// Strings as their UTF-8 bytes, binary as-is; other values are an error.
+    Raw,
 }
 
 fn default_partitions() -> i32 {

@@ -19,7 +19,8 @@ use crate::value::{check_one, kind, write_array_len, write_map_len, write_str, V
 
 /// What a job hands back as it goes.
 pub trait JobSink {
-    fn record(&mut self, r: Record);
+    /// A new record; an error (from publishing it) fails the job.
+    fn record(&mut self, r: Record) -> Result<(), String>;
     /// Messages of a completed block, in emission order.
     fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), String>;
     /// Called once per finished timestep (progress).
@@ -35,7 +36,7 @@ pub struct JobCtx<'a> {
     pub model: &'a Model,
     pub resolved: &'a Resolved,
     pub keys: &'a Keys,
-    pub topics: &'a [String],
+    pub topics: &'a [crate::model::TopicPlan],
 }
 
 pub fn run_job(
@@ -49,7 +50,19 @@ pub fn run_job(
     let k_total = model.blocks.len() as u32;
     let mut state: Vec<Val> = model.vars.iter().map(|v| v.initial.clone()).collect();
     let mut stamp = Stamp { substep: 0, timestep: 0 };
-    sink.record(Record { substep: 0, timestep: 0, vals: state.clone() });
+    let record_failure = |t: u64, k: u32, e: String| {
+        Box::new(JobFailure {
+            job,
+            timestep: t,
+            substep: k,
+            block: "record output".into(),
+            function: String::new(),
+            error: FailKind::Sink(e),
+            log_tail: Vec::new(),
+            stderr_tail: String::new(),
+        })
+    };
+    sink.record(Record { substep: 0, timestep: 0, vals: state.clone() }).map_err(|e| record_failure(0, 0, e))?;
 
     let keep_history = model.history != HistoryMode::Off;
     let mut history: Vec<Vec<Vec<u8>>> = Vec::new();
@@ -135,8 +148,15 @@ pub fn run_job(
                 if let Err(e) = check_one(&out) {
                     return Err(fail(*slot, FailKind::Output(e.to_string()), backend));
                 }
-                collect_emits(backend, cx.topics, &mut msgs, &mut msg_seq, (job.index, t, k))
-                    .map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
+                collect_emits(
+                    backend,
+                    cx.topics,
+                    &mut msgs,
+                    &mut msg_seq,
+                    (job.index, t, k),
+                    model.kafka.id_header.then_some(&job),
+                )
+                .map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
                 outputs.push(std::mem::take(&mut out));
             }
             let refs: Vec<&[u8]> = outputs.iter().map(Vec::as_slice).collect();
@@ -172,8 +192,15 @@ pub fn run_job(
                 if let Err(e) = check_one(&out) {
                     return Err(fail(*slot, FailKind::Output(e.to_string()), backend));
                 }
-                collect_emits(backend, cx.topics, &mut msgs, &mut msg_seq, (job.index, t, k))
-                    .map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
+                collect_emits(
+                    backend,
+                    cx.topics,
+                    &mut msgs,
+                    &mut msg_seq,
+                    (job.index, t, k),
+                    model.kafka.id_header.then_some(&job),
+                )
+                .map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
                 let got = kind(&out).expect("checked above");
                 if !admits(var.ty, got) {
                     return Err(fail(
@@ -201,7 +228,8 @@ pub fn run_job(
                 encode_record(&mut b, cx.keys, &state, &job, stamp);
                 this_ts.push(b);
             }
-            sink.record(Record { substep: k, timestep: t, vals: state.clone() });
+            sink.record(Record { substep: k, timestep: t, vals: state.clone() })
+                .map_err(|e| record_failure(t, k, e))?;
             substeps += 1;
         }
         if keep_history {
@@ -215,10 +243,11 @@ pub fn run_job(
 /// Parse what the last call emitted, so that a bad message is blamed on the function that sent it.
 fn collect_emits(
     backend: &mut dyn JobBackend,
-    topics: &[String],
+    topics: &[crate::model::TopicPlan],
     msgs: &mut Vec<OutMessage>,
     seq: &mut u64,
     at: (usize, u64, u32),
+    id: Option<&JobId>,
 ) -> Result<(), String> {
     let host = backend.host();
     if host.emitted.is_empty() {
@@ -227,6 +256,12 @@ fn collect_emits(
     for b in host.emitted.drain(..) {
         let mut m = parse_emit(&b, topics)?;
         m.meta = MsgMeta { job: at.0, timestep: at.1, substep: at.2, seq: *seq };
+        if let Some(j) = id {
+            m.headers.push((
+                "distroduce-id".into(),
+                format!("{}-{}-{}-{}", j.simulation, j.subset, j.run, *seq).into_bytes(),
+            ));
+        }
         *seq += 1;
         msgs.push(m);
     }

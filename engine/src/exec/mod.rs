@@ -82,7 +82,15 @@ pub struct RunReport {
     pub publish_time: Duration,
 }
 
+/// Publishing every record to a topic (`kafka.records_topic`).
+struct RecordRoute<'a> {
+    topic: usize,
+    keys: &'a [String],
+}
+
 struct Collect<'a> {
+    job: JobId,
+    route: Option<RecordRoute<'a>>,
     records: Vec<Record>,
     messages: Vec<OutMessage>,
     keep_messages: bool,
@@ -94,8 +102,27 @@ struct Collect<'a> {
 }
 
 impl JobSink for Collect<'_> {
-    fn record(&mut self, r: Record) {
+    fn record(&mut self, r: Record) -> Result<(), String> {
+        if let Some(route) = &self.route {
+            let mut value = Vec::new();
+            crate::sink::records::write_record_json(&mut value, route.keys, &self.job, &r)
+                .map_err(|e| e.to_string())?;
+            let j = &self.job;
+            let msg = OutMessage {
+                topic: route.topic,
+                key: Some(format!("{}-{}-{}", j.simulation, j.subset, j.run).into_bytes()),
+                value,
+                headers: Vec::new(),
+                partition: None,
+                meta: Default::default(),
+            };
+            let started = Instant::now();
+            self.sink.send(&msg)?;
+            self.publish_time += started.elapsed();
+            self.sent += 1;
+        }
         self.records.push(r);
+        Ok(())
     }
     fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), String> {
         let started = Instant::now();
@@ -143,8 +170,8 @@ pub fn run(
         .build()
         .map_err(std::io::Error::other)?;
     let keys = input::Keys::new(model);
-    let topics: Vec<String> = model.kafka.topics.iter().map(|t| t.alias.clone()).collect();
-    let cx = JobCtx { model, resolved, keys: &keys, topics: &topics };
+    let cx = JobCtx { model, resolved, keys: &keys, topics: &model.kafka.topics };
+    let json_keys = crate::sink::records::json_keys(model);
     let jobs = model.jobs();
     let start = Instant::now();
     let mut report = RunReport { jobs: jobs.len(), ..Default::default() };
@@ -158,7 +185,7 @@ pub fn run(
         s.spawn(move || {
             pool.install(|| {
                 jobs.par_iter().with_max_len(1).for_each_with(tx, |tx, job| {
-                    let _ = tx.send(execute(cx, backend, *job, sink, opts));
+                    let _ = tx.send(execute(cx, backend, *job, sink, opts, &json_keys));
                 })
             })
         });
@@ -190,9 +217,18 @@ pub fn run(
     Ok(report)
 }
 
-fn execute(cx: &JobCtx, backend: &dyn Backend, job: JobId, sink: &dyn MessageSink, opts: &RunOptions) -> JobResult {
+fn execute(
+    cx: &JobCtx,
+    backend: &dyn Backend,
+    job: JobId,
+    sink: &dyn MessageSink,
+    opts: &RunOptions,
+    json_keys: &[String],
+) -> JobResult {
     let started = Instant::now();
     let mut c = Collect {
+        job,
+        route: cx.model.kafka.records_topic.map(|topic| RecordRoute { topic, keys: json_keys }),
         records: Vec::new(),
         messages: Vec::new(),
         keep_messages: opts.keep_messages,

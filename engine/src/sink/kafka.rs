@@ -184,6 +184,9 @@ impl MessageSink for KafkaSink {
         if let Some(h) = headers {
             rec = rec.headers(h);
         }
+        if let Some(p) = m.partition {
+            rec = rec.partition(p);
+        }
         loop {
             match self.producer.send(rec) {
                 Ok(()) => {

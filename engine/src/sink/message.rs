@@ -1,5 +1,7 @@
 //! Messages emitted by plugins (`distroduce.emit`, ABI.md §5), decoded into what a producer sends.
 
+use crate::config::scenario::ValueFormat;
+use crate::model::{KeyPart, KeyTemplate, TopicPlan};
 use crate::value::{as_num, as_str, json::to_json, kind, map_entries, Kind, Num};
 
 /// Where a message came from: job, timestep, substep, and its sequence number within the job.
@@ -18,24 +20,32 @@ pub struct OutMessage {
     pub key: Option<Vec<u8>>,
     pub value: Vec<u8>,
     pub headers: Vec<(String, Vec<u8>)>,
+    /// A fixed partition, else the partitioner decides.
+    pub partition: Option<i32>,
     pub meta: MsgMeta,
 }
 
-/// Decode one `emit` payload. `topics` are the declared aliases.
-pub fn parse_emit(b: &[u8], topics: &[String]) -> Result<OutMessage, String> {
+/// Decode one `emit` payload and apply its topic's settings (format, key template, headers,
+/// partition).
+pub fn parse_emit(b: &[u8], topics: &[TopicPlan]) -> Result<OutMessage, String> {
     let entries = map_entries(b).map_err(|e| format!("emit payload is not a MessagePack map: {e}"))?;
     let get = |k: &str| entries.iter().find(|(key, _)| as_str(key) == Some(k)).map(|(_, v)| *v);
     let alias = get("topic").and_then(as_str).ok_or("emit payload has no string `topic`")?;
-    let topic = topics.iter().position(|t| t == alias).ok_or_else(|| {
+    let topic = topics.iter().position(|t| t.alias == alias).ok_or_else(|| {
+        let names: Vec<&str> = topics.iter().map(|t| t.alias.as_str()).collect();
         format!(
             "emitted to topic alias `{alias}`, which `kafka.topics` does not declare (declared: {})",
-            if topics.is_empty() { "none".to_string() } else { topics.join(", ") }
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
         )
     })?;
-    let value = get("value").ok_or("emit payload has no `value`")?;
-    let value = bytes_or_json(value).map_err(|e| format!("message value: {e}"))?;
+    let plan = &topics[topic];
+    let raw_value = get("value").ok_or("emit payload has no `value`")?;
+    let value = encode_value(raw_value, plan.format).map_err(|e| format!("message value for `{alias}`: {e}"))?;
     let key = match get("key") {
-        None => None,
+        None => match &plan.key {
+            Some(t) => Some(render_key(t, raw_value)?),
+            None => None,
+        },
         Some(k) => match kind(k).map_err(|e| e.to_string())? {
             Kind::Nil => None,
             Kind::Str | Kind::Bin => Some(raw_bytes(k)),
@@ -46,7 +56,7 @@ pub fn parse_emit(b: &[u8], topics: &[String]) -> Result<OutMessage, String> {
             other => return Err(format!("message key must be a string, binary or integer, not {}", other.name())),
         },
     };
-    let mut headers = Vec::new();
+    let mut headers = plan.headers.clone();
     if let Some(h) = get("headers") {
         for (k, v) in map_entries(h).map_err(|_| "message headers must be a map")? {
             let name = as_str(k).ok_or("header names must be strings")?;
@@ -56,7 +66,42 @@ pub fn parse_emit(b: &[u8], topics: &[String]) -> Result<OutMessage, String> {
             }
         }
     }
-    Ok(OutMessage { topic, key, value, headers, meta: MsgMeta::default() })
+    Ok(OutMessage { topic, key, value, headers, partition: plan.partition, meta: MsgMeta::default() })
+}
+
+/// Fill a key template from the message value's fields.
+fn render_key(t: &KeyTemplate, value: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for part in &t.parts {
+        match part {
+            KeyPart::Text(s) => out.extend_from_slice(s.as_bytes()),
+            KeyPart::Field(path) => {
+                let mut v = value;
+                for name in path {
+                    v = crate::value::map_get(v, name).ok().flatten().ok_or_else(|| {
+                        format!("key template `{}`: the message value has no field `{}`", t.source, path.join("."))
+                    })?;
+                }
+                match kind(v).map_err(|e| e.to_string())? {
+                    Kind::Str | Kind::Bin => out.extend_from_slice(&raw_bytes(v)),
+                    _ => out.extend_from_slice(to_json(v).map_err(|e| e.to_string())?.to_string().as_bytes()),
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn encode_value(v: &[u8], format: ValueFormat) -> Result<Vec<u8>, String> {
+    match format {
+        ValueFormat::Json => bytes_or_json(v),
+        ValueFormat::Raw => match kind(v).map_err(|e| e.to_string())? {
+            Kind::Str | Kind::Bin => Ok(raw_bytes(v)),
+            other => {
+                Err(format!("the topic's format is `raw`, which takes a string or binary value, not {}", other.name()))
+            }
+        },
+    }
 }
 
 /// The payload bytes of a str or bin value.
@@ -94,7 +139,7 @@ mod tests {
     #[test]
     fn parses_topic_key_value_and_headers() {
         let b = from_json(&json!({"topic": "chat", "key": "room_1", "value": {"a": 1}, "headers": {"h": "v"}}));
-        let m = parse_emit(&b, &["x".into(), "chat".into()]).unwrap();
+        let m = parse_emit(&b, &[topic("x"), topic("chat")]).unwrap();
         assert_eq!(m.topic, 1);
         assert_eq!(m.key.as_deref(), Some(&b"room_1"[..]));
         assert_eq!(m.value, br#"{"a":1}"#);
@@ -104,7 +149,48 @@ mod tests {
     #[test]
     fn unknown_alias_names_the_declared_ones() {
         let b = from_json(&json!({"topic": "nope", "value": 1}));
-        let e = parse_emit(&b, &["chat".into()]).unwrap_err();
+        let e = parse_emit(&b, &[topic("chat")]).unwrap_err();
         assert!(e.contains("`nope`") && e.contains("declared: chat"), "{e}");
+    }
+
+    fn topic(alias: &str) -> TopicPlan {
+        TopicPlan {
+            alias: alias.into(),
+            name: alias.into(),
+            partitions: 1,
+            replication: 1,
+            format: ValueFormat::Json,
+            key: None,
+            headers: vec![],
+            partition: None,
+        }
+    }
+
+    #[test]
+    fn topic_settings_apply_key_template_headers_partition_and_raw_format() {
+        let mut t = topic("iot");
+        t.key = Some(KeyTemplate::parse("dev-{device.id}/{n}").unwrap());
+        t.headers = vec![("source".into(), b"sim".to_vec())];
+        t.partition = Some(0);
+        let b = from_json(&json!({"topic": "iot", "value": {"device": {"id": "d7"}, "n": 3}, "headers": {"h": "v"}}));
+        let m = parse_emit(&b, &[t.clone()]).unwrap();
+        assert_eq!(m.key.as_deref(), Some(&b"dev-d7/3"[..]));
+        assert_eq!(m.headers, vec![("source".to_string(), b"sim".to_vec()), ("h".to_string(), b"v".to_vec())]);
+        assert_eq!(m.partition, Some(0));
+        let missing = from_json(&json!({"topic": "iot", "value": {"n": 3}}));
+        assert!(parse_emit(&missing, &[t.clone()]).unwrap_err().contains("no field `device.id`"));
+        t.format = ValueFormat::Raw;
+        let raw = from_json(&json!({"topic": "iot", "key": "k", "value": "plain text"}));
+        assert_eq!(parse_emit(&raw, &[t.clone()]).unwrap().value, b"plain text");
+        let bad = from_json(&json!({"topic": "iot", "key": "k", "value": {"a": 1}}));
+        assert!(parse_emit(&bad, &[t]).unwrap_err().contains("format is `raw`"));
+    }
+
+    #[test]
+    fn key_templates_parse_and_reject_bad_braces() {
+        assert_eq!(KeyTemplate::parse("{{x}}").unwrap().parts, vec![KeyPart::Text("{x}".into())]);
+        assert!(KeyTemplate::parse("{a").is_err());
+        assert!(KeyTemplate::parse("a}").is_err());
+        assert!(KeyTemplate::parse("{}").is_err());
     }
 }

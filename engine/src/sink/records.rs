@@ -66,28 +66,39 @@ pub struct JsonlWriter {
 
 impl JsonlWriter {
     pub fn create(path: &Path, model: &Model) -> io::Result<Self> {
-        let keys = model.vars.iter().map(|v| serde_json::to_string(&v.name).unwrap_or_default()).collect();
-        Ok(Self { out: create(path)?, keys, path: path.to_path_buf() })
+        Ok(Self { out: create(path)?, keys: json_keys(model), path: path.to_path_buf() })
     }
+}
+
+/// Write one record as a JSON object: state variables (their JSON-quoted names in `keys`), then the
+/// bookkeeping fields, with Python's separators.
+pub fn write_record_json<W: Write>(out: &mut W, keys: &[String], job: &JobId, r: &Record) -> io::Result<()> {
+    out.write_all(b"{")?;
+    for (i, (k, v)) in keys.iter().zip(&r.vals).enumerate() {
+        if i > 0 {
+            out.write_all(b", ")?;
+        }
+        write!(out, "{k}: ")?;
+        write_py_json(out, &cell(v)?)?;
+    }
+    let sep = if keys.is_empty() { "" } else { ", " };
+    write!(
+        out,
+        "{sep}\"simulation\": {}, \"subset\": {}, \"run\": {}, \"substep\": {}, \"timestep\": {}}}",
+        job.simulation, job.subset, job.run, r.substep, r.timestep
+    )
+}
+
+/// JSON-quoted state variable names, for [`write_record_json`].
+pub fn json_keys(model: &Model) -> Vec<String> {
+    model.vars.iter().map(|v| serde_json::to_string(&v.name).unwrap_or_default()).collect()
 }
 
 impl RecordWriter for JsonlWriter {
     fn write_job(&mut self, job: &JobId, records: &[Record]) -> io::Result<()> {
         for r in records {
-            self.out.write_all(b"{")?;
-            for (i, (k, v)) in self.keys.iter().zip(&r.vals).enumerate() {
-                if i > 0 {
-                    self.out.write_all(b", ")?;
-                }
-                write!(self.out, "{k}: ")?;
-                write_py_json(&mut self.out, &cell(v)?)?;
-            }
-            let sep = if self.keys.is_empty() { "" } else { ", " };
-            writeln!(
-                self.out,
-                "{sep}\"simulation\": {}, \"subset\": {}, \"run\": {}, \"substep\": {}, \"timestep\": {}}}",
-                job.simulation, job.subset, job.run, r.substep, r.timestep
-            )?;
+            write_record_json(&mut self.out, &self.keys, job, r)?;
+            self.out.write_all(b"\n")?;
         }
         Ok(())
     }

@@ -22,12 +22,7 @@ fn export_name(attr: TokenStream, default: &Ident) -> Result<Ident, Error> {
         None => Ok(default.clone()),
         Some(lit) => syn::parse_str::<Ident>(&lit.value())
             .map(|id| Ident::new(&id.to_string(), lit.span()))
-            .map_err(|_| {
-                Error::new(
-                    lit.span(),
-                    "the export name must be a Rust identifier (letters, digits, `_`)",
-                )
-            }),
+            .map_err(|_| Error::new(lit.span(), "the export name must be a Rust identifier (letters, digits, `_`)")),
     }
 }
 
@@ -103,22 +98,16 @@ fn body_fn(f: &ItemFn, export: &Ident, sig: &Signature) -> TokenStream {
             Pass::Value => quote!(#local),
         });
     }
-    let host_param = if sig.get(Part::Ctx).is_some() {
-        quote!(__host)
-    } else {
-        quote!(_)
-    };
+    let host_param = if sig.get(Part::Ctx).is_some() { quote!(__host) } else { quote!(_) };
     let encode = if sig.returns_result {
         quote! {
             match __ret {
-                ::core::result::Result::Ok(v) => ::distroduce_sdk::__private::EncodeOutput::encode_output(&v),
+                ::core::result::Result::Ok(v) => ::distroduce_sdk::__private::EncodeOutput::encode_output(&v, __out),
                 ::core::result::Result::Err(e) => ::core::result::Result::Err(::std::string::ToString::to_string(&e)),
             }
         }
     } else {
-        quote!(::distroduce_sdk::__private::EncodeOutput::encode_output(
-            &__ret
-        ))
+        quote!(::distroduce_sdk::__private::EncodeOutput::encode_output(&__ret, __out))
     };
     quote! {
         #[doc(hidden)]
@@ -126,7 +115,8 @@ fn body_fn(f: &ItemFn, export: &Ident, sig: &Signature) -> TokenStream {
         fn #body_id(
             __input: &[u8],
             #host_param: &mut dyn ::distroduce_sdk::native::Host,
-        ) -> ::core::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
+            __out: &mut ::std::vec::Vec<u8>,
+        ) -> ::core::result::Result<(), ::std::string::String> {
             let __parts = ::distroduce_sdk::__private::Input::parse(__input)?;
             #(#decodes)*
             let __ret = #user_fn(#(#call_args),*);
@@ -181,10 +171,7 @@ pub fn native_table(input: TokenStream) -> Result<TokenStream, Error> {
             continue;
         };
         if !last.arguments.is_empty() {
-            return Err(Error::new_spanned(
-                &path,
-                "expected an export name, optionally behind a module path",
-            ));
+            return Err(Error::new_spanned(&path, "expected an export name, optionally behind a module path"));
         }
         let name = last.ident.to_string();
         let with = |prefix: &str| {

@@ -21,9 +21,7 @@ use signature::FnKind;
 /// named after the function unless `#[policy(name = "other")]` says otherwise.
 #[proc_macro_attribute]
 pub fn policy(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::function(FnKind::Policy, attr.into(), item.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::function(FnKind::Policy, attr.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
 /// Marks a function as a state update: it returns the next value of the variable the scenario
@@ -41,7 +39,5 @@ pub fn state_update(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// `pub fn native_exports() -> Vec<NativeExport>` (which adds the describe functions).
 #[proc_macro]
 pub fn native_table(input: TokenStream) -> TokenStream {
-    expand::native_table(input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::native_table(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }

@@ -74,8 +74,7 @@ impl Signature {
     }
 }
 
-const EXPECTED: &str =
-    "expected one of `ctx`, `params`, `state`, `signals` (state updates only), `args`, `history`";
+const EXPECTED: &str = "expected one of `ctx`, `params`, `state`, `signals` (state updates only), `args`, `history`";
 
 pub fn read(kind: FnKind, f: &ItemFn) -> Result<Signature, Error> {
     let sig = &f.sig;
@@ -86,10 +85,7 @@ pub fn read(kind: FnKind, f: &ItemFn) -> Result<Signature, Error> {
         return Err(Error::new(t.span(), "plugin functions cannot be unsafe"));
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        return Err(Error::new(
-            sig.generics.span(),
-            "plugin functions cannot be generic",
-        ));
+        return Err(Error::new(sig.generics.span(), "plugin functions cannot be generic"));
     }
     if let Some(v) = &sig.variadic {
         return Err(Error::new(v.span(), "plugin functions cannot be variadic"));
@@ -97,16 +93,10 @@ pub fn read(kind: FnKind, f: &ItemFn) -> Result<Signature, Error> {
     let mut params: Vec<Param> = Vec::new();
     for arg in &sig.inputs {
         let FnArg::Typed(pt) = arg else {
-            return Err(Error::new(
-                arg.span(),
-                "plugin functions cannot take `self`",
-            ));
+            return Err(Error::new(arg.span(), "plugin functions cannot take `self`"));
         };
         let Pat::Ident(pi) = &*pt.pat else {
-            return Err(Error::new(
-                pt.pat.span(),
-                format!("use a plain parameter name: {EXPECTED}"),
-            ));
+            return Err(Error::new(pt.pat.span(), format!("use a plain parameter name: {EXPECTED}")));
         };
         let name = pi.ident.to_string();
         let part = Part::from_name(&name).ok_or_else(|| {
@@ -116,29 +106,18 @@ pub fn read(kind: FnKind, f: &ItemFn) -> Result<Signature, Error> {
             )
         })?;
         if part == Part::Signals && kind == FnKind::Policy {
-            return Err(Error::new(
-                pi.ident.span(),
-                "policies do not receive `signals`; only a #[state_update] does",
-            ));
+            return Err(Error::new(pi.ident.span(), "policies do not receive `signals`; only a #[state_update] does"));
         }
         if params.iter().any(|p| p.part == part) {
-            return Err(Error::new(
-                pi.ident.span(),
-                format!("parameter `{name}` appears twice"),
-            ));
+            return Err(Error::new(pi.ident.span(), format!("parameter `{name}` appears twice")));
         }
         let (pass, ty) = match &*pt.ty {
-            Type::Reference(r) if r.mutability.is_some() => {
-                (Pass::RefMut, owned((*r.elem).clone()))
-            }
+            Type::Reference(r) if r.mutability.is_some() => (Pass::RefMut, owned((*r.elem).clone())),
             Type::Reference(r) => (Pass::Ref, owned((*r.elem).clone())),
             other => (Pass::Value, other.clone()),
         };
         if part == Part::Ctx && pass == Pass::Value {
-            return Err(Error::new(
-                pt.ty.span(),
-                "`ctx` must be `&Ctx` or `&mut Ctx`",
-            ));
+            return Err(Error::new(pt.ty.span(), "`ctx` must be `&Ctx` or `&mut Ctx`"));
         }
         params.push(Param { part, pass, ty });
     }
@@ -155,11 +134,7 @@ pub fn read(kind: FnKind, f: &ItemFn) -> Result<Signature, Error> {
             ret.clone()
         }
     });
-    Ok(Signature {
-        params,
-        returns_result,
-        output,
-    })
+    Ok(Signature { params, returns_result, output })
 }
 
 /// The owned type to decode for a borrowed parameter type: `[T]` becomes `Vec<T>` and `str`

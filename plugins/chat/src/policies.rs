@@ -52,34 +52,22 @@ pub struct Actions {
     pub msg_counts: Vec<i64>,
 }
 
-/// `messages(client_id, room, action, _input, sender, receiver=None)`.
+/// `messages(client_id, room, action, _input, sender, receiver=None)`. Takes the strings by
+/// value, so that the policies can move their args in rather than copy them.
 fn message(
     ctx: &Ctx,
-    client: &str,
-    room: &str,
+    client: String,
+    room: String,
     action: &str,
     input: String,
-    sender: &str,
-    receiver: Option<&str>,
+    sender: String,
+    receiver: Option<String>,
 ) -> Msg {
-    Msg {
-        client: client.to_string(),
-        room: room.to_string(),
-        action: action.to_string(),
-        sender: sender.to_string(),
-        receiver: receiver.map(str::to_string),
-        input,
-        created: format_python(ctx.now_ns()),
-    }
+    Msg { client, room, action: action.to_string(), sender, receiver, input, created: format_python(ctx.now_ns()) }
 }
 
 fn actions(msg: Msg, send_time: f64) -> Actions {
-    Actions {
-        types: vec![msg.action.clone()],
-        messages: vec![msg],
-        send_times: vec![send_time],
-        msg_counts: vec![1],
-    }
+    Actions { types: vec![msg.action.clone()], messages: vec![msg], send_times: vec![send_time], msg_counts: vec![1] }
 }
 
 /// `timedelta.total_seconds()`: whole microseconds, as a float.
@@ -89,55 +77,26 @@ fn total_seconds(ns: i64) -> f64 {
 
 /// `enter_action`: the user joins the room. Nothing is published.
 #[policy]
-pub fn enter(ctx: &Ctx, args: &PresenceArgs) -> Actions {
+pub fn enter(ctx: &Ctx, args: PresenceArgs) -> Actions {
     let input = format!("{} enters {}", args.user, args.room);
-    actions(
-        message(
-            ctx,
-            &args.client,
-            &args.room,
-            "enter",
-            input,
-            &args.user,
-            None,
-        ),
-        0.0,
-    )
+    actions(message(ctx, args.client, args.room, "enter", input, args.user, None), 0.0)
 }
 
 /// `message_actions`: publishes the message to `chat`, keyed by room, and reports how long the
 /// publishing took on the virtual clock (0.0 unless the host advances the clock during a call).
 #[policy]
-pub fn send(ctx: &Ctx, args: &SendArgs) -> Actions {
+pub fn send(ctx: &Ctx, args: SendArgs) -> Actions {
     let start = ctx.now_ns();
-    let msg = message(
-        ctx,
-        &args.client,
-        &args.room,
-        "send",
-        args.input.clone(),
-        &args.sender,
-        Some(&args.receiver),
-    );
-    ctx.emit(TOPIC, Some(&args.room), &msg);
+    let SendArgs { client, room, input, sender, receiver } = args;
+    let msg = message(ctx, client, room, "send", input, sender, Some(receiver));
+    ctx.emit(TOPIC, Some(&msg.room), &msg);
     let elapsed = total_seconds(ctx.now_ns().saturating_sub(start));
     actions(msg, elapsed)
 }
 
 /// `exit_action`: the user leaves the room. Nothing is published.
 #[policy]
-pub fn exit(ctx: &Ctx, args: &PresenceArgs) -> Actions {
+pub fn exit(ctx: &Ctx, args: PresenceArgs) -> Actions {
     let input = format!("{} exited {}", args.user, args.room);
-    actions(
-        message(
-            ctx,
-            &args.client,
-            &args.room,
-            "exit",
-            input,
-            &args.user,
-            None,
-        ),
-        0.0,
-    )
+    actions(message(ctx, args.client, args.room, "exit", input, args.user, None), 0.0)
 }

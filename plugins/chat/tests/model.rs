@@ -15,20 +15,11 @@ fn v(s: &str) -> Value {
 }
 
 fn map(entries: &[(&str, Value)]) -> Value {
-    Value::Map(
-        entries
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-    )
+    Value::Map(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
 }
 
 fn presence(client: &str, user: &str) -> Value {
-    map(&[
-        ("client", v(client)),
-        ("room", v("room_1")),
-        ("user", v(user)),
-    ])
+    map(&[("client", v(client)), ("room", v("room_1")), ("user", v(user))])
 }
 
 fn send(client: &str, input: &str, sender: &str, receiver: &str) -> Value {
@@ -41,12 +32,7 @@ fn send(client: &str, input: &str, sender: &str, receiver: &str) -> Value {
     ])
 }
 
-fn call<O: serde::de::DeserializeOwned>(
-    f: NativeFn,
-    state: &Value,
-    extra: &[(&str, Value)],
-    host: &mut TestHost,
-) -> O {
+fn call<O: serde::de::DeserializeOwned>(f: NativeFn, state: &Value, extra: &[(&str, Value)], host: &mut TestHost) -> O {
     let ctx = map(&[
         ("simulation", Value::Int(0)),
         ("subset", Value::Int(0)),
@@ -55,13 +41,7 @@ fn call<O: serde::de::DeserializeOwned>(
         ("substep", Value::Int(1)),
         ("seed", Value::Int(7)),
         ("time_ns", Value::Int(CLOCK)),
-        (
-            "variable",
-            extra
-                .iter()
-                .find(|(k, _)| *k == "variable")
-                .map_or(Value::Nil, |(_, v)| v.clone()),
-        ),
+        ("variable", extra.iter().find(|(k, _)| *k == "variable").map_or(Value::Nil, |(_, v)| v.clone())),
     ]);
     let mut input = vec![("ctx", ctx), ("params", map(&[])), ("state", state.clone())];
     input.extend(extra.iter().filter(|(k, _)| *k != "variable").cloned());
@@ -94,24 +74,12 @@ fn one_timestep_matches_the_original() {
             (policies::__distroduce_native_enter, presence("server", "B")),
         ],
         [
-            (
-                policies::__distroduce_native_send,
-                send("client_A", "Hi B", "A", "B"),
-            ),
-            (
-                policies::__distroduce_native_send,
-                send("client_B", "Hi A", "B", "A"),
-            ),
+            (policies::__distroduce_native_send, send("client_A", "Hi B", "A", "B")),
+            (policies::__distroduce_native_send, send("client_B", "Hi A", "B", "A")),
         ],
         [
-            (
-                policies::__distroduce_native_send,
-                send("client_A", "Bye B", "A", "B"),
-            ),
-            (
-                policies::__distroduce_native_send,
-                send("client_B", "Bye A", "B", "A"),
-            ),
+            (policies::__distroduce_native_send, send("client_A", "Bye B", "A", "B")),
+            (policies::__distroduce_native_send, send("client_B", "Bye A", "B", "A")),
         ],
         [
             (policies::__distroduce_native_exit, presence("server", "A")),
@@ -120,10 +88,8 @@ fn one_timestep_matches_the_original() {
     ];
     let mut users_after = Vec::new();
     for block in &blocks {
-        let results: Vec<Actions> = block
-            .iter()
-            .map(|(f, args)| call(*f, &state, &[("args", args.clone())], &mut host))
-            .collect();
+        let results: Vec<Actions> =
+            block.iter().map(|(f, args)| call(*f, &state, &[("args", args.clone())], &mut host)).collect();
         let agg = Actions {
             types: results.iter().flat_map(|r| r.types.clone()).collect(),
             messages: results.iter().flat_map(|r| r.messages.clone()).collect(),
@@ -132,45 +98,16 @@ fn one_timestep_matches_the_original() {
         };
         let signals = to_value(&agg);
         let sig = |var: &str| [("signals", signals.clone()), ("variable", v(var))];
-        let a: Client = call(
-            state_updates::__distroduce_native_send_message,
-            &state,
-            &sig("client_a"),
-            &mut host,
-        );
-        let b: Client = call(
-            state_updates::__distroduce_native_send_message,
-            &state,
-            &sig("client_b"),
-            &mut host,
-        );
-        let n: i64 = call(
-            state_updates::__distroduce_native_count_messages,
-            &state,
-            &sig("total_msg_count"),
-            &mut host,
-        );
-        let t: f64 = call(
-            state_updates::__distroduce_native_add_send_time,
-            &state,
-            &sig("total_send_time"),
-            &mut host,
-        );
-        let rc: String = call(
-            state_updates::__distroduce_native_current_time,
-            &state,
-            &sig("record_creation"),
-            &mut host,
-        );
+        let a: Client = call(state_updates::__distroduce_native_send_message, &state, &sig("client_a"), &mut host);
+        let b: Client = call(state_updates::__distroduce_native_send_message, &state, &sig("client_b"), &mut host);
+        let n: i64 =
+            call(state_updates::__distroduce_native_count_messages, &state, &sig("total_msg_count"), &mut host);
+        let t: f64 = call(state_updates::__distroduce_native_add_send_time, &state, &sig("total_send_time"), &mut host);
+        let rc: String =
+            call(state_updates::__distroduce_native_current_time, &state, &sig("record_creation"), &mut host);
         assert_eq!(a, b, "both clients record the same thing");
         assert_eq!(rc, "2019-10-03 00:00:00");
-        users_after.push(
-            a.users
-                .iter()
-                .map(|u| u.as_str().unwrap().to_string())
-                .collect::<Vec<_>>()
-                .join(""),
-        );
+        users_after.push(a.users.iter().map(|u| u.as_str().unwrap().to_string()).collect::<Vec<_>>().join(""));
         state = map(&[
             ("record_creation", v(&rc)),
             ("client_a", to_value(&a)),
@@ -216,12 +153,8 @@ fn one_timestep_matches_the_original() {
 fn exit_of_an_absent_user_fails_like_list_remove() {
     let mut host = TestHost::new(1, CLOCK);
     let state = map(&[("client_a", map(&[("users", Value::List(vec![]))]))]);
-    let exit = to_value(&Actions {
-        types: vec!["exit".into()],
-        messages: vec![],
-        send_times: vec![0.0],
-        msg_counts: vec![1],
-    });
+    let exit =
+        to_value(&Actions { types: vec!["exit".into()], messages: vec![], send_times: vec![0.0], msg_counts: vec![1] });
     // No exit message in the list: nothing to remove, so no error.
     let ok: Client = call(
         state_updates::__distroduce_native_send_message,
@@ -254,45 +187,20 @@ fn exit_of_an_absent_user_fails_like_list_remove() {
         ("state", state),
         ("signals", signals),
     ]);
-    let err = invoke::<_, Client>(
-        state_updates::__distroduce_native_send_message,
-        &input,
-        &mut host,
-    )
-    .unwrap_err();
+    let err = invoke::<_, Client>(state_updates::__distroduce_native_send_message, &input, &mut host).unwrap_err();
     assert_eq!(err, "list.remove(x): x not in list");
 }
 
 #[test]
 fn describe_maps() {
-    let d: Value =
-        rmp_serde::from_slice(&state_updates::__distroduce_describe_current_time()).unwrap();
+    let d: Value = rmp_serde::from_slice(&state_updates::__distroduce_describe_current_time()).unwrap();
     assert_eq!(d.get("output"), Some(&v("str")));
-    let d: Value =
-        rmp_serde::from_slice(&state_updates::__distroduce_describe_add_send_time()).unwrap();
+    let d: Value = rmp_serde::from_slice(&state_updates::__distroduce_describe_add_send_time()).unwrap();
     assert_eq!(d.get("output"), Some(&v("float")));
-    assert_eq!(
-        d.get("reads").unwrap().get("state"),
-        Some(&Value::List(vec![v("total_send_time")]))
-    );
-    let d: Value =
-        rmp_serde::from_slice(&state_updates::__distroduce_describe_send_message()).unwrap();
+    assert_eq!(d.get("reads").unwrap().get("state"), Some(&Value::List(vec![v("total_send_time")])));
+    let d: Value = rmp_serde::from_slice(&state_updates::__distroduce_describe_send_message()).unwrap();
     assert_eq!(d.get("reads").unwrap().get("state"), Some(&Value::Nil));
     assert_eq!(d.get("output"), Some(&v("map")));
-    let names: Vec<_> = chat_plugin::native_functions()
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
-    assert_eq!(
-        names,
-        [
-            "enter",
-            "send",
-            "exit",
-            "send_message",
-            "count_messages",
-            "add_send_time",
-            "current_time"
-        ]
-    );
+    let names: Vec<_> = chat_plugin::native_functions().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["enter", "send", "exit", "send_message", "count_messages", "add_send_time", "current_time"]);
 }

@@ -54,39 +54,18 @@ pub struct Tick<'a> {
 /// the call's seed and the asset set.
 #[policy]
 pub fn walk(ctx: &Ctx, params: &WalkParams, state: &PriceState) -> Result<Moves, String> {
-    let WalkParams {
-        drift,
-        volatility,
-        dt,
-    } = *params;
-    if !(volatility >= 0.0
-        && dt > 0.0
-        && drift.is_finite()
-        && volatility.is_finite()
-        && dt.is_finite())
-    {
-        return Err(format!(
-            "need finite drift, volatility >= 0 and dt > 0; got {params:?}"
-        ));
+    let WalkParams { drift, volatility, dt } = *params;
+    if !(volatility >= 0.0 && dt > 0.0 && drift.is_finite() && volatility.is_finite() && dt.is_finite()) {
+        return Err(format!("need finite drift, volatility >= 0 and dt > 0; got {params:?}"));
     }
     let mut prices = Prices::new();
     for (asset, &price) in &state.prices {
         if !(price > 0.0 && price.is_finite()) {
-            return Err(format!(
-                "price of `{asset}` must be positive and finite, got {price}"
-            ));
+            return Err(format!("price of `{asset}` must be positive and finite, got {price}"));
         }
-        let log_return = (drift - volatility * volatility / 2.0) * dt
-            + volatility * dt.sqrt() * ctx.normal(0.0, 1.0);
+        let log_return = (drift - volatility * volatility / 2.0) * dt + volatility * dt.sqrt() * ctx.normal(0.0, 1.0);
         let next = price * log_return.exp();
-        let tick = Tick {
-            asset,
-            subset: ctx.subset,
-            run: ctx.run,
-            timestep: ctx.timestep,
-            price: next,
-            log_return,
-        };
+        let tick = Tick { asset, subset: ctx.subset, run: ctx.run, timestep: ctx.timestep, price: next, log_return };
         ctx.emit(TOPIC, Some(asset), &tick);
         prices.insert(asset.clone(), next);
     }
@@ -112,26 +91,14 @@ pub struct CrossingState {
 /// Counts the assets that ended the step on the other side of `threshold` (at or above it
 /// counts as above).
 #[state_update]
-pub fn s_crossings(
-    params: &Threshold,
-    state: &CrossingState,
-    signals: &Moves,
-) -> Result<i64, String> {
+pub fn s_crossings(params: &Threshold, state: &CrossingState, signals: &Moves) -> Result<i64, String> {
     let above = |p: f64| p >= params.threshold;
     let crossed = signals
         .prices
         .iter()
-        .filter(|(asset, &next)| {
-            state
-                .prices
-                .get(*asset)
-                .is_some_and(|&prev| above(prev) != above(next))
-        })
+        .filter(|(asset, &next)| state.prices.get(*asset).is_some_and(|&prev| above(prev) != above(next)))
         .count();
-    state
-        .crossings
-        .checked_add(crossed as i64)
-        .ok_or_else(|| "crossings overflow".to_string())
+    state.crossings.checked_add(crossed as i64).ok_or_else(|| "crossings overflow".to_string())
 }
 
 distroduce_sdk::native_table!(walk, s_prices, s_crossings);
@@ -144,24 +111,11 @@ mod tests {
 
     fn input(seed: u64, volatility: f64) -> Value {
         let f = Value::Float;
-        let ctx = [
-            ("simulation", 0),
-            ("subset", 0),
-            ("run", 1),
-            ("timestep", 1),
-            ("substep", 1),
-            ("time_ns", 0),
-        ];
-        let mut ctx: Vec<(String, Value)> = ctx
-            .iter()
-            .map(|(k, v)| (k.to_string(), Value::Int(*v)))
-            .collect();
+        let ctx = [("simulation", 0), ("subset", 0), ("run", 1), ("timestep", 1), ("substep", 1), ("time_ns", 0)];
+        let mut ctx: Vec<(String, Value)> = ctx.iter().map(|(k, v)| (k.to_string(), Value::Int(*v))).collect();
         ctx.push(("seed".into(), Value::Int(seed as i64)));
-        let params = vec![
-            ("drift".into(), f(0.05)),
-            ("volatility".into(), f(volatility)),
-            ("dt".into(), f(1.0 / 252.0)),
-        ];
+        let params =
+            vec![("drift".into(), f(0.05)), ("volatility".into(), f(volatility)), ("dt".into(), f(1.0 / 252.0))];
         let prices = Value::Map(vec![("A".into(), f(100.0)), ("B".into(), f(50.0))]);
         Value::Map(vec![
             ("ctx".into(), Value::Map(ctx)),
@@ -174,8 +128,7 @@ mod tests {
     fn walk_is_seeded_and_emits_one_tick_per_asset() {
         let run = |seed| {
             let mut host = TestHost::new(seed, 0);
-            let out: Moves =
-                invoke(__distroduce_native_walk, &input(seed, 0.2), &mut host).unwrap();
+            let out: Moves = invoke(__distroduce_native_walk, &input(seed, 0.2), &mut host).unwrap();
             (out.prices, host.emitted.len())
         };
         let (a, ticks) = run(1);
@@ -192,8 +145,7 @@ mod tests {
     #[test]
     fn bad_params_fail_instead_of_producing_nan() {
         let mut host = TestHost::new(1, 0);
-        let err =
-            invoke::<_, Moves>(__distroduce_native_walk, &input(1, -1.0), &mut host).unwrap_err();
+        let err = invoke::<_, Moves>(__distroduce_native_walk, &input(1, -1.0), &mut host).unwrap_err();
         assert!(err.contains("volatility"), "{err}");
     }
 }

@@ -67,18 +67,12 @@ pub fn probe() -> Result<Probe, String> {
         .unwrap_or_else(|e| -i64::try_from(e.duration().as_nanos()).unwrap_or(i64::MAX));
     let mut bytes = [0u8; 8];
     wasi::random_bytes(&mut bytes)?;
-    let stderr_ok = writeln!(
-        std::io::stderr(),
-        "wasi-probe: hello from the guest's stderr"
-    )
-    .is_ok();
+    let stderr_ok = writeln!(std::io::stderr(), "wasi-probe: hello from the guest's stderr").is_ok();
     Ok(Probe {
         env_count: std::env::vars_os().count() as i64,
         args_count: std::env::args_os().count() as i64,
         time_ns,
-        read_dir: outcome(std::fs::read_dir("/"), |d| {
-            format!("ok: {} entries", d.count())
-        }),
+        read_dir: outcome(std::fs::read_dir("/"), |d| format!("ok: {} entries", d.count())),
         open_passwd: outcome(std::fs::File::open("/etc/passwd"), |_| "ok".to_string()),
         random_hex: bytes.iter().map(|b| format!("{b:02x}")).collect(),
         stderr_ok,

@@ -66,6 +66,10 @@ impl WasmBackend {
         let mut resolved = Resolved::of(model);
         let mut config = Config::new();
         config.epoch_interruption(true);
+        // `DISTRODUCE_PERFMAP=1` writes /tmp/perf-<pid>.map so `perf report` names guest functions.
+        if std::env::var_os("DISTRODUCE_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         let mut linker: Linker<StoreData> = Linker::new(&engine);
         add_imports(&mut linker).map_err(|e| LoadError::Engine(format!("{e:#}")))?;

@@ -51,7 +51,13 @@ fn consume(topic: &str, partitions: i32, n: usize) -> Vec<Got> {
                 quiet_since = None;
                 let headers = m
                     .headers()
-                    .map(|h| h.iter().map(|h| (h.key.to_string(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned())).collect())
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| {
+                                (h.key.to_string(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned())
+                            })
+                            .collect()
+                    })
                     .unwrap_or_default();
                 got.push(Got {
                     key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
@@ -87,14 +93,23 @@ fn every_message_arrives_exactly_once_with_its_content() {
     assert!(y.contains("id_header"), "the scenario template changed");
     let p = scenario(dir.path(), &y);
     let out = dir.path().join("out");
-    let o = engine(&["run", p.to_str().unwrap(), "--brokers", &brokers(), "--write-messages", "--out", out.to_str().unwrap()]);
+    let o = engine(&[
+        "run",
+        p.to_str().unwrap(),
+        "--brokers",
+        &brokers(),
+        "--write-messages",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let summary: serde_json::Value = serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
     let emitted = summary["messages_emitted"].as_u64().unwrap() as usize;
     let n_records = summary["records"].as_u64().unwrap() as usize;
     // Ticks plus one message per record.
     assert_eq!(summary["delivery"]["acked"].as_u64().unwrap() as usize, emitted);
-    let expected: Vec<serde_json::Value> = read(&out.join("messages.jsonl")).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let expected: Vec<serde_json::Value> =
+        read(&out.join("messages.jsonl")).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(expected.len() + n_records, emitted);
 
     let got = consume(&prices, 4, expected.len());

@@ -6,9 +6,11 @@
 //! semantics) → [`sink`] (records to files, messages to Kafka). [`app`] wires them for the CLI.
 
 pub mod app;
+pub mod bench;
 pub mod config;
 pub mod exec;
 pub mod model;
+pub mod report;
 pub mod runtime;
 pub mod sink;
 pub mod value;

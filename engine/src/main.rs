@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand};
 use distroduce::app::{self, AppError, KafkaTarget, RunArgs, Summary};
+use distroduce::bench::{Axis, BenchArgs};
 use distroduce::config::scenario::RecordFormat;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -25,46 +26,86 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// Flags shared by `run` and `bench`.
+#[derive(clap::Args)]
+struct RunFlags {
+    /// Scenario file (YAML).
+    scenario: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output directory (default: the scenario's output.dir, else out/<name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Record formats, comma-separated (jsonl, csv, none).
+    #[arg(long, value_delimiter = ',')]
+    format: Option<Vec<RecordFormat>>,
+    /// Kafka bootstrap servers; overrides the scenario. Without either, an embedded broker is used.
+    #[arg(long)]
+    brokers: Option<String>,
+    /// `none` generates messages without publishing them (model-only benchmarks).
+    #[arg(long, value_parser = ["auto", "none"], default_value = "auto")]
+    kafka: String,
+    /// Override the scenario's Monte Carlo runs.
+    #[arg(long)]
+    runs: Option<u64>,
+    /// Override the scenario's timesteps.
+    #[arg(long)]
+    timesteps: Option<u64>,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// How long to wait for outstanding deliveries at the end.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    flush_timeout: Duration,
+}
+
+impl RunFlags {
+    fn into_args(self) -> RunArgs {
+        let mut args = RunArgs::new(self.scenario);
+        if let Some(t) = self.threads {
+            args.threads = t.max(1);
+        }
+        args.out = self.out;
+        args.formats = self.format;
+        args.kafka = match (self.brokers, self.kafka.as_str()) {
+            (_, "none") => KafkaTarget::None,
+            (Some(b), _) => KafkaTarget::Brokers(b),
+            _ => KafkaTarget::Auto,
+        };
+        args.runs = self.runs;
+        args.timesteps = self.timesteps;
+        args.seed = self.seed;
+        args.flush_timeout = self.flush_timeout;
+        args
+    }
+}
+
 #[derive(Subcommand)]
-#[expect(clippy::large_enum_variant, reason = "parsed once per process")]
 enum Cmd {
     /// Run a scenario: every (subset, run) job, records to files, messages to Kafka.
     Run {
-        /// Scenario file (YAML).
-        scenario: PathBuf,
-        /// Worker threads (default: all cores).
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Output directory for records and summary.json (default: the scenario's output.dir, else out/<name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Record formats, comma-separated (jsonl, csv, none).
-        #[arg(long, value_delimiter = ',')]
-        format: Option<Vec<RecordFormat>>,
-        /// Kafka bootstrap servers; overrides the scenario. Without either, an embedded broker is used.
-        #[arg(long)]
-        brokers: Option<String>,
-        /// `none` generates messages without publishing them (model-only benchmarks).
-        #[arg(long, value_parser = ["auto", "none"], default_value = "auto")]
-        kafka: String,
-        /// Override the scenario's Monte Carlo runs.
-        #[arg(long)]
-        runs: Option<u64>,
-        /// Override the scenario's timesteps.
-        #[arg(long)]
-        timesteps: Option<u64>,
-        /// Override the scenario's seed.
-        #[arg(long)]
-        seed: Option<u64>,
+        #[command(flatten)]
+        flags: RunFlags,
         /// Also write every message, in job order, to messages.jsonl.
         #[arg(long)]
         write_messages: bool,
         /// Also write the summary JSON here.
         #[arg(long)]
         summary_json: Option<PathBuf>,
-        /// How long to wait for outstanding deliveries at the end.
-        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
-        flush_timeout: Duration,
+    },
+    /// Run a scenario under every combination of producer settings and report throughput and
+    /// latency per configuration (bench.csv, bench.json, report.html).
+    Bench {
+        #[command(flatten)]
+        flags: RunFlags,
+        /// A setting and its values, e.g. `--vary linger.ms=0,5,50 --vary compression.type=none,lz4`.
+        /// Keys are librdkafka producer properties, or `partitions`, `runs`, `param.<name>`.
+        #[arg(long = "vary", required = true)]
+        axes: Vec<Axis>,
+        /// Runs of every configuration.
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
     },
     /// Check a scenario and its plugins without running it.
     Validate { scenario: PathBuf },
@@ -102,37 +143,16 @@ fn main() -> ExitCode {
             }
             Err(e) => report_error(&e),
         },
-        Cmd::Run {
-            scenario,
-            threads,
-            out,
-            format,
-            brokers,
-            kafka,
-            runs,
-            timesteps,
-            seed,
-            write_messages,
-            summary_json,
-            flush_timeout,
-        } => {
-            let mut args = RunArgs::new(scenario);
-            if let Some(t) = threads {
-                args.threads = t.max(1);
-            }
-            args.out = out;
-            args.formats = format;
-            args.kafka = match (brokers, kafka.as_str()) {
-                (_, "none") => KafkaTarget::None,
-                (Some(b), _) => KafkaTarget::Brokers(b),
-                _ => KafkaTarget::Auto,
-            };
-            args.runs = runs;
-            args.timesteps = timesteps;
-            args.seed = seed;
+        Cmd::Run { flags, write_messages, summary_json } => {
+            let mut args = flags.into_args();
             args.write_messages = write_messages;
-            args.flush_timeout = flush_timeout;
             run(args, summary_json)
+        }
+        Cmd::Bench { flags, axes, repeat } => {
+            let mut args = flags.into_args();
+            // A benchmark measures the producer; record files only if asked for.
+            args.formats.get_or_insert_with(|| vec![RecordFormat::None]);
+            bench(BenchArgs { run: args, axes, repeat })
         }
     };
     ExitCode::from(code as u8)
@@ -172,6 +192,46 @@ fn run(args: RunArgs, summary_json: Option<PathBuf>) -> i32 {
         Ok(_) => 0,
         Err(e) => report_error(&e),
     }
+}
+
+fn bench(mut args: BenchArgs) -> i32 {
+    let dir = args.run.out.clone().unwrap_or_else(|| {
+        let name = args.run.scenario.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        PathBuf::from("out").join(format!("{name}-bench"))
+    });
+    args.run.out = Some(dir.clone());
+    let total: usize = args.axes.iter().map(|a| a.values.len()).product::<usize>() * args.repeat.max(1) as usize;
+    let mut n = 0;
+    let cells = distroduce::bench::run(&args, |c| {
+        n += 1;
+        match (&c.summary, &c.error) {
+            (Some(s), None) => eprintln!(
+                "[{n}/{total}] {}: {:.0} msgs/s, {:.2} MB/s, p99 {:.2} ms",
+                c.label(),
+                s.msgs_per_sec,
+                s.mb_per_sec,
+                s.delivery.latency_ms.map_or(f64::NAN, |l| l[2])
+            ),
+            (_, Some(e)) => eprintln!("[{n}/{total}] {}: failed: {e}", c.label()),
+            _ => {}
+        }
+    });
+    let cells = match cells {
+        Ok(c) => c,
+        Err(e) => return report_error(&e),
+    };
+    match distroduce::bench::write_results(&dir, &args.run.scenario.display().to_string(), &args.axes, &cells) {
+        Ok(paths) => paths.iter().for_each(|p| println!("output          {}", p.display())),
+        Err(e) => {
+            eprintln!("error: cannot write bench results to {}: {e}", dir.display());
+            return 1;
+        }
+    }
+    if cells.iter().any(|c| c.error.is_some()) {
+        eprintln!("error: some configurations failed; see the report");
+        return 1;
+    }
+    0
 }
 
 fn progress_bar() -> Option<ProgressBar> {

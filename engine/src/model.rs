@@ -98,6 +98,8 @@ pub enum HistoryMode {
 pub struct Clock {
     pub start_ns: i64,
     pub step_ns: i64,
+    /// Sleep so that each timestep takes `step_ns` of wall time.
+    pub realtime: bool,
 }
 
 impl Clock {

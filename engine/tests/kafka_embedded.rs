@@ -58,3 +58,33 @@ fn chat_messages_are_consumed_back_from_the_embedded_broker() {
     assert_eq!(want[0].0.as_deref(), Some(&b"room_1"[..]));
     assert_eq!(v["action"], "send");
 }
+
+#[test]
+fn the_user_is_told_when_the_embedded_broker_dropped_messages() {
+    // One partition, ~40k chat messages of ~135 bytes: more than the 5 MiB the mock keeps.
+    let dir = tempfile::tempdir().unwrap();
+    let y = read(&repo().join("scenarios/chat.yaml"))
+        .replace("chat: {name: chat, partitions: 8}", "chat: {name: chat, partitions: 1}")
+        .replace("{crate: ../plugins/chat}", &format!("{{wasm: {}}}", plugin("chat_plugin")));
+    let p = scenario(dir.path(), &y);
+    let out = dir.path().join("out");
+    let o = engine(&[
+        "run",
+        p.to_str().unwrap(),
+        "--timesteps",
+        "10000",
+        "--format",
+        "none",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning: the embedded broker keeps only ~5 MiB") && err.contains("chat[0]: 40000 msgs"),
+        "{err}"
+    );
+    let small =
+        engine(&["run", p.to_str().unwrap(), "--timesteps", "10", "--format", "none", "--out", out.to_str().unwrap()]);
+    assert!(!stderr(&small).contains("warning"), "{}", stderr(&small));
+}

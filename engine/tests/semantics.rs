@@ -106,3 +106,16 @@ fn one_run_per_subset_numbers_every_run_1_like_radcad() {
     assert!(recs.iter().all(|r| r["run"] == 1), "cadCAD would number them subset + 1");
     assert_eq!(recs.iter().map(|r| r["subset"].as_u64().unwrap()).max(), Some(2));
 }
+
+#[test]
+fn realtime_clock_paces_timesteps_in_wall_time() {
+    let y = format!(
+        "name: rt\nruns: 1\ntimesteps: 4\nclock: {{start: \"2020-01-01T00:00:00Z\", step: 100ms, realtime: true}}\nstate: {{a: 0, b: 0, c: 0, d: 1}}\nplugins:\n  ref: {{wasm: {}}}\nblocks:\n  - policies: [ref.p_inc_a, ref.p_inc_b]\n    updates: {{a: ref.s_a, b: ref.s_b1, c: ref.s_c}}\n",
+        plugin("conformance_plugin")
+    );
+    let started = std::time::Instant::now();
+    let recs = records(&y, 1);
+    let took = started.elapsed();
+    assert_eq!(recs.len(), 5);
+    assert!(took >= std::time::Duration::from_millis(400), "4 timesteps of 100ms took {took:?}");
+}

@@ -179,7 +179,10 @@ fn compile_clock(r: &mut Reporter, c: &raw::ClockConfig) -> Clock {
         }
     };
     let step_ns = parse_duration(r, "clock.step", &c.step).map(|d| d.as_nanos() as i64).unwrap_or(0);
-    Clock { start_ns, step_ns }
+    if c.realtime && step_ns == 0 {
+        r.at("clock.realtime", "`realtime: true` needs a clock `step` above 0s", "set e.g. `step: 1s`".to_string());
+    }
+    Clock { start_ns, step_ns, realtime: c.realtime }
 }
 
 fn compile_plugins(r: &mut Reporter, base: &Path, s: &Scenario) -> Vec<PluginSpec> {

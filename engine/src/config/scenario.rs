@@ -150,6 +150,10 @@ pub struct ClockConfig {
     /// Simulated time per timestep, e.g. `1s`, `250ms`, `0s` (frozen).
     #[serde(default = "default_clock_step")]
     pub step: String,
+    /// Pace each job in real time: timestep t ends no earlier than t × `step` of wall time after
+    /// the job started (an IoT fleet reporting every second). Default: as fast as possible.
+    #[serde(default)]
+    pub realtime: bool,
 }
 
 fn default_clock_start() -> String {
@@ -160,7 +164,7 @@ fn default_clock_step() -> String {
 }
 impl Default for ClockConfig {
     fn default() -> Self {
-        Self { start: default_clock_start(), step: default_clock_step() }
+        Self { start: default_clock_start(), step: default_clock_step(), realtime: false }
     }
 }
 

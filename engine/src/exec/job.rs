@@ -79,6 +79,7 @@ pub fn run_job(
     let mut msgs: Vec<OutMessage> = Vec::new();
     let mut msg_seq = 0u64;
 
+    let job_start = std::time::Instant::now();
     for t in 1..=model.timesteps {
         let now = model.clock.at(t);
         let mut this_ts: Vec<Vec<u8>> = Vec::new();
@@ -236,6 +237,12 @@ pub fn run_job(
             history.push(this_ts);
         }
         sink.timestep_done();
+        if model.clock.realtime {
+            let due = job_start + std::time::Duration::from_nanos(model.clock.step_ns as u64 * t);
+            if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
     }
     Ok(substeps)
 }

@@ -222,9 +222,13 @@ pub fn run_loaded(
         generation_seconds: report.generation_time.as_secs_f64(),
         publish_seconds: report.publish_time.as_secs_f64(),
         substeps_per_sec: if sim > 0.0 { report.substeps as f64 / sim } else { 0.0 },
-        msgs_per_sec: if delivery.ack_seconds > 0.0 { delivery.acked as f64 / delivery.ack_seconds } else { 0.0 },
-        mb_per_sec: if delivery.ack_seconds > 0.0 {
-            delivery.bytes_acked as f64 / 1e6 / delivery.ack_seconds
+        msgs_per_sec: if delivery.measured_seconds > 0.0 {
+            delivery.measured_acked as f64 / delivery.measured_seconds
+        } else {
+            0.0
+        },
+        mb_per_sec: if delivery.measured_seconds > 0.0 {
+            delivery.measured_bytes as f64 / 1e6 / delivery.measured_seconds
         } else {
             0.0
         },

@@ -294,6 +294,12 @@ fn print_summary(s: &Summary) {
     if d.acked > 0 {
         println!("throughput      {:.0} msgs/s, {:.2} MB/s (by acknowledgement)", s.msgs_per_sec, s.mb_per_sec);
     }
+    if let Some(l) = d.latency_from_due_ms {
+        println!(
+            "from due ms     p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
+            l[0], l[1], l[2], l[3], l[4]
+        );
+    }
     if let Some(l) = d.latency_ms {
         println!(
             "ack latency ms  p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",

@@ -221,6 +221,10 @@ pub struct KafkaPlan {
     /// Index into `topics` of the topic that receives every record.
     pub records_topic: Option<usize>,
     pub id_header: bool,
+    /// Open-loop target rate, messages per second.
+    pub rate: Option<f64>,
+    /// Excluded from throughput and latency figures.
+    pub warmup: Duration,
 }
 
 #[derive(Debug, Clone)]

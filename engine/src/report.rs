@@ -91,7 +91,7 @@ pub fn html(scenario: &str, cells: &[Cell]) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>distroduce bench: {s}</title><style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}th{{background:#f4f4f4}}td:first-child{{text-align:left}}figcaption{{font-weight:bold;margin:1em 0 .3em}}.err{{color:#b00}}</style></head><body><h1>distroduce bench: {s}</h1>"#,
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>distroduce bench: {s}</title><style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}figcaption{{font-weight:bold;margin:1em 0 .3em}}.err{{color:#b00}}</style></head><body><h1>distroduce bench: {s}</h1>"#,
         s = esc(scenario)
     );
     match best {

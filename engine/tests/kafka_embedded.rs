@@ -88,3 +88,26 @@ fn the_user_is_told_when_the_embedded_broker_dropped_messages() {
         engine(&["run", p.to_str().unwrap(), "--timesteps", "10", "--format", "none", "--out", out.to_str().unwrap()]);
     assert!(!stderr(&small).contains("warning"), "{}", stderr(&small));
 }
+
+#[test]
+fn a_target_rate_paces_sends_and_reports_latency_from_due_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let y = read(&repo().join("scenarios/chat.yaml"))
+        .replace("kafka:\n  topics:", "kafka:\n  rate: 1000\n  warmup: 200ms\n  topics:")
+        .replace("{crate: ../plugins/chat}", &format!("{{wasm: {}}}", plugin("chat_plugin")));
+    let p = scenario(dir.path(), &y);
+    let out = dir.path().join("out");
+    let started = Instant::now();
+    // 250 timesteps x 4 messages = 1000 messages at 1000/s: about one second.
+    let o =
+        engine(&["run", p.to_str().unwrap(), "--timesteps", "250", "--format", "none", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(started.elapsed() >= Duration::from_millis(990), "paced: {:?}", started.elapsed());
+    let s: serde_json::Value = serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
+    let rate = s["msgs_per_sec"].as_f64().unwrap();
+    assert!((850.0..1150.0).contains(&rate), "measured {rate} msgs/s for a target of 1000");
+    assert!(s["delivery"]["latency_from_due_ms"].is_array(), "{s}");
+    let measured = s["delivery"]["measured_acked"].as_u64().unwrap();
+    assert!(measured < 1000 && measured > 700, "the 200 ms warm-up is left out: {measured}");
+    assert_eq!(s["delivery"]["acked"], 1000);
+}

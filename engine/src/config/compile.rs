@@ -358,7 +358,22 @@ fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig) -> KafkaPlan {
         }
         i
     });
-    KafkaPlan { brokers: k.brokers.clone(), topics, producer, records_topic, id_header: k.id_header }
+    if let Some(rate) = k.rate.filter(|r| !(r.is_finite() && *r > 0.0)) {
+        r.at("kafka.rate", format!("`rate` must be a positive number of messages per second, not {rate}"), None);
+    }
+    let warmup = match &k.warmup {
+        Some(w) => parse_duration(r, "kafka.warmup", w).unwrap_or_default(),
+        None => Duration::ZERO,
+    };
+    KafkaPlan {
+        brokers: k.brokers.clone(),
+        topics,
+        producer,
+        records_topic,
+        id_header: k.id_header,
+        rate: k.rate,
+        warmup,
+    }
 }
 
 fn compile_limits(r: &mut Reporter, l: &raw::Limits) -> LimitsPlan {

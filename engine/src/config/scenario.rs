@@ -249,6 +249,16 @@ pub struct KafkaConfig {
     /// consumer can check each message arrived exactly once.
     #[serde(default)]
     pub id_header: bool,
+    /// Open-loop target rate in messages per second over the whole run. Message i is due at
+    /// `start + i / rate`; a sender that is early waits, one that is late sends at once, and
+    /// latency is also reported from the due time (corrected for coordinated omission). Default:
+    /// as fast as possible.
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// Leave the first part of the run out of throughput and latency figures, e.g. `5s`.
+    /// Messages acknowledged during the warm-up still count as delivered.
+    #[serde(default)]
+    pub warmup: Option<String>,
 }
 
 /// One topic that plugins can emit to under its alias.

@@ -6,10 +6,10 @@
 //! cluster. The produce path is the real one, but the mock keeps only about 5 MiB or 100k message
 //! sets per partition and silently drops older data; [`KafkaSink::finish`] warns when a run went past that.
 
+use super::measure::{Meter, Pacer};
 use super::message::OutMessage;
 use super::{DeliveryStats, MessageSink};
 use crate::model::KafkaPlan;
-use hdrhistogram::Histogram;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -49,7 +49,6 @@ impl EmbeddedBroker {
     }
 }
 
-#[derive(Default)]
 struct Stats {
     acked: AtomicU64,
     failed: AtomicU64,
@@ -57,7 +56,7 @@ struct Stats {
     produced: AtomicU64,
     last_ack_ns: AtomicU64,
     first_error: Mutex<Option<String>>,
-    latency_us: Mutex<Option<Histogram<u64>>>,
+    meter: Meter,
     /// (topic, partition) -> (messages, bytes); kept only for the embedded broker's limit check.
     partitions: Mutex<HashMap<(String, i32), (u64, u64)>>,
 }
@@ -71,10 +70,11 @@ struct Ctx {
 impl ClientContext for Ctx {}
 
 impl ProducerContext for Ctx {
-    /// Enqueue time in µs since the sink started.
-    type DeliveryOpaque = Box<u64>;
+    /// Enqueue time and, when paced, due time, in µs since the sink started.
+    type DeliveryOpaque = Box<(u64, Option<u64>)>;
 
-    fn delivery(&self, r: &DeliveryResult<'_>, sent_us: Box<u64>) {
+    fn delivery(&self, r: &DeliveryResult<'_>, sent: Box<(u64, Option<u64>)>) {
+        let (sent_us, due_us) = *sent;
         let now_us = self.start.elapsed().as_micros() as u64;
         match r {
             Ok(m) => {
@@ -82,11 +82,7 @@ impl ProducerContext for Ctx {
                 self.stats.acked.fetch_add(1, Ordering::Relaxed);
                 self.stats.bytes_acked.fetch_add(bytes, Ordering::Relaxed);
                 self.stats.last_ack_ns.fetch_max(now_us * 1000, Ordering::Relaxed);
-                if let Ok(mut h) = self.stats.latency_us.lock() {
-                    let h =
-                        h.get_or_insert_with(|| Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"));
-                    h.saturating_record(now_us.saturating_sub(*sent_us).max(1));
-                }
+                self.stats.meter.ack(now_us, sent_us, due_us, bytes);
                 if self.track_partitions {
                     if let Ok(mut p) = self.stats.partitions.lock() {
                         let e = p.entry((m.topic().to_string(), m.partition())).or_default();
@@ -106,6 +102,7 @@ impl ProducerContext for Ctx {
 
 pub struct KafkaSink {
     producer: ThreadedProducer<Ctx>,
+    pacer: Option<Pacer>,
     topics: Vec<String>,
     stats: Arc<Stats>,
     start: Instant,
@@ -128,13 +125,30 @@ impl KafkaSink {
         if !embedded {
             create_topics(plan, &cfg)?;
         }
-        let stats = Arc::new(Stats::default());
+        let stats = Arc::new(Stats {
+            acked: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            bytes_acked: AtomicU64::new(0),
+            produced: AtomicU64::new(0),
+            last_ack_ns: AtomicU64::new(0),
+            first_error: Mutex::new(None),
+            meter: Meter::new(plan.warmup),
+            partitions: Mutex::new(HashMap::new()),
+        });
         let start = Instant::now();
         let ctx = Ctx { stats: stats.clone(), start, track_partitions: embedded };
         let producer: ThreadedProducer<Ctx> =
             cfg.create_with_context(ctx).map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
         let topics = plan.topics.iter().map(|t| t.name.clone()).collect();
-        Ok(Self { producer, topics, stats, start, brokers: brokers.to_string(), embedded })
+        Ok(Self {
+            producer,
+            pacer: plan.rate.map(Pacer::new),
+            topics,
+            stats,
+            start,
+            brokers: brokers.to_string(),
+            embedded,
+        })
     }
 }
 
@@ -176,8 +190,9 @@ impl MessageSink for KafkaSink {
             }
             headers = Some(h);
         }
+        let due = self.pacer.as_ref().map(|p| p.wait_turn(self.start));
         let sent = self.start.elapsed().as_micros() as u64;
-        let mut rec = BaseRecord::with_opaque_to(topic, Box::new(sent)).payload(&m.value);
+        let mut rec = BaseRecord::with_opaque_to(topic, Box::new((sent, due))).payload(&m.value);
         if let Some(k) = &m.key {
             rec = rec.key(k);
         }
@@ -235,18 +250,18 @@ impl MessageSink for KafkaSink {
                 ));
             }
         }
-        let latency_ms = s.latency_us.lock().ok().and_then(|h| {
-            h.as_ref()
-                .map(|h| [0.5, 0.9, 0.99, 0.999].map(|q| h.value_at_quantile(q) as f64 / 1000.0))
-                .map(|q| [q[0], q[1], q[2], q[3], h.as_ref().map_or(0.0, |h| h.max() as f64 / 1000.0)])
-        });
+        let measured = s.meter.measured();
         DeliveryStats {
             produced: s.produced.load(Ordering::Relaxed),
             acked: s.acked.load(Ordering::Relaxed),
             failed: s.failed.load(Ordering::Relaxed),
             bytes_acked: s.bytes_acked.load(Ordering::Relaxed),
             ack_seconds: s.last_ack_ns.load(Ordering::Relaxed) as f64 / 1e9,
-            latency_ms,
+            latency_ms: measured.latency_ms,
+            latency_from_due_ms: measured.latency_from_due_ms,
+            measured_acked: measured.acked,
+            measured_bytes: measured.bytes,
+            measured_seconds: measured.seconds,
             first_error: s.first_error.lock().ok().and_then(|e| e.clone()),
             warnings,
         }

@@ -2,6 +2,7 @@
 //! nowhere ([`NullSink`], for benchmarks that measure the model alone).
 
 pub mod kafka;
+pub mod measure;
 pub mod message;
 pub mod records;
 
@@ -22,8 +23,16 @@ pub struct DeliveryStats {
     pub bytes_acked: u64,
     /// Seconds from the first send to the last acknowledgement.
     pub ack_seconds: f64,
-    /// Delivery latency percentiles in milliseconds (p50, p90, p99, p99.9, max), if any acked.
+    /// Delivery latency percentiles in milliseconds (p50, p90, p99, p99.9, max), from enqueue to
+    /// acknowledgement, after the warm-up.
     pub latency_ms: Option<[f64; 5]>,
+    /// With a target rate: the same percentiles measured from each message's due time, which
+    /// includes the time a late sender fell behind (coordinated omission corrected).
+    pub latency_from_due_ms: Option<[f64; 5]>,
+    /// Acknowledged after the warm-up, and over which span: what the throughput figures use.
+    pub measured_acked: u64,
+    pub measured_bytes: u64,
+    pub measured_seconds: f64,
     /// The first delivery error, verbatim from librdkafka.
     pub first_error: Option<String>,
     /// Warnings the user must see (e.g. the embedded broker dropped data).

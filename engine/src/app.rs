@@ -202,6 +202,7 @@ pub fn run_loaded(
     let report = exec::run(model, backend, resolved, sink.as_ref(), &mut writers, &opts)?;
     let delivery = sink.finish(args.flush_timeout);
     let mut outputs: Vec<PathBuf> = writers.iter().map(|w| w.path().to_path_buf()).collect();
+    std::fs::create_dir_all(dir)?;
     if args.write_messages {
         let path = dir.join("messages.jsonl");
         write_messages(&path, model, &report.kept_messages)?;

@@ -76,8 +76,7 @@ pub fn run_job(
     let (mut common, mut tail, mut out, mut head) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut outputs: Vec<Vec<u8>> = Vec::new();
     let mut substeps = 0u64;
-    let mut msgs: Vec<OutMessage> = Vec::new();
-    let mut msg_seq = 0u64;
+    let mut emits = Emits { topics: cx.topics, msgs: Vec::new(), seq: 0, job, id_header: model.kafka.id_header };
 
     let job_start = std::time::Instant::now();
     for t in 1..=model.timesteps {
@@ -128,7 +127,7 @@ pub fn run_job(
 
             // Policies.
             outputs.clear();
-            msgs.clear();
+            emits.msgs.clear();
             for (pi, slot) in block.policies.iter().enumerate() {
                 let f = &plan.policies[pi];
                 let call_seed = derive(&[seed, t, k as u64, pi as u64]);
@@ -138,26 +137,10 @@ pub fn run_job(
                 head.clear();
                 write_map_len(&mut head, entries + f.args.is_some() as usize);
                 let state_entry = states.entry(&cx.resolved.reads[slot.plugin][slot.func]);
-                backend
-                    .call(
-                        *slot,
-                        &[&head, &common, state_entry, &tail],
-                        CallSetup { seed: call_seed, now_ns: now },
-                        &mut out,
-                    )
-                    .map_err(|e| fail(*slot, FailKind::Call(e), backend))?;
-                if let Err(e) = check_one(&out) {
-                    return Err(fail(*slot, FailKind::Output(e.to_string()), backend));
-                }
-                collect_emits(
-                    backend,
-                    cx.topics,
-                    &mut msgs,
-                    &mut msg_seq,
-                    (job.index, t, k),
-                    model.kafka.id_header.then_some(&job),
-                )
-                .map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
+                let parts = [&head[..], &common, state_entry, &tail];
+                call_checked(backend, *slot, &parts, CallSetup { seed: call_seed, now_ns: now }, &mut out)
+                    .and_then(|()| emits.collect(backend, (t, k)))
+                    .map_err(|e| fail(*slot, e, backend))?;
                 outputs.push(std::mem::take(&mut out));
             }
             let refs: Vec<&[u8]> = outputs.iter().map(Vec::as_slice).collect();
@@ -182,26 +165,10 @@ pub fn run_job(
                 let reads = &cx.resolved.reads[slot.plugin][slot.func];
                 let state_entry = states.entry(reads);
                 let signal_entry = sigs.entry(reads);
-                backend
-                    .call(
-                        *slot,
-                        &[&head, &common, state_entry, signal_entry, &tail],
-                        CallSetup { seed: call_seed, now_ns: now },
-                        &mut out,
-                    )
-                    .map_err(|e| fail(*slot, FailKind::Call(e), backend))?;
-                if let Err(e) = check_one(&out) {
-                    return Err(fail(*slot, FailKind::Output(e.to_string()), backend));
-                }
-                collect_emits(
-                    backend,
-                    cx.topics,
-                    &mut msgs,
-                    &mut msg_seq,
-                    (job.index, t, k),
-                    model.kafka.id_header.then_some(&job),
-                )
-                .map_err(|e| fail(*slot, FailKind::Emit(e), backend))?;
+                let parts = [&head[..], &common, state_entry, signal_entry, &tail];
+                call_checked(backend, *slot, &parts, CallSetup { seed: call_seed, now_ns: now }, &mut out)
+                    .and_then(|()| emits.collect(backend, (t, k)))
+                    .map_err(|e| fail(*slot, e, backend))?;
                 let got = kind(&out).expect("checked above");
                 if !admits(var.ty, got) {
                     return Err(fail(
@@ -215,8 +182,8 @@ pub fn run_job(
             drop(states);
 
             // Messages of this block, now that it has succeeded.
-            if !msgs.is_empty() {
-                sink.messages(std::mem::take(&mut msgs)).map_err(|e| {
+            if !emits.msgs.is_empty() {
+                sink.messages(std::mem::take(&mut emits.msgs)).map_err(|e| {
                     let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
                     fail(slot, FailKind::Sink(e), backend)
                 })?;
@@ -247,32 +214,47 @@ pub fn run_job(
     Ok(substeps)
 }
 
-/// Parse what the last call emitted, so that a bad message is blamed on the function that sent it.
-fn collect_emits(
+/// One plugin call whose output must be a single well-formed MessagePack value.
+fn call_checked(
     backend: &mut dyn JobBackend,
-    topics: &[crate::model::TopicPlan],
-    msgs: &mut Vec<OutMessage>,
-    seq: &mut u64,
-    at: (usize, u64, u32),
-    id: Option<&JobId>,
-) -> Result<(), String> {
-    let host = backend.host();
-    if host.emitted.is_empty() {
-        return Ok(());
-    }
-    for b in host.emitted.drain(..) {
-        let mut m = parse_emit(&b, topics)?;
-        m.meta = MsgMeta { job: at.0, timestep: at.1, substep: at.2, seq: *seq };
-        if let Some(j) = id {
-            m.headers.push((
-                "distroduce-id".into(),
-                format!("{}-{}-{}-{}", j.simulation, j.subset, j.run, *seq).into_bytes(),
-            ));
+    slot: Slot,
+    parts: &[&[u8]],
+    setup: CallSetup,
+    out: &mut Vec<u8>,
+) -> Result<(), FailKind> {
+    backend.call(slot, parts, setup, out).map_err(FailKind::Call)?;
+    check_one(out).map_err(|e| FailKind::Output(e.to_string()))
+}
+
+/// The messages of the current block, parsed right after each call so that a bad message is
+/// blamed on the function that sent it.
+struct Emits<'a> {
+    topics: &'a [crate::model::TopicPlan],
+    msgs: Vec<OutMessage>,
+    /// Sequence number within the job.
+    seq: u64,
+    job: JobId,
+    id_header: bool,
+}
+
+impl Emits<'_> {
+    fn collect(&mut self, backend: &mut dyn JobBackend, (timestep, substep): (u64, u32)) -> Result<(), FailKind> {
+        let host = backend.host();
+        for b in host.emitted.drain(..) {
+            let mut m = parse_emit(&b, self.topics).map_err(FailKind::Emit)?;
+            m.meta = MsgMeta { job: self.job.index, timestep, substep, seq: self.seq };
+            if self.id_header {
+                let j = &self.job;
+                m.headers.push((
+                    "distroduce-id".into(),
+                    format!("{}-{}-{}-{}", j.simulation, j.subset, j.run, self.seq).into_bytes(),
+                ));
+            }
+            self.seq += 1;
+            self.msgs.push(m);
         }
-        *seq += 1;
-        msgs.push(m);
+        Ok(())
     }
-    Ok(())
 }
 
 fn push_args(tail: &mut Vec<u8>, args: Option<&[u8]>) {

@@ -3,80 +3,13 @@
 //! unreachable broker fails fast with a clear error and a non-zero exit.
 
 mod common;
+use common::kafka::{brokers, consume, fresh};
 use common::*;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Headers;
-use rdkafka::{Message, Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-fn brokers() -> String {
-    std::env::var("DISTRODUCE_KAFKA_BROKERS")
-        .expect("DISTRODUCE_KAFKA_BROKERS must name a running broker: run the tests with scripts/test (it starts scripts/kafka-local)")
-}
-
-/// A topic name no earlier run used, so the test reads only its own messages.
-fn fresh(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-struct Got {
-    key: Option<String>,
-    value: String,
-    headers: HashMap<String, String>,
-    partition: i32,
-}
-
-fn consume(topic: &str, partitions: i32, n: usize) -> Vec<Got> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("group.id", fresh("test"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..partitions {
-        tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
-    }
-    consumer.assign(&tpl).unwrap();
-    let mut got = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    // Read until n arrived and one more second brought nothing (to catch duplicates).
-    let mut quiet_since = None;
-    while Instant::now() < deadline {
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) => {
-                quiet_since = None;
-                let headers = m
-                    .headers()
-                    .map(|h| {
-                        h.iter()
-                            .map(|h| {
-                                (h.key.to_string(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned())
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                got.push(Got {
-                    key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-                    value: String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(),
-                    headers,
-                    partition: m.partition(),
-                });
-            }
-            Some(Err(e)) => panic!("consume error: {e}"),
-            None if got.len() >= n => {
-                let q = *quiet_since.get_or_insert_with(Instant::now);
-                if q.elapsed() > Duration::from_secs(1) {
-                    break;
-                }
-            }
-            None => {}
-        }
-    }
-    got
+fn consume_all(topic: &str, partitions: i32, n: usize) -> Vec<common::kafka::Got> {
+    consume(topic, partitions, n, Duration::from_secs(1), Instant::now() + Duration::from_secs(60))
 }
 
 #[test]
@@ -112,9 +45,9 @@ fn every_message_arrives_exactly_once_with_its_content() {
         read(&out.join("messages.jsonl")).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(expected.len() + n_records, emitted);
 
-    let got = consume(&prices, 4, expected.len());
+    let got = consume_all(&prices, 4, expected.len());
     assert_eq!(got.len(), expected.len(), "every tick once, no duplicates");
-    let mut by_id: HashMap<&str, &Got> = HashMap::new();
+    let mut by_id: HashMap<&str, &common::kafka::Got> = HashMap::new();
     for g in &got {
         assert_eq!(g.headers.get("source").map(String::as_str), Some("distroduce-test"));
         let id = g.headers.get("distroduce-id").expect("id header");
@@ -127,7 +60,7 @@ fn every_message_arrives_exactly_once_with_its_content() {
         assert_eq!(g.key.as_deref(), e["key"].as_str(), "key of {id}");
     }
 
-    let recs = consume(&records, 2, n_records);
+    let recs = consume_all(&records, 2, n_records);
     assert_eq!(recs.len(), n_records);
     let file: Vec<String> = read(&out.join("records.jsonl")).lines().map(String::from).collect();
     for key in recs.iter().map(|r| r.key.clone().unwrap()) {

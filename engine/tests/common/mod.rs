@@ -2,6 +2,8 @@
 //! paths (scripts/build-plugins builds them; scripts/test runs it first) and running the CLI.
 #![allow(dead_code)]
 
+pub mod kafka;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

@@ -1,0 +1,75 @@
+//! Helpers for the tests against the real broker (scripts/kafka-local, started by scripts/test).
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Headers;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub fn brokers() -> String {
+    std::env::var("DISTRODUCE_KAFKA_BROKERS")
+        .expect("DISTRODUCE_KAFKA_BROKERS must name a running broker: run the tests with scripts/test (it starts scripts/kafka-local)")
+}
+
+/// A topic (or group) name no earlier run used, so a test reads only its own messages.
+pub fn fresh(prefix: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// One consumed message.
+pub struct Got {
+    pub key: Option<String>,
+    pub value: String,
+    pub headers: HashMap<String, String>,
+    pub partition: i32,
+    /// CreateTime: when the producer enqueued it (ms since the epoch).
+    pub created_ms: Option<i64>,
+}
+
+/// Everything on `topic` from the beginning of its `partitions`: read until `n` arrived and `quiet`
+/// more brought nothing (so duplicates beyond `n` are seen too), or until `deadline`.
+pub fn consume(topic: &str, partitions: i32, n: usize, quiet: Duration, deadline: Instant) -> Vec<Got> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", fresh("test"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut got = Vec::new();
+    let mut quiet_since = None;
+    while Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                quiet_since = None;
+                let headers = m
+                    .headers()
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| {
+                                (h.key.to_string(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned())
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                got.push(Got {
+                    key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+                    value: String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(),
+                    headers,
+                    partition: m.partition(),
+                    created_ms: m.timestamp().to_millis(),
+                });
+            }
+            Some(Err(e)) => panic!("consume error: {e}"),
+            None if got.len() >= n && quiet_since.get_or_insert_with(Instant::now).elapsed() > quiet => break,
+            None => {}
+        }
+    }
+    got
+}

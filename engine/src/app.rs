@@ -40,6 +40,8 @@ pub struct RunArgs {
     /// Also write every message, in job order, to `messages.jsonl`.
     pub write_messages: bool,
     pub flush_timeout: Duration,
+    /// Run only one shard of the jobs: `(index, count)`.
+    pub shard: Option<(u32, u32)>,
 }
 
 impl RunArgs {
@@ -55,12 +57,13 @@ impl RunArgs {
             seed: None,
             write_messages: false,
             flush_timeout: Duration::from_secs(60),
+            shard: None,
         }
     }
 }
 
 /// The end-of-run summary, printed as a table and written as `summary.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Summary {
     pub scenario: String,
     pub jobs: usize,
@@ -83,6 +86,20 @@ pub struct Summary {
     pub msgs_per_sec: f64,
     pub mb_per_sec: f64,
     pub outputs: Vec<PathBuf>,
+    /// `[index, count]` when this run was one shard of a distributed run.
+    #[serde(default)]
+    pub shard: Option<(u32, u32)>,
+}
+
+/// `metrics.json`: what `engine merge` needs from each shard besides its records and messages.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ShardMetrics {
+    pub summary: Summary,
+    /// Wall-clock window of the throughput figures, in ms since the Unix epoch (after the warm-up
+    /// until the last acknowledgement), so shards that ran in parallel merge into one rate.
+    pub measured_from_unix_ms: f64,
+    pub measured_to_unix_ms: f64,
+    pub buckets: crate::sink::measure::Buckets,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +194,7 @@ pub fn run_loaded(
 ) -> Result<Summary, AppError> {
     // The embedded broker must outlive the producer, so it is declared first.
     let mut _embedded = None;
+    let sink_started_unix_ms = unix_ms();
     let sink: Box<dyn MessageSink> = match (&args.kafka, &model.kafka.brokers) {
         (KafkaTarget::None, _) => Box::new(NullSink::default()),
         (KafkaTarget::Brokers(b), _) | (KafkaTarget::Auto, Some(b)) => {
@@ -198,7 +216,8 @@ pub fn run_loaded(
             RecordFormat::None => {}
         }
     }
-    let opts = RunOptions { threads: args.threads.max(1), keep_messages: args.write_messages, progress };
+    let opts =
+        RunOptions { threads: args.threads.max(1), keep_messages: args.write_messages, progress, shard: args.shard };
     let report = exec::run(model, backend, resolved, sink.as_ref(), &mut writers, &opts)?;
     let delivery = sink.finish(args.flush_timeout);
     let mut outputs: Vec<PathBuf> = writers.iter().map(|w| w.path().to_path_buf()).collect();
@@ -235,9 +254,18 @@ pub fn run_loaded(
         },
         delivery,
         outputs,
+        shard: args.shard,
     };
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("summary.json"), serde_json::to_vec_pretty(&summary).unwrap_or_default())?;
+    let from = sink_started_unix_ms + model.kafka.warmup.as_secs_f64() * 1e3;
+    let metrics = ShardMetrics {
+        measured_from_unix_ms: from,
+        measured_to_unix_ms: from + summary.delivery.measured_seconds * 1e3,
+        buckets: summary.delivery.buckets.clone(),
+        summary: summary.clone(),
+    };
+    std::fs::write(dir.join("metrics.json"), serde_json::to_vec(&metrics).unwrap_or_default())?;
     if !report.failures.is_empty() {
         return Err(AppError::JobsFailed { failures: report.failures, summary: Box::new(summary) });
     }
@@ -246,6 +274,10 @@ pub fn run_loaded(
         return Err(AppError::Undelivered { summary: Box::new(summary) });
     }
     Ok(summary)
+}
+
+fn unix_ms() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
 /// `messages.jsonl`: one message per line in job order, with its origin, so that two runs can be

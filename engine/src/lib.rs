@@ -9,6 +9,7 @@ pub mod app;
 pub mod bench;
 pub mod config;
 pub mod exec;
+pub mod merge;
 pub mod model;
 pub mod report;
 pub mod runtime;

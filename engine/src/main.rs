@@ -93,6 +93,19 @@ enum Cmd {
         /// Also write the summary JSON here.
         #[arg(long)]
         summary_json: Option<PathBuf>,
+        /// Run only shard I of N (0-based): job j belongs to shard j % N. Merge the shards'
+        /// output directories with `engine merge`.
+        #[arg(long, value_parser = parse_shard, value_name = "I/N")]
+        shard: Option<(u32, u32)>,
+    },
+    /// Merge the output directories of `engine run --shard I/N` into what one run writes.
+    Merge {
+        /// Where the merged records, messages and summary go.
+        #[arg(long)]
+        out: PathBuf,
+        /// The shards' output directories.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
     },
     /// Run a scenario under every combination of producer settings and report throughput and
     /// latency per configuration (bench.csv, bench.json, report.html).
@@ -143,11 +156,22 @@ fn main() -> ExitCode {
             }
             Err(e) => report_error(&e),
         },
-        Cmd::Run { flags, write_messages, summary_json } => {
+        Cmd::Run { flags, write_messages, summary_json, shard } => {
             let mut args = flags.into_args();
             args.write_messages = write_messages;
+            args.shard = shard;
             run(args, summary_json)
         }
+        Cmd::Merge { out, shards } => match distroduce::merge::merge(&shards, &out) {
+            Ok(s) => {
+                print_summary(&s);
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                2
+            }
+        },
         Cmd::Bench { flags, axes, repeat } => {
             let mut args = flags.into_args();
             // A benchmark measures the producer; record files only if asked for.
@@ -192,6 +216,17 @@ fn run(args: RunArgs, summary_json: Option<PathBuf>) -> i32 {
         Ok(_) => 0,
         Err(e) => report_error(&e),
     }
+}
+
+/// `I/N` with 0 <= I < N.
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let (i, n) = s.split_once('/').ok_or("write the shard as I/N, e.g. 0/4")?;
+    let (i, n): (u32, u32) =
+        (i.trim().parse().map_err(|_| "I is not a number")?, n.trim().parse().map_err(|_| "N is not a number")?);
+    if n == 0 || i >= n {
+        return Err(format!("shard {i}/{n}: need 0 <= I < N"));
+    }
+    Ok((i, n))
 }
 
 fn bench(mut args: BenchArgs) -> i32 {

@@ -58,10 +58,18 @@ impl std::fmt::Display for JobFailure {
 
 pub struct RunOptions {
     pub threads: usize,
+    /// Run only this shard's jobs: `(index, count)`, job i belongs to shard `i % count`.
+    pub shard: Option<(u32, u32)>,
     /// Keep every message in the job results (for a messages file).
     pub keep_messages: bool,
     /// Called with (timesteps done, total timesteps) from worker threads, for progress display.
     pub progress: Option<Box<dyn Fn(u64) + Send + Sync>>,
+}
+
+/// Whether `job` belongs to `shard` (round robin over cadCAD job order, so shards get similar
+/// mixes of subsets and runs).
+pub fn in_shard(job: &JobId, shard: Option<(u32, u32)>) -> bool {
+    shard.is_none_or(|(i, n)| job.index % n as usize == i as usize)
 }
 
 /// What a run did.
@@ -172,7 +180,9 @@ pub fn run(
     let keys = input::Keys::new(model);
     let cx = JobCtx { model, resolved, keys: &keys, topics: &model.kafka.topics };
     let json_keys = crate::sink::records::json_keys(model);
-    let jobs = model.jobs();
+    let jobs: Vec<JobId> = model.jobs().into_iter().filter(|j| in_shard(j, opts.shard)).collect();
+    let position: std::collections::HashMap<usize, usize> =
+        jobs.iter().enumerate().map(|(p, j)| (j.index, p)).collect();
     let start = Instant::now();
     let mut report = RunReport { jobs: jobs.len(), ..Default::default() };
     let (tx, rx) = mpsc::channel::<JobResult>();
@@ -193,7 +203,7 @@ pub fn run(
         let mut pending: BTreeMap<usize, JobResult> = BTreeMap::new();
         let mut next = 0usize;
         for r in rx {
-            pending.insert(r.job.index, r);
+            pending.insert(position[&r.job.index], r);
             while let Some(r) = pending.remove(&next) {
                 next += 1;
                 report.records += r.records.len() as u64;

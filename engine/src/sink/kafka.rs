@@ -262,6 +262,7 @@ impl MessageSink for KafkaSink {
             measured_acked: measured.acked,
             measured_bytes: measured.bytes,
             measured_seconds: measured.seconds,
+            buckets: measured.buckets,
             first_error: s.first_error.lock().ok().and_then(|e| e.clone()),
             warnings,
         }

@@ -34,7 +34,8 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds")
 }
 
-fn percentiles(h: &Histogram<u64>) -> Option<[f64; 5]> {
+/// p50, p90, p99, p99.9 and max in milliseconds, from a histogram of microseconds.
+pub fn percentiles(h: &Histogram<u64>) -> Option<[f64; 5]> {
     if h.is_empty() {
         return None;
     }
@@ -59,6 +60,27 @@ pub struct Measured {
     pub seconds: f64,
     pub latency_ms: Option<[f64; 5]>,
     pub latency_from_due_ms: Option<[f64; 5]>,
+    pub buckets: Buckets,
+}
+
+/// Histograms as (µs, count) pairs: exact, and what shards send to `engine merge`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Buckets {
+    pub latency_us: Vec<(u64, u64)>,
+    pub latency_from_due_us: Vec<(u64, u64)>,
+}
+
+fn buckets(h: &Histogram<u64>) -> Vec<(u64, u64)> {
+    h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect()
+}
+
+/// Rebuild a histogram from [`Buckets`] pairs (of one or several shards).
+pub fn from_buckets<'a>(pairs: impl IntoIterator<Item = &'a (u64, u64)>) -> Histogram<u64> {
+    let mut h = histogram();
+    for &(v, n) in pairs {
+        let _ = h.record_n(v.max(1), n);
+    }
+    h
 }
 
 impl Meter {
@@ -97,6 +119,10 @@ impl Meter {
             seconds: last.saturating_sub(self.warmup_us) as f64 / 1e6,
             latency_ms: self.latency.lock().ok().and_then(|h| percentiles(&h)),
             latency_from_due_ms: self.latency_from_due.lock().ok().and_then(|h| percentiles(&h)),
+            buckets: Buckets {
+                latency_us: self.latency.lock().map(|h| buckets(&h)).unwrap_or_default(),
+                latency_from_due_us: self.latency_from_due.lock().map(|h| buckets(&h)).unwrap_or_default(),
+            },
         }
     }
 }
@@ -122,6 +148,18 @@ mod tests {
             "max latency from the due time 50 ms: {:?}",
             r.latency_from_due_ms
         );
+    }
+
+    #[test]
+    fn buckets_round_trip_and_merge() {
+        let m = Meter::new(Duration::ZERO);
+        for i in 1..=1000u64 {
+            m.ack(i * 10, 0, None, 1);
+        }
+        let b = m.measured().buckets;
+        let h = from_buckets(b.latency_us.iter().chain(&b.latency_us));
+        assert_eq!(h.len(), 2000);
+        assert_eq!(percentiles(&h), m.measured().latency_ms);
     }
 
     #[test]

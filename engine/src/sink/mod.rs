@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Delivery figures at the end of a run.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct DeliveryStats {
     /// Messages handed to the producer.
     pub produced: u64,
@@ -37,6 +37,9 @@ pub struct DeliveryStats {
     pub first_error: Option<String>,
     /// Warnings the user must see (e.g. the embedded broker dropped data).
     pub warnings: Vec<String>,
+    /// The latency histograms themselves (in metrics.json, for `engine merge`).
+    #[serde(skip)]
+    pub buckets: measure::Buckets,
 }
 
 /// A destination for plugin-emitted messages. Called from worker threads.

@@ -177,10 +177,17 @@ impl Ctx<'_> {
     }
 
     fn emit_map<V: Serialize + ?Sized>(&self, msg: &Emit<'_, V>) {
-        match rmp_serde::to_vec_named(msg) {
-            Ok(bytes) => self.host.borrow_mut().emit(&bytes),
-            Err(e) => self.set_error(format!("cannot encode the message for topic `{}`: {e}", msg.topic)),
+        // One buffer per thread, reused: a load generator emits millions of messages.
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
+        BUF.with_borrow_mut(|buf| {
+            buf.clear();
+            match rmp_serde::encode::write_named(buf, msg) {
+                Ok(()) => self.host.borrow_mut().emit(buf),
+                Err(e) => self.set_error(format!("cannot encode the message for topic `{}`: {e}", msg.topic)),
+            }
+        });
     }
 
     /// Sends a log line to the host (shown with `-v`, attached to failure reports).

@@ -240,8 +240,13 @@ struct Emits<'a> {
 impl Emits<'_> {
     fn collect(&mut self, backend: &mut dyn JobBackend, (timestep, substep): (u64, u32)) -> Result<(), FailKind> {
         let host = backend.host();
-        for b in host.emitted.drain(..) {
-            let mut m = parse_emit(&b, self.topics).map_err(FailKind::Emit)?;
+        if host.emitted.is_empty() {
+            return Ok(());
+        }
+        self.msgs.reserve(host.emitted.len());
+        let parsed: Result<Vec<OutMessage>, String> = host.emitted.iter().map(|b| parse_emit(b, self.topics)).collect();
+        host.emitted.clear();
+        for mut m in parsed.map_err(FailKind::Emit)? {
             m.meta = MsgMeta { job: self.job.index, timestep, substep, seq: self.seq };
             if self.id_header {
                 let j = &self.job;

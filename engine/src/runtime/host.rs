@@ -51,8 +51,8 @@ pub struct HostCalls {
     /// Set by the `fail` import (or a panic hook in the guest).
     pub fail: Option<String>,
     pub logs: VecDeque<String>,
-    /// Raw `emit` payloads, in order, until the executor drains them after a block.
-    pub emitted: Vec<Vec<u8>>,
+    /// Raw `emit` payloads, in order, until the executor drains them after each call.
+    pub emitted: Emitted,
     /// Name of the plugin being called, for log lines.
     pub plugin: Arc<str>,
 }
@@ -64,7 +64,7 @@ impl Default for HostCalls {
             now_ns: 0,
             fail: None,
             logs: VecDeque::new(),
-            emitted: Vec::new(),
+            emitted: Emitted::default(),
             plugin: Arc::from(""),
         }
     }
@@ -117,7 +117,7 @@ impl distroduce_sdk::native::Host for HostCalls {
         HostCalls::log(self, level, msg)
     }
     fn emit(&mut self, msgpack: &[u8]) {
-        self.emitted.push(msgpack.to_vec());
+        self.emitted.push(msgpack);
     }
     fn fail(&mut self, msg: &str) {
         HostCalls::fail(self, msg)
@@ -185,6 +185,38 @@ impl wasmtime_wasi::HostMonotonicClock for VirtualMono {
     }
 }
 
+/// Emitted payloads back to back in one buffer: no allocation per message once it has grown.
+#[derive(Debug, Default)]
+pub struct Emitted {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Emitted {
+    pub fn push(&mut self, payload: &[u8]) {
+        self.bytes.extend_from_slice(payload);
+        self.ends.push(self.bytes.len());
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+    /// The payloads in emission order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.ends.iter().scan(0, |start, &end| {
+            let s = &self.bytes[*start..end];
+            *start = end;
+            Some(s)
+        })
+    }
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+}
+
 /// Read `len` bytes at `ptr` of the calling instance's memory.
 fn guest_bytes(caller: &mut Caller<'_, StoreData>, ptr: i32, len: i32) -> Option<Vec<u8>> {
     let mem = caller.get_export("memory")?.into_memory()?;
@@ -203,9 +235,14 @@ pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         c.data_mut().host.log(level, &String::from_utf8_lossy(&msg));
     })?;
     linker.func_wrap("distroduce", "emit", |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| {
-        match guest_bytes(&mut c, ptr, len) {
-            Some(b) => c.data_mut().host.emitted.push(b),
-            None => c.data_mut().host.fail("emit: message pointer out of bounds"),
+        let Some(mem) = c.get_export("memory").and_then(|e| e.into_memory()) else {
+            return c.data_mut().host.fail("emit: the plugin exports no memory");
+        };
+        let (data, store) = mem.data_and_store_mut(&mut c);
+        let range = ptr as u32 as usize..(ptr as u32 as usize).saturating_add(len as u32 as usize);
+        match data.get(range) {
+            Some(b) => store.host.emitted.push(b),
+            None => store.host.fail("emit: message pointer out of bounds"),
         }
     })?;
     linker.func_wrap("distroduce", "fail", |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| {

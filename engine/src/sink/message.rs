@@ -2,7 +2,7 @@
 
 use crate::config::scenario::ValueFormat;
 use crate::model::{KeyPart, KeyTemplate, TopicPlan};
-use crate::value::{as_num, as_str, json::to_json, kind, map_entries, Kind, Num};
+use crate::value::{as_num, as_str, json::to_json, kind, map_entries, value_len, Kind, Num};
 
 /// Where a message came from: job, timestep, substep, and its sequence number within the job.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,9 +28,31 @@ pub struct OutMessage {
 /// Decode one `emit` payload and apply its topic's settings (format, key template, headers,
 /// partition).
 pub fn parse_emit(b: &[u8], topics: &[TopicPlan]) -> Result<OutMessage, String> {
-    let entries = map_entries(b).map_err(|e| format!("emit payload is not a MessagePack map: {e}"))?;
-    let get = |k: &str| entries.iter().find(|(key, _)| as_str(key) == Some(k)).map(|(_, v)| *v);
-    let alias = get("topic").and_then(as_str).ok_or("emit payload has no string `topic`")?;
+    let (mut topic_v, mut value_v, mut key_v, mut headers_v) = (None, None, None, None);
+    let (n, mut at) = crate::value::map_header(b)
+        .map_err(|e| format!("emit payload is not a MessagePack map: {e}"))?
+        .ok_or("emit payload is not a MessagePack map")?;
+    for _ in 0..n {
+        let kl = value_len(b, at).map_err(|e| e.to_string())?;
+        let key = str_payload(&b[at..at + kl]);
+        at += kl;
+        let vl = value_len(b, at).map_err(|e| e.to_string())?;
+        let v = &b[at..at + vl];
+        at += vl;
+        match key {
+            Some(b"topic") => topic_v = Some(v),
+            Some(b"value") => value_v = Some(v),
+            Some(b"key") => key_v = Some(v),
+            Some(b"headers") => headers_v = Some(v),
+            _ => {}
+        }
+    }
+    let get = |k: &str| match k {
+        "value" => value_v,
+        "key" => key_v,
+        _ => headers_v,
+    };
+    let alias = topic_v.and_then(as_str).ok_or("emit payload has no string `topic`")?;
     let topic = topics.iter().position(|t| t.alias == alias).ok_or_else(|| {
         let names: Vec<&str> = topics.iter().map(|t| t.alias.as_str()).collect();
         format!(
@@ -67,6 +89,18 @@ pub fn parse_emit(b: &[u8], topics: &[TopicPlan]) -> Result<OutMessage, String> 
         }
     }
     Ok(OutMessage { topic, key, value, headers, partition: plan.partition, meta: MsgMeta::default() })
+}
+
+/// The bytes of a MessagePack string, without UTF-8 validation (keys are compared as bytes).
+fn str_payload(v: &[u8]) -> Option<&[u8]> {
+    let (h, n) = match *v.first()? {
+        m @ 0xa0..=0xbf => (1, (m & 0x1f) as usize),
+        0xd9 => (2, *v.get(1)? as usize),
+        0xda => (3, u16::from_be_bytes([*v.get(1)?, *v.get(2)?]) as usize),
+        0xdb => (5, u32::from_be_bytes(v.get(1..5)?.try_into().ok()?) as usize),
+        _ => return None,
+    };
+    v.get(h..h + n)
 }
 
 /// Fill a key template from the message value's fields.

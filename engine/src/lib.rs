@@ -8,6 +8,7 @@
 pub mod app;
 pub mod bench;
 pub mod config;
+pub mod emr;
 pub mod exec;
 pub mod merge;
 pub mod model;

@@ -124,6 +124,11 @@ enum Cmd {
     Validate { scenario: PathBuf },
     /// Print the JSON Schema of scenario files (for editor completion).
     Schema,
+    /// Amazon EMR: launch a cluster from a cluster file, run scenarios on it as Spark steps.
+    Emr {
+        #[command(subcommand)]
+        cmd: distroduce::emr::EmrCmd,
+    },
 }
 
 fn main() -> ExitCode {
@@ -172,6 +177,7 @@ fn main() -> ExitCode {
                 2
             }
         },
+        Cmd::Emr { cmd } => distroduce::emr::run(cmd),
         Cmd::Bench { flags, axes, repeat } => {
             let mut args = flags.into_args();
             // A benchmark measures the producer; record files only if asked for.

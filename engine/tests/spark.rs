@@ -4,9 +4,8 @@
 //! message arrives once. A shard whose engine fails fails the Spark job and the driver.
 
 mod common;
-use common::kafka::{brokers, consume, fresh, Got};
+use common::kafka::{assert_each_once, brokers, consume, fresh};
 use common::*;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -124,18 +123,7 @@ fn spark_shards_merge_into_a_local_run_and_every_message_arrives_once() {
         Duration::from_secs(1),
         Instant::now() + Duration::from_secs(60).min(deadline.saturating_duration_since(Instant::now())),
     );
-    let mut by_id: HashMap<&str, &Got> = HashMap::new();
-    for g in &got {
-        let id = g.headers.get("distroduce-id").expect("id header");
-        assert!(by_id.insert(id, g).is_none(), "duplicate message {id}");
-    }
-    for e in &expected {
-        let id = format!("0-{}-{}-{}", e["subset"], e["run"], e["seq"]);
-        let g = by_id.get(id.as_str()).unwrap_or_else(|| panic!("message {id} never arrived"));
-        assert_eq!(g.value, e["value"].as_str().unwrap(), "content of {id}");
-        assert_eq!(g.key.as_deref(), e["key"].as_str(), "key of {id}");
-    }
-    assert_eq!(got.len(), expected.len(), "every message once, nothing else on the topic");
+    assert_each_once(&got, &expected);
 
     // A shard whose engine exits non-zero fails the Spark job, and the driver says why.
     let (code, out) = submit(

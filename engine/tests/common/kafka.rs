@@ -73,3 +73,21 @@ pub fn consume(topic: &str, partitions: i32, n: usize, quiet: Duration, deadline
     }
     got
 }
+
+/// Check that every message of a run's messages.jsonl (`expected`) was consumed exactly once, by its
+/// `distroduce-id` header, with the same value and key; returns the consumed messages by id.
+pub fn assert_each_once<'a>(got: &'a [Got], expected: &[serde_json::Value]) -> HashMap<&'a str, &'a Got> {
+    let mut by_id: HashMap<&str, &Got> = HashMap::new();
+    for g in got {
+        let id = g.headers.get("distroduce-id").expect("every message carries a distroduce-id header");
+        assert!(by_id.insert(id, g).is_none(), "duplicate message {id}");
+    }
+    for e in expected {
+        let id = format!("{}-{}-{}-{}", e["simulation"], e["subset"], e["run"], e["seq"]);
+        let g = by_id.get(id.as_str()).unwrap_or_else(|| panic!("message {id} never arrived"));
+        assert_eq!(g.value, e["value"].as_str().unwrap(), "content of {id}");
+        assert_eq!(g.key.as_deref(), e["key"].as_str(), "key of {id}");
+    }
+    assert_eq!(got.len(), expected.len(), "every message once, nothing else on the topic");
+    by_id
+}

@@ -78,40 +78,40 @@ impl<'a> Reporter<'a> {
     }
 }
 
-/// Read, parse and compile a scenario file.
-pub fn load(path: &Path) -> Result<crate::model::Model, ConfigErrors> {
-    let src = std::fs::read_to_string(path).map_err(|e| {
+/// Read a YAML file; an unreadable file is a diagnostic with `hint`.
+pub fn read_source(path: &Path, what: &str, hint: &str) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![Diagnostic {
             file: path.to_path_buf(),
             pos: None,
-            message: format!("cannot read scenario: {e}"),
-            hint: Some("check the path; scenarios live under scenarios/".into()),
+            message: format!("cannot read {what}: {e}"),
+            hint: Some(hint.into()),
         }])
-    })?;
+    })
+}
+
+/// Deserialize YAML into typed config; serde_yaml's error becomes a positioned diagnostic (it
+/// appends " at line L column C" to messages, which we print up front instead).
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, src: &str, hint: &str) -> Result<T, ConfigErrors> {
+    serde_yaml::from_str(src).map_err(|e| {
+        let pos = e.location().map(|l| Pos { line: l.line(), col: l.column() });
+        let msg = e.to_string();
+        let message = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]).to_string();
+        ConfigErrors(vec![Diagnostic { file: path.to_path_buf(), pos, message, hint: Some(hint.into()) }])
+    })
+}
+
+/// Read, parse and compile a scenario file.
+pub fn load(path: &Path) -> Result<crate::model::Model, ConfigErrors> {
+    let src = read_source(path, "scenario", "check the path; scenarios live under scenarios/")?;
     load_str(path, &src)
 }
 
 /// Parse and compile scenario text; `path` is used for messages and relative plugin paths.
 pub fn load_str(path: &Path, src: &str) -> Result<crate::model::Model, ConfigErrors> {
-    let raw: scenario::Scenario = serde_yaml::from_str(src).map_err(|e| {
-        let pos = e.location().map(|l| Pos { line: l.line(), col: l.column() });
-        ConfigErrors(vec![Diagnostic {
-            file: path.to_path_buf(),
-            pos,
-            message: clean_serde_message(&e.to_string()),
-            hint: Some("see `engine schema` for every field and its type".into()),
-        }])
-    })?;
+    let raw: scenario::Scenario = parse_yaml(path, src, "see `engine schema` for every field and its type")?;
     let spans = span::SpanIndex::build(src);
     compile::compile(path, &spans, raw)
-}
-
-/// serde_yaml appends " at line L column C" to messages; we print the position up front instead.
-fn clean_serde_message(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
-    }
 }
 
 /// The JSON Schema of scenario files, generated from the config types.

@@ -3,8 +3,8 @@
 //! problem is reported with the `file:line:col` it comes from, like scenario files. Field docs
 //! become the JSON Schema descriptions printed by `engine emr schema`.
 
-use crate::config::span::{Pos, SpanIndex};
-use crate::config::{ConfigErrors, Diagnostic, Reporter};
+use crate::config::span::SpanIndex;
+use crate::config::{ConfigErrors, Reporter};
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -297,30 +297,15 @@ impl InstanceGroup {
 
 /// Read, parse and check a cluster file.
 pub fn load(path: &Path) -> Result<Cluster, ConfigErrors> {
-    let src = std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors(vec![Diagnostic {
-            file: path.to_path_buf(),
-            pos: None,
-            message: format!("cannot read cluster file: {e}"),
-            hint: Some("check the path; the example is deploy/emr/cluster.yaml".into()),
-        }])
-    })?;
+    let src =
+        crate::config::read_source(path, "cluster file", "check the path; the example is deploy/emr/cluster.yaml")?;
     load_str(path, &src)
 }
 
 /// Parse and check cluster text; `path` is used in messages.
 pub fn load_str(path: &Path, src: &str) -> Result<Cluster, ConfigErrors> {
-    let cluster: Cluster = serde_yaml::from_str(src).map_err(|e| {
-        let pos = e.location().map(|l| Pos { line: l.line(), col: l.column() });
-        let msg = e.to_string();
-        let msg = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]).to_string();
-        ConfigErrors(vec![Diagnostic {
-            file: path.to_path_buf(),
-            pos,
-            message: msg,
-            hint: Some("see `engine emr schema` for every field and its type".into()),
-        }])
-    })?;
+    let cluster: Cluster =
+        crate::config::parse_yaml(path, src, "see `engine emr schema` for every field and its type")?;
     let spans = SpanIndex::build(src);
     let mut r = Reporter::new(path, &spans);
     check(&cluster, &mut r);

@@ -26,6 +26,19 @@ struct Cli {
     cmd: Cmd,
 }
 
+#[derive(Subcommand)]
+enum PluginCmd {
+    /// Print a module's ABI version, functions (kind, output, reads) and imports, and say what keeps
+    /// it from working as a plugin. Exit 0 if it is usable, 2 if not.
+    Check {
+        /// A .wasm (or .wat) file.
+        file: PathBuf,
+        /// Print the inspection as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 /// Flags shared by `run` and `bench`.
 #[derive(clap::Args)]
 struct RunFlags {
@@ -120,6 +133,9 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         repeat: u32,
     },
+    /// Inspect plugin modules.
+    #[command(subcommand)]
+    Plugin(PluginCmd),
     /// Check a scenario and its plugins without running it.
     Validate { scenario: PathBuf },
     /// Print the JSON Schema of scenario files (for editor completion).
@@ -142,6 +158,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let code = match cli.cmd {
+        Cmd::Plugin(PluginCmd::Check { file, json }) => plugin_check(&file, json),
         Cmd::Schema => {
             println!("{}", serde_json::to_string_pretty(&distroduce::config::schema()).unwrap_or_default());
             0
@@ -221,6 +238,35 @@ fn run(args: RunArgs, summary_json: Option<PathBuf>) -> i32 {
     match result {
         Ok(_) => 0,
         Err(e) => report_error(&e),
+    }
+}
+
+fn plugin_check(file: &std::path::Path, json: bool) -> i32 {
+    let r = distroduce::runtime::inspect::inspect(file);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+    } else {
+        println!("{}: ABI version {}", file.display(), r.abi_version.map_or("unknown".into(), |v| v.to_string()));
+        for f in &r.functions {
+            let d = f.describe.as_ref();
+            let get = |k: &str| {
+                d.and_then(|d| d.get(k)).map_or("?".into(), |v| v.as_str().map_or(v.to_string(), String::from))
+            };
+            let reads = d.and_then(|d| d.get("reads")).map_or("?".into(), |v| v.to_string());
+            let output = if get("kind") == "state_update" { get("output") } else { "-".into() };
+            println!("  function {:<24} kind {:<13} output {output:<6} reads {reads}", f.name, get("kind"));
+        }
+        for i in &r.imports {
+            println!("  import   {i}");
+        }
+    }
+    for p in &r.problems {
+        eprintln!("error: {}: {p}", file.display());
+    }
+    if r.problems.is_empty() {
+        0
+    } else {
+        2
     }
 }
 

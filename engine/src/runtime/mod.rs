@@ -9,6 +9,7 @@
 pub mod build;
 mod describe;
 pub mod host;
+pub mod inspect;
 pub mod native;
 pub mod wasm;
 

@@ -1,0 +1,168 @@
+//! `engine plugin check FILE.wasm`: what a module offers (ABI version, functions with their kind,
+//! output and reads, imports) and everything that keeps it from working as a distroduce plugin,
+//! without a scenario.
+
+use super::host::{add_imports, StoreData, HOST_IMPORTS};
+use crate::value::json::to_json;
+use std::path::Path;
+use wasmtime::{Config, Engine, ExternType, Linker, Module, Store, StoreLimitsBuilder, ValType};
+
+/// WASI calls that reach files or the network. The engine never grants either (no preopened
+/// directories, no sockets), so a plugin that needs them cannot work.
+const WASI_FORBIDDEN: [&str; 3] = ["path_", "sock_", "fd_readdir"];
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Inspection {
+    pub abi_version: Option<i32>,
+    pub functions: Vec<Function>,
+    pub imports: Vec<String>,
+    /// What is wrong, each with the reason; empty means the module is a usable plugin.
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Function {
+    pub name: String,
+    /// The describe map (kind, output, reads), if the module has one for this function.
+    pub describe: Option<serde_json::Value>,
+}
+
+fn sig(module: &Module, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
+    match module.get_export(name) {
+        Some(ExternType::Func(f)) => Some((f.params().collect(), f.results().collect())),
+        _ => None,
+    }
+}
+
+fn is(v: &[ValType], want: &[ValType]) -> bool {
+    v.len() == want.len() && v.iter().zip(want).all(|(a, b)| ValType::eq(a, b))
+}
+
+/// Inspect the module at `path` (binary or text format).
+pub fn inspect(path: &Path) -> Inspection {
+    let mut r = Inspection::default();
+    let engine = match Engine::new(Config::new().epoch_interruption(true)) {
+        Ok(e) => e,
+        Err(e) => {
+            r.problems.push(format!("cannot create the WebAssembly engine: {e:#}"));
+            return r;
+        }
+    };
+    let module = match Module::from_file(&engine, path) {
+        Ok(m) => m,
+        Err(e) => {
+            r.problems.push(format!("not a WebAssembly module: {e:#}"));
+            return r;
+        }
+    };
+    for imp in module.imports() {
+        let name = format!("{}::{}", imp.module(), imp.name());
+        match imp.module() {
+            "distroduce" if !HOST_IMPORTS.contains(&imp.name()) => {
+                r.problems.push(format!("imports `{name}`, which is not a distroduce host function (there are: {})", HOST_IMPORTS.join(", ")))
+            }
+            "wasi_snapshot_preview1" if WASI_FORBIDDEN.iter().any(|p| imp.name().starts_with(p)) => r.problems.push(format!(
+                "imports `{name}`: plugins get no filesystem and no network, so it would always fail; compute from the call input instead"
+            )),
+            "distroduce" | "wasi_snapshot_preview1" => {}
+            other => r.problems.push(format!(
+                "imports `{name}`: only the `distroduce` host functions and WASI preview 1 are provided, not module `{other}`"
+            )),
+        }
+        r.imports.push(name);
+    }
+    if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
+        r.problems.push("does not export `memory` (ABI.md §1)".into());
+    }
+    for (name, params, results) in [
+        ("distroduce_abi_version", vec![], vec![ValType::I32]),
+        ("distroduce_alloc", vec![ValType::I32], vec![ValType::I32]),
+    ] {
+        match sig(&module, name) {
+            Some((p, q)) if is(&p, &params) && is(&q, &results) => {}
+            Some(_) => r.problems.push(format!("`{name}` has the wrong signature (ABI.md §1)")),
+            None => r.problems.push(format!("does not export `{name}`: not a distroduce plugin (ABI.md §1)")),
+        }
+    }
+    let mut names: Vec<String> = module
+        .exports()
+        .filter(|e| {
+            matches!(e.ty(), ExternType::Func(_)) && !e.name().starts_with("distroduce_") && !e.name().starts_with('_')
+        })
+        .map(|e| e.name().to_string())
+        .collect();
+    names.sort();
+    for name in &names {
+        match sig(&module, name) {
+            Some((p, q)) if is(&p, &[ValType::I32, ValType::I32]) && is(&q, &[ValType::I64]) => {}
+            Some(_) if module.get_export(&format!("distroduce_describe_{name}")).is_some() => {
+                r.problems.push(format!("`{name}` is described as a plugin function but is not (i32, i32) -> i64"))
+            }
+            _ => continue,
+        }
+        r.functions.push(Function { name: name.clone(), describe: None });
+    }
+    if r.functions.is_empty() {
+        r.problems.push("exports no plugin function (an export of type (i32, i32) -> i64)".into());
+    }
+    if r.problems.iter().any(|p| p.contains("memory") || p.contains("distroduce_")) {
+        return r;
+    }
+    describe(&engine, &module, &mut r);
+    r
+}
+
+/// Instantiate once: the ABI version and each function's describe map.
+fn describe(engine: &Engine, module: &Module, r: &mut Inspection) {
+    let mut linker: Linker<StoreData> = Linker::new(engine);
+    if let Err(e) = add_imports(&mut linker) {
+        r.problems.push(format!("cannot set up the host functions: {e:#}"));
+        return;
+    }
+    let mut store = Store::new(engine, StoreData::new(0, StoreLimitsBuilder::new().memory_size(256 << 20).build()));
+    store.limiter(|d| &mut d.limits);
+    store.set_epoch_deadline(u64::MAX);
+    let inst = match linker.instantiate(&mut store, module) {
+        Ok(i) => i,
+        Err(e) => {
+            r.problems.push(format!("cannot be instantiated: {e:#}"));
+            return;
+        }
+    };
+    if let Ok(f) = inst.get_typed_func::<(), ()>(&mut store, "_initialize") {
+        if let Err(e) = f.call(&mut store, ()) {
+            r.problems.push(format!("_initialize failed: {e:#}"));
+            return;
+        }
+    }
+    match inst.get_typed_func::<(), i32>(&mut store, "distroduce_abi_version").and_then(|f| f.call(&mut store, ())) {
+        Ok(v) => {
+            r.abi_version = Some(v);
+            if v != super::wasm::ABI_VERSION {
+                r.problems.push(format!("speaks ABI version {v}; this engine speaks {}", super::wasm::ABI_VERSION));
+            }
+        }
+        Err(e) => r.problems.push(format!("distroduce_abi_version trapped: {e:#}")),
+    }
+    let memory = inst.get_memory(&mut store, "memory");
+    for f in &mut r.functions {
+        let Ok(d) = inst.get_typed_func::<(), i64>(&mut store, &format!("distroduce_describe_{}", f.name)) else {
+            continue;
+        };
+        let packed = match d.call(&mut store, ()) {
+            Ok(p) => p,
+            Err(e) => {
+                r.problems.push(format!("distroduce_describe_{} trapped: {e:#}", f.name));
+                continue;
+            }
+        };
+        let (ptr, len) = (((packed as u64) >> 32) as usize, (packed as u64 & 0xffff_ffff) as usize);
+        let bytes = memory.and_then(|m| m.data(&store).get(ptr..ptr + len).map(<[u8]>::to_vec));
+        match bytes.as_deref().map(to_json) {
+            Some(Ok(v)) if v.is_object() => f.describe = Some(v),
+            _ => {
+                r.problems.push(format!("distroduce_describe_{} does not return a MessagePack map (ABI.md §2)", f.name))
+            }
+        }
+    }
+}

@@ -31,9 +31,8 @@ fn broken_modules_are_rejected_with_the_reason() {
                  (func (export "distroduce_alloc") (param i32) (result i32) i32.const 0)"#;
     let cases = [
         (
-            format!(
-                r#"(module (memory (export "memory") 1) (func (export "f") (param i32 i32) (result i64) i64.const 0))"#
-            ),
+            r#"(module (memory (export "memory") 1) (func (export "f") (param i32 i32) (result i64) i64.const 0))"#
+                .to_string(),
             "does not export `distroduce_abi_version`",
         ),
         (

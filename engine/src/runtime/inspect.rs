@@ -27,15 +27,89 @@ pub struct Function {
     pub describe: Option<serde_json::Value>,
 }
 
-fn sig(module: &Module, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
+/// The parameter and result types of a function export.
+pub(crate) fn sig(module: &Module, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
     match module.get_export(name) {
         Some(ExternType::Func(f)) => Some((f.params().collect(), f.results().collect())),
         _ => None,
     }
 }
 
-fn is(v: &[ValType], want: &[ValType]) -> bool {
+pub(crate) fn is(v: &[ValType], want: &[ValType]) -> bool {
     v.len() == want.len() && v.iter().zip(want).all(|(a, b)| ValType::eq(a, b))
+}
+
+/// Whether an export has the plugin function type `(i32, i32) -> i64`.
+pub(crate) fn is_plugin_fn(module: &Module, name: &str) -> bool {
+    sig(module, name).is_some_and(|(p, r)| is(&p, &[ValType::I32, ValType::I32]) && is(&r, &[ValType::I64]))
+}
+
+/// Function exports that are neither ABI plumbing (`distroduce_*`) nor runtime hooks (`_*`), sorted.
+pub(crate) fn user_exports(module: &Module) -> Vec<String> {
+    let mut names: Vec<String> = module
+        .exports()
+        .filter(|e| {
+            matches!(e.ty(), ExternType::Func(_)) && !e.name().starts_with("distroduce_") && !e.name().starts_with('_')
+        })
+        .map(|e| e.name().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A way a module breaks ABI.md, with what to do about it.
+pub(crate) struct AbiProblem {
+    pub message: String,
+    pub hint: &'static str,
+}
+
+/// Import and export checks shared by `engine plugin check` and plugin loading. With
+/// `forbid_wasi_io`, WASI filesystem and network imports count too (loading allows them: the
+/// calls simply fail under the locked-down WASI).
+pub(crate) fn abi_problems(module: &Module, forbid_wasi_io: bool) -> Vec<AbiProblem> {
+    let mut out = Vec::new();
+    for imp in module.imports() {
+        let name = format!("{}::{}", imp.module(), imp.name());
+        match imp.module() {
+            "distroduce" if !HOST_IMPORTS.contains(&imp.name()) => out.push(AbiProblem {
+                message: format!("imports `{name}`, which the engine does not provide"),
+                hint: "the `distroduce` host functions are rng_u64, rng_f64, now_ns, log, emit and fail (ABI.md §5)",
+            }),
+            "wasi_snapshot_preview1" if forbid_wasi_io && WASI_FORBIDDEN.iter().any(|p| imp.name().starts_with(p)) => {
+                out.push(AbiProblem {
+                    message: format!("imports `{name}`: plugins get no filesystem and no network, so it would always fail"),
+                    hint: "compute from the call input instead",
+                })
+            }
+            "distroduce" | "wasi_snapshot_preview1" => {}
+            other => out.push(AbiProblem {
+                message: format!(
+                    "imports `{name}`, which the engine does not provide: only the `distroduce` host functions and WASI preview 1 are provided, not module `{other}`"
+                ),
+                hint: "plugins may import only the `distroduce` host functions of ABI.md and WASI preview 1",
+            }),
+        }
+    }
+    if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
+        out.push(AbiProblem { message: "does not export `memory`".into(), hint: "see plugin-sdk/ABI.md §1" });
+    }
+    for (name, params, results) in [
+        ("distroduce_abi_version", vec![], vec![ValType::I32]),
+        ("distroduce_alloc", vec![ValType::I32], vec![ValType::I32]),
+    ] {
+        match sig(module, name) {
+            Some((p, q)) if is(&p, &params) && is(&q, &results) => {}
+            Some(_) => out.push(AbiProblem {
+                message: format!("`{name}` has the wrong signature"),
+                hint: "see plugin-sdk/ABI.md §1",
+            }),
+            None => out.push(AbiProblem {
+                message: format!("does not export `{name}`; it is not a distroduce plugin"),
+                hint: "build it with distroduce-sdk, or implement plugin-sdk/ABI.md §1",
+            }),
+        }
+    }
+    out
 }
 
 /// Inspect the module at `path` (binary or text format).
@@ -55,52 +129,16 @@ pub fn inspect(path: &Path) -> Inspection {
             return r;
         }
     };
-    for imp in module.imports() {
-        let name = format!("{}::{}", imp.module(), imp.name());
-        match imp.module() {
-            "distroduce" if !HOST_IMPORTS.contains(&imp.name()) => {
-                r.problems.push(format!("imports `{name}`, which is not a distroduce host function (there are: {})", HOST_IMPORTS.join(", ")))
+    r.imports = module.imports().map(|i| format!("{}::{}", i.module(), i.name())).collect();
+    r.problems.extend(abi_problems(&module, true).into_iter().map(|p| format!("{} ({})", p.message, p.hint)));
+    for name in user_exports(&module) {
+        if !is_plugin_fn(&module, &name) {
+            if module.get_export(&format!("distroduce_describe_{name}")).is_some() {
+                r.problems.push(format!("`{name}` is described as a plugin function but is not (i32, i32) -> i64"));
             }
-            "wasi_snapshot_preview1" if WASI_FORBIDDEN.iter().any(|p| imp.name().starts_with(p)) => r.problems.push(format!(
-                "imports `{name}`: plugins get no filesystem and no network, so it would always fail; compute from the call input instead"
-            )),
-            "distroduce" | "wasi_snapshot_preview1" => {}
-            other => r.problems.push(format!(
-                "imports `{name}`: only the `distroduce` host functions and WASI preview 1 are provided, not module `{other}`"
-            )),
+            continue;
         }
-        r.imports.push(name);
-    }
-    if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
-        r.problems.push("does not export `memory` (ABI.md §1)".into());
-    }
-    for (name, params, results) in [
-        ("distroduce_abi_version", vec![], vec![ValType::I32]),
-        ("distroduce_alloc", vec![ValType::I32], vec![ValType::I32]),
-    ] {
-        match sig(&module, name) {
-            Some((p, q)) if is(&p, &params) && is(&q, &results) => {}
-            Some(_) => r.problems.push(format!("`{name}` has the wrong signature (ABI.md §1)")),
-            None => r.problems.push(format!("does not export `{name}`: not a distroduce plugin (ABI.md §1)")),
-        }
-    }
-    let mut names: Vec<String> = module
-        .exports()
-        .filter(|e| {
-            matches!(e.ty(), ExternType::Func(_)) && !e.name().starts_with("distroduce_") && !e.name().starts_with('_')
-        })
-        .map(|e| e.name().to_string())
-        .collect();
-    names.sort();
-    for name in &names {
-        match sig(&module, name) {
-            Some((p, q)) if is(&p, &[ValType::I32, ValType::I32]) && is(&q, &[ValType::I64]) => {}
-            Some(_) if module.get_export(&format!("distroduce_describe_{name}")).is_some() => {
-                r.problems.push(format!("`{name}` is described as a plugin function but is not (i32, i32) -> i64"))
-            }
-            _ => continue,
-        }
-        r.functions.push(Function { name: name.clone(), describe: None });
+        r.functions.push(Function { name, describe: None });
     }
     if r.functions.is_empty() {
         r.problems.push("exports no plugin function (an export of type (i32, i32) -> i64)".into());

@@ -6,16 +6,14 @@
 //! epoch), and a locked-down WASI context.
 
 use super::describe;
-use super::host::{add_imports, HostCalls, StoreData, HOST_IMPORTS};
+use super::host::{add_imports, HostCalls, StoreData};
 use super::{Backend, CallFailure, CallSetup, JobBackend, Resolved, Slot};
 use crate::config::{ConfigErrors, Diagnostic};
 use crate::model::{Model, PluginSource};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::{
-    Config, Engine, ExternType, InstancePre, Linker, Memory, Module, Store, StoreLimitsBuilder, TypedFunc, ValType,
-};
+use wasmtime::{Config, Engine, InstancePre, Linker, Memory, Module, Store, StoreLimitsBuilder, TypedFunc, ValType};
 
 /// How often the epoch advances; call deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -227,59 +225,8 @@ impl WasmBackend {
 /// Static checks of a module against the ABI and the functions the scenario uses.
 fn check_module(model: &Model, pi: usize, module: &Module, used: &[String], diags: &mut Vec<Diagnostic>) {
     let spec = &model.plugins[pi];
-    for imp in module.imports() {
-        let ok = match imp.module() {
-            "distroduce" => HOST_IMPORTS.contains(&imp.name()),
-            "wasi_snapshot_preview1" => true,
-            _ => false,
-        };
-        if !ok {
-            diags.push(diag(
-                model,
-                spec.pos,
-                format!(
-                    "plugin `{}` imports `{}::{}`, which the engine does not provide",
-                    spec.name,
-                    imp.module(),
-                    imp.name()
-                ),
-                Some("plugins may import only the `distroduce` host functions of ABI.md and WASI preview 1"),
-            ));
-        }
-    }
-    let func_type = |name: &str| match module.get_export(name) {
-        Some(ExternType::Func(f)) => Some((f.params().collect::<Vec<_>>(), f.results().collect::<Vec<_>>())),
-        _ => None,
-    };
-    let is =
-        |v: &[ValType], want: &[ValType]| v.len() == want.len() && v.iter().zip(want).all(|(a, b)| ValType::eq(a, b));
-    if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
-        diags.push(diag(
-            model,
-            spec.pos,
-            format!("plugin `{}` does not export `memory`", spec.name),
-            Some("see plugin-sdk/ABI.md §1"),
-        ));
-    }
-    for (name, params, results) in [
-        ("distroduce_abi_version", vec![], vec![ValType::I32]),
-        ("distroduce_alloc", vec![ValType::I32], vec![ValType::I32]),
-    ] {
-        match func_type(name) {
-            Some((p, r)) if is(&p, &params) && is(&r, &results) => {}
-            Some(_) => diags.push(diag(
-                model,
-                spec.pos,
-                format!("plugin `{}`: `{name}` has the wrong signature", spec.name),
-                Some("see plugin-sdk/ABI.md §1"),
-            )),
-            None => diags.push(diag(
-                model,
-                spec.pos,
-                format!("plugin `{}` does not export `{name}`; it is not a distroduce plugin", spec.name),
-                Some("build it with distroduce-sdk, or implement plugin-sdk/ABI.md §1"),
-            )),
-        }
+    for p in super::inspect::abi_problems(module, false) {
+        diags.push(diag(model, spec.pos, format!("plugin `{}`: {}", spec.name, p.message), Some(p.hint)));
     }
     let uses: Vec<&crate::model::FnRef> = model
         .blocks
@@ -289,8 +236,8 @@ fn check_module(model: &Model, pi: usize, module: &Module, used: &[String], diag
         .collect();
     for export in used {
         let pos = uses.iter().find(|f| &f.export == export).and_then(|f| f.pos);
-        match func_type(export) {
-            Some((p, r)) if is(&p, &[ValType::I32, ValType::I32]) && is(&r, &[ValType::I64]) => {}
+        match super::inspect::sig(module, export) {
+            Some(_) if super::inspect::is_plugin_fn(module, export) => {}
             Some((p, r)) => diags.push(diag(
                 model,
                 pos,
@@ -303,16 +250,7 @@ fn check_module(model: &Model, pi: usize, module: &Module, used: &[String], diag
                 Some("see plugin-sdk/ABI.md §1"),
             )),
             None => {
-                let mut have: Vec<String> = module
-                    .exports()
-                    .filter(|e| {
-                        matches!(e.ty(), ExternType::Func(_))
-                            && !e.name().starts_with("distroduce_")
-                            && !e.name().starts_with('_')
-                    })
-                    .map(|e| e.name().to_string())
-                    .collect();
-                have.sort();
+                let have = super::inspect::user_exports(module);
                 diags.push(diag(
                     model,
                     pos,

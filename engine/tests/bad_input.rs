@@ -177,3 +177,24 @@ fn schema_is_json_and_describes_the_scenario() {
     assert!(v["properties"]["blocks"].is_object() && v["properties"]["kafka"].is_object(), "{v}");
     assert_eq!(v["required"].as_array().unwrap().len(), 6, "{v}");
 }
+
+#[test]
+fn kafka_and_clock_settings_are_checked_with_positions() {
+    let y = base(GOOD).replace(
+        "state:",
+        "clock: {step: 0s, realtime: true}\nkafka:\n  rate: -5\n  warmup: soon\n  records_topic: nowhere\n  topics:\n    t: {partitions: 2, partition: 7, key: \"{room\"}\nstate:",
+    );
+    let (code, err) = validate(&y);
+    assert_eq!(code, 2);
+    for want in [
+        "`realtime: true` needs a clock `step` above 0s",
+        "`rate` must be a positive number of messages per second, not -5",
+        "cannot read `soon` as a duration",
+        "`records_topic` names `nowhere`, which `kafka.topics` does not declare",
+        "partition 7 does not exist: the topic has 2 partitions",
+        "unclosed `{` in key template `{room`",
+    ] {
+        let line = err.lines().find(|l| l.contains(want)).unwrap_or_else(|| panic!("want {want:?} in:\n{err}"));
+        assert!(line.starts_with("error: scenario.yaml:"), "positioned: {line}");
+    }
+}

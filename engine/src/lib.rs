@@ -10,6 +10,7 @@ pub mod bench;
 pub mod config;
 pub mod emr;
 pub mod exec;
+pub mod expect;
 pub mod merge;
 pub mod model;
 pub mod report;

@@ -29,6 +29,8 @@ pub struct Model {
     pub kafka: KafkaPlan,
     pub limits: LimitsPlan,
     pub output: OutputPlan,
+    /// What a correct downstream job must output (`expectations`).
+    pub expectations: Vec<crate::expect::Expectation>,
 }
 
 impl Model {
@@ -151,6 +153,18 @@ pub struct TopicPlan {
     pub key: Option<KeyTemplate>,
     pub headers: Vec<(String, Vec<u8>)>,
     pub partition: Option<i32>,
+    pub disorder: Option<Disorder>,
+}
+
+/// Compiled `kafka.topics.*.disorder`: delays in event-time milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Disorder {
+    /// (fraction of messages, how far behind they arrive).
+    pub late: Option<(f64, i64)>,
+    /// Every message delayed by a random 0..=jitter.
+    pub jitter_ms: Option<i64>,
+    /// Fraction of messages sent twice.
+    pub duplicate: f64,
 }
 
 /// A parsed key template: literal text and `{field.path}` references into the message value.
@@ -225,6 +239,7 @@ pub struct KafkaPlan {
     pub rate: Option<f64>,
     /// Excluded from throughput and latency figures.
     pub warmup: Duration,
+    pub timestamps: crate::config::scenario::TimestampMode,
 }
 
 #[derive(Debug, Clone)]

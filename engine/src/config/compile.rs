@@ -82,6 +82,8 @@ pub fn compile(file: &Path, spans: &SpanIndex, s: Scenario) -> Result<Model, Con
         kafka,
         limits,
         output,
+        // Compiled from `s.expectations` by the stream-verification work (issue 6).
+        expectations: Vec::new(),
     })
 }
 
@@ -329,6 +331,7 @@ fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig) -> KafkaPlan {
             key,
             headers: t.headers.iter().map(|(k, v)| (k.clone(), v.clone().into_bytes())).collect(),
             partition: t.partition,
+            disorder: None,
         });
     }
     let producer = k
@@ -373,6 +376,7 @@ fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig) -> KafkaPlan {
         id_header: k.id_header,
         rate: k.rate,
         warmup,
+        timestamps: k.timestamps,
     }
 }
 

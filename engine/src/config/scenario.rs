@@ -7,6 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+pub use super::expect::{DisorderConfig, ExpectationConfig, TimestampMode};
+
 /// A simulation scenario: state, parameters, Monte Carlo settings, the ordered partial state
 /// update blocks (PSUBs) and the WASM plugins implementing them.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -61,6 +63,10 @@ pub struct Scenario {
     /// Local record output.
     #[serde(default)]
     pub output: OutputConfig,
+    /// What a correct downstream stream job must output, by name; `engine run` writes them to
+    /// `expected.jsonl` and `engine verify` checks a job's output topic against them.
+    #[serde(default)]
+    pub expectations: IndexMap<String, ExpectationConfig>,
 }
 
 /// How list-valued params combine into parameter subsets.
@@ -259,6 +265,10 @@ pub struct KafkaConfig {
     /// Messages acknowledged during the warm-up still count as delivered.
     #[serde(default)]
     pub warmup: Option<String>,
+    /// Which timestamp messages carry: the event time from the virtual clock (default), or the
+    /// producer's wall clock.
+    #[serde(default)]
+    pub timestamps: TimestampMode,
 }
 
 /// One topic that plugins can emit to under its alias.
@@ -287,6 +297,9 @@ pub struct TopicConfig {
     /// Send every message to this partition instead of using the partitioner.
     #[serde(default)]
     pub partition: Option<i32>,
+    /// Deliberate late, out-of-order or duplicated messages, reproducible from the seed.
+    #[serde(default)]
+    pub disorder: Option<DisorderConfig>,
 }
 
 /// Encoding of message values. (Avro with a schema registry would be a third variant.)

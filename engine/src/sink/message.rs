@@ -197,6 +197,7 @@ mod tests {
             key: None,
             headers: vec![],
             partition: None,
+            disorder: None,
         }
     }
 

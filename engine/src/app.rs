@@ -42,6 +42,9 @@ pub struct RunArgs {
     pub flush_timeout: Duration,
     /// Run only one shard of the jobs: `(index, count)`.
     pub shard: Option<(u32, u32)>,
+    /// Replace plugins by name with prebuilt modules (`--plugin chat=chat_go.wasm`): the same
+    /// model with another language's implementation.
+    pub plugins: Vec<(String, PathBuf)>,
 }
 
 impl RunArgs {
@@ -58,6 +61,7 @@ impl RunArgs {
             write_messages: false,
             flush_timeout: Duration::from_secs(60),
             shard: None,
+            plugins: Vec::new(),
         }
     }
 }
@@ -140,8 +144,9 @@ impl From<LoadError> for AppError {
 }
 
 /// Parse, compile and check a scenario and its plugins, without running anything.
-pub fn validate(path: &Path) -> Result<(Model, WasmBackend, Resolved), AppError> {
-    let model = config::load(path)?;
+pub fn validate(path: &Path, plugins: &[(String, PathBuf)]) -> Result<(Model, WasmBackend, Resolved), AppError> {
+    let mut model = config::load(path)?;
+    override_plugins(&mut model, plugins)?;
     let (backend, resolved) = WasmBackend::load(&model)?;
     Ok((model, backend, resolved))
 }
@@ -170,6 +175,25 @@ pub fn apply_overrides(model: &mut Model, args: &RunArgs) -> Result<(), AppError
     }
     if let Some(f) = &args.formats {
         model.output.formats = f.clone();
+    }
+    override_plugins(model, &args.plugins)
+}
+
+/// Point plugins at other modules; naming a plugin the scenario does not declare is bad input.
+pub fn override_plugins(model: &mut Model, plugins: &[(String, PathBuf)]) -> Result<(), AppError> {
+    for (name, path) in plugins {
+        let Some(spec) = model.plugins.iter_mut().find(|p| &p.name == name) else {
+            let declared: Vec<&str> = model.plugins.iter().map(|p| p.name.as_str()).collect();
+            return Err(AppError::Config(ConfigErrors(vec![config::Diagnostic {
+                file: PathBuf::from("--plugin"),
+                pos: None,
+                message: format!("the scenario declares no plugin `{name}`"),
+                hint: Some(format!("declared: {}", declared.join(", "))),
+            }])));
+        };
+        spec.source = crate::model::PluginSource::Wasm(path.clone());
+        // The scenario line no longer says where this module comes from.
+        spec.pos = None;
     }
     Ok(())
 }

@@ -15,5 +15,6 @@ pub mod merge;
 pub mod model;
 pub mod report;
 pub mod runtime;
+pub mod scaffold;
 pub mod sink;
 pub mod value;

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use distroduce::app::{self, AppError, KafkaTarget, RunArgs, Summary};
 use distroduce::bench::{Axis, BenchArgs};
 use distroduce::config::scenario::RecordFormat;
+use distroduce::scaffold::NewPlugin;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -36,6 +37,21 @@ enum PluginCmd {
         /// Print the inspection as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Create a plugin project (source, build and test scripts, a scenario) that builds and passes
+    /// its own test: `engine plugin new --lang go my-model && cd my-model && ./test`.
+    New {
+        /// rust, go, assemblyscript, c or python.
+        #[arg(long)]
+        lang: String,
+        /// Project name: lowercase letters, digits, `-` and `_`.
+        name: String,
+        /// Parent directory of the new project.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The Rust SDK crate to depend on (default: this checkout's plugin-sdk).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
     },
 }
 
@@ -71,6 +87,10 @@ struct RunFlags {
     /// How long to wait for outstanding deliveries at the end.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     flush_timeout: Duration,
+    /// Use a prebuilt module for a plugin, e.g. `--plugin chat=target/wasm/lang/chat_go.wasm`
+    /// (repeatable): the same scenario with another implementation.
+    #[arg(long = "plugin", value_parser = parse_plugin, value_name = "NAME=FILE")]
+    plugins: Vec<(String, PathBuf)>,
 }
 
 impl RunFlags {
@@ -90,6 +110,7 @@ impl RunFlags {
         args.timesteps = self.timesteps;
         args.seed = self.seed;
         args.flush_timeout = self.flush_timeout;
+        args.plugins = self.plugins;
         args
     }
 }
@@ -137,7 +158,12 @@ enum Cmd {
     #[command(subcommand)]
     Plugin(PluginCmd),
     /// Check a scenario and its plugins without running it.
-    Validate { scenario: PathBuf },
+    Validate {
+        scenario: PathBuf,
+        /// Check with a prebuilt module for a plugin (`NAME=FILE`, repeatable), as `run --plugin`.
+        #[arg(long = "plugin", value_parser = parse_plugin, value_name = "NAME=FILE")]
+        plugins: Vec<(String, PathBuf)>,
+    },
     /// Print the JSON Schema of scenario files (for editor completion).
     Schema,
     /// Amazon EMR: launch a cluster from a cluster file, run scenarios on it as Spark steps.
@@ -159,11 +185,12 @@ fn main() -> ExitCode {
         .init();
     let code = match cli.cmd {
         Cmd::Plugin(PluginCmd::Check { file, json }) => plugin_check(&file, json),
+        Cmd::Plugin(PluginCmd::New { lang, name, dir, sdk }) => plugin_new(NewPlugin { lang, name, dir, sdk }),
         Cmd::Schema => {
             println!("{}", serde_json::to_string_pretty(&distroduce::config::schema()).unwrap_or_default());
             0
         }
-        Cmd::Validate { scenario } => match app::validate(&scenario) {
+        Cmd::Validate { scenario, plugins } => match app::validate(&scenario, &plugins) {
             Ok((model, _, _)) => {
                 println!(
                     "{}: ok ({} state variables, {} blocks, {} subsets x {} runs, {} plugins)",
@@ -241,6 +268,23 @@ fn run(args: RunArgs, summary_json: Option<PathBuf>) -> i32 {
     }
 }
 
+fn plugin_new(req: NewPlugin) -> i32 {
+    match distroduce::scaffold::new_plugin(&req) {
+        Ok((root, files)) => {
+            println!("created {} ({} plugin, {} files)", root.display(), req.lang, files.len());
+            println!("next:   cd {} && ./test", root.display());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: plugin new: {e}");
+            if let Some(h) = e.hint() {
+                eprintln!("  hint: {h}");
+            }
+            2
+        }
+    }
+}
+
 fn plugin_check(file: &std::path::Path, json: bool) -> i32 {
     let r = distroduce::runtime::inspect::inspect(file);
     if json {
@@ -279,6 +323,13 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
         return Err(format!("shard {i}/{n}: need 0 <= I < N"));
     }
     Ok((i, n))
+}
+
+fn parse_plugin(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, file)) if !name.is_empty() && !file.is_empty() => Ok((name.to_string(), PathBuf::from(file))),
+        _ => Err("write it as NAME=FILE, e.g. chat=target/wasm/lang/chat_go.wasm".into()),
+    }
 }
 
 fn bench(mut args: BenchArgs) -> i32 {

@@ -5,7 +5,7 @@
 //! WASM-only part ([`StoreData`]) adds the WASI context, the memory limiter and captured stderr.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Caller, Linker, StoreLimits};
@@ -148,7 +148,7 @@ impl StoreData {
         b.insecure_random(wasmtime_wasi::Deterministic::new(bytes));
         b.insecure_random_seed(job_seed as u128);
         b.wall_clock(VirtualWall(clock.clone()));
-        b.monotonic_clock(VirtualMono(clock.clone()));
+        b.monotonic_clock(VirtualMono { clock: clock.clone(), reads: AtomicU64::new(0) });
         Self { host: HostCalls::default(), wasi: b.build_p1(), limits, stderr, clock }
     }
 
@@ -175,13 +175,21 @@ impl wasmtime_wasi::HostWallClock for VirtualWall {
     }
 }
 
-struct VirtualMono(Arc<AtomicI64>);
+/// The monotonic clock: the virtual clock, plus 1 s so that it is never zero (Go's runtime aborts
+/// on a zero `nanotime`, and `_initialize` runs before the first call sets the clock), plus 1 µs
+/// per read so that it advances even while the virtual clock is frozen (runtimes that wait for time
+/// to pass would otherwise spin). Deterministic: the reads are the guest's own.
+struct VirtualMono {
+    clock: Arc<AtomicI64>,
+    reads: AtomicU64,
+}
 impl wasmtime_wasi::HostMonotonicClock for VirtualMono {
     fn resolution(&self) -> u64 {
         1
     }
     fn now(&self) -> u64 {
-        self.0.load(Ordering::Relaxed).max(0) as u64
+        let base = self.clock.load(Ordering::Relaxed).max(0) as u64;
+        base.saturating_add(1_000_000_000).saturating_add(self.reads.fetch_add(1_000, Ordering::Relaxed))
     }
 }
 

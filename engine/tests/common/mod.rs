@@ -42,3 +42,11 @@ pub fn stderr(o: &Output) -> String {
 pub fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
+
+/// The chat model ported to another language (`go`, `as`, `c`, `py`), built by
+/// scripts/build-plugins into target/wasm/lang.
+pub fn lang_plugin(lang: &str) -> String {
+    let p = repo().join("target/wasm/lang").join(format!("chat_{lang}.wasm"));
+    assert!(p.is_file(), "{} is missing: run scripts/build-plugins first (scripts/test does)", p.display());
+    p.display().to_string()
+}

@@ -1,0 +1,3 @@
+module distroduce.dev/sdk
+
+go 1.24

@@ -1,0 +1,7 @@
+module distroduce.dev/plugins/chat-go
+
+go 1.24
+
+require distroduce.dev/sdk v0.0.0
+
+replace distroduce.dev/sdk => ../../plugin-sdk/go

@@ -175,6 +175,16 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Commands that only print die quietly on a closed pipe (`engine plugin check x.wasm | head`),
+    // as Unix tools do, instead of panicking in `println!`. Not for runs: a network write must
+    // never kill the process.
+    #[cfg(unix)]
+    if matches!(cli.cmd, Cmd::Plugin(_) | Cmd::Schema | Cmd::Validate { .. }) {
+        // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let level = ["warn", "info", "debug", "trace"][cli.verbose.min(3) as usize];
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -3,7 +3,8 @@
 //!
 //! The data path, one module per stage: [`config`] (YAML → validated [`model::Model`]) →
 //! [`runtime`] (plugins compiled once, instantiated per job) → [`exec`] (jobs in parallel, cadCAD
-//! semantics) → [`sink`] (records to files, messages to Kafka). [`app`] wires them for the CLI.
+//! semantics) → [`sink`] (records to files, messages to Kafka). [`app`] wires them for the CLI;
+//! [`verify`] checks a downstream stream job's output against the model's [`expect`]ations.
 
 pub mod app;
 pub mod bench;
@@ -18,3 +19,4 @@ pub mod runtime;
 pub mod scaffold;
 pub mod sink;
 pub mod value;
+pub mod verify;

@@ -1,6 +1,6 @@
 //! `engine`: a thin command line over the `distroduce` library. It parses arguments, sets up
 //! logging and the progress bar, and renders the library's typed errors for people.
-//! Exit codes: 0 ok, 1 the run failed, 2 bad input.
+//! Exit codes: 0 ok, 1 the run failed (for `verify`: the job's output is wrong), 2 bad input.
 
 use clap::{Parser, Subcommand};
 use distroduce::app::{self, AppError, KafkaTarget, RunArgs, Summary};
@@ -115,6 +115,36 @@ impl RunFlags {
     }
 }
 
+#[derive(clap::Args)]
+struct VerifyFlags {
+    /// The scenario `engine run` ran (for its `expectations`).
+    scenario: PathBuf,
+    /// Expected records (default: <out>/expected.jsonl).
+    #[arg(long)]
+    expected: Option<PathBuf>,
+    /// `engine run`'s output directory (default: the scenario's output.dir, else out/<name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Kafka bootstrap servers (default: the scenario's kafka.brokers).
+    #[arg(long)]
+    brokers: Option<String>,
+    /// The longest to read before giving the verdict (a bound on waiting for stragglers).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    wait: Duration,
+    /// Once every expected record matched, stop after this long without new records.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    settle: Duration,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Verify only these expectations (repeat, or separate with commas).
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    only: Vec<String>,
+    /// A librdkafka consumer property, e.g. `--consumer isolation.level=read_uncommitted` (repeat).
+    #[arg(long, value_parser = distroduce::verify::parse_prop, value_name = "PROP=VALUE")]
+    consumer: Vec<(String, String)>,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Run a scenario: every (subset, run) job, records to files, messages to Kafka.
@@ -166,6 +196,10 @@ enum Cmd {
     },
     /// Print the JSON Schema of scenario files (for editor completion).
     Schema,
+    /// Check a stream job's output topic(s) against the expected records `engine run` wrote
+    /// (expected.jsonl): missing, unexpected and mismatched records per key and window.
+    /// Exit 0 if all match, 1 if not, 2 if verify could not run.
+    Verify(VerifyFlags),
     /// Amazon EMR: launch a cluster from a cluster file, run scenarios on it as Spark steps.
     Emr {
         #[command(subcommand)]
@@ -232,6 +266,7 @@ fn main() -> ExitCode {
             }
         },
         Cmd::Emr { cmd } => distroduce::emr::run(cmd),
+        Cmd::Verify(f) => verify(f),
         Cmd::Bench { flags, axes, repeat } => {
             let mut args = flags.into_args();
             // A benchmark measures the producer; record files only if asked for.
@@ -291,6 +326,30 @@ fn plugin_new(req: NewPlugin) -> i32 {
                 eprintln!("  hint: {h}");
             }
             2
+        }
+    }
+}
+
+fn verify(f: VerifyFlags) -> i32 {
+    let args = distroduce::verify::VerifyArgs {
+        scenario: f.scenario,
+        expected: f.expected,
+        out: f.out,
+        brokers: f.brokers,
+        wait: f.wait,
+        settle: f.settle,
+        report: f.report,
+        only: f.only,
+        consumer: f.consumer,
+    };
+    match distroduce::verify::verify(&args) {
+        Ok(report) => {
+            print!("{}", distroduce::verify::report::render(&report));
+            i32::from(!report.passed)
+        }
+        Err(e) => {
+            eprintln!("{}", prefix_error(&e.to_string()));
+            e.exit_code()
         }
     }
 }

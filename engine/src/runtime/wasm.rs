@@ -117,7 +117,7 @@ impl WasmBackend {
             };
             if super::cache::is_component(&bytes) {
                 if let Some(p) =
-                    load_component(model, pi, &engine, &comp_linker, &bytes, &path, &resolved.exports[pi], &mut diags)
+                    load_component(model, pi, &comp_linker, &bytes, &path, &resolved.exports[pi], &mut diags)
                 {
                     plugins.push(p);
                 }
@@ -318,7 +318,6 @@ fn check_module(model: &Model, pi: usize, module: &Module, used: &[String], diag
 fn load_component(
     model: &Model,
     pi: usize,
-    engine: &Engine,
     linker: &wasmtime::component::Linker<StoreData>,
     bytes: &[u8],
     path: &std::path::Path,
@@ -326,6 +325,7 @@ fn load_component(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Plugin> {
     let spec = &model.plugins[pi];
+    let engine = linker.engine();
     let component = match super::cache::component(engine, bytes) {
         Ok(c) => c,
         Err(e) => {

@@ -156,17 +156,39 @@ def _array(data, i, n):
     out = []
     append = out.append
     for _ in range(n):
-        v, i = _unpack(data, i)
-        append(v)
+        b = data[i]
+        if 0xA0 <= b <= 0xBF:  # fixstr, inline: most values are short strings
+            j = i + 1 + (b & 0x1F)
+            append(data[i + 1 : j].decode("utf-8"))
+            i = j
+        else:
+            v, i = _unpack(data, i)
+            append(v)
     return out, i
 
 
 def _map(data, i, n):
+    # Keys are almost always short strings, and a Python call per key is most of the cost of
+    # decoding: read fixstr keys (and small-int and fixstr values) inline.
     out = {}
     for _ in range(n):
-        k, i = _unpack(data, i)
-        v, i = _unpack(data, i)
-        out[k] = v
+        b = data[i]
+        if 0xA0 <= b <= 0xBF:
+            j = i + 1 + (b & 0x1F)
+            k = data[i + 1 : j].decode("utf-8")
+            i = j
+        else:
+            k, i = _unpack(data, i)
+        b = data[i]
+        if 0xA0 <= b <= 0xBF:
+            j = i + 1 + (b & 0x1F)
+            out[k] = data[i + 1 : j].decode("utf-8")
+            i = j
+        elif b < 0x80:
+            out[k] = b
+            i += 1
+        else:
+            out[k], i = _unpack(data, i)
     return out, i
 
 

@@ -359,7 +359,12 @@ fn plugin_check(file: &std::path::Path, json: bool) -> i32 {
     if json {
         println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
     } else {
-        println!("{}: ABI version {}", file.display(), r.abi_version.map_or("unknown".into(), |v| v.to_string()));
+        let container = if r.container == "component" { " (component)" } else { "" };
+        println!(
+            "{}: ABI version {}{container}",
+            file.display(),
+            r.abi_version.map_or("unknown".into(), |v| v.to_string())
+        );
         for f in &r.functions {
             let d = f.describe.as_ref();
             let get = |k: &str| {

@@ -8,9 +8,11 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use wasmtime::component::ResourceTable;
 use wasmtime::{Caller, Linker, StoreLimits};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// How many log lines of a job are kept for failure reports.
 const LOG_TAIL: usize = 20;
@@ -128,28 +130,39 @@ impl distroduce_sdk::native::Host for HostCalls {
 pub struct StoreData {
     pub host: HostCalls,
     pub wasi: WasiP1Ctx,
+    /// WASI preview 2, for components only; built on first use so that core-only jobs do not pay
+    /// for a second context.
+    wasi_p2: Option<(WasiCtx, ResourceTable)>,
+    job_seed: u64,
     pub limits: StoreLimits,
     pub stderr: MemoryOutputPipe,
     /// The virtual clock as WASI sees it; updated before every call.
     pub clock: Arc<AtomicI64>,
 }
 
+/// The locked-down WASI both preview 1 and preview 2 are built from: no preopens, env, args or
+/// sockets (a plugin sees nothing of the machine), random seeded from the job, clocks following
+/// the virtual clock, stdout and stderr captured.
+fn locked_wasi(job_seed: u64, clock: &Arc<AtomicI64>, stderr: &MemoryOutputPipe) -> WasiCtxBuilder {
+    let mut b = WasiCtxBuilder::new();
+    b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+    b.stderr(stderr.clone()).stdout(stderr.clone());
+    let mut rng = SplitMix64(job_seed);
+    let bytes: Vec<u8> = (0..1024).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
+    b.secure_random(wasmtime_wasi::Deterministic::new(bytes.clone()));
+    b.insecure_random(wasmtime_wasi::Deterministic::new(bytes));
+    b.insecure_random_seed(job_seed as u128);
+    b.wall_clock(VirtualWall(clock.clone()));
+    b.monotonic_clock(VirtualMono { clock: clock.clone(), reads: AtomicU64::new(0) });
+    b
+}
+
 impl StoreData {
     pub fn new(job_seed: u64, limits: StoreLimits) -> Self {
         let clock = Arc::new(AtomicI64::new(0));
         let stderr = MemoryOutputPipe::new(64 * 1024);
-        let mut b = wasmtime_wasi::WasiCtxBuilder::new();
-        // No preopens, env, args or sockets: a plugin sees nothing of the machine.
-        b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
-        b.stderr(stderr.clone()).stdout(stderr.clone());
-        let mut rng = SplitMix64(job_seed);
-        let bytes: Vec<u8> = (0..1024).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
-        b.secure_random(wasmtime_wasi::Deterministic::new(bytes.clone()));
-        b.insecure_random(wasmtime_wasi::Deterministic::new(bytes));
-        b.insecure_random_seed(job_seed as u128);
-        b.wall_clock(VirtualWall(clock.clone()));
-        b.monotonic_clock(VirtualMono { clock: clock.clone(), reads: AtomicU64::new(0) });
-        Self { host: HostCalls::default(), wasi: b.build_p1(), limits, stderr, clock }
+        let wasi = locked_wasi(job_seed, &clock, &stderr).build_p1();
+        Self { host: HostCalls::default(), wasi, wasi_p2: None, job_seed, limits, stderr, clock }
     }
 
     pub fn set_time(&mut self, now_ns: i64) {
@@ -162,6 +175,15 @@ impl StoreData {
         let text = String::from_utf8_lossy(&all);
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(10)..].join("\n")
+    }
+}
+
+impl WasiView for StoreData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        let (seed, clock, stderr) = (self.job_seed, &self.clock, &self.stderr);
+        let (ctx, table) =
+            self.wasi_p2.get_or_insert_with(|| (locked_wasi(seed, clock, stderr).build(), ResourceTable::new()));
+        WasiCtxView { ctx, table }
     }
 }
 
@@ -260,6 +282,33 @@ pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     wasmtime_wasi::p1::add_to_linker_sync(linker, |d: &mut StoreData| &mut d.wasi)?;
     Ok(())
 }
+
+/// Register the `distroduce:plugin/host` interface (the component form of the imports above) and
+/// WASI preview 2, for components (ABI.md §9).
+pub fn add_component_imports(linker: &mut wasmtime::component::Linker<StoreData>) -> wasmtime::Result<()> {
+    use wasmtime::StoreContextMut as Cx;
+    let mut host = linker.instance(COMPONENT_HOST)?;
+    host.func_wrap("rng-u64", |mut c: Cx<'_, StoreData>, (): ()| Ok((c.data_mut().host.rng.next_u64(),)))?;
+    host.func_wrap("rng-f64", |mut c: Cx<'_, StoreData>, (): ()| Ok((c.data_mut().host.rng.next_f64(),)))?;
+    host.func_wrap("now-ns", |c: Cx<'_, StoreData>, (): ()| Ok((c.data().host.now_ns,)))?;
+    host.func_wrap("log", |mut c: Cx<'_, StoreData>, (level, msg): (i32, String)| {
+        c.data_mut().host.log(level, &msg);
+        Ok(())
+    })?;
+    host.func_wrap("emit", |mut c: Cx<'_, StoreData>, (msg,): (Vec<u8>,)| {
+        c.data_mut().host.emitted.push(&msg);
+        Ok(())
+    })?;
+    host.func_wrap("fail", |mut c: Cx<'_, StoreData>, (msg,): (String,)| {
+        c.data_mut().host.fail(&msg);
+        Ok(())
+    })?;
+    wasmtime_wasi::p2::add_to_linker_sync(linker)?;
+    Ok(())
+}
+
+/// The interface name components import the host functions from.
+pub const COMPONENT_HOST: &str = "distroduce:plugin/host@1.0.0";
 
 /// Imports a plugin may use.
 pub const HOST_IMPORTS: [&str; 6] = ["rng_u64", "rng_f64", "now_ns", "log", "emit", "fail"];

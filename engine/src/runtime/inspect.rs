@@ -5,7 +5,7 @@
 use super::host::{add_imports, StoreData, HOST_IMPORTS};
 use crate::value::json::to_json;
 use std::path::Path;
-use wasmtime::{Config, Engine, ExternType, Linker, Module, Store, StoreLimitsBuilder, ValType};
+use wasmtime::{Engine, ExternType, Linker, Module, Store, StoreLimitsBuilder, ValType};
 
 /// WASI calls that reach files or the network. The engine never grants either (no preopened
 /// directories, no sockets), so a plugin that needs them cannot work.
@@ -13,6 +13,8 @@ const WASI_FORBIDDEN: [&str; 3] = ["path_", "sock_", "fd_readdir"];
 
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Inspection {
+    /// `component` for a component (ABI.md §9); `module` otherwise.
+    pub container: &'static str,
     pub abi_version: Option<i32>,
     pub functions: Vec<Function>,
     pub imports: Vec<String>,
@@ -112,17 +114,30 @@ pub(crate) fn abi_problems(module: &Module, forbid_wasi_io: bool) -> Vec<AbiProb
     out
 }
 
-/// Inspect the module at `path` (binary or text format).
+/// Inspect the module or component at `path` (binary or text format).
 pub fn inspect(path: &Path) -> Inspection {
     let mut r = Inspection::default();
-    let engine = match Engine::new(Config::new().epoch_interruption(true)) {
+    let engine = match Engine::new(&super::wasm::engine_config()) {
         Ok(e) => e,
         Err(e) => {
             r.problems.push(format!("cannot create the WebAssembly engine: {e:#}"));
             return r;
         }
     };
-    let module = match Module::from_file(&engine, path) {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            r.problems.push(format!("cannot read {}: {e}", path.display()));
+            return r;
+        }
+    };
+    if super::cache::is_component(&bytes) {
+        r.container = "component";
+        super::inspect_component::inspect(&engine, &bytes, &mut r);
+        return r;
+    }
+    r.container = "module";
+    let module = match super::cache::module(&engine, &bytes) {
         Ok(m) => m,
         Err(e) => {
             r.problems.push(format!("not a WebAssembly module: {e:#}"));

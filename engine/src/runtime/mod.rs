@@ -3,13 +3,19 @@
 //!
 //! * [`wasm`]: wasmtime. Engine, modules and `InstancePre`s are built once; each job gets its own
 //!   `Store` with a memory cap, an epoch deadline per call and a locked-down WASI.
+//! * [`component`]: the same contract carried by a WebAssembly component (Python plugins), used
+//!   by the wasmtime backend when a plugin file is a component.
+//! * [`cache`]: compiled plugins, kept per machine so that each is compiled once.
 //! * [`native`]: the same plugin code compiled into the host, called through the same MessagePack
 //!   contract. It exists to measure what the WASM boundary costs.
 
 pub mod build;
+pub mod cache;
+pub mod component;
 mod describe;
 pub mod host;
 pub mod inspect;
+mod inspect_component;
 pub mod native;
 pub mod wasm;
 

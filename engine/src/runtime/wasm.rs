@@ -4,7 +4,11 @@
 //! plugin, compiled once and shared by every thread; a fresh `Store` per job, carrying a memory cap
 //! (`StoreLimits`), an epoch deadline that is reset before each call (a ticker thread advances the
 //! epoch), and a locked-down WASI context.
+//!
+//! A plugin file may be a core module or a component (ABI.md §9, [`super::component`]); both are
+//! compiled through the machine-wide [`super::cache`] and live in the same per-job `Store`.
 
+use super::component::{ComponentInstance, ComponentPlugin};
 use super::describe;
 use super::host::{add_imports, HostCalls, StoreData};
 use super::{Backend, CallFailure, CallSetup, JobBackend, Resolved, Slot};
@@ -23,9 +27,28 @@ pub const ABI_VERSION: i32 = 1;
 
 struct Plugin {
     name: Arc<str>,
-    pre: InstancePre<StoreData>,
+    code: Code,
     exports: Vec<String>,
-    has_initialize: bool,
+}
+
+/// What a plugin file turned out to be.
+enum Code {
+    Core { pre: InstancePre<StoreData>, has_initialize: bool },
+    Component(ComponentPlugin),
+}
+
+/// The engine settings every compile uses (and so the compiled-artifact cache's key): epoch
+/// interruption for the call watchdog, and no component-model concurrency, which plugins do not
+/// use and which makes each component call about 3x cheaper (reference/wasm-plugins.md).
+pub fn engine_config() -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.concurrency_support(false);
+    // `DISTRODUCE_PERFMAP=1` writes /tmp/perf-<pid>.map so `perf report` names guest functions.
+    if std::env::var_os("DISTRODUCE_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
+    config
 }
 
 /// Compiled plugins for one model.
@@ -62,15 +85,10 @@ impl WasmBackend {
     /// reported together, before any job starts.
     pub fn load(model: &Model) -> Result<(Self, Resolved), LoadError> {
         let mut resolved = Resolved::of(model);
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        // `DISTRODUCE_PERFMAP=1` writes /tmp/perf-<pid>.map so `perf report` names guest functions.
-        if std::env::var_os("DISTRODUCE_PERFMAP").is_some() {
-            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
-        }
-        let engine = Engine::new(&config).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        let engine = Engine::new(&engine_config()).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         let mut linker: Linker<StoreData> = Linker::new(&engine);
         add_imports(&mut linker).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        let comp_linker = super::component::linker(&engine).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
 
         let mut diags = Vec::new();
         let mut plugins = Vec::new();
@@ -85,10 +103,27 @@ impl WasmBackend {
                     }
                 },
             };
-            let module = match std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| Module::new(&engine, b).map_err(|e| format!("{e:#}")))
-            {
+            let bytes = match std::fs::read(&path) {
+                Ok(b) => b,
+                Err(e) => {
+                    diags.push(diag(
+                        model,
+                        spec.pos,
+                        format!("plugin `{}`: cannot read {}: {e}", spec.name, path.display()),
+                        None,
+                    ));
+                    continue;
+                }
+            };
+            if super::cache::is_component(&bytes) {
+                if let Some(p) =
+                    load_component(model, pi, &comp_linker, &bytes, &path, &resolved.exports[pi], &mut diags)
+                {
+                    plugins.push(p);
+                }
+                continue;
+            }
+            let module = match super::cache::module(&engine, &bytes).map_err(|e| format!("{e:#}")) {
                 Ok(m) => m,
                 Err(e) => {
                     diags.push(diag(
@@ -108,9 +143,8 @@ impl WasmBackend {
             match linker.instantiate_pre(&module) {
                 Ok(pre) => plugins.push(Plugin {
                     name: Arc::from(spec.name.as_str()),
-                    pre,
+                    code: Code::Core { pre, has_initialize: module.get_export("_initialize").is_some() },
                     exports: resolved.exports[pi].clone(),
-                    has_initialize: module.get_export("_initialize").is_some(),
                 }),
                 Err(e) => diags.push(diag(model, spec.pos, format!("plugin `{}`: {e:#}", spec.name), None)),
             }
@@ -147,7 +181,7 @@ impl WasmBackend {
         };
         for (pi, p) in self.plugins.iter().enumerate() {
             let spec = &model.plugins[pi];
-            let v = job.instance(pi).version;
+            let v = job.instances[pi].version();
             if v != ABI_VERSION {
                 diags.push(diag(
                     model,
@@ -156,6 +190,9 @@ impl WasmBackend {
                     Some("rebuild the plugin against a matching plugin SDK"),
                 ));
                 continue;
+            }
+            if let Instance::Component(c) = &job.instances[pi] {
+                check_component_functions(model, pi, &p.exports, &c.functions, &mut diags);
             }
             for export in p.exports.clone() {
                 let bytes = match job.describe(pi, &export) {
@@ -190,8 +227,20 @@ impl WasmBackend {
         let mut instances = Vec::with_capacity(self.plugins.len());
         for p in &self.plugins {
             let fail = |e: wasmtime::Error| CallFailure::Instantiate(format!("plugin `{}`: {e:#}", p.name));
-            let inst = p.pre.instantiate(&mut store).map_err(fail)?;
-            if p.has_initialize {
+            let (pre, has_initialize) = match &p.code {
+                Code::Core { pre, has_initialize } => (pre, *has_initialize),
+                Code::Component(c) => {
+                    let inst = c.instantiate(&mut store, &p.exports).map_err(|e| {
+                        let tail = store.data().stderr_tail();
+                        let tail = if tail.is_empty() { String::new() } else { format!("\n{tail}") };
+                        CallFailure::Instantiate(format!("plugin `{}`: {e:#}{tail}", p.name))
+                    })?;
+                    instances.push(Instance::Component(Box::new(inst)));
+                    continue;
+                }
+            };
+            let inst = pre.instantiate(&mut store).map_err(fail)?;
+            if has_initialize {
                 inst.get_typed_func::<(), ()>(&mut store, "_initialize")
                     .and_then(|f| f.call(&mut store, ()))
                     .map_err(fail)?;
@@ -210,7 +259,7 @@ impl WasmBackend {
                 .map(|e| inst.get_typed_func::<(i32, i32), i64>(&mut store, e))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(fail)?;
-            instances.push(Instance { instance: inst, memory, alloc, funcs, version });
+            instances.push(Instance::Core(CoreInstance { instance: inst, memory, alloc, funcs, version }));
         }
         Ok(WasmJob {
             store,
@@ -265,6 +314,69 @@ fn check_module(model: &Model, pi: usize, module: &Module, used: &[String], diag
     }
 }
 
+/// Compile (or load from the cache) and check a component; `None` after pushing diagnostics.
+fn load_component(
+    model: &Model,
+    pi: usize,
+    linker: &wasmtime::component::Linker<StoreData>,
+    bytes: &[u8],
+    path: &std::path::Path,
+    exports: &[String],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Plugin> {
+    let spec = &model.plugins[pi];
+    let engine = linker.engine();
+    let component = match super::cache::component(engine, bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            diags.push(diag(
+                model,
+                spec.pos,
+                format!("plugin `{}`: cannot load the component {}: {e:#}", spec.name, path.display()),
+                None,
+            ));
+            return None;
+        }
+    };
+    let problems = super::component::abi_problems(engine, &component);
+    if !problems.is_empty() {
+        for p in problems {
+            diags.push(diag(model, spec.pos, format!("plugin `{}`: {}", spec.name, p.message), Some(p.hint)));
+        }
+        return None;
+    }
+    match ComponentPlugin::new(linker, &component) {
+        Ok(c) => {
+            Some(Plugin { name: Arc::from(spec.name.as_str()), code: Code::Component(c), exports: exports.to_vec() })
+        }
+        Err(e) => {
+            diags.push(diag(model, spec.pos, format!("plugin `{}`: {e:#}", spec.name), None));
+            None
+        }
+    }
+}
+
+/// A component lists its functions at run time: check the scenario's uses against that list.
+fn check_component_functions(model: &Model, pi: usize, used: &[String], have: &[String], diags: &mut Vec<Diagnostic>) {
+    let spec = &model.plugins[pi];
+    for export in used.iter().filter(|e| !have.contains(e)) {
+        let pos = model
+            .blocks
+            .iter()
+            .flat_map(|b| b.policies.iter().chain(b.updates.iter().map(|(_, f)| f)))
+            .find(|f| f.plugin == pi && &f.export == export)
+            .and_then(|f| f.pos);
+        let mut sorted = have.to_vec();
+        sorted.sort();
+        diags.push(diag(
+            model,
+            pos,
+            format!("plugin `{}` has no function `{export}`", spec.name),
+            Some(&format!("its functions are: {}", if sorted.is_empty() { "none".into() } else { sorted.join(", ") })),
+        ));
+    }
+}
+
 fn types(v: &[ValType]) -> String {
     v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
 }
@@ -278,7 +390,22 @@ impl Backend for WasmBackend {
     }
 }
 
-struct Instance {
+enum Instance {
+    Core(CoreInstance),
+    /// Boxed: it holds the reusable input buffer and function names.
+    Component(Box<ComponentInstance>),
+}
+
+impl Instance {
+    fn version(&self) -> i32 {
+        match self {
+            Instance::Core(c) => c.version,
+            Instance::Component(c) => i32::try_from(c.version).unwrap_or(i32::MAX),
+        }
+    }
+}
+
+struct CoreInstance {
     instance: wasmtime::Instance,
     memory: Memory,
     alloc: TypedFunc<i32, i32>,
@@ -295,17 +422,19 @@ struct WasmJob {
 }
 
 impl WasmJob {
-    fn instance(&self, pi: usize) -> &Instance {
-        &self.instances[pi]
-    }
-
-    /// Call `distroduce_describe_<export>` if the plugin has it.
+    /// Call `distroduce_describe_<export>` (or a component's `describe`) if the plugin has it.
     fn describe(&mut self, pi: usize, export: &str) -> Result<Option<Vec<u8>>, CallFailure> {
-        let inst = self.instances[pi].instance;
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        let inst = match &self.instances[pi] {
+            Instance::Core(c) => c.instance,
+            Instance::Component(c) => {
+                let r = c.describe(&mut self.store, export);
+                return r.map_err(|e| self.classify(e));
+            }
+        };
         let Ok(f) = inst.get_typed_func::<(), i64>(&mut self.store, &format!("distroduce_describe_{export}")) else {
             return Ok(None);
         };
-        self.store.set_epoch_deadline(self.deadline_ticks);
         let packed = f.call(&mut self.store, ()).map_err(|e| self.classify(e))?;
         let mut out = Vec::new();
         self.read_output(pi, packed, &mut out)?;
@@ -318,7 +447,10 @@ impl WasmJob {
 
     fn read_output(&mut self, pi: usize, packed: i64, out: &mut Vec<u8>) -> Result<(), CallFailure> {
         let (ptr, len) = (((packed as u64) >> 32) as usize, (packed as u64 & 0xffff_ffff) as usize);
-        let data = self.instances[pi].memory.data(&self.store);
+        let Instance::Core(inst) = &self.instances[pi] else {
+            return Err(CallFailure::BadOutput("a component has no packed output".into()));
+        };
+        let data = inst.memory.data(&self.store);
         let bytes = data.get(ptr..ptr.saturating_add(len)).ok_or_else(|| {
             CallFailure::BadOutput(format!(
                 "output at {ptr}+{len} lies outside the plugin's {} bytes of memory",
@@ -355,8 +487,17 @@ impl JobBackend for WasmJob {
         self.store.set_epoch_deadline(self.deadline_ticks);
         let len: usize = parts.iter().map(|p| p.len()).sum();
         let (ticks, mem_cap) = (self.deadline_ticks, self.memory_bytes);
-        let inst = &self.instances[slot.plugin];
         let store = &mut self.store;
+        let inst = match &mut self.instances[slot.plugin] {
+            Instance::Core(c) => &*c,
+            Instance::Component(c) => {
+                c.call(store, slot.func, parts, out).map_err(|e| classify(store, e, ticks, mem_cap))?;
+                if let Some(m) = store.data_mut().host.fail.take() {
+                    return Err(CallFailure::Guest(m));
+                }
+                return Ok(());
+            }
+        };
         let ptr =
             inst.alloc.call(&mut *store, len as i32).map_err(|e| classify(store, e, ticks, mem_cap))? as u32 as usize;
         {

@@ -303,3 +303,15 @@ fn an_unreachable_broker_is_an_error_not_a_verdict() {
     assert!(e.to_string().starts_with("cannot reach Kafka at 127.0.0.1:9"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
 }
+
+#[test]
+fn the_cli_says_why_it_cannot_verify_and_exits_2() {
+    let o = common::engine(&["verify", "/nonexistent/scenario.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", common::stderr(&o));
+    assert!(common::stderr(&o).contains("cannot read scenario"), "{}", common::stderr(&o));
+    let chat = common::repo().join("scenarios/chat.yaml");
+    let o = common::engine(&["verify", chat.to_str().unwrap(), "--brokers", "127.0.0.1:9"]);
+    assert_eq!(o.status.code(), Some(2), "{}", common::stderr(&o));
+    assert!(common::stderr(&o).contains("declares no `expectations`"), "{}", common::stderr(&o));
+    assert!(o.stdout.is_empty(), "no verdict is printed without a verification");
+}

@@ -200,11 +200,14 @@ pub struct Partial {
     pub acc: Acc,
 }
 
+/// (expectation name, key, window start).
+type GroupId = (String, String, Option<i64>);
+
 /// The whole run's groups, keyed (expectation name, key, window start): the order of
 /// `expected.jsonl`.
 #[derive(Debug, Default)]
 pub struct Totals {
-    groups: BTreeMap<(String, String, Option<i64>), (AggregateKind, Option<i64>, Acc)>,
+    groups: BTreeMap<GroupId, (AggregateKind, Option<i64>, Acc)>,
 }
 
 impl Totals {

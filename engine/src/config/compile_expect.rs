@@ -120,7 +120,7 @@ pub fn compile_expectations(
             (AggregateKind::Count, None) => None,
             (agg, None) => {
                 r.at(
-                    &path,
+                    &format!("{path}.aggregate"),
                     format!("`aggregate: {}` needs the numeric `field` it reads", agg_name(agg)),
                     "add e.g. `field: reading.temperature` (a dotted path into the message value)".to_string(),
                 );

@@ -4,6 +4,8 @@
 use crate::config::scenario::RecordFormat;
 use crate::config::{self, ConfigErrors};
 use crate::exec::{self, JobFailure, RunOptions};
+use crate::expect::compute::{write_jsonl, Totals};
+use crate::expect::ExpectedRecord;
 use crate::model::Model;
 use crate::runtime::wasm::{LoadError, WasmBackend};
 use crate::runtime::{Backend, Resolved};
@@ -93,6 +95,10 @@ pub struct Summary {
     /// `[index, count]` when this run was one shard of a distributed run.
     #[serde(default)]
     pub shard: Option<(u32, u32)>,
+    /// Lines written to `expected.jsonl` (none without `expectations`, or in a shard run, which
+    /// writes `expected.partial.jsonl` for `engine merge`).
+    #[serde(default)]
+    pub expected_records: Option<u64>,
 }
 
 /// `metrics.json`: what `engine merge` needs from each shard besides its records and messages.
@@ -242,10 +248,35 @@ pub fn run_loaded(
     }
     let opts =
         RunOptions { threads: args.threads.max(1), keep_messages: args.write_messages, progress, shard: args.shard };
+    if args.shard.is_some() {
+        if let Some(e) = model.expectations.iter().find(|e| e.oracle_topic.is_some()) {
+            return Err(AppError::Engine(format!(
+                "expectation `{}` publishes to an oracle topic, which needs the whole run's totals: run it without --shard (a shard run only writes partial totals for `engine merge`)",
+                e.name
+            )));
+        }
+    }
     let report = exec::run(model, backend, resolved, sink.as_ref(), &mut writers, &opts)?;
-    let delivery = sink.finish(args.flush_timeout);
     let mut outputs: Vec<PathBuf> = writers.iter().map(|w| w.path().to_path_buf()).collect();
     std::fs::create_dir_all(dir)?;
+    let mut expected_records = None;
+    if !model.expectations.is_empty() {
+        if args.shard.is_some() {
+            let path = dir.join(PARTIAL_FILE);
+            write_jsonl(&path, &report.partials)?;
+            outputs.push(path);
+        } else {
+            let mut totals = Totals::default();
+            report.partials.iter().for_each(|p| totals.add(p));
+            let records = totals.records();
+            let path = dir.join(EXPECTED_FILE);
+            write_jsonl(&path, &records)?;
+            outputs.push(path);
+            publish_oracle(model, sink.as_ref(), &records).map_err(AppError::Kafka)?;
+            expected_records = Some(records.len() as u64);
+        }
+    }
+    let delivery = sink.finish(args.flush_timeout);
     if args.write_messages {
         let path = dir.join("messages.jsonl");
         write_messages(&path, model, &report.kept_messages)?;
@@ -279,6 +310,7 @@ pub fn run_loaded(
         delivery,
         outputs,
         shard: args.shard,
+        expected_records,
     };
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("summary.json"), serde_json::to_vec_pretty(&summary).unwrap_or_default())?;
@@ -300,6 +332,32 @@ pub fn run_loaded(
     Ok(summary)
 }
 
+/// The expected records of a run, and the shard-run partials `engine merge` folds into them.
+pub const EXPECTED_FILE: &str = "expected.jsonl";
+pub const PARTIAL_FILE: &str = "expected.partial.jsonl";
+
+/// Each expected record to its expectation's `oracle_topic`: key = group key, value = the record
+/// as JSON, timestamp = window start (in the window the record describes).
+fn publish_oracle(model: &Model, sink: &dyn MessageSink, records: &[ExpectedRecord]) -> Result<(), String> {
+    for r in records {
+        let Some(topic) = model.expectations.iter().find(|e| e.name == r.expectation).and_then(|e| e.oracle_topic)
+        else {
+            continue;
+        };
+        let msg = OutMessage {
+            topic,
+            key: Some(r.key.clone().into_bytes()),
+            value: serde_json::to_vec(r).map_err(|e| e.to_string())?,
+            headers: Vec::new(),
+            partition: model.kafka.topics[topic].partition,
+            event_time_ms: r.window_start,
+            meta: Default::default(),
+        };
+        sink.send(&msg)?;
+    }
+    Ok(())
+}
+
 fn unix_ms() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
@@ -319,6 +377,7 @@ fn write_messages(path: &Path, model: &Model, msgs: &[OutMessage]) -> std::io::R
             "headers": m.headers.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(String::from_utf8_lossy(v).into_owned()))).collect::<serde_json::Map<_, _>>(),
             "simulation": job.simulation, "subset": job.subset, "run": job.run,
             "timestep": m.meta.timestep, "substep": m.meta.substep, "seq": m.meta.seq,
+            "event_time_ms": m.event_time_ms,
         });
         serde_json::to_writer(&mut out, &line)?;
         out.write_all(b"\n")?;

@@ -518,6 +518,9 @@ fn print_summary(s: &Summary) {
             l[0], l[1], l[2], l[3], l[4]
         );
     }
+    if let Some(n) = s.expected_records {
+        println!("expectations    {n} expected records (expected.jsonl)");
+    }
     println!("wall time       {:.3}s", s.wall_seconds);
     for o in &s.outputs {
         println!("output          {}", o.display());

@@ -3,6 +3,7 @@
 //! throughput over the shards' common wall-clock window.
 
 use crate::app::{ShardMetrics, Summary};
+use crate::expect::compute::{write_jsonl, Partial, Totals};
 use crate::sink::measure::{from_buckets, percentiles, Buckets};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -106,6 +107,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
     outputs.extend(merge_lines(dirs, "records.jsonl", out, false, json_key)?);
     outputs.extend(merge_lines(dirs, "records.csv", out, true, csv_key)?);
     outputs.extend(merge_lines(dirs, "messages.jsonl", out, false, json_key)?);
+    let expected = merge_expected(dirs, out)?;
+    if let Some((path, _)) = &expected {
+        outputs.push(path.clone());
+    }
 
     let s: Vec<&Summary> = metrics.iter().map(|m| &m.summary).collect();
     let sum = |f: &dyn Fn(&Summary) -> u64| s.iter().map(|x| f(x)).sum::<u64>();
@@ -153,12 +158,46 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
         delivery,
         outputs,
         shard: None,
+        expected_records: expected.map(|(_, n)| n),
     };
     write(&out.join("summary.json"), &serde_json::to_vec_pretty(&summary).unwrap_or_default())?;
     let merged =
         ShardMetrics { summary: summary.clone(), measured_from_unix_ms: from, measured_to_unix_ms: to, buckets };
     write(&out.join("metrics.json"), &serde_json::to_vec(&merged).unwrap_or_default())?;
     Ok(summary)
+}
+
+/// Fold the shards' `expected.partial.jsonl` in job order, as a local run does, into
+/// `expected.jsonl`; returns its path and number of records.
+fn merge_expected(dirs: &[PathBuf], out: &Path) -> Result<Option<(PathBuf, u64)>, MergeError> {
+    let name = crate::app::PARTIAL_FILE;
+    let present: Vec<bool> = dirs.iter().map(|d| d.join(name).is_file()).collect();
+    if present.iter().all(|p| !p) {
+        return Ok(None);
+    }
+    if let Some(i) = present.iter().position(|p| !p) {
+        return Err(MergeError::Shards(format!("{} has no {name}, but other shards do", dirs[i].display())));
+    }
+    let mut partials = Vec::new();
+    for d in dirs {
+        let path = d.join(name);
+        for (i, l) in read(&path)?.lines().enumerate() {
+            let p: Partial = serde_json::from_str(l).map_err(|e| MergeError::Line {
+                path: path.clone(),
+                line: i + 1,
+                error: e.to_string(),
+            })?;
+            partials.push(p);
+        }
+    }
+    // Stable: within a job, the shard wrote its groups in order.
+    partials.sort_by_key(|p| p.job);
+    let mut totals = Totals::default();
+    partials.iter().for_each(|p| totals.add(p));
+    let records = totals.records();
+    let path = out.join(crate::app::EXPECTED_FILE);
+    write_jsonl(&path, &records).map_err(|error| MergeError::Io { path: path.clone(), error })?;
+    Ok(Some((path, records.len() as u64)))
 }
 
 /// The shards must be the N distinct shards of one scenario.

@@ -198,3 +198,56 @@ fn kafka_and_clock_settings_are_checked_with_positions() {
         assert!(line.starts_with("error: scenario.yaml:"), "positioned: {line}");
     }
 }
+
+#[test]
+fn disorder_and_expectation_errors_are_positioned_with_hints() {
+    let y = base(GOOD).replace(
+        "state:",
+        concat!(
+            "clock: {step: 0s}\n",
+            "kafka:\n",
+            "  topics:\n",
+            "    t:\n",
+            "      disorder:\n",
+            "        late: {fraction: 1.5, by: 15s}\n",
+            "        jitter: 3s\n",
+            "        duplicate: 0.1\n",
+            "expectations:\n",
+            "  a:\n",
+            "    from: nope\n",
+            "    key: \"{room\"\n",
+            "    window: 0s\n",
+            "    aggregate: sum\n",
+            "    oracle_topic: gone\n",
+            "    output: {topic: out, key: header.x, value: value}\n",
+            "    tolerance: -1\n",
+            "  b:\n",
+            "    from: t\n",
+            "    key: \"{room}\"\n",
+            "    field: n\n",
+            "state:"
+        ),
+    );
+    let (code, err) = validate(&y);
+    assert_eq!(code, 2, "{err}");
+    for (want, hint) in [
+        ("a fraction must be between 0 and 1, not 1.5", "5% of messages"),
+        ("late messages need a clock that advances", "clock: {step: 1s}"),
+        ("jitter needs a clock that advances", "clock: {step: 1s}"),
+        ("duplicates need `kafka.id_header: true`", "distroduce-id"),
+        ("`from: nope` is not a topic alias under `kafka.topics`", "declared topic aliases: t"),
+        ("unclosed `{` in key template `{room`", "{field}"),
+        ("a window must be longer than 0ms", "window: 10s"),
+        ("`aggregate: sum` needs the numeric `field` it reads", "dotted path"),
+        ("`oracle_topic: gone` is not a topic alias", "declared topic aliases: t"),
+        ("`header.x` is not `key`, `value`, `key.<field>` or `value.<field>`", "key.<field>"),
+        ("a windowed expectation needs `output.window_start`", "window_start: value.window_start"),
+        ("a tolerance must be 0 or more", "{abs: 0.5, rel: 0.01}"),
+        ("`count` counts messages and reads no field", "aggregate: sum"),
+    ] {
+        let i = err.lines().position(|l| l.contains(want)).unwrap_or_else(|| panic!("want {want:?} in:\n{err}"));
+        let lines: Vec<&str> = err.lines().collect();
+        assert!(lines[i].starts_with("error: scenario.yaml:"), "positioned: {}", lines[i]);
+        assert!(lines[i + 1].contains(hint), "hint {hint:?} for {want:?}: {}", lines[i + 1]);
+    }
+}

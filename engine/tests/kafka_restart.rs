@@ -86,7 +86,7 @@ fn restart_scenario(dir: &Path, topic: &str) -> std::path::PathBuf {
         (
             "kafka:\n  topics:\n    prices: {name: prices, partitions: 8}",
             format!(
-                "kafka:\n  id_header: true\n  producer: {{acks: all, enable.idempotence: true, message.timeout.ms: 120000}}\n  topics:\n    prices: {{name: {topic}, partitions: {PARTITIONS}}}"
+                "kafka:\n  id_header: true\n  timestamps: produce\n  producer: {{acks: all, enable.idempotence: true, message.timeout.ms: 120000}}\n  topics:\n    prices: {{name: {topic}, partitions: {PARTITIONS}}}"
             ),
         ),
     ] {

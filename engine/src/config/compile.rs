@@ -56,7 +56,8 @@ pub fn compile(file: &Path, spans: &SpanIndex, s: Scenario) -> Result<Model, Con
     let clock = compile_clock(&mut r, &s.clock);
     let plugins = compile_plugins(&mut r, &base, &s);
     let blocks = compile_blocks(&mut r, &s, &vars, &plugins);
-    let kafka = compile_kafka(&mut r, &s.kafka);
+    let kafka = compile_kafka(&mut r, &s.kafka, &clock);
+    let expectations = super::compile_expect::compile_expectations(&mut r, &s.expectations, &kafka.topics);
     let limits = compile_limits(&mut r, &s.limits);
     let output = OutputPlan {
         dir: s.output.dir.clone().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("out").join(&s.name)),
@@ -82,8 +83,7 @@ pub fn compile(file: &Path, spans: &SpanIndex, s: Scenario) -> Result<Model, Con
         kafka,
         limits,
         output,
-        // Compiled from `s.expectations` by the stream-verification work (issue 6).
-        expectations: Vec::new(),
+        expectations,
     })
 }
 
@@ -294,7 +294,7 @@ fn compile_blocks(r: &mut Reporter, s: &Scenario, vars: &[Var], plugins: &[Plugi
     out
 }
 
-fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig) -> KafkaPlan {
+fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig, clock: &Clock) -> KafkaPlan {
     let mut topics = Vec::new();
     for (alias, t) in &k.topics {
         let path = format!("kafka.topics.{alias}");
@@ -331,7 +331,10 @@ fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig) -> KafkaPlan {
             key,
             headers: t.headers.iter().map(|(k, v)| (k.clone(), v.clone().into_bytes())).collect(),
             partition: t.partition,
-            disorder: None,
+            disorder: t
+                .disorder
+                .as_ref()
+                .and_then(|d| super::compile_expect::compile_disorder(r, alias, d, clock, k.id_header)),
         });
     }
     let producer = k

@@ -3,6 +3,7 @@
 //! `file:line:col` it comes from and what to do about it.
 
 pub mod compile;
+pub mod compile_expect;
 pub mod expect;
 pub mod scenario;
 pub mod span;

@@ -21,10 +21,12 @@ use crate::value::{check_one, kind, write_array_len, write_map_len, write_str, V
 pub trait JobSink {
     /// A new record; an error (from publishing it) fails the job.
     fn record(&mut self, r: Record) -> Result<(), String>;
-    /// Messages of a completed block, in emission order.
-    fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), String>;
-    /// Called once per finished timestep (progress).
-    fn timestep_done(&mut self) {}
+    /// Messages of a completed block, in emission order; an error fails the job.
+    fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), FailKind>;
+    /// Called once per finished timestep with its virtual clock (progress, held messages).
+    fn timestep_done(&mut self, _now_ns: i64) -> Result<(), FailKind> {
+        Ok(())
+    }
 }
 
 /// Seed of a job: depends only on the scenario seed and the job's identity.
@@ -50,18 +52,19 @@ pub fn run_job(
     let k_total = model.blocks.len() as u32;
     let mut state: Vec<Val> = model.vars.iter().map(|v| v.initial.clone()).collect();
     let mut stamp = Stamp { substep: 0, timestep: 0 };
-    let record_failure = |t: u64, k: u32, e: String| {
+    let sink_failure = |t: u64, k: u32, error: FailKind| {
         Box::new(JobFailure {
             job,
             timestep: t,
             substep: k,
             block: "record output".into(),
             function: String::new(),
-            error: FailKind::Sink(e),
+            error,
             log_tail: Vec::new(),
             stderr_tail: String::new(),
         })
     };
+    let record_failure = |t: u64, k: u32, e: String| sink_failure(t, k, FailKind::Sink(e));
     sink.record(Record { substep: 0, timestep: 0, vals: state.clone() }).map_err(|e| record_failure(0, 0, e))?;
 
     let keep_history = model.history != HistoryMode::Off;
@@ -139,7 +142,7 @@ pub fn run_job(
                 let state_entry = states.entry(&cx.resolved.reads[slot.plugin][slot.func]);
                 let parts = [&head[..], &common, state_entry, &tail];
                 call_checked(backend, *slot, &parts, CallSetup { seed: call_seed, now_ns: now }, &mut out)
-                    .and_then(|()| emits.collect(backend, (t, k)))
+                    .and_then(|()| emits.collect(backend, (t, k), now))
                     .map_err(|e| fail(*slot, e, backend))?;
                 outputs.push(std::mem::take(&mut out));
             }
@@ -167,7 +170,7 @@ pub fn run_job(
                 let signal_entry = sigs.entry(reads);
                 let parts = [&head[..], &common, state_entry, signal_entry, &tail];
                 call_checked(backend, *slot, &parts, CallSetup { seed: call_seed, now_ns: now }, &mut out)
-                    .and_then(|()| emits.collect(backend, (t, k)))
+                    .and_then(|()| emits.collect(backend, (t, k), now))
                     .map_err(|e| fail(*slot, e, backend))?;
                 let got = kind(&out).expect("checked above");
                 if !admits(var.ty, got) {
@@ -185,7 +188,7 @@ pub fn run_job(
             if !emits.msgs.is_empty() {
                 sink.messages(std::mem::take(&mut emits.msgs)).map_err(|e| {
                     let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
-                    fail(slot, FailKind::Sink(e), backend)
+                    fail(slot, e, backend)
                 })?;
             }
 
@@ -203,7 +206,7 @@ pub fn run_job(
         if keep_history {
             history.push(this_ts);
         }
-        sink.timestep_done();
+        sink.timestep_done(now).map_err(|e| sink_failure(t, k_total, e))?;
         if model.clock.realtime {
             let due = job_start + std::time::Duration::from_nanos(model.clock.step_ns as u64 * t);
             if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {
@@ -238,13 +241,19 @@ struct Emits<'a> {
 }
 
 impl Emits<'_> {
-    fn collect(&mut self, backend: &mut dyn JobBackend, (timestep, substep): (u64, u32)) -> Result<(), FailKind> {
+    fn collect(
+        &mut self,
+        backend: &mut dyn JobBackend,
+        (timestep, substep): (u64, u32),
+        now_ns: i64,
+    ) -> Result<(), FailKind> {
         let host = backend.host();
         if host.emitted.is_empty() {
             return Ok(());
         }
         self.msgs.reserve(host.emitted.len());
-        let parsed: Result<Vec<OutMessage>, String> = host.emitted.iter().map(|b| parse_emit(b, self.topics)).collect();
+        let parsed: Result<Vec<OutMessage>, String> =
+            host.emitted.iter().map(|b| parse_emit(b, self.topics, now_ns)).collect();
         host.emitted.clear();
         for mut m in parsed.map_err(FailKind::Emit)? {
             m.meta = MsgMeta { job: self.job.index, timestep, substep, seq: self.seq };
@@ -275,9 +284,15 @@ pub enum FailKind {
     Call(CallFailure),
     Output(String),
     Aggregate(String),
-    Type { var: String, want: &'static str, got: &'static str },
+    Type {
+        var: String,
+        want: &'static str,
+        got: &'static str,
+    },
     Emit(String),
     Sink(String),
+    /// A message that an expectation cannot read (missing or non-numeric field).
+    Expect(String),
 }
 
 impl std::fmt::Display for FailKind {
@@ -291,6 +306,7 @@ impl std::fmt::Display for FailKind {
             }
             FailKind::Emit(e) => write!(f, "bad emitted message: {e}"),
             FailKind::Sink(e) => write!(f, "the message sink failed: {e}"),
+            FailKind::Expect(e) => write!(f, "{e}"),
         }
     }
 }

@@ -1,15 +1,19 @@
 //! Running a model: jobs in parallel on a rayon pool, records written in cadCAD order by the calling
 //! thread through a small reorder buffer, messages handed to the sink as each block completes.
 
+pub mod disorder;
 pub mod input;
 pub mod job;
 
+use crate::expect::compute::{JobGroups, Partial};
 use crate::model::{JobId, Model};
 use crate::runtime::{Backend, Resolved};
+use crate::sink::message::ns_to_ms;
 use crate::sink::message::OutMessage;
 use crate::sink::records::RecordWriter;
 use crate::sink::MessageSink;
 use crate::value::Val;
+use disorder::DisorderStage;
 use job::{run_job, FailKind, JobCtx, JobSink};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -88,6 +92,8 @@ pub struct RunReport {
     pub generation_time: Duration,
     /// Summed over jobs: time handing messages to the producer.
     pub publish_time: Duration,
+    /// Every job's expectation groups, in job order (see [`crate::expect::compute`]).
+    pub partials: Vec<Partial>,
 }
 
 /// Publishing every record to a topic (`kafka.records_topic`).
@@ -107,6 +113,36 @@ struct Collect<'a> {
     /// Time spent handing messages to the producer (including back-pressure waits).
     publish_time: Duration,
     progress: Option<&'a (dyn Fn(u64) + Send + Sync)>,
+    clock: crate::model::Clock,
+    expectations: &'a [crate::expect::Expectation],
+    groups: JobGroups,
+    disorder: Option<DisorderStage>,
+}
+
+impl Collect<'_> {
+    /// Hand messages to the producer (after the disorder stage), in order.
+    fn send_all(&mut self, m: Vec<OutMessage>) -> Result<(), String> {
+        let started = Instant::now();
+        for msg in &m {
+            self.sink.send(msg)?;
+        }
+        self.publish_time += started.elapsed();
+        self.sent += m.len() as u64;
+        if self.keep_messages {
+            self.messages.extend(m);
+        }
+        Ok(())
+    }
+
+    /// Release what the disorder stage still holds (end of the job, also after a failure: those
+    /// messages belong to blocks that succeeded).
+    fn finish(&mut self) -> Result<(), String> {
+        let mut out = Vec::new();
+        if let Some(d) = &mut self.disorder {
+            d.finish(&mut out);
+        }
+        self.send_all(out)
+    }
 }
 
 impl JobSink for Collect<'_> {
@@ -122,6 +158,7 @@ impl JobSink for Collect<'_> {
                 value,
                 headers: Vec::new(),
                 partition: None,
+                event_time_ms: Some(ns_to_ms(self.clock.at(r.timestep))),
                 meta: Default::default(),
             };
             let started = Instant::now();
@@ -132,22 +169,30 @@ impl JobSink for Collect<'_> {
         self.records.push(r);
         Ok(())
     }
-    fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), String> {
-        let started = Instant::now();
+    fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), FailKind> {
+        // Expectations see each distinct message once, as emitted, whatever disorder follows.
         for msg in &m {
-            self.sink.send(msg)?;
+            self.groups.add(self.expectations, msg).map_err(FailKind::Expect)?;
         }
-        self.publish_time += started.elapsed();
-        self.sent += m.len() as u64;
-        if self.keep_messages {
-            self.messages.extend(m);
-        }
-        Ok(())
+        let m = match &mut self.disorder {
+            Some(d) => {
+                let mut now = Vec::with_capacity(m.len());
+                d.admit(m, &mut now);
+                now
+            }
+            None => m,
+        };
+        self.send_all(m).map_err(FailKind::Sink)
     }
-    fn timestep_done(&mut self) {
+    fn timestep_done(&mut self, now_ns: i64) -> Result<(), FailKind> {
         if let Some(p) = self.progress {
             p(1);
         }
+        let mut due = Vec::new();
+        if let Some(d) = &mut self.disorder {
+            d.timestep_done(now_ns, &mut due);
+        }
+        self.send_all(due).map_err(FailKind::Sink)
     }
 }
 
@@ -160,6 +205,7 @@ struct JobResult {
     failure: Option<JobFailure>,
     job_time: Duration,
     publish_time: Duration,
+    partials: Vec<Partial>,
 }
 
 /// Run every job of `model`. Records reach `writers` in cadCAD order; a failed job's records up to
@@ -215,6 +261,7 @@ pub fn run(
                     io_result = writers.iter_mut().try_for_each(|w| w.write_job(&r.job, &r.records));
                 }
                 report.kept_messages.extend(r.messages);
+                report.partials.extend(r.partials);
                 if let Some(f) = r.failure {
                     report.failures.push(f);
                 }
@@ -246,8 +293,12 @@ fn execute(
         sent: 0,
         publish_time: Duration::ZERO,
         progress: opts.progress.as_deref(),
+        clock: cx.model.clock,
+        expectations: &cx.model.expectations,
+        groups: JobGroups::default(),
+        disorder: DisorderStage::new(cx.model, &job),
     };
-    let (substeps, failure) = match backend.instantiate(job::job_seed(cx.model, &job)) {
+    let (substeps, mut failure) = match backend.instantiate(job::job_seed(cx.model, &job)) {
         Err(e) => (
             0,
             Some(JobFailure {
@@ -266,8 +317,21 @@ fn execute(
             Err(f) => (c.records.len().saturating_sub(1) as u64, Some(*f)),
         },
     };
+    if let Err(e) = c.finish() {
+        failure.get_or_insert(JobFailure {
+            job,
+            timestep: cx.model.timesteps,
+            substep: 0,
+            block: "held messages".into(),
+            function: String::new(),
+            error: FailKind::Sink(e),
+            log_tail: vec![],
+            stderr_tail: String::new(),
+        });
+    }
     JobResult {
         job,
+        partials: std::mem::take(&mut c.groups).into_partials(&cx.model.expectations, job.index),
         records: c.records,
         messages: c.messages,
         sent: c.sent,

@@ -5,6 +5,8 @@
 //! `engine run` writes one [`ExpectedRecord`] per (expectation, key, window) to `expected.jsonl`
 //! in its output directory, sorted by expectation, key and window start.
 
+pub mod compute;
+
 use crate::config::expect::AggregateKind;
 use crate::model::KeyTemplate;
 use serde::{Deserialize, Serialize};

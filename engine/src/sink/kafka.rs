@@ -9,6 +9,7 @@
 use super::measure::{Meter, Pacer};
 use super::message::OutMessage;
 use super::{DeliveryStats, MessageSink};
+use crate::config::expect::TimestampMode;
 use crate::model::KafkaPlan;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -108,6 +109,8 @@ pub struct KafkaSink {
     start: Instant,
     brokers: String,
     embedded: bool,
+    /// `kafka.timestamps: event`: stamp each record with its event time.
+    event_timestamps: bool,
 }
 
 impl KafkaSink {
@@ -148,6 +151,7 @@ impl KafkaSink {
             start,
             brokers: brokers.to_string(),
             embedded,
+            event_timestamps: plan.timestamps == TimestampMode::Event,
         })
     }
 }
@@ -161,7 +165,17 @@ fn create_topics(plan: &KafkaPlan, cfg: &ClientConfig) -> Result<(), String> {
     let new: Vec<NewTopic> = plan
         .topics
         .iter()
-        .map(|t| NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(t.replication)))
+        .map(|t| {
+            let topic = NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(t.replication));
+            // Event times start at the virtual clock (often years ago); with the broker's default
+            // time-based retention, such records would be deleted at its next retention check,
+            // before a job under test reads them. Topics the engine creates keep them.
+            if plan.timestamps == TimestampMode::Event {
+                topic.set("retention.ms", "-1")
+            } else {
+                topic
+            }
+        })
         .collect();
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(|e| e.to_string())?;
     let opts = AdminOptions::new()
@@ -201,6 +215,9 @@ impl MessageSink for KafkaSink {
         }
         if let Some(p) = m.partition {
             rec = rec.partition(p);
+        }
+        if let Some(ms) = m.event_time_ms.filter(|_| self.event_timestamps) {
+            rec = rec.timestamp(ms);
         }
         loop {
             match self.producer.send(rec) {

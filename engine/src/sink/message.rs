@@ -22,13 +22,24 @@ pub struct OutMessage {
     pub headers: Vec<(String, Vec<u8>)>,
     /// A fixed partition, else the partitioner decides.
     pub partition: Option<i32>,
+    /// Event time in ms since the epoch: the virtual clock when it was emitted, or the `time_ns`
+    /// the plugin gave. The Kafka timestamp with `kafka.timestamps: event`; `None` leaves the
+    /// producer's wall clock.
+    pub event_time_ms: Option<i64>,
     pub meta: MsgMeta,
 }
 
+/// Nanoseconds to whole milliseconds, rounding towards the past (so that a window boundary in
+/// ns maps onto the same boundary in ms).
+pub fn ns_to_ms(ns: i64) -> i64 {
+    ns.div_euclid(1_000_000)
+}
+
 /// Decode one `emit` payload and apply its topic's settings (format, key template, headers,
-/// partition).
-pub fn parse_emit(b: &[u8], topics: &[TopicPlan]) -> Result<OutMessage, String> {
-    let (mut topic_v, mut value_v, mut key_v, mut headers_v) = (None, None, None, None);
+/// partition). `now_ns` is the virtual clock of the emitting call: the event time unless the
+/// payload gives its own `time_ns`.
+pub fn parse_emit(b: &[u8], topics: &[TopicPlan], now_ns: i64) -> Result<OutMessage, String> {
+    let (mut topic_v, mut value_v, mut key_v, mut headers_v, mut time_v) = (None, None, None, None, None);
     let (n, mut at) = crate::value::map_header(b)
         .map_err(|e| format!("emit payload is not a MessagePack map: {e}"))?
         .ok_or("emit payload is not a MessagePack map")?;
@@ -44,6 +55,7 @@ pub fn parse_emit(b: &[u8], topics: &[TopicPlan]) -> Result<OutMessage, String> 
             Some(b"value") => value_v = Some(v),
             Some(b"key") => key_v = Some(v),
             Some(b"headers") => headers_v = Some(v),
+            Some(b"time_ns") => time_v = Some(v),
             _ => {}
         }
     }
@@ -88,7 +100,22 @@ pub fn parse_emit(b: &[u8], topics: &[TopicPlan]) -> Result<OutMessage, String> 
             }
         }
     }
-    Ok(OutMessage { topic, key, value, headers, partition: plan.partition, meta: MsgMeta::default() })
+    let time_ns = match time_v {
+        None => now_ns,
+        Some(t) => match as_num(t) {
+            Some(Num::Int(i)) => i,
+            _ => return Err("`time_ns` must be an integer (nanoseconds since the Unix epoch)".into()),
+        },
+    };
+    Ok(OutMessage {
+        topic,
+        key,
+        value,
+        headers,
+        partition: plan.partition,
+        event_time_ms: Some(ns_to_ms(time_ns)),
+        meta: MsgMeta::default(),
+    })
 }
 
 /// The bytes of a MessagePack string, without UTF-8 validation (keys are compared as bytes).
@@ -173,7 +200,7 @@ mod tests {
     #[test]
     fn parses_topic_key_value_and_headers() {
         let b = from_json(&json!({"topic": "chat", "key": "room_1", "value": {"a": 1}, "headers": {"h": "v"}}));
-        let m = parse_emit(&b, &[topic("x"), topic("chat")]).unwrap();
+        let m = parse_emit(&b, &[topic("x"), topic("chat")], 0).unwrap();
         assert_eq!(m.topic, 1);
         assert_eq!(m.key.as_deref(), Some(&b"room_1"[..]));
         assert_eq!(m.value, br#"{"a":1}"#);
@@ -183,7 +210,7 @@ mod tests {
     #[test]
     fn unknown_alias_names_the_declared_ones() {
         let b = from_json(&json!({"topic": "nope", "value": 1}));
-        let e = parse_emit(&b, &[topic("chat")]).unwrap_err();
+        let e = parse_emit(&b, &[topic("chat")], 0).unwrap_err();
         assert!(e.contains("`nope`") && e.contains("declared: chat"), "{e}");
     }
 
@@ -208,17 +235,29 @@ mod tests {
         t.headers = vec![("source".into(), b"sim".to_vec())];
         t.partition = Some(0);
         let b = from_json(&json!({"topic": "iot", "value": {"device": {"id": "d7"}, "n": 3}, "headers": {"h": "v"}}));
-        let m = parse_emit(&b, &[t.clone()]).unwrap();
+        let m = parse_emit(&b, &[t.clone()], 0).unwrap();
         assert_eq!(m.key.as_deref(), Some(&b"dev-d7/3"[..]));
         assert_eq!(m.headers, vec![("source".to_string(), b"sim".to_vec()), ("h".to_string(), b"v".to_vec())]);
         assert_eq!(m.partition, Some(0));
         let missing = from_json(&json!({"topic": "iot", "value": {"n": 3}}));
-        assert!(parse_emit(&missing, &[t.clone()]).unwrap_err().contains("no field `device.id`"));
+        assert!(parse_emit(&missing, &[t.clone()], 0).unwrap_err().contains("no field `device.id`"));
         t.format = ValueFormat::Raw;
         let raw = from_json(&json!({"topic": "iot", "key": "k", "value": "plain text"}));
-        assert_eq!(parse_emit(&raw, &[t.clone()]).unwrap().value, b"plain text");
+        assert_eq!(parse_emit(&raw, &[t.clone()], 0).unwrap().value, b"plain text");
         let bad = from_json(&json!({"topic": "iot", "key": "k", "value": {"a": 1}}));
-        assert!(parse_emit(&bad, &[t]).unwrap_err().contains("format is `raw`"));
+        assert!(parse_emit(&bad, &[t], 0).unwrap_err().contains("format is `raw`"));
+    }
+
+    #[test]
+    fn event_time_is_the_clock_or_the_payloads_time_ns() {
+        let clock = 1_570_060_800_123_456_789;
+        let b = from_json(&json!({"topic": "chat", "value": 1}));
+        assert_eq!(parse_emit(&b, &[topic("chat")], clock).unwrap().event_time_ms, Some(1_570_060_800_123));
+        let own = from_json(&json!({"topic": "chat", "value": 1, "time_ns": 5_999_999i64}));
+        assert_eq!(parse_emit(&own, &[topic("chat")], clock).unwrap().event_time_ms, Some(5));
+        assert_eq!(ns_to_ms(-1), -1, "before the epoch rounds towards the past");
+        let bad = from_json(&json!({"topic": "chat", "value": 1, "time_ns": "soon"}));
+        assert!(parse_emit(&bad, &[topic("chat")], clock).unwrap_err().contains("`time_ns` must be an integer"));
     }
 
     #[test]

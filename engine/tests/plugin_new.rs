@@ -17,6 +17,8 @@ fn scaffold_and_test(lang: &str) {
         .env("ENGINE", env!("CARGO_BIN_EXE_engine"))
         // Rust: reuse the plugins' compiled dependencies instead of a cold build per test.
         .env("CARGO_TARGET_DIR", repo().join("target/wasm"))
+        // Python: reuse the componentize-py venv of scripts/build-plugins instead of a new one.
+        .env("DISTRODUCE_PY_WASM_VENV", repo().join("target/py-wasm-venv"))
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&t.stdout);

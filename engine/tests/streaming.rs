@@ -129,7 +129,9 @@ fn problems(report: &Value) -> BTreeMap<i64, (String, Option<f64>)> {
         .unwrap()
         .iter()
         .filter(|r| r["status"] != "ok")
-        .map(|r| (r["window_start"].as_i64().unwrap(), (r["status"].as_str().unwrap().to_string(), r["difference"].as_f64())))
+        .map(|r| {
+            (r["window_start"].as_i64().unwrap(), (r["status"].as_str().unwrap().to_string(), r["difference"].as_f64()))
+        })
         .collect()
 }
 

@@ -11,8 +11,9 @@
 use super::matching::{Matcher, Position};
 use super::report::Stopped;
 use super::{Settings, VerifyError};
+use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use std::collections::BTreeMap;
@@ -41,7 +42,7 @@ struct Reader {
     topic: String,
     /// Indices of the expectations reading this topic.
     exps: Vec<usize>,
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<Quiet>,
     parts: BTreeMap<i32, Part>,
     found: bool,
     last_error: Option<String>,
@@ -128,7 +129,21 @@ pub fn consume(matcher: &mut Matcher, settings: &Settings) -> Result<Consumed, V
     Ok(Consumed { stopped, waited: start.elapsed(), topic_found })
 }
 
-fn create(settings: &Settings) -> Result<BaseConsumer, VerifyError> {
+/// librdkafka reports reaching the end of a partition as a client error, which rdkafka logs at
+/// ERROR; verify asks for those events (they tell it a partition was read to its end), so they are
+/// not errors here. Other client errors are logged as warnings.
+struct Quiet;
+
+impl ClientContext for Quiet {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::PartitionEOF(_)) {
+            tracing::warn!("kafka: {error}: {reason}");
+        }
+    }
+}
+impl ConsumerContext for Quiet {}
+
+fn create(settings: &Settings) -> Result<BaseConsumer<Quiet>, VerifyError> {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", &settings.brokers)
@@ -141,7 +156,7 @@ fn create(settings: &Settings) -> Result<BaseConsumer, VerifyError> {
     for (k, v) in &settings.consumer {
         cfg.set(k, v);
     }
-    cfg.create().map_err(|e| VerifyError::Kafka(format!("cannot create the Kafka consumer: {e}")))
+    cfg.create_with_context(Quiet).map_err(|e| VerifyError::Kafka(format!("cannot create the Kafka consumer: {e}")))
 }
 
 impl Reader {

@@ -68,3 +68,26 @@ fn broken_modules_are_rejected_with_the_reason() {
         assert!(err.contains(want), "{err}");
     }
 }
+
+#[test]
+fn a_component_that_does_not_implement_the_plugin_world_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    // The smallest valid component: the preamble of the component binary format, nothing else.
+    let p = dir.path().join("empty-component.wasm");
+    std::fs::write(&p, b"\0asm\x0d\x00\x01\x00").unwrap();
+    let o = engine(&["plugin", "check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    for export in ["abi-version", "functions", "call", "describe"] {
+        assert!(err.contains(&format!("does not export `{export}:")), "{export}: {err}");
+    }
+    assert!(err.contains("distroduce:plugin"), "{err}");
+    // And a scenario using it fails before any run, naming the plugin.
+    let yaml = format!(
+        "name: t\nruns: 1\ntimesteps: 1\nstate: {{a: 0}}\nplugins:\n  p: {{wasm: {}}}\nblocks:\n  - updates: {{a: p.s_a}}\n",
+        p.display()
+    );
+    let o = engine(&["validate", scenario(dir.path(), &yaml).to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("plugin `p`") || stderr(&o).contains("plugin p"), "{}", stderr(&o));
+}

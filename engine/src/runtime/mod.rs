@@ -140,8 +140,11 @@ impl fmt::Display for CallFailure {
                 "the call did not finish within {} (limits.call_timeout); is there an endless loop?",
                 humantime::format_duration(*d)
             ),
-            CallFailure::OutOfMemory(b) => {
+            CallFailure::OutOfMemory(b) if *b >= 1 << 20 => {
                 write!(f, "the plugin exceeded its memory limit of {} MiB (limits.memory)", b >> 20)
+            }
+            CallFailure::OutOfMemory(b) => {
+                write!(f, "the plugin exceeded its memory limit of {b} bytes (limits.memory)")
             }
             CallFailure::Trap(m) => write!(f, "the plugin trapped: {m}"),
             CallFailure::BadOutput(m) => write!(f, "the plugin returned an invalid result: {m}"),

@@ -241,9 +241,15 @@ impl WasmBackend {
             };
             let inst = pre.instantiate(&mut store).map_err(fail)?;
             if has_initialize {
-                inst.get_typed_func::<(), ()>(&mut store, "_initialize")
-                    .and_then(|f| f.call(&mut store, ()))
-                    .map_err(fail)?;
+                // What the guest printed while it failed (a Go runtime's `fatal error: ...`) is
+                // usually the only statement of the cause.
+                inst.get_typed_func::<(), ()>(&mut store, "_initialize").and_then(|f| f.call(&mut store, ())).map_err(
+                    |e| {
+                        let tail = store.data().stderr_tail();
+                        let tail = if tail.is_empty() { String::new() } else { format!("\nguest output:\n{tail}") };
+                        CallFailure::Instantiate(format!("plugin `{}`: _initialize failed: {e:#}{tail}", p.name))
+                    },
+                )?;
             }
             let memory = inst
                 .get_memory(&mut store, "memory")

@@ -251,3 +251,22 @@ fn disorder_and_expectation_errors_are_positioned_with_hints() {
         assert!(lines[i + 1].contains(hint), "hint {hint:?} for {want:?}: {}", lines[i + 1]);
     }
 }
+
+#[test]
+fn a_plugin_override_must_name_a_declared_plugin_and_an_existing_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), &base(GOOD));
+    let path = path.to_str().unwrap();
+    let o = engine(&["run", path, "--kafka", "none", "--plugin", "nope=x.wasm"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("declares no plugin `nope`") && stderr(&o).contains("declared: ref"), "{}", stderr(&o));
+    let o = engine(&["validate", path, "--plugin", "ref=/does/not/exist.wasm"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("plugin `ref`") && stderr(&o).contains("/does/not/exist.wasm"), "{}", stderr(&o));
+    let o = engine(&["validate", path, "--plugin", "ref"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("NAME=FILE"), "{}", stderr(&o));
+    // The same override with a real module runs.
+    let o = engine(&["validate", path, "--plugin", &format!("ref={}", plugin("conformance_plugin"))]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -3,7 +3,7 @@
 //! and the oracle topic carries exactly the expected records.
 
 mod common;
-use common::kafka::{brokers, consume, fresh};
+use common::kafka::{consume, fresh, run_on_broker};
 use common::*;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -28,16 +28,7 @@ fn kafka_timestamps_are_event_times_and_the_oracle_topic_gets_the_expected_recor
     }
     let p = scenario(dir.path(), &y);
     let out = dir.path().join("out");
-    let o = engine(&[
-        "run",
-        p.to_str().unwrap(),
-        "--brokers",
-        &brokers(),
-        "--write-messages",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_on_broker(&p, &out);
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("expectations    14 expected records"),
         "summary mentions them"

@@ -3,7 +3,7 @@
 //! unreachable broker fails fast with a clear error and a non-zero exit.
 
 mod common;
-use common::kafka::{assert_each_once, brokers, consume, fresh};
+use common::kafka::{assert_each_once, consume, fresh, run_on_broker};
 use common::*;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -26,16 +26,7 @@ fn every_message_arrives_exactly_once_with_its_content() {
     assert!(y.contains("id_header"), "the scenario template changed");
     let p = scenario(dir.path(), &y);
     let out = dir.path().join("out");
-    let o = engine(&[
-        "run",
-        p.to_str().unwrap(),
-        "--brokers",
-        &brokers(),
-        "--write-messages",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_on_broker(&p, &out);
     let summary: serde_json::Value = serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
     let emitted = summary["messages_emitted"].as_u64().unwrap() as usize;
     let n_records = summary["records"].as_u64().unwrap() as usize;

@@ -41,18 +41,9 @@ fn submit(dir: &Path, args: &[&str], limit: Duration) -> (Option<i32>, String) {
         .process_group(0)
         .spawn()
         .unwrap_or_else(|e| panic!("{}: {e}", submit.display()));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if started.elapsed() > limit {
-            // spark-submit starts a JVM that starts the Python driver: end the whole group.
-            let _ = Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
-            let _ = child.wait();
-            panic!("spark-submit took over {limit:?}:\n{}\n{}", read(&out), read(&err));
-        }
-        std::thread::sleep(Duration::from_millis(200));
+    // spark-submit starts a JVM that starts the Python driver: past the limit the whole group ends.
+    let Some(status) = wait_or_kill_group(&mut child, limit) else {
+        panic!("spark-submit took over {limit:?}:\n{}\n{}", read(&out), read(&err));
     };
     (status.code(), format!("{}\n{}", read(&out), read(&err)))
 }

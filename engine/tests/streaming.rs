@@ -7,13 +7,13 @@
 //! the first and last window, dropping late events only windows that had late events.
 
 mod common;
-use common::kafka::{brokers, fresh};
+use common::kafka::{brokers, fresh, run_on_broker};
 use common::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const WINDOW_MS: i64 = 10_000;
 
@@ -38,16 +38,7 @@ fn simulate() -> Simulation {
     let scenario = dir.path().join("sim.yaml");
     std::fs::write(&scenario, &yaml).unwrap();
     let out = dir.path().join("out");
-    let o = engine(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--brokers",
-        &brokers(),
-        "--out",
-        out.to_str().unwrap(),
-        "--write-messages",
-    ]);
-    assert!(o.status.success(), "engine run: {}", stderr(&o));
+    run_on_broker(&scenario, &out);
     // Distinct messages in sending order; a message is late if an earlier one had a later event time.
     let mut seen = BTreeSet::new();
     let mut newest = i64::MIN;
@@ -79,17 +70,8 @@ fn run_job(app: &str, input: &str, output: &str, bug: Option<&str>, limit: Durat
         .process_group(0)
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if started.elapsed() > limit {
-            let _ = Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
-            let _ = child.wait();
-            panic!("{app} {bug:?} ran over {limit:?}:\n{}", read(log));
-        }
-        std::thread::sleep(Duration::from_millis(200));
+    let Some(status) = wait_or_kill_group(&mut child, limit) else {
+        panic!("{app} {bug:?} ran over {limit:?}:\n{}", read(log));
     };
     assert!(status.success(), "{app} {bug:?} failed ({status}):\n{}", read(log));
 }

@@ -91,3 +91,18 @@ pub fn assert_each_once<'a>(got: &'a [Got], expected: &[serde_json::Value]) -> H
     assert_eq!(got.len(), expected.len(), "every message once, nothing else on the topic");
     by_id
 }
+
+/// `engine run SCENARIO --brokers <test broker> --write-messages --out OUT`, which must succeed.
+pub fn run_on_broker(scenario: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    let o = super::engine(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--brokers",
+        &brokers(),
+        "--write-messages",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "engine run: {}", super::stderr(&o));
+    o
+}

@@ -50,3 +50,23 @@ pub fn lang_plugin(lang: &str) -> String {
     assert!(p.is_file(), "{} is missing: run scripts/build-plugins first (scripts/test does)", p.display());
     p.display().to_string()
 }
+
+/// Wait for a child started with `process_group(0)`; past `limit`, kill its whole group (JVMs and
+/// the interpreters they start) and return None.
+pub fn wait_or_kill_group(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s);
+        }
+        if started.elapsed() > limit {
+            let _ = std::process::Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

@@ -2,8 +2,8 @@
 //! sink) and no record files: substeps/s through WASM and with the plugins compiled natively.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use distroduce::app::{run_loaded, KafkaTarget, RunArgs};
-use distroduce::config::scenario::RecordFormat;
+use distroduce::model::types::RecordFormat;
+use distroduce::{run_loaded, KafkaTarget, RunArgs};
 use distroduce_benches::{model, native, repo, wasm};
 use std::time::Instant;
 

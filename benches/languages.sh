@@ -4,7 +4,7 @@
 # compilation), and the ratio to the Rust plugin. Each language is measured REPEAT times and the
 # median is reported; all languages run in one script run, so machine noise hits them alike.
 #
-#   scripts/build-plugins && cargo build --release -p distroduce-engine
+#   scripts/build-plugins && cargo build --release -p distroduce-cli
 #   RUNS=10 TIMESTEPS=2000 REPEAT=3 benches/languages.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

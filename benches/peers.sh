@@ -16,7 +16,7 @@ export KAFKA_PORT="${KAFKA_PORT:-19192}"
 target="${CARGO_TARGET_DIR:-$root/target}"
 PROPS=(acks=1 linger.ms=5 batch.size=1000000)
 
-cargo build --release -q -p distroduce-engine -p distroduce-benches --bin engine --bin bare-producer
+cargo build --release -q -p distroduce-cli -p distroduce-benches --bin engine --bin bare-producer
 scripts/build-plugins >/dev/null
 started_here=0
 if ! scripts/kafka-local status >/dev/null 2>&1; then

@@ -2,8 +2,8 @@
 //! model's `p_inc_b` (reads `state.a`, returns two signals). WASM vs the same code compiled natively.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use distroduce::runtime::CallSetup;
-use distroduce::value::json::from_json;
+use distroduce::model::value::json::from_json;
+use distroduce::plugin_host::CallSetup;
 use distroduce_benches::{model, native, wasm};
 
 fn bench(c: &mut Criterion) {

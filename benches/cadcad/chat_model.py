@@ -2,7 +2,7 @@
 """distroduce's two-user chat model, written for cadCAD 0.5.3 (PyPI ``cadCAD==0.5.3``).
 
 This is the reference ("oracle") implementation that the Rust engine's chat scenario is compared
-against, both for exact output (fixtures under ``engine/tests/fixtures/``) and for speed
+against, both for exact output (fixtures under ``engine/cli/tests/fixtures/``) and for speed
 (``benches/cadcad_ratio.sh``).
 
 Origin

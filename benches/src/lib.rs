@@ -1,9 +1,9 @@
 //! Shared setup for the benchmarks: load a scenario and build its WASM or native backend.
 
 use distroduce::model::Model;
-use distroduce::runtime::native::{NativeBackend, NativeTable};
-use distroduce::runtime::wasm::WasmBackend;
-use distroduce::runtime::{Backend, Resolved};
+use distroduce::plugin_host::native::{NativeBackend, NativeTable};
+use distroduce::plugin_host::wasm::WasmBackend;
+use distroduce::plugin_host::{Backend, Resolved};
 use std::path::Path;
 
 pub fn repo() -> &'static Path {
@@ -12,7 +12,7 @@ pub fn repo() -> &'static Path {
 
 /// Load `scenarios/<rel>` with `runs` and `timesteps` overridden.
 pub fn model(rel: &str, runs: u64, timesteps: u64) -> Model {
-    let mut m = distroduce::config::load(&repo().join(rel)).unwrap_or_else(|e| panic!("{e}"));
+    let mut m = distroduce::scenario::load(&repo().join(rel)).unwrap_or_else(|e| panic!("{e}"));
     m.runs = runs;
     m.timesteps = timesteps;
     m

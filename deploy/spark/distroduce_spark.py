@@ -194,7 +194,7 @@ def prepare(scenario: str, engine: str, stage: Path, fetch=None):
     if not engine_local.is_file():
         found = shutil.which(str(engine_local))
         if not found:
-            fail(f"engine binary {engine} not found: build it (cargo build --release -p distroduce-engine) or pass --engine")
+            fail(f"engine binary {engine} not found: build it (cargo build --release -p distroduce-cli) or pass --engine")
         engine_local = Path(found)
     staged_engine = stage / ENGINE_NAME
     if engine_local.resolve() != staged_engine.resolve():

@@ -79,7 +79,7 @@ pub use value::Value;
 pub struct RawOutput(pub Vec<u8>);
 
 /// The ABI version this SDK implements; see `ABI.md` §8.
-pub const ABI_VERSION: i32 = 1;
+pub use distroduce_abi::ABI_VERSION;
 
 /// Items the macros expand to. Not a stable API: only generated code may use them.
 #[doc(hidden)]

@@ -94,7 +94,7 @@ fn publish(out: Vec<u8>) -> i64 {
 
 /// The address and length of `out`, packed as ABI §1 asks.
 fn pack(out: &[u8]) -> i64 {
-    ((out.as_ptr() as u32 as u64) << 32 | out.len() as u32 as u64) as i64
+    distroduce_abi::pack(out.as_ptr() as u32, out.len() as u32)
 }
 
 /// Runs one generated function body on the input the host wrote at `(ptr, len)`. The result is

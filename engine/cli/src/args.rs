@@ -1,0 +1,238 @@
+//! The command line, as clap types. Each subcommand's flags become the library's own argument
+//! types in [`crate::commands`]; nothing here runs anything.
+
+use clap::{Parser, Subcommand};
+use distroduce::model::types::RecordFormat;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "engine",
+    version,
+    about = "Run cadCAD-style scenarios with WASM plugins and publish what they emit to Kafka."
+)]
+pub struct Cli {
+    /// More logging (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Run a scenario: every (subset, run) job, records to files, messages to Kafka.
+    Run {
+        #[command(flatten)]
+        flags: RunFlags,
+        /// Also write every message, in job order, to messages.jsonl.
+        #[arg(long)]
+        write_messages: bool,
+        /// Also write the summary JSON here.
+        #[arg(long)]
+        summary_json: Option<PathBuf>,
+        /// Run only shard I of N (0-based): job j belongs to shard j % N. Merge the shards'
+        /// output directories with `engine merge`.
+        #[arg(long, value_parser = parse_shard, value_name = "I/N")]
+        shard: Option<(u32, u32)>,
+    },
+    /// Merge the output directories of `engine run --shard I/N` into what one run writes.
+    Merge {
+        /// Where the merged records, messages and summary go.
+        #[arg(long)]
+        out: PathBuf,
+        /// The shards' output directories.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+    },
+    /// Run a scenario under every combination of producer settings and report throughput and
+    /// latency per configuration (bench.csv, bench.json, report.html).
+    Bench {
+        #[command(flatten)]
+        flags: RunFlags,
+        /// A setting and its values, e.g. `--vary linger.ms=0,5,50 --vary compression.type=none,lz4`.
+        /// Keys are librdkafka producer properties, or `partitions`, `runs`, `param.<name>`.
+        #[arg(long = "vary", required = true)]
+        axes: Vec<distroduce::bench::Axis>,
+        /// Runs of every configuration.
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+    },
+    /// Inspect plugin modules, or create a plugin project.
+    #[command(subcommand)]
+    Plugin(PluginCmd),
+    /// Check a scenario and its plugins without running it.
+    Validate {
+        scenario: PathBuf,
+        /// Check with a prebuilt module for a plugin (`NAME=FILE`, repeatable), as `run --plugin`.
+        #[arg(long = "plugin", value_parser = parse_plugin, value_name = "NAME=FILE")]
+        plugins: Vec<(String, PathBuf)>,
+    },
+    /// Print the JSON Schema of scenario files (for editor completion; also in scenarios/schema.json).
+    Schema,
+    /// Check a stream job's output topic(s) against the expected records `engine run` wrote
+    /// (expected.jsonl): missing, unexpected and mismatched records per key and window.
+    /// Exit 0 if all match, 1 if not, 2 if verify could not run.
+    Verify(VerifyFlags),
+    /// Amazon EMR: launch a cluster from a cluster file, run scenarios on it as Spark steps.
+    #[cfg(feature = "emr")]
+    Emr {
+        #[command(subcommand)]
+        cmd: crate::commands::emr::EmrCmd,
+    },
+    /// Amazon EMR (not in this build: `bin/engine emr ...` builds it, or `cargo install --path
+    /// engine/cli --features emr`).
+    #[cfg(not(feature = "emr"))]
+    Emr {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
+    },
+}
+
+impl Cmd {
+    /// Commands whose only output is what they print (they may die on a closed pipe).
+    pub fn only_prints(&self) -> bool {
+        matches!(self, Cmd::Plugin(_) | Cmd::Schema | Cmd::Validate { .. })
+    }
+}
+
+#[derive(Subcommand)]
+pub enum PluginCmd {
+    /// Print a module's ABI version, functions (kind, output, reads) and imports, and say what keeps
+    /// it from working as a plugin. Exit 0 if it is usable, 2 if not.
+    Check {
+        /// A .wasm (or .wat) file.
+        file: PathBuf,
+        /// Print the inspection as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a plugin project (source, build and test scripts, a scenario) that builds and passes
+    /// its own test: `engine plugin new --lang go my-model && cd my-model && ./test`.
+    New {
+        /// rust, go, assemblyscript, c or python.
+        #[arg(long)]
+        lang: String,
+        /// Project name: lowercase letters, digits, `-` and `_`.
+        name: String,
+        /// Parent directory of the new project.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Rust only: depend on this plugin-sdk checkout instead of the copy written into the
+        /// project.
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+}
+
+/// Flags shared by `run` and `bench`.
+#[derive(clap::Args)]
+pub struct RunFlags {
+    /// Scenario file (YAML).
+    pub scenario: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output directory (default: the scenario's output.dir, else out/<name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Record formats, comma-separated (jsonl, csv, none).
+    #[arg(long, value_delimiter = ',', value_parser = parse_format)]
+    pub format: Option<Vec<RecordFormat>>,
+    /// Kafka bootstrap servers; overrides the scenario. Without either, an embedded broker is used.
+    #[arg(long)]
+    pub brokers: Option<String>,
+    /// `none` generates messages without publishing them (model-only benchmarks).
+    #[arg(long, value_parser = ["auto", "none"], default_value = "auto")]
+    pub kafka: String,
+    /// Override the scenario's Monte Carlo runs.
+    #[arg(long)]
+    pub runs: Option<u64>,
+    /// Override the scenario's timesteps.
+    #[arg(long)]
+    pub timesteps: Option<u64>,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// How long to wait for outstanding deliveries at the end.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub flush_timeout: Duration,
+    /// Use a prebuilt module for a plugin, e.g. `--plugin chat=target/wasm/lang/chat_go.wasm`
+    /// (repeatable): the same scenario with another implementation.
+    #[arg(long = "plugin", value_parser = parse_plugin, value_name = "NAME=FILE")]
+    pub plugins: Vec<(String, PathBuf)>,
+}
+
+#[derive(clap::Args)]
+pub struct VerifyFlags {
+    /// The scenario `engine run` ran (for its `expectations`).
+    pub scenario: PathBuf,
+    /// Expected records (default: <out>/expected.jsonl).
+    #[arg(long)]
+    pub expected: Option<PathBuf>,
+    /// `engine run`'s output directory (default: the scenario's output.dir, else out/<name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Kafka bootstrap servers (default: the scenario's kafka.brokers).
+    #[arg(long)]
+    pub brokers: Option<String>,
+    /// The longest to read before giving the verdict (a bound on waiting for stragglers).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub wait: Duration,
+    /// Once every expected record matched, stop after this long without new records.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    pub settle: Duration,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Verify only these expectations (repeat, or separate with commas).
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    pub only: Vec<String>,
+    /// A librdkafka consumer property, e.g. `--consumer isolation.level=read_uncommitted` (repeat).
+    #[arg(long, value_parser = distroduce_verify::parse_prop, value_name = "PROP=VALUE")]
+    pub consumer: Vec<(String, String)>,
+}
+
+/// `I/N` with 0 <= I < N.
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let (i, n) = s.split_once('/').ok_or("write the shard as I/N, e.g. 0/4")?;
+    let (i, n): (u32, u32) =
+        (i.trim().parse().map_err(|_| "I is not a number")?, n.trim().parse().map_err(|_| "N is not a number")?);
+    if n == 0 || i >= n {
+        return Err(format!("shard {i}/{n}: need 0 <= I < N"));
+    }
+    Ok((i, n))
+}
+
+fn parse_plugin(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, file)) if !name.is_empty() && !file.is_empty() => Ok((name.to_string(), PathBuf::from(file))),
+        _ => Err("write it as NAME=FILE, e.g. chat=target/wasm/lang/chat_go.wasm".into()),
+    }
+}
+
+fn parse_format(s: &str) -> Result<RecordFormat, String> {
+    s.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_and_plugins_parse_or_say_how_to_write_them() {
+        assert_eq!(parse_shard("1/4"), Ok((1, 4)));
+        assert!(parse_shard("4/4").unwrap_err().contains("0 <= I < N"));
+        assert!(parse_shard("x").unwrap_err().contains("I/N"));
+        assert_eq!(parse_plugin("chat=a.wasm"), Ok(("chat".into(), PathBuf::from("a.wasm"))));
+        assert!(parse_plugin("chat").unwrap_err().contains("NAME=FILE"));
+        assert!(parse_format("parquet").unwrap_err().contains("jsonl, csv, none"));
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,64 @@
+//! One file per subcommand. Each turns its flags into the library's arguments, calls the library,
+//! prints, and says how it ended ([`Exit`]).
+
+mod bench;
+#[cfg(feature = "emr")]
+pub mod emr;
+mod merge;
+mod plugin;
+mod run;
+mod validate;
+mod verify;
+
+use crate::args::{Cmd, PluginCmd, RunFlags};
+use crate::exit::Exit;
+use distroduce::{KafkaTarget, RunArgs};
+
+pub fn dispatch(cmd: Cmd) -> Exit {
+    match cmd {
+        Cmd::Run { flags, write_messages, summary_json, shard } => {
+            let mut args = run_args(flags);
+            args.write_messages = write_messages;
+            args.shard = shard;
+            run::run(args, summary_json)
+        }
+        Cmd::Merge { out, shards } => merge::merge(&shards, &out),
+        Cmd::Bench { flags, axes, repeat } => bench::bench(run_args(flags), axes, repeat),
+        Cmd::Plugin(PluginCmd::Check { file, json }) => plugin::check(&file, json),
+        Cmd::Plugin(PluginCmd::New { lang, name, dir, sdk }) => {
+            plugin::new(crate::scaffold::NewPlugin { lang, name, dir, sdk })
+        }
+        Cmd::Validate { scenario, plugins } => validate::validate(&scenario, &plugins),
+        Cmd::Schema => validate::schema(),
+        Cmd::Verify(f) => verify::verify(f),
+        #[cfg(feature = "emr")]
+        Cmd::Emr { cmd } => emr::run(cmd),
+        #[cfg(not(feature = "emr"))]
+        Cmd::Emr { .. } => {
+            eprintln!("error: this engine was built without EMR support");
+            eprintln!("  hint: `bin/engine emr ...` builds it, or `cargo install --path engine/cli --features emr`");
+            Exit::BadInput
+        }
+    }
+}
+
+/// `run` and `bench` flags as the library's [`RunArgs`].
+fn run_args(f: RunFlags) -> RunArgs {
+    let mut args = RunArgs::new(f.scenario);
+    if let Some(t) = f.threads {
+        args.threads = t.max(1);
+    }
+    args.out = f.out;
+    args.formats = f.format;
+    args.kafka = match (f.brokers, f.kafka.as_str()) {
+        (_, "none") => KafkaTarget::None,
+        (Some(b), _) => KafkaTarget::Brokers(b),
+        _ => KafkaTarget::Auto,
+    };
+    args.runs = f.runs;
+    args.timesteps = f.timesteps;
+    args.seed = f.seed;
+    args.flush_timeout = f.flush_timeout;
+    args.plugins = f.plugins;
+    args
+}

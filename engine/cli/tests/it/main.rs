@@ -1,0 +1,31 @@
+//! The engine's integration tests, one binary with a module per theme: they run the `engine`
+//! binary (or the library's `run`) the way a user does, on real files, real plugins and, where a
+//! test says so, a real Kafka broker, Spark or moto.
+//!
+//! Tests that need a service are marked `#[ignore = "needs ..."]`: a plain `cargo test` runs every
+//! other test and lists those it did not run with the reason. `scripts/test` starts the services
+//! and runs them all (`--include-ignored`), so CI never skips one.
+
+mod bad_input;
+mod bench;
+mod common;
+mod conformance;
+mod containment;
+#[cfg(feature = "emr")]
+mod emr;
+mod expect_kafka;
+mod expectations;
+mod kafka_broker;
+mod kafka_embedded;
+mod kafka_restart;
+mod languages;
+mod outputs;
+mod plugin_check;
+mod plugin_new;
+mod python_plugin;
+mod scenarios;
+mod semantics;
+mod shards;
+mod spark;
+mod streaming;
+mod verify;

@@ -1,0 +1,242 @@
+//! `engine merge`: combine the outputs of `engine run --shard I/N` into exactly what one local run
+//! writes: records and messages in cadCAD job order, totals added, latency histograms merged, and
+//! throughput over the shards' common wall-clock window.
+
+use crate::run::{ShardMetrics, Summary};
+use distroduce_model::expect::compute::{write_jsonl, Partial, Totals};
+use distroduce_model::layout;
+use distroduce_sink::measure::{from_buckets, percentiles, Buckets};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Why shard outputs could not be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("{0}")]
+    Shards(String),
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
+    #[error("{path}:{line}: {error}")]
+    Line { path: PathBuf, line: usize, error: String },
+}
+
+fn read(path: &Path) -> Result<String, MergeError> {
+    std::fs::read_to_string(path).map_err(|error| MergeError::Io { path: path.to_path_buf(), error })
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T, pretty: bool) -> Result<(), MergeError> {
+    layout::write_json(path, value, pretty).map_err(|error| MergeError::Io { path: path.to_path_buf(), error })
+}
+
+/// (simulation, subset, run): cadCAD's job order.
+type JobKey = (u64, u64, u64);
+
+/// Lines of one kind of file (records.jsonl, messages.jsonl, records.csv) from every shard, grouped
+/// by job in file order, then written job by job.
+fn merge_lines(
+    dirs: &[PathBuf],
+    name: &str,
+    out: &Path,
+    header: bool,
+    key: impl Fn(&str) -> Result<JobKey, String>,
+) -> Result<Option<PathBuf>, MergeError> {
+    let present: Vec<bool> = dirs.iter().map(|d| d.join(name).is_file()).collect();
+    if present.iter().all(|p| !p) {
+        return Ok(None);
+    }
+    if let Some(i) = present.iter().position(|p| !p) {
+        return Err(MergeError::Shards(format!("{} has no {name}, but other shards do", dirs[i].display())));
+    }
+    let mut jobs: BTreeMap<JobKey, Vec<String>> = BTreeMap::new();
+    let mut head = None;
+    for d in dirs {
+        let path = d.join(name);
+        let text = read(&path)?;
+        let mut lines = text.lines();
+        if header {
+            head = lines.next().map(str::to_string);
+        }
+        for (i, l) in lines.enumerate() {
+            let k = key(l).map_err(|error| MergeError::Line {
+                path: path.clone(),
+                line: i + 1 + header as usize,
+                error,
+            })?;
+            jobs.entry(k).or_default().push(l.to_string());
+        }
+    }
+    let mut text = String::new();
+    if let Some(h) = head {
+        text.push_str(&h);
+        text.push('\n');
+    }
+    for l in jobs.into_values().flatten() {
+        text.push_str(&l);
+        text.push('\n');
+    }
+    let path = out.join(name);
+    layout::write_atomic(&path, text.as_bytes()).map_err(|error| MergeError::Io { path: path.clone(), error })?;
+    Ok(Some(path))
+}
+
+fn json_key(line: &str) -> Result<JobKey, String> {
+    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let n = |k: &str| v[k].as_u64().ok_or_else(|| format!("no integer `{k}`"));
+    Ok((n("simulation")?, n("subset")?, n("run")?))
+}
+
+/// CSV records end with the plain integers `simulation,subset,run,substep,timestep`.
+fn csv_key(line: &str) -> Result<JobKey, String> {
+    let f: Vec<&str> = line.rsplitn(6, ',').collect();
+    let n = |i: usize| f.get(i).and_then(|x| x.parse().ok()).ok_or("bad bookkeeping columns");
+    Ok((n(4)?, n(3)?, n(2)?))
+}
+
+/// Merge the shard output directories into `out`.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
+    let mut metrics = Vec::new();
+    for d in dirs {
+        let path = d.join(layout::METRICS_JSON);
+        let m: ShardMetrics = serde_json::from_str(&read(&path)?).map_err(|e| {
+            MergeError::Shards(format!("{}: {e}; is this the --out of an `engine run --shard I/N`?", path.display()))
+        })?;
+        metrics.push(m);
+    }
+    check_shards(dirs, &metrics)?;
+    std::fs::create_dir_all(out).map_err(|error| MergeError::Io { path: out.to_path_buf(), error })?;
+    let mut outputs = Vec::new();
+    outputs.extend(merge_lines(dirs, layout::RECORDS_JSONL, out, false, json_key)?);
+    outputs.extend(merge_lines(dirs, layout::RECORDS_CSV, out, true, csv_key)?);
+    outputs.extend(merge_lines(dirs, layout::MESSAGES_JSONL, out, false, json_key)?);
+    let expected = merge_expected(dirs, out)?;
+    if let Some((path, _)) = &expected {
+        outputs.push(path.clone());
+    }
+
+    let s: Vec<&Summary> = metrics.iter().map(|m| &m.summary).collect();
+    let sum = |f: &dyn Fn(&Summary) -> u64| s.iter().map(|x| f(x)).sum::<u64>();
+    let fsum = |f: &dyn Fn(&Summary) -> f64| s.iter().map(|x| f(x)).sum::<f64>();
+    let fmax = |f: &dyn Fn(&Summary) -> f64| s.iter().map(|x| f(x)).fold(0.0, f64::max);
+    let from = metrics.iter().map(|m| m.measured_from_unix_ms).fold(f64::INFINITY, f64::min);
+    let to = metrics.iter().map(|m| m.measured_to_unix_ms).fold(0.0, f64::max);
+    let window = ((to - from) / 1e3).max(0.0);
+    let buckets = Buckets {
+        latency_us: metrics.iter().flat_map(|m| m.buckets.latency_us.iter().copied()).collect(),
+        latency_from_due_us: metrics.iter().flat_map(|m| m.buckets.latency_from_due_us.iter().copied()).collect(),
+    };
+    let mut delivery = s[0].delivery.clone();
+    delivery.produced = sum(&|x| x.delivery.produced);
+    delivery.acked = sum(&|x| x.delivery.acked);
+    delivery.failed = sum(&|x| x.delivery.failed);
+    delivery.bytes_acked = sum(&|x| x.delivery.bytes_acked);
+    delivery.measured_acked = sum(&|x| x.delivery.measured_acked);
+    delivery.measured_bytes = sum(&|x| x.delivery.measured_bytes);
+    delivery.measured_seconds = window;
+    delivery.ack_seconds = fmax(&|x| x.delivery.ack_seconds);
+    delivery.latency_ms = percentiles(&from_buckets(&buckets.latency_us));
+    delivery.latency_from_due_ms = percentiles(&from_buckets(&buckets.latency_from_due_us));
+    delivery.first_error = s.iter().find_map(|x| x.delivery.first_error.clone());
+    delivery.warnings = s.iter().flat_map(|x| x.delivery.warnings.clone()).collect();
+    delivery.buckets = buckets.clone();
+    let substeps = sum(&|x| x.substeps);
+    let sim = fmax(&|x| x.sim_seconds);
+    let summary = Summary {
+        scenario: s[0].scenario.clone(),
+        jobs: s.iter().map(|x| x.jobs).sum(),
+        jobs_failed: s.iter().map(|x| x.jobs_failed).sum(),
+        records: sum(&|x| x.records),
+        substeps,
+        messages_emitted: sum(&|x| x.messages_emitted),
+        kafka: s[0].kafka.clone(),
+        threads: s.iter().map(|x| x.threads).sum(),
+        wall_seconds: fmax(&|x| x.wall_seconds),
+        sim_seconds: sim,
+        generation_seconds: fsum(&|x| x.generation_seconds),
+        publish_seconds: fsum(&|x| x.publish_seconds),
+        substeps_per_sec: if sim > 0.0 { substeps as f64 / sim } else { 0.0 },
+        msgs_per_sec: if window > 0.0 { delivery.measured_acked as f64 / window } else { 0.0 },
+        mb_per_sec: if window > 0.0 { delivery.measured_bytes as f64 / 1e6 / window } else { 0.0 },
+        delivery,
+        outputs,
+        shard: None,
+        expected_records: expected.map(|(_, n)| n),
+    };
+    write_json(&out.join(layout::SUMMARY_JSON), &summary, true)?;
+    let merged =
+        ShardMetrics { summary: summary.clone(), measured_from_unix_ms: from, measured_to_unix_ms: to, buckets };
+    write_json(&out.join(layout::METRICS_JSON), &merged, false)?;
+    Ok(summary)
+}
+
+/// Fold the shards' `expected.partial.jsonl` in job order, as a local run does, into
+/// `expected.jsonl`; returns its path and number of records.
+fn merge_expected(dirs: &[PathBuf], out: &Path) -> Result<Option<(PathBuf, u64)>, MergeError> {
+    let name = layout::EXPECTED_PARTIAL_JSONL;
+    let present: Vec<bool> = dirs.iter().map(|d| d.join(name).is_file()).collect();
+    if present.iter().all(|p| !p) {
+        return Ok(None);
+    }
+    if let Some(i) = present.iter().position(|p| !p) {
+        return Err(MergeError::Shards(format!("{} has no {name}, but other shards do", dirs[i].display())));
+    }
+    let mut partials = Vec::new();
+    for d in dirs {
+        let path = d.join(name);
+        for (i, l) in read(&path)?.lines().enumerate() {
+            let p: Partial = serde_json::from_str(l).map_err(|e| MergeError::Line {
+                path: path.clone(),
+                line: i + 1,
+                error: e.to_string(),
+            })?;
+            partials.push(p);
+        }
+    }
+    // Stable: within a job, the shard wrote its groups in order.
+    partials.sort_by_key(|p| p.job);
+    let mut totals = Totals::default();
+    partials.iter().for_each(|p| totals.add(p));
+    let records = totals.records();
+    let path = out.join(layout::EXPECTED_JSONL);
+    write_jsonl(&path, &records).map_err(|error| MergeError::Io { path: path.clone(), error })?;
+    Ok(Some((path, records.len() as u64)))
+}
+
+/// The shards must be the N distinct shards of one scenario.
+fn check_shards(dirs: &[PathBuf], metrics: &[ShardMetrics]) -> Result<(), MergeError> {
+    if metrics.is_empty() {
+        return Err(MergeError::Shards("no shard directories given".into()));
+    }
+    let name = &metrics[0].summary.scenario;
+    let mut seen = BTreeMap::new();
+    let mut count = None;
+    for (d, m) in dirs.iter().zip(metrics) {
+        if &m.summary.scenario != name {
+            return Err(MergeError::Shards(format!(
+                "{} is scenario `{}`, not `{name}`",
+                d.display(),
+                m.summary.scenario
+            )));
+        }
+        let (i, n) = m.summary.shard.unwrap_or((0, 1));
+        if *count.get_or_insert(n) != n {
+            return Err(MergeError::Shards(format!(
+                "{} is shard {i}/{n}, but others were split into {}",
+                d.display(),
+                count.unwrap_or(n)
+            )));
+        }
+        if let Some(prev) = seen.insert(i, d) {
+            return Err(MergeError::Shards(format!(
+                "shard {i}/{n} appears twice: {} and {}",
+                prev.display(),
+                d.display()
+            )));
+        }
+    }
+    let n = count.unwrap_or(1);
+    let missing: Vec<String> = (0..n).filter(|i| !seen.contains_key(i)).map(|i| format!("{i}/{n}")).collect();
+    if !missing.is_empty() {
+        return Err(MergeError::Shards(format!("missing shard(s) {}", missing.join(", "))));
+    }
+    Ok(())
+}

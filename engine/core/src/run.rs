@@ -1,0 +1,370 @@
+//! The operations behind the CLI (`run`, `validate`), as plain functions with typed errors, so tests
+//! and benchmarks drive exactly what a user drives.
+
+use distroduce_model::expect::compute::{write_jsonl, Totals};
+use distroduce_model::expect::ExpectedRecord;
+use distroduce_model::layout::{self, OutputDir};
+use distroduce_model::message::OutMessage;
+use distroduce_model::types::RecordFormat;
+use distroduce_model::{ConfigErrors, Model};
+use distroduce_plugin_host::wasm::{LoadError, WasmBackend};
+use distroduce_plugin_host::{Backend, Resolved};
+use distroduce_scenario::Overrides;
+use distroduce_sim::{JobFailure, Progress, RunOptions, SimError};
+use distroduce_sink::kafka::{EmbeddedBroker, KafkaSink};
+use distroduce_sink::records::{CsvWriter, JsonlWriter, RecordWriter};
+use distroduce_sink::{DeliveryStats, MessageSink, NullSink};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Where messages go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KafkaTarget {
+    /// The scenario's brokers if it names any, else the embedded broker.
+    Auto,
+    /// These brokers, whatever the scenario says.
+    Brokers(String),
+    /// Generate messages and discard them (model-only benchmarks).
+    None,
+}
+
+/// Everything `engine run` can be told.
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    pub scenario: PathBuf,
+    pub threads: usize,
+    pub out: Option<PathBuf>,
+    pub formats: Option<Vec<RecordFormat>>,
+    pub kafka: KafkaTarget,
+    pub runs: Option<u64>,
+    pub timesteps: Option<u64>,
+    pub seed: Option<u64>,
+    /// Also write every message, in job order, to `messages.jsonl`.
+    pub write_messages: bool,
+    pub flush_timeout: Duration,
+    /// Run only one shard of the jobs: `(index, count)`.
+    pub shard: Option<(u32, u32)>,
+    /// Replace plugins by name with prebuilt modules (`--plugin chat=chat_go.wasm`): the same
+    /// model with another language's implementation.
+    pub plugins: Vec<(String, PathBuf)>,
+}
+
+impl RunArgs {
+    pub fn new(scenario: impl Into<PathBuf>) -> Self {
+        Self {
+            scenario: scenario.into(),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            out: None,
+            formats: None,
+            kafka: KafkaTarget::Auto,
+            runs: None,
+            timesteps: None,
+            seed: None,
+            write_messages: false,
+            flush_timeout: Duration::from_secs(60),
+            shard: None,
+            plugins: Vec::new(),
+        }
+    }
+}
+
+/// The end-of-run summary, printed as a table and written as `summary.json`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub jobs: usize,
+    pub jobs_failed: usize,
+    pub records: u64,
+    pub substeps: u64,
+    pub messages_emitted: u64,
+    pub delivery: DeliveryStats,
+    pub kafka: String,
+    pub threads: usize,
+    pub wall_seconds: f64,
+    /// Time running jobs, without plugin compilation and the final flush.
+    pub sim_seconds: f64,
+    /// Thread-seconds spent generating (plugin calls, aggregation, records), summed over jobs.
+    pub generation_seconds: f64,
+    /// Thread-seconds spent handing messages to the producer, summed over jobs.
+    pub publish_seconds: f64,
+    pub substeps_per_sec: f64,
+    /// Acknowledged messages per second of acknowledgement time.
+    pub msgs_per_sec: f64,
+    pub mb_per_sec: f64,
+    pub outputs: Vec<PathBuf>,
+    /// `[index, count]` when this run was one shard of a distributed run.
+    #[serde(default)]
+    pub shard: Option<(u32, u32)>,
+    /// Lines written to `expected.jsonl` (none without `expectations`, or in a shard run, which
+    /// writes `expected.partial.jsonl` for `engine merge`).
+    #[serde(default)]
+    pub expected_records: Option<u64>,
+}
+
+/// `metrics.json`: what `engine merge` needs from each shard besides its records and messages.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ShardMetrics {
+    pub summary: Summary,
+    /// Wall-clock window of the throughput figures, in ms since the Unix epoch (after the warm-up
+    /// until the last acknowledgement), so shards that ran in parallel merge into one rate.
+    pub measured_from_unix_ms: f64,
+    pub measured_to_unix_ms: f64,
+    pub buckets: distroduce_model::output::Buckets,
+}
+
+/// Why `engine run` (or `validate`, `bench`) did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The scenario or a command-line override is wrong (with `file:line:col` or the flag).
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    /// A plugin could not be built, compiled or instantiated.
+    #[error("{0}")]
+    Plugins(String),
+    /// The options cannot work together (e.g. an oracle topic in a shard run).
+    #[error("{0}")]
+    Usage(String),
+    #[error("Kafka: {0}")]
+    Kafka(String),
+    /// An output file could not be written; what was written before is on disk.
+    #[error("cannot write {}: {source}", path.display())]
+    Output { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Sim(#[from] SimError),
+    /// Some jobs failed; what was produced is on disk and in the summary.
+    #[error("{} of {} jobs failed", .failures.len(), .summary.jobs)]
+    JobsFailed { failures: Vec<JobFailure>, summary: Box<Summary> },
+    /// Every job finished but some messages were not delivered.
+    #[error("{} messages were not delivered", .summary.delivery.failed + .summary.delivery.produced.saturating_sub(.summary.delivery.acked + .summary.delivery.failed))]
+    Undelivered { summary: Box<Summary> },
+}
+
+impl RunError {
+    fn output(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| Self::Output { path: path.to_path_buf(), source }
+    }
+
+    /// The summary of a run that went to the end but failed (jobs or deliveries), if any.
+    pub fn summary(&self) -> Option<&Summary> {
+        match self {
+            Self::JobsFailed { summary, .. } | Self::Undelivered { summary } => Some(summary),
+            _ => None,
+        }
+    }
+}
+
+impl From<LoadError> for RunError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::Scenario(c) => RunError::Config(c),
+            LoadError::Engine(m) => RunError::Plugins(m),
+        }
+    }
+}
+
+impl RunArgs {
+    /// The command-line values that replace the scenario's.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            runs: self.runs,
+            timesteps: self.timesteps,
+            seed: self.seed,
+            out: self.out.clone(),
+            formats: self.formats.clone(),
+            plugins: self.plugins.clone(),
+        }
+    }
+}
+
+/// Parse, compile and check a scenario and its plugins, without running anything.
+pub fn validate(path: &Path, plugins: &[(String, PathBuf)]) -> Result<(Model, WasmBackend, Resolved), RunError> {
+    let ov = Overrides { plugins: plugins.to_vec(), ..Default::default() };
+    let model = distroduce_scenario::load_with(path, &ov)?;
+    let (backend, resolved) = WasmBackend::load(&model)?;
+    Ok((model, backend, resolved))
+}
+
+/// `engine run`: load, run every job, flush, summarize.
+pub fn run(args: &RunArgs, progress: Option<Arc<dyn Progress>>) -> Result<Summary, RunError> {
+    let wall = Instant::now();
+    let model = distroduce_scenario::load_with(&args.scenario, &args.overrides())?;
+    let (backend, resolved) = WasmBackend::load(&model)?;
+    run_loaded(&model, &backend, &resolved, args, progress, wall)
+}
+
+/// Run an already loaded model on any backend (the native backend uses this too).
+pub fn run_loaded(
+    model: &Model,
+    backend: &dyn Backend,
+    resolved: &Resolved,
+    args: &RunArgs,
+    progress: Option<Arc<dyn Progress>>,
+    wall: Instant,
+) -> Result<Summary, RunError> {
+    // The embedded broker must outlive the producer, so it is declared first.
+    let mut _embedded = None;
+    let sink_started_unix_ms = unix_ms();
+    let sink: Box<dyn MessageSink> = match (&args.kafka, &model.kafka.brokers) {
+        (KafkaTarget::None, _) => Box::new(NullSink::default()),
+        (KafkaTarget::Brokers(b), _) | (KafkaTarget::Auto, Some(b)) => {
+            Box::new(KafkaSink::connect(&model.kafka, b, false).map_err(RunError::Kafka)?)
+        }
+        (KafkaTarget::Auto, None) => {
+            let broker = EmbeddedBroker::start(&model.kafka).map_err(RunError::Kafka)?;
+            let servers = broker.bootstrap_servers();
+            _embedded = Some(broker);
+            Box::new(KafkaSink::connect(&model.kafka, &servers, true).map_err(RunError::Kafka)?)
+        }
+    };
+    let out = OutputDir::new(&model.output.dir);
+    let mut writers: Vec<Box<dyn RecordWriter>> = Vec::new();
+    for f in &model.output.formats {
+        match f {
+            RecordFormat::Jsonl => {
+                let path = out.file(layout::RECORDS_JSONL);
+                writers.push(Box::new(JsonlWriter::create(&path, model).map_err(RunError::output(&path))?))
+            }
+            RecordFormat::Csv => {
+                let path = out.file(layout::RECORDS_CSV);
+                writers.push(Box::new(CsvWriter::create(&path, model).map_err(RunError::output(&path))?))
+            }
+            RecordFormat::None => {}
+        }
+    }
+    let opts =
+        RunOptions { threads: args.threads.max(1), keep_messages: args.write_messages, progress, shard: args.shard };
+    if args.shard.is_some() {
+        if let Some(e) = model.expectations.iter().find(|e| e.oracle_topic.is_some()) {
+            return Err(RunError::Usage(format!(
+                "expectation `{}` publishes to an oracle topic, which needs the whole run's totals: run it without --shard (a shard run only writes partial totals for `engine merge`)",
+                e.name
+            )));
+        }
+    }
+    let report = distroduce_sim::run(model, backend, resolved, sink.as_ref(), &mut writers, &opts)?;
+    let mut outputs: Vec<PathBuf> = writers.iter().map(|w| w.path().to_path_buf()).collect();
+    std::fs::create_dir_all(out.path()).map_err(RunError::output(out.path()))?;
+    let mut expected_records = None;
+    if !model.expectations.is_empty() {
+        if args.shard.is_some() {
+            let path = out.file(layout::EXPECTED_PARTIAL_JSONL);
+            write_jsonl(&path, &report.partials).map_err(RunError::output(&path))?;
+            outputs.push(path);
+        } else {
+            let mut totals = Totals::default();
+            report.partials.iter().for_each(|p| totals.add(p));
+            let records = totals.records();
+            let path = out.file(layout::EXPECTED_JSONL);
+            write_jsonl(&path, &records).map_err(RunError::output(&path))?;
+            outputs.push(path);
+            publish_oracle(model, sink.as_ref(), &records).map_err(RunError::Kafka)?;
+            expected_records = Some(records.len() as u64);
+        }
+    }
+    let delivery = sink.finish(args.flush_timeout);
+    if args.write_messages {
+        let path = out.file(layout::MESSAGES_JSONL);
+        write_messages(&path, model, &report.kept_messages).map_err(RunError::output(&path))?;
+        outputs.push(path);
+    }
+    let sim = report.sim_time.as_secs_f64();
+    let summary = Summary {
+        scenario: model.name.clone(),
+        jobs: report.jobs,
+        jobs_failed: report.failures.len(),
+        records: report.records,
+        substeps: report.substeps,
+        messages_emitted: report.messages,
+        kafka: sink.describe(),
+        threads: opts.threads,
+        wall_seconds: wall.elapsed().as_secs_f64(),
+        sim_seconds: sim,
+        generation_seconds: report.generation_time.as_secs_f64(),
+        publish_seconds: report.publish_time.as_secs_f64(),
+        substeps_per_sec: if sim > 0.0 { report.substeps as f64 / sim } else { 0.0 },
+        msgs_per_sec: if delivery.measured_seconds > 0.0 {
+            delivery.measured_acked as f64 / delivery.measured_seconds
+        } else {
+            0.0
+        },
+        mb_per_sec: if delivery.measured_seconds > 0.0 {
+            delivery.measured_bytes as f64 / 1e6 / delivery.measured_seconds
+        } else {
+            0.0
+        },
+        delivery,
+        outputs,
+        shard: args.shard,
+        expected_records,
+    };
+    let path = out.file(layout::SUMMARY_JSON);
+    layout::write_json(&path, &summary, true).map_err(RunError::output(&path))?;
+    let from = sink_started_unix_ms + model.kafka.warmup.as_secs_f64() * 1e3;
+    let metrics = ShardMetrics {
+        measured_from_unix_ms: from,
+        measured_to_unix_ms: from + summary.delivery.measured_seconds * 1e3,
+        buckets: summary.delivery.buckets.clone(),
+        summary: summary.clone(),
+    };
+    let path = out.file(layout::METRICS_JSON);
+    layout::write_json(&path, &metrics, false).map_err(RunError::output(&path))?;
+    if !report.failures.is_empty() {
+        return Err(RunError::JobsFailed { failures: report.failures, summary: Box::new(summary) });
+    }
+    let d = &summary.delivery;
+    if !matches!(args.kafka, KafkaTarget::None) && (d.failed > 0 || d.acked < d.produced) {
+        return Err(RunError::Undelivered { summary: Box::new(summary) });
+    }
+    Ok(summary)
+}
+
+/// Each expected record to its expectation's `oracle_topic`: key = group key, value = the record
+/// as JSON, timestamp = window start (in the window the record describes).
+fn publish_oracle(model: &Model, sink: &dyn MessageSink, records: &[ExpectedRecord]) -> Result<(), String> {
+    for r in records {
+        let Some(topic) = model.expectations.iter().find(|e| e.name == r.expectation).and_then(|e| e.oracle_topic)
+        else {
+            continue;
+        };
+        let msg = OutMessage {
+            topic,
+            key: Some(r.key.clone().into_bytes()),
+            value: serde_json::to_vec(r).map_err(|e| e.to_string())?,
+            headers: Vec::new(),
+            partition: model.kafka.topics[topic].partition,
+            event_time_ms: r.window_start,
+            meta: Default::default(),
+        };
+        sink.send(&msg)?;
+    }
+    Ok(())
+}
+
+fn unix_ms() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+/// `messages.jsonl`: one message per line in job order, with its origin, so that two runs can be
+/// compared byte for byte.
+fn write_messages(path: &Path, model: &Model, msgs: &[OutMessage]) -> std::io::Result<()> {
+    use std::io::Write;
+    let jobs = model.jobs();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for m in msgs {
+        let job = &jobs[m.meta.job];
+        let line = serde_json::json!({
+            "topic": model.kafka.topics[m.topic].name,
+            "key": m.key.as_ref().map(|k| String::from_utf8_lossy(k)),
+            "value": String::from_utf8_lossy(&m.value),
+            "headers": m.headers.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(String::from_utf8_lossy(v).into_owned()))).collect::<serde_json::Map<_, _>>(),
+            "simulation": job.simulation, "subset": job.subset, "run": job.run,
+            "timestep": m.meta.timestep, "substep": m.meta.substep, "seq": m.meta.seq,
+            "event_time_ms": m.event_time_ms,
+        });
+        serde_json::to_writer(&mut out, &line)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}

@@ -1,0 +1,22 @@
+//! The compiled model of a scenario, and the data that flows through a run.
+//!
+//! Every later stage of the engine reads only these types: the scenario compiler produces a
+//! [`Model`] ([`plan`]); the plugin host and the simulation move [`value`]s (MessagePack bytes);
+//! a run produces [`record::Record`]s and [`message::OutMessage`]s and hands them to the
+//! [`output`] interfaces that the sinks implement; [`expect`] computes what a correct downstream
+//! stream job must output from those messages. Nothing here touches files, WebAssembly or Kafka.
+
+pub mod diag;
+pub mod expect;
+pub mod layout;
+pub mod message;
+pub mod output;
+pub mod plan;
+pub mod record;
+pub mod rng;
+pub mod types;
+pub mod value;
+
+pub use diag::{ConfigErrors, Diagnostic};
+pub use plan::*;
+pub use types::Pos;

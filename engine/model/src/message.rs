@@ -1,0 +1,270 @@
+//! Messages emitted by plugins (`distroduce.emit`, ABI.md §5), decoded into what a producer sends.
+
+use crate::plan::{KeyPart, KeyTemplate, TopicPlan};
+use crate::types::ValueFormat;
+use crate::value::{as_num, as_str, json::to_json, kind, map_entries, value_len, Kind, Num};
+
+/// Where a message came from: job, timestep, substep, and its sequence number within the job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MsgMeta {
+    pub job: usize,
+    pub timestep: u64,
+    pub substep: u32,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutMessage {
+    /// Index into the scenario's topic aliases.
+    pub topic: usize,
+    pub key: Option<Vec<u8>>,
+    pub value: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// A fixed partition, else the partitioner decides.
+    pub partition: Option<i32>,
+    /// Event time in ms since the epoch: the virtual clock when it was emitted, or the `time_ns`
+    /// the plugin gave. The Kafka timestamp with `kafka.timestamps: event`; `None` leaves the
+    /// producer's wall clock.
+    pub event_time_ms: Option<i64>,
+    pub meta: MsgMeta,
+}
+
+/// Nanoseconds to whole milliseconds, rounding towards the past (so that a window boundary in
+/// ns maps onto the same boundary in ms).
+pub fn ns_to_ms(ns: i64) -> i64 {
+    ns.div_euclid(1_000_000)
+}
+
+/// Decode one `emit` payload and apply its topic's settings (format, key template, headers,
+/// partition). `now_ns` is the virtual clock of the emitting call: the event time unless the
+/// payload gives its own `time_ns`.
+pub fn parse_emit(b: &[u8], topics: &[TopicPlan], now_ns: i64) -> Result<OutMessage, String> {
+    let (mut topic_v, mut value_v, mut key_v, mut headers_v, mut time_v) = (None, None, None, None, None);
+    let (n, mut at) = crate::value::map_header(b)
+        .map_err(|e| format!("emit payload is not a MessagePack map: {e}"))?
+        .ok_or("emit payload is not a MessagePack map")?;
+    for _ in 0..n {
+        let kl = value_len(b, at).map_err(|e| e.to_string())?;
+        let key = str_payload(&b[at..at + kl]);
+        at += kl;
+        let vl = value_len(b, at).map_err(|e| e.to_string())?;
+        let v = &b[at..at + vl];
+        at += vl;
+        match key {
+            Some(b"topic") => topic_v = Some(v),
+            Some(b"value") => value_v = Some(v),
+            Some(b"key") => key_v = Some(v),
+            Some(b"headers") => headers_v = Some(v),
+            Some(b"time_ns") => time_v = Some(v),
+            _ => {}
+        }
+    }
+    let get = |k: &str| match k {
+        "value" => value_v,
+        "key" => key_v,
+        _ => headers_v,
+    };
+    let alias = topic_v.and_then(as_str).ok_or("emit payload has no string `topic`")?;
+    let topic = topics.iter().position(|t| t.alias == alias).ok_or_else(|| {
+        let names: Vec<&str> = topics.iter().map(|t| t.alias.as_str()).collect();
+        format!(
+            "emitted to topic alias `{alias}`, which `kafka.topics` does not declare (declared: {})",
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        )
+    })?;
+    let plan = &topics[topic];
+    let raw_value = get("value").ok_or("emit payload has no `value`")?;
+    let value = encode_value(raw_value, plan.format).map_err(|e| format!("message value for `{alias}`: {e}"))?;
+    let key = match get("key") {
+        None => match &plan.key {
+            Some(t) => Some(render_key(t, raw_value)?),
+            None => None,
+        },
+        Some(k) => match kind(k).map_err(|e| e.to_string())? {
+            Kind::Nil => None,
+            Kind::Str | Kind::Bin => Some(raw_bytes(k)),
+            Kind::Int => match as_num(k) {
+                Some(Num::Int(i)) => Some(i.to_string().into_bytes()),
+                _ => return Err("message key is an integer out of range".into()),
+            },
+            other => return Err(format!("message key must be a string, binary or integer, not {}", other.name())),
+        },
+    };
+    let mut headers = plan.headers.clone();
+    if let Some(h) = get("headers") {
+        for (k, v) in map_entries(h).map_err(|_| "message headers must be a map")? {
+            let name = as_str(k).ok_or("header names must be strings")?;
+            match kind(v).map_err(|e| e.to_string())? {
+                Kind::Str | Kind::Bin => headers.push((name.to_string(), raw_bytes(v))),
+                other => return Err(format!("header `{name}` must be a string or binary, not {}", other.name())),
+            }
+        }
+    }
+    let time_ns = match time_v {
+        None => now_ns,
+        Some(t) => match as_num(t) {
+            Some(Num::Int(i)) => i,
+            _ => return Err("`time_ns` must be an integer (nanoseconds since the Unix epoch)".into()),
+        },
+    };
+    Ok(OutMessage {
+        topic,
+        key,
+        value,
+        headers,
+        partition: plan.partition,
+        event_time_ms: Some(ns_to_ms(time_ns)),
+        meta: MsgMeta::default(),
+    })
+}
+
+/// The bytes of a MessagePack string, without UTF-8 validation (keys are compared as bytes).
+fn str_payload(v: &[u8]) -> Option<&[u8]> {
+    let (h, n) = match *v.first()? {
+        m @ 0xa0..=0xbf => (1, (m & 0x1f) as usize),
+        0xd9 => (2, *v.get(1)? as usize),
+        0xda => (3, u16::from_be_bytes([*v.get(1)?, *v.get(2)?]) as usize),
+        0xdb => (5, u32::from_be_bytes(v.get(1..5)?.try_into().ok()?) as usize),
+        _ => return None,
+    };
+    v.get(h..h + n)
+}
+
+/// Fill a key template from the message value's fields.
+fn render_key(t: &KeyTemplate, value: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for part in &t.parts {
+        match part {
+            KeyPart::Text(s) => out.extend_from_slice(s.as_bytes()),
+            KeyPart::Field(path) => {
+                let mut v = value;
+                for name in path {
+                    v = crate::value::map_get(v, name).ok().flatten().ok_or_else(|| {
+                        format!("key template `{}`: the message value has no field `{}`", t.source, path.join("."))
+                    })?;
+                }
+                match kind(v).map_err(|e| e.to_string())? {
+                    Kind::Str | Kind::Bin => out.extend_from_slice(&raw_bytes(v)),
+                    _ => out.extend_from_slice(to_json(v).map_err(|e| e.to_string())?.to_string().as_bytes()),
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn encode_value(v: &[u8], format: ValueFormat) -> Result<Vec<u8>, String> {
+    match format {
+        ValueFormat::Json => bytes_or_json(v),
+        ValueFormat::Raw => match kind(v).map_err(|e| e.to_string())? {
+            Kind::Str | Kind::Bin => Ok(raw_bytes(v)),
+            other => {
+                Err(format!("the topic's format is `raw`, which takes a string or binary value, not {}", other.name()))
+            }
+        },
+    }
+}
+
+/// The payload bytes of a str or bin value.
+fn raw_bytes(v: &[u8]) -> Vec<u8> {
+    let n = crate::value::value_len(v, 0).unwrap_or(v.len());
+    let payload_len = match v[0] {
+        0xa0..=0xbf => (v[0] & 0x1f) as usize,
+        _ => {
+            let hl = match v[0] {
+                0xc4 | 0xd9 => 2,
+                0xc5 | 0xda => 3,
+                _ => 5,
+            };
+            n - hl
+        }
+    };
+    v[n - payload_len..n].to_vec()
+}
+
+/// Binary values pass through; anything else is JSON-encoded.
+fn bytes_or_json(v: &[u8]) -> Result<Vec<u8>, String> {
+    if kind(v).map_err(|e| e.to_string())? == Kind::Bin {
+        return Ok(raw_bytes(v));
+    }
+    let j = to_json(v).map_err(|e| e.to_string())?;
+    serde_json::to_vec(&j).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::json::from_json;
+    use serde_json::json;
+
+    #[test]
+    fn parses_topic_key_value_and_headers() {
+        let b = from_json(&json!({"topic": "chat", "key": "room_1", "value": {"a": 1}, "headers": {"h": "v"}}));
+        let m = parse_emit(&b, &[topic("x"), topic("chat")], 0).unwrap();
+        assert_eq!(m.topic, 1);
+        assert_eq!(m.key.as_deref(), Some(&b"room_1"[..]));
+        assert_eq!(m.value, br#"{"a":1}"#);
+        assert_eq!(m.headers, vec![("h".to_string(), b"v".to_vec())]);
+    }
+
+    #[test]
+    fn unknown_alias_names_the_declared_ones() {
+        let b = from_json(&json!({"topic": "nope", "value": 1}));
+        let e = parse_emit(&b, &[topic("chat")], 0).unwrap_err();
+        assert!(e.contains("`nope`") && e.contains("declared: chat"), "{e}");
+    }
+
+    fn topic(alias: &str) -> TopicPlan {
+        TopicPlan {
+            alias: alias.into(),
+            name: alias.into(),
+            partitions: 1,
+            replication: 1,
+            format: ValueFormat::Json,
+            key: None,
+            headers: vec![],
+            partition: None,
+            disorder: None,
+        }
+    }
+
+    #[test]
+    fn topic_settings_apply_key_template_headers_partition_and_raw_format() {
+        let mut t = topic("iot");
+        t.key = Some(KeyTemplate::parse("dev-{device.id}/{n}").unwrap());
+        t.headers = vec![("source".into(), b"sim".to_vec())];
+        t.partition = Some(0);
+        let b = from_json(&json!({"topic": "iot", "value": {"device": {"id": "d7"}, "n": 3}, "headers": {"h": "v"}}));
+        let m = parse_emit(&b, &[t.clone()], 0).unwrap();
+        assert_eq!(m.key.as_deref(), Some(&b"dev-d7/3"[..]));
+        assert_eq!(m.headers, vec![("source".to_string(), b"sim".to_vec()), ("h".to_string(), b"v".to_vec())]);
+        assert_eq!(m.partition, Some(0));
+        let missing = from_json(&json!({"topic": "iot", "value": {"n": 3}}));
+        assert!(parse_emit(&missing, &[t.clone()], 0).unwrap_err().contains("no field `device.id`"));
+        t.format = ValueFormat::Raw;
+        let raw = from_json(&json!({"topic": "iot", "key": "k", "value": "plain text"}));
+        assert_eq!(parse_emit(&raw, &[t.clone()], 0).unwrap().value, b"plain text");
+        let bad = from_json(&json!({"topic": "iot", "key": "k", "value": {"a": 1}}));
+        assert!(parse_emit(&bad, &[t], 0).unwrap_err().contains("format is `raw`"));
+    }
+
+    #[test]
+    fn event_time_is_the_clock_or_the_payloads_time_ns() {
+        let clock = 1_570_060_800_123_456_789;
+        let b = from_json(&json!({"topic": "chat", "value": 1}));
+        assert_eq!(parse_emit(&b, &[topic("chat")], clock).unwrap().event_time_ms, Some(1_570_060_800_123));
+        let own = from_json(&json!({"topic": "chat", "value": 1, "time_ns": 5_999_999i64}));
+        assert_eq!(parse_emit(&own, &[topic("chat")], clock).unwrap().event_time_ms, Some(5));
+        assert_eq!(ns_to_ms(-1), -1, "before the epoch rounds towards the past");
+        let bad = from_json(&json!({"topic": "chat", "value": 1, "time_ns": "soon"}));
+        assert!(parse_emit(&bad, &[topic("chat")], clock).unwrap_err().contains("`time_ns` must be an integer"));
+    }
+
+    #[test]
+    fn key_templates_parse_and_reject_bad_braces() {
+        assert_eq!(KeyTemplate::parse("{{x}}").unwrap().parts, vec![KeyPart::Text("{x}".into())]);
+        assert!(KeyTemplate::parse("{a").is_err());
+        assert!(KeyTemplate::parse("a}").is_err());
+        assert!(KeyTemplate::parse("{}").is_err());
+    }
+}

@@ -1,0 +1,254 @@
+//! A scenario after validation: every name resolved to an index, every value encoded, every limit
+//! parsed. The executor and the runtime only ever see this type, so they never re-check input.
+
+use crate::types::{Pos, RecordFormat, TypeName};
+use crate::value::aggregate::Aggregator;
+use crate::value::Val;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The five bookkeeping fields every record carries after the state variables (cadCAD order).
+pub const BOOKKEEPING: [&str; 5] = ["simulation", "subset", "run", "substep", "timestep"];
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub name: String,
+    /// The scenario file, for error messages.
+    pub file: PathBuf,
+    pub seed: u64,
+    pub runs: u64,
+    pub timesteps: u64,
+    pub vars: Vec<Var>,
+    pub subsets: Vec<Subset>,
+    pub history: HistoryMode,
+    pub aggregator: Aggregator,
+    pub clock: Clock,
+    pub plugins: Vec<PluginSpec>,
+    pub blocks: Vec<BlockPlan>,
+    pub kafka: KafkaPlan,
+    pub limits: LimitsPlan,
+    pub output: OutputPlan,
+    /// What a correct downstream job must output (`expectations`).
+    pub expectations: Vec<crate::expect::Expectation>,
+}
+
+impl Model {
+    /// Jobs in cadCAD order: simulation, then subset, then run.
+    pub fn jobs(&self) -> Vec<JobId> {
+        let mut out = Vec::with_capacity(self.subsets.len() * self.runs as usize);
+        for subset in 0..self.subsets.len() as u32 {
+            for run in 1..=self.runs as u32 {
+                out.push(JobId { index: out.len(), simulation: 0, subset, run });
+            }
+        }
+        out
+    }
+
+    /// Records each job produces: the initial row plus one per block per timestep.
+    pub fn records_per_job(&self) -> u64 {
+        1 + self.timesteps * self.blocks.len() as u64
+    }
+
+    pub fn var_index(&self, name: &str) -> Option<usize> {
+        self.vars.iter().position(|v| v.name == name)
+    }
+}
+
+/// One (simulation, subset, run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct JobId {
+    /// Position in cadCAD output order.
+    pub index: usize,
+    pub simulation: u32,
+    pub subset: u32,
+    /// 1-based. With one run per subset every subset's run is 1 (radCAD's numbering, not cadCAD's
+    /// `run = subset + 1` quirk).
+    pub run: u32,
+}
+
+impl std::fmt::Display for JobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "simulation {} subset {} run {}", self.simulation, self.subset, self.run)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Var {
+    pub name: String,
+    pub initial: Val,
+    pub ty: TypeName,
+}
+
+#[derive(Debug, Clone)]
+pub struct Subset {
+    /// The parameter set as JSON, for summaries.
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// The same, encoded as the `params` input map.
+    pub encoded: Val,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryMode {
+    Off,
+    All,
+    Window(u32),
+}
+
+/// `time_ns(timestep) = start_ns + timestep * step_ns`.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub start_ns: i64,
+    pub step_ns: i64,
+    /// Sleep so that each timestep takes `step_ns` of wall time.
+    pub realtime: bool,
+}
+
+impl Clock {
+    pub fn at(&self, timestep: u64) -> i64 {
+        self.start_ns.saturating_add(self.step_ns.saturating_mul(timestep as i64))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum PluginSource {
+    Wasm(PathBuf),
+    Crate(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct PluginSpec {
+    pub name: String,
+    pub source: PluginSource,
+    pub pos: Option<Pos>,
+}
+
+/// A use of a plugin function at one place in the scenario.
+#[derive(Debug, Clone)]
+pub struct FnRef {
+    pub plugin: usize,
+    pub export: String,
+    /// Encoded `args` bound by the scenario.
+    pub args: Option<Val>,
+    /// Where the scenario names it, and how (`chat.enter`), for errors.
+    pub pos: Option<Pos>,
+    pub display: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct BlockPlan {
+    pub label: String,
+    pub policies: Vec<FnRef>,
+    /// (state variable index, function).
+    pub updates: Vec<(usize, FnRef)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TopicPlan {
+    pub alias: String,
+    pub name: String,
+    pub partitions: i32,
+    pub replication: i32,
+    pub format: crate::types::ValueFormat,
+    pub key: Option<KeyTemplate>,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub partition: Option<i32>,
+    pub disorder: Option<Disorder>,
+}
+
+/// Compiled `kafka.topics.*.disorder`: delays in event-time milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Disorder {
+    /// (fraction of messages, how far behind they arrive).
+    pub late: Option<(f64, i64)>,
+    /// Every message delayed by a random 0..=jitter.
+    pub jitter_ms: Option<i64>,
+    /// Fraction of messages sent twice.
+    pub duplicate: f64,
+}
+
+/// A parsed key template: literal text and `{field.path}` references into the message value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyTemplate {
+    pub source: String,
+    pub parts: Vec<KeyPart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyPart {
+    Text(String),
+    Field(Vec<String>),
+}
+
+impl KeyTemplate {
+    /// Parse `"{room}/{user.id}"`; `{{` and `}}` are literal braces.
+    pub fn parse(src: &str) -> Result<Self, String> {
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let mut chars = src.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    text.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    text.push('}');
+                }
+                '{' => {
+                    let mut field = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(c) => field.push(c),
+                            None => return Err(format!("unclosed `{{` in key template `{src}`")),
+                        }
+                    }
+                    let path: Vec<String> = field.split('.').map(|s| s.trim().to_string()).collect();
+                    if path.iter().any(String::is_empty) {
+                        return Err(format!("empty field name in key template `{src}`"));
+                    }
+                    if !text.is_empty() {
+                        parts.push(KeyPart::Text(std::mem::take(&mut text)));
+                    }
+                    parts.push(KeyPart::Field(path));
+                }
+                '}' => {
+                    return Err(format!("unmatched `}}` in key template `{src}` (write `}}}}` for a literal brace)"))
+                }
+                c => text.push(c),
+            }
+        }
+        if !text.is_empty() {
+            parts.push(KeyPart::Text(text));
+        }
+        Ok(Self { source: src.to_string(), parts })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct KafkaPlan {
+    pub brokers: Option<String>,
+    pub topics: Vec<TopicPlan>,
+    pub producer: Vec<(String, String)>,
+    /// Index into `topics` of the topic that receives every record.
+    pub records_topic: Option<usize>,
+    pub id_header: bool,
+    /// Open-loop target rate, messages per second.
+    pub rate: Option<f64>,
+    /// Excluded from throughput and latency figures.
+    pub warmup: Duration,
+    pub timestamps: crate::types::TimestampMode,
+}
+
+#[derive(Debug, Clone)]
+pub struct LimitsPlan {
+    pub memory_bytes: usize,
+    pub call_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputPlan {
+    pub dir: PathBuf,
+    pub formats: Vec<RecordFormat>,
+}

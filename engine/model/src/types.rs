@@ -1,0 +1,148 @@
+//! Small vocabulary types shared by the scenario format and the compiled model. They are written
+//! in scenario files (hence serde and JSON Schema), and read by every later stage.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A state-variable type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TypeName {
+    Number,
+    Int,
+    Float,
+    Str,
+    Bool,
+    List,
+    Map,
+    Any,
+}
+
+/// How two values of one signal from different policies combine, in policy order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AggOp {
+    /// cadCAD's `a + b`: numbers add, lists and strings concatenate.
+    #[default]
+    Add,
+    /// Numbers multiply.
+    Mul,
+    /// The larger number.
+    Max,
+    /// The smaller number.
+    Min,
+    /// The first policy's value wins.
+    First,
+    /// The last policy's value wins.
+    Last,
+    /// Maps merge key by key, later policies overriding earlier ones.
+    Merge,
+}
+
+/// Encoding of message values. (Avro with a schema registry would be a third variant.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueFormat {
+    /// JSON text of the emitted value (binary values are sent as-is).
+    #[default]
+    Json,
+    /// Strings as their UTF-8 bytes, binary as-is; other values are an error.
+    Raw,
+}
+
+/// A record file format. All are readable by pandas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordFormat {
+    /// One JSON object per record (`pandas.read_json(path, lines=True)`).
+    Jsonl,
+    /// Comma-separated; nested values are JSON text.
+    Csv,
+    /// No record files (benchmarks).
+    None,
+}
+
+/// Which timestamp Kafka messages carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TimestampMode {
+    /// The event time: the virtual clock when the message was emitted (`clock.start + timestep ×
+    /// clock.step`), or the `time_ns` the plugin gave in `emit`. Windowed stream jobs read it as
+    /// the record's CreateTime. Note that a broker's time-based retention also reads it: messages
+    /// stamped far in the past can be deleted at the next retention check.
+    #[default]
+    Event,
+    /// The producer's wall clock at send time (Kafka's default).
+    Produce,
+}
+
+/// An aggregate over a group's messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AggregateKind {
+    /// Number of distinct messages.
+    #[default]
+    Count,
+    Sum,
+    Mean,
+    Min,
+    Max,
+}
+
+/// Whether a value of kind `k` may be stored in a variable of type `t`.
+pub fn admits(t: TypeName, k: crate::value::Kind) -> bool {
+    use crate::value::Kind as K;
+    match t {
+        TypeName::Any => true,
+        TypeName::Number => matches!(k, K::Int | K::Float),
+        TypeName::Int => k == K::Int,
+        TypeName::Float => matches!(k, K::Float | K::Int),
+        TypeName::Str => k == K::Str,
+        TypeName::Bool => k == K::Bool,
+        TypeName::List => k == K::List,
+        TypeName::Map => k == K::Map,
+    }
+}
+
+pub fn type_label(t: TypeName) -> &'static str {
+    match t {
+        TypeName::Number => "number",
+        TypeName::Int => "int",
+        TypeName::Float => "float",
+        TypeName::Str => "str",
+        TypeName::Bool => "bool",
+        TypeName::List => "list",
+        TypeName::Map => "map",
+        TypeName::Any => "any",
+    }
+}
+
+pub fn agg_name(a: AggregateKind) -> &'static str {
+    match a {
+        AggregateKind::Count => "count",
+        AggregateKind::Sum => "sum",
+        AggregateKind::Mean => "mean",
+        AggregateKind::Min => "min",
+        AggregateKind::Max => "max",
+    }
+}
+
+/// A 1-based line and column in a scenario file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl std::str::FromStr for RecordFormat {
+    type Err = String;
+    /// The names scenario files use (`jsonl`, `csv`, `none`), for command-line flags.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "jsonl" => Ok(Self::Jsonl),
+            "csv" => Ok(Self::Csv),
+            "none" => Ok(Self::None),
+            other => Err(format!("unknown record format `{other}` (jsonl, csv, none)")),
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! What the host gives a plugin call: the `distroduce` imports (random numbers, the virtual clock,
+//! logs, message emission, failure reports) and a locked-down WASI.
+//!
+//! [`HostCalls`] is the backend-neutral part, shared by the WASM and the native backends; the
+//! WASM-only part ([`StoreData`]) adds the WASI context, the memory limiter and captured stderr.
+
+use distroduce_abi::{export, import, IMPORT_MODULE};
+pub use distroduce_model::rng::{derive, mix, SplitMix64};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Caller, Linker, StoreLimits};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// How many log lines of a job are kept for failure reports.
+const LOG_TAIL: usize = 20;
+
+/// Per-call host state, the same for every backend.
+#[derive(Debug)]
+pub struct HostCalls {
+    pub rng: SplitMix64,
+    pub now_ns: i64,
+    /// Set by the `fail` import (or a panic hook in the guest).
+    pub fail: Option<String>,
+    pub logs: VecDeque<String>,
+    /// Raw `emit` payloads, in order, until the executor drains them after each call.
+    pub emitted: Emitted,
+    /// Name of the plugin being called, for log lines.
+    pub plugin: Arc<str>,
+}
+
+impl Default for HostCalls {
+    fn default() -> Self {
+        Self {
+            rng: SplitMix64(0),
+            now_ns: 0,
+            fail: None,
+            logs: VecDeque::new(),
+            emitted: Emitted::default(),
+            plugin: Arc::from(""),
+        }
+    }
+}
+
+impl HostCalls {
+    pub fn begin_call(&mut self, seed: u64, now_ns: i64, plugin: &Arc<str>) {
+        self.rng = SplitMix64(seed);
+        self.now_ns = now_ns;
+        self.fail = None;
+        if !Arc::ptr_eq(&self.plugin, plugin) {
+            self.plugin = plugin.clone();
+        }
+    }
+
+    pub fn log(&mut self, level: i32, msg: &str) {
+        let plugin = &*self.plugin;
+        match level {
+            i32::MIN..=0 => tracing::trace!(plugin, "{msg}"),
+            1 => tracing::debug!(plugin, "{msg}"),
+            2 => tracing::info!(plugin, "{msg}"),
+            3 => tracing::warn!(plugin, "{msg}"),
+            _ => tracing::error!(plugin, "{msg}"),
+        }
+        if self.logs.len() == LOG_TAIL {
+            self.logs.pop_front();
+        }
+        self.logs.push_back(format!("[{plugin}] {msg}"));
+    }
+
+    pub fn fail(&mut self, msg: &str) {
+        // Keep the first message: a panic hook may report again on the way down.
+        if self.fail.is_none() {
+            self.fail = Some(msg.to_string());
+        }
+    }
+}
+
+impl distroduce_sdk::native::Host for HostCalls {
+    fn rng_u64(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+    fn rng_f64(&mut self) -> f64 {
+        self.rng.next_f64()
+    }
+    fn now_ns(&mut self) -> i64 {
+        self.now_ns
+    }
+    fn log(&mut self, level: i32, msg: &str) {
+        HostCalls::log(self, level, msg)
+    }
+    fn emit(&mut self, msgpack: &[u8]) {
+        self.emitted.push(msgpack);
+    }
+    fn fail(&mut self, msg: &str) {
+        HostCalls::fail(self, msg)
+    }
+}
+
+/// Everything one WASM store carries.
+pub struct StoreData {
+    pub host: HostCalls,
+    pub wasi: WasiP1Ctx,
+    /// WASI preview 2, for components only; built on first use so that core-only jobs do not pay
+    /// for a second context.
+    wasi_p2: Option<(WasiCtx, ResourceTable)>,
+    job_seed: u64,
+    pub limits: StoreLimits,
+    pub stderr: MemoryOutputPipe,
+    /// The virtual clock as WASI sees it; updated before every call.
+    pub clock: Arc<AtomicI64>,
+}
+
+/// The locked-down WASI both preview 1 and preview 2 are built from: no preopens, env, args or
+/// sockets (a plugin sees nothing of the machine), random seeded from the job, clocks following
+/// the virtual clock, stdout and stderr captured.
+fn locked_wasi(job_seed: u64, clock: &Arc<AtomicI64>, stderr: &MemoryOutputPipe) -> WasiCtxBuilder {
+    let mut b = WasiCtxBuilder::new();
+    b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+    b.stderr(stderr.clone()).stdout(stderr.clone());
+    let mut rng = SplitMix64(job_seed);
+    let bytes: Vec<u8> = (0..1024).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
+    b.secure_random(wasmtime_wasi::Deterministic::new(bytes.clone()));
+    b.insecure_random(wasmtime_wasi::Deterministic::new(bytes));
+    b.insecure_random_seed(job_seed as u128);
+    b.wall_clock(VirtualWall(clock.clone()));
+    b.monotonic_clock(VirtualMono { clock: clock.clone(), reads: AtomicU64::new(0) });
+    b
+}
+
+impl StoreData {
+    pub fn new(job_seed: u64, limits: StoreLimits) -> Self {
+        let clock = Arc::new(AtomicI64::new(0));
+        let stderr = MemoryOutputPipe::new(64 * 1024);
+        let wasi = locked_wasi(job_seed, &clock, &stderr).build_p1();
+        Self { host: HostCalls::default(), wasi, wasi_p2: None, job_seed, limits, stderr, clock }
+    }
+
+    pub fn set_time(&mut self, now_ns: i64) {
+        self.clock.store(now_ns, Ordering::Relaxed);
+    }
+
+    /// The last lines the guest wrote to stdout/stderr.
+    pub fn stderr_tail(&self) -> String {
+        let all = self.stderr.contents();
+        let text = String::from_utf8_lossy(&all);
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(10)..].join("\n")
+    }
+}
+
+impl WasiView for StoreData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        let (seed, clock, stderr) = (self.job_seed, &self.clock, &self.stderr);
+        let (ctx, table) =
+            self.wasi_p2.get_or_insert_with(|| (locked_wasi(seed, clock, stderr).build(), ResourceTable::new()));
+        WasiCtxView { ctx, table }
+    }
+}
+
+struct VirtualWall(Arc<AtomicI64>);
+impl wasmtime_wasi::HostWallClock for VirtualWall {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.0.load(Ordering::Relaxed).max(0) as u64)
+    }
+}
+
+/// The monotonic clock: the virtual clock, plus 1 s so that it is never zero (Go's runtime aborts
+/// on a zero `nanotime`, and `_initialize` runs before the first call sets the clock), plus 1 µs
+/// per read so that it advances even while the virtual clock is frozen (runtimes that wait for time
+/// to pass would otherwise spin). Deterministic: the reads are the guest's own.
+struct VirtualMono {
+    clock: Arc<AtomicI64>,
+    reads: AtomicU64,
+}
+impl wasmtime_wasi::HostMonotonicClock for VirtualMono {
+    fn resolution(&self) -> u64 {
+        1
+    }
+    fn now(&self) -> u64 {
+        let base = self.clock.load(Ordering::Relaxed).max(0) as u64;
+        base.saturating_add(1_000_000_000).saturating_add(self.reads.fetch_add(1_000, Ordering::Relaxed))
+    }
+}
+
+/// Emitted payloads back to back in one buffer: no allocation per message once it has grown.
+#[derive(Debug, Default)]
+pub struct Emitted {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Emitted {
+    pub fn push(&mut self, payload: &[u8]) {
+        self.bytes.extend_from_slice(payload);
+        self.ends.push(self.bytes.len());
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+    /// The payloads in emission order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.ends.iter().scan(0, |start, &end| {
+            let s = &self.bytes[*start..end];
+            *start = end;
+            Some(s)
+        })
+    }
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+}
+
+/// Read `len` bytes at `ptr` of the calling instance's memory.
+fn guest_bytes(caller: &mut Caller<'_, StoreData>, ptr: i32, len: i32) -> Option<Vec<u8>> {
+    let mem = caller.get_export(export::MEMORY)?.into_memory()?;
+    let data = mem.data(&caller);
+    data.get(ptr as u32 as usize..(ptr as u32 as usize).checked_add(len as u32 as usize)?).map(<[u8]>::to_vec)
+}
+
+/// Register the `distroduce` imports and WASI p1.
+pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+    linker.func_wrap(IMPORT_MODULE, import::RNG_U64, |mut c: Caller<'_, StoreData>| {
+        c.data_mut().host.rng.next_u64() as i64
+    })?;
+    linker
+        .func_wrap(IMPORT_MODULE, import::RNG_F64, |mut c: Caller<'_, StoreData>| c.data_mut().host.rng.next_f64())?;
+    linker.func_wrap(IMPORT_MODULE, import::NOW_NS, |c: Caller<'_, StoreData>| c.data().host.now_ns)?;
+    linker.func_wrap(IMPORT_MODULE, import::LOG, |mut c: Caller<'_, StoreData>, level: i32, ptr: i32, len: i32| {
+        let msg = guest_bytes(&mut c, ptr, len).unwrap_or_else(|| b"<log: pointer out of bounds>".to_vec());
+        c.data_mut().host.log(level, &String::from_utf8_lossy(&msg));
+    })?;
+    linker.func_wrap(IMPORT_MODULE, import::EMIT, |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| {
+        let Some(mem) = c.get_export(export::MEMORY).and_then(|e| e.into_memory()) else {
+            return c.data_mut().host.fail("emit: the plugin exports no memory");
+        };
+        let (data, store) = mem.data_and_store_mut(&mut c);
+        let range = ptr as u32 as usize..(ptr as u32 as usize).saturating_add(len as u32 as usize);
+        match data.get(range) {
+            Some(b) => store.host.emitted.push(b),
+            None => store.host.fail("emit: message pointer out of bounds"),
+        }
+    })?;
+    linker.func_wrap(IMPORT_MODULE, import::FAIL, |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| {
+        let msg = guest_bytes(&mut c, ptr, len).unwrap_or_else(|| b"<fail: pointer out of bounds>".to_vec());
+        c.data_mut().host.fail(&String::from_utf8_lossy(&msg));
+    })?;
+    wasmtime_wasi::p1::add_to_linker_sync(linker, |d: &mut StoreData| &mut d.wasi)?;
+    Ok(())
+}
+
+/// Register the `distroduce:plugin/host` interface (the component form of the imports above) and
+/// WASI preview 2, for components (ABI.md §9).
+pub fn add_component_imports(linker: &mut wasmtime::component::Linker<StoreData>) -> wasmtime::Result<()> {
+    use wasmtime::StoreContextMut as Cx;
+    let mut host = linker.instance(COMPONENT_HOST)?;
+    host.func_wrap("rng-u64", |mut c: Cx<'_, StoreData>, (): ()| Ok((c.data_mut().host.rng.next_u64(),)))?;
+    host.func_wrap("rng-f64", |mut c: Cx<'_, StoreData>, (): ()| Ok((c.data_mut().host.rng.next_f64(),)))?;
+    host.func_wrap("now-ns", |c: Cx<'_, StoreData>, (): ()| Ok((c.data().host.now_ns,)))?;
+    host.func_wrap("log", |mut c: Cx<'_, StoreData>, (level, msg): (i32, String)| {
+        c.data_mut().host.log(level, &msg);
+        Ok(())
+    })?;
+    host.func_wrap("emit", |mut c: Cx<'_, StoreData>, (msg,): (Vec<u8>,)| {
+        c.data_mut().host.emitted.push(&msg);
+        Ok(())
+    })?;
+    host.func_wrap("fail", |mut c: Cx<'_, StoreData>, (msg,): (String,)| {
+        c.data_mut().host.fail(&msg);
+        Ok(())
+    })?;
+    wasmtime_wasi::p2::add_to_linker_sync(linker)?;
+    Ok(())
+}
+
+/// The interface name components import the host functions from.
+pub const COMPONENT_HOST: &str = "distroduce:plugin/host@1.0.0";
+
+/// Imports a plugin may use.
+pub const HOST_IMPORTS: [&str; 6] = import::ALL;

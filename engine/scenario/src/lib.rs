@@ -1,0 +1,167 @@
+//! Scenario files: parse ([`scenario`]), locate ([`span`]), check and compile into a
+//! [`distroduce_model::Model`] ([`compile`]). Every problem found is reported at once, each with the
+//! `file:line:col` it comes from and what to do about it.
+
+pub mod compile;
+pub mod compile_expect;
+pub mod expect;
+pub mod scenario;
+pub mod span;
+pub mod sweep;
+
+pub use distroduce_model::diag::{ConfigErrors, Diagnostic};
+use span::Pos;
+use std::path::{Path, PathBuf};
+
+/// Collects diagnostics for one file, resolving YAML paths to positions.
+pub struct Reporter<'a> {
+    pub file: &'a Path,
+    pub spans: &'a span::SpanIndex,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl<'a> Reporter<'a> {
+    pub fn new(file: &'a Path, spans: &'a span::SpanIndex) -> Self {
+        Self { file, spans, diags: Vec::new() }
+    }
+
+    /// An error about the value at `path`.
+    pub fn at(&mut self, path: &str, message: impl Into<String>, hint: impl Into<Option<String>>) {
+        let pos = self.spans.value(path);
+        self.push(pos, message, hint);
+    }
+
+    /// An error about the mapping key that ends `path`.
+    pub fn at_key(&mut self, path: &str, message: impl Into<String>, hint: impl Into<Option<String>>) {
+        let pos = self.spans.key(path);
+        self.push(pos, message, hint);
+    }
+
+    pub fn push(&mut self, pos: Option<Pos>, message: impl Into<String>, hint: impl Into<Option<String>>) {
+        self.diags.push(Diagnostic { file: self.file.to_path_buf(), pos, message: message.into(), hint: hint.into() });
+    }
+
+    /// An error about a command-line flag (`--runs`) that overrides the file.
+    pub fn at_flag(&mut self, flag: &str, message: impl Into<String>, hint: impl Into<Option<String>>) {
+        self.diags.push(Diagnostic {
+            file: PathBuf::from(flag),
+            pos: None,
+            message: message.into(),
+            hint: hint.into(),
+        });
+    }
+}
+
+/// Read a YAML file; an unreadable file is a diagnostic with `hint`.
+pub fn read_source(path: &Path, what: &str, hint: &str) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![Diagnostic {
+            file: path.to_path_buf(),
+            pos: None,
+            message: format!("cannot read {what}: {e}"),
+            hint: Some(hint.into()),
+        }])
+    })
+}
+
+/// Deserialize YAML into typed config; serde_yaml's error becomes a positioned diagnostic (it
+/// appends " at line L column C" to messages, which we print up front instead). Where serde_yaml
+/// has no position (a value that fits no form of an untagged enum is only found once the whole
+/// value was read), the position comes from the path of the failing field.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, src: &str, hint: &str) -> Result<T, ConfigErrors> {
+    serde_path_to_error::deserialize(serde_yaml::Deserializer::from_str(src)).map_err(|e| {
+        let field = e.path().to_string();
+        let e = e.into_inner();
+        let pos = match e.location().map(|l| Pos { line: l.line(), col: l.column() }) {
+            Some(p) if !(p.line == 1 && p.col == 1 && field != ".") => Some(p),
+            other => span::SpanIndex::build(src).value(&field).or(other),
+        };
+        let msg = e.to_string();
+        let message = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]).to_string();
+        ConfigErrors(vec![Diagnostic { file: path.to_path_buf(), pos, message, hint: Some(hint.into()) }])
+    })
+}
+
+/// Values given on the command line in place of the scenario's. They go through the same checks
+/// as the file's own values; a problem is reported at the flag (`--runs: ...`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub runs: Option<u64>,
+    pub timesteps: Option<u64>,
+    pub seed: Option<u64>,
+    /// The output directory (`--out`).
+    pub out: Option<PathBuf>,
+    /// Record formats (`--format`).
+    pub formats: Option<Vec<distroduce_model::types::RecordFormat>>,
+    /// `--plugin NAME=FILE`: a prebuilt module in place of a declared plugin (the same model in
+    /// another language).
+    pub plugins: Vec<(String, PathBuf)>,
+}
+
+/// Read, parse and compile a scenario file.
+pub fn load(path: &Path) -> Result<distroduce_model::Model, ConfigErrors> {
+    load_with(path, &Overrides::default())
+}
+
+/// Read, parse and compile a scenario file with command-line overrides.
+pub fn load_with(path: &Path, overrides: &Overrides) -> Result<distroduce_model::Model, ConfigErrors> {
+    let src = read_source(path, "scenario", "check the path; scenarios live under scenarios/")?;
+    load_str_with(path, &src, overrides)
+}
+
+/// Parse and compile scenario text; `path` is used for messages and relative plugin paths.
+pub fn load_str(path: &Path, src: &str) -> Result<distroduce_model::Model, ConfigErrors> {
+    load_str_with(path, src, &Overrides::default())
+}
+
+/// [`load_str`] with command-line overrides.
+pub fn load_str_with(path: &Path, src: &str, overrides: &Overrides) -> Result<distroduce_model::Model, ConfigErrors> {
+    let raw: scenario::Scenario = parse_yaml(path, src, "see `engine schema` for every field and its type")?;
+    let spans = span::SpanIndex::build(src);
+    compile::compile(path, &spans, raw, overrides)
+}
+
+/// The JSON Schema of scenario files, generated from the config types.
+pub fn schema() -> serde_json::Value {
+    schemars::schema_for!(scenario::Scenario).to_value()
+}
+
+/// [`schema`] as the text `engine schema` prints and `scenarios/schema.json` holds.
+pub fn schema_json() -> String {
+    format!("{:#}", schema())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(yaml: &str) -> String {
+        load_str(Path::new("s.yaml"), yaml).unwrap_err().to_string()
+    }
+
+    const HEAD: &str = "name: t\nstate: {a: 0}\nplugins: {p: {wasm: p.wasm}}\n";
+
+    #[test]
+    fn a_misspelt_key_in_a_long_form_is_an_error_at_its_line() {
+        let e = error_of(&format!("{HEAD}blocks:\n  - policies:\n      - {{fn: p.f, arsg: {{x: 1}}}}\n"));
+        assert!(e.starts_with("error: s.yaml:6:") && e.contains("`{fn: plugin.export, args: ...}`"), "{e}");
+        let e = error_of(&format!("{HEAD}aggregation: {{defualt: max}}\nblocks: [{{updates: {{a: p.f}}}}]\n"));
+        assert!(e.starts_with("error: s.yaml:4:") && e.contains("{default: OP, signals:"), "{e}");
+    }
+
+    /// `scenarios/schema.json` is what `engine schema` prints, so editors can point at the file.
+    /// After changing the scenario types: `DISTRODUCE_BLESS=1 cargo test -p distroduce-scenario`.
+    #[test]
+    fn the_checked_in_schema_is_fresh() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/schema.json");
+        let fresh = schema_json() + "\n";
+        if std::env::var_os("DISTRODUCE_BLESS").is_some() {
+            std::fs::write(&path, &fresh).unwrap();
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == fresh,
+            "scenarios/schema.json is stale: run `DISTRODUCE_BLESS=1 cargo test -p distroduce-scenario` and commit it"
+        );
+    }
+}

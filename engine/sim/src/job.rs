@@ -1,0 +1,313 @@
+//! One job (simulation × subset × run), following cadCAD 0.5.3 step by step:
+//!
+//! * row 0 is the initial state with `substep = 0, timestep = 0`;
+//! * for each timestep t = 1..=T and block k = 1..=K, the policies run on the previous record, their
+//!   signals are aggregated in declaration order, and every state update reads the same previous
+//!   record (never a sibling's output); variables no update writes are carried over;
+//! * the previous record a block sees carries that record's bookkeeping: block k ≥ 2 sees
+//!   `substep = k−1, timestep = t`; block 1 sees `substep = K, timestep = t−1` (`0, 0` at t = 1), and
+//!   with K = 1 cadCAD shows `substep = 0` at every timestep, which we follow.
+
+use super::input::{encode_ctx, encode_record, Keys, SignalProjector, Stamp, StateProjector};
+use super::JobFailure;
+use distroduce_model::message::{parse_emit, MsgMeta, OutMessage};
+use distroduce_model::record::Record;
+use distroduce_model::rng::derive;
+use distroduce_model::types::{admits, type_label};
+use distroduce_model::value::{check_one, kind, write_array_len, write_map_len, write_str, Val};
+use distroduce_model::{HistoryMode, JobId, Model};
+use distroduce_plugin_host::{CallFailure, CallSetup, JobBackend, Resolved, Slot};
+
+/// What a job hands back as it goes.
+pub trait JobSink {
+    /// A new record; an error (from publishing it) fails the job.
+    fn record(&mut self, r: Record) -> Result<(), String>;
+    /// Messages of a completed block, in emission order; an error fails the job.
+    fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), FailKind>;
+    /// Called once per finished timestep with its virtual clock (progress, held messages).
+    fn timestep_done(&mut self, _now_ns: i64) -> Result<(), FailKind> {
+        Ok(())
+    }
+}
+
+/// Seed of a job: depends only on the scenario seed and the job's identity.
+pub fn job_seed(model: &Model, job: &JobId) -> u64 {
+    derive(&[model.seed, job.simulation as u64, job.subset as u64, job.run as u64])
+}
+
+pub struct JobCtx<'a> {
+    pub model: &'a Model,
+    pub resolved: &'a Resolved,
+    pub keys: &'a Keys,
+    pub topics: &'a [distroduce_model::TopicPlan],
+}
+
+pub fn run_job(
+    cx: &JobCtx,
+    backend: &mut dyn JobBackend,
+    job: JobId,
+    sink: &mut dyn JobSink,
+) -> Result<u64, Box<JobFailure>> {
+    let model = cx.model;
+    let seed = job_seed(model, &job);
+    let k_total = model.blocks.len() as u32;
+    let mut state: Vec<Val> = model.vars.iter().map(|v| v.initial.clone()).collect();
+    let mut stamp = Stamp { substep: 0, timestep: 0 };
+    let sink_failure = |t: u64, k: u32, error: FailKind| {
+        Box::new(JobFailure {
+            job,
+            timestep: t,
+            substep: k,
+            block: "record output".into(),
+            function: String::new(),
+            error,
+            log_tail: Vec::new(),
+            stderr_tail: String::new(),
+        })
+    };
+    let record_failure = |t: u64, k: u32, e: String| sink_failure(t, k, FailKind::Sink(e));
+    sink.record(Record { substep: 0, timestep: 0, vals: state.clone() }).map_err(|e| record_failure(0, 0, e))?;
+
+    let keep_history = model.history != HistoryMode::Off;
+    let mut history: Vec<Vec<Vec<u8>>> = Vec::new();
+    if keep_history {
+        let mut b = Vec::new();
+        encode_record(&mut b, cx.keys, &state, &job, stamp);
+        history.push(vec![b]);
+    }
+
+    let params = &model.subsets[job.subset as usize].encoded;
+    let (mut common, mut tail, mut out, mut head) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut outputs: Vec<Vec<u8>> = Vec::new();
+    let mut substeps = 0u64;
+    let mut emits = Emits { topics: cx.topics, msgs: Vec::new(), seq: 0, job, id_header: model.kafka.id_header };
+
+    let job_start = std::time::Instant::now();
+    for t in 1..=model.timesteps {
+        let now = model.clock.at(t);
+        let mut this_ts: Vec<Vec<u8>> = Vec::new();
+        for (bi, block) in cx.resolved.blocks.iter().enumerate() {
+            let k = bi as u32 + 1;
+            let plan = &model.blocks[bi];
+            let fail = |slot: Slot, e: FailKind, backend: &mut dyn JobBackend| {
+                let f = plan
+                    .policies
+                    .iter()
+                    .chain(plan.updates.iter().map(|(_, f)| f))
+                    .find(|f| f.plugin == slot.plugin && cx.resolved.exports[slot.plugin][slot.func] == f.export);
+                Box::new(JobFailure {
+                    job,
+                    timestep: t,
+                    substep: k,
+                    block: plan.label.clone(),
+                    function: f.map(|f| f.display.clone()).unwrap_or_default(),
+                    error: e,
+                    log_tail: backend.host().logs.iter().cloned().collect(),
+                    stderr_tail: backend.stderr_tail(),
+                })
+            };
+            // cadCAD's view of the previous record (see module docs).
+            let prev = if k_total == 1 && stamp.timestep > 0 { Stamp { substep: 0, ..stamp } } else { stamp };
+
+            // Shared input: params and history; state and signals are projected per function.
+            common.clear();
+            write_str(&mut common, "params");
+            common.extend_from_slice(params);
+            let mut entries = 3; // params, state, ctx
+            if keep_history {
+                write_str(&mut common, "history");
+                let from = match model.history {
+                    HistoryMode::Window(n) => history.len().saturating_sub(n as usize),
+                    _ => 0,
+                };
+                write_array_len(&mut common, history.len() - from);
+                for ts in &history[from..] {
+                    write_array_len(&mut common, ts.len());
+                    ts.iter().for_each(|r| common.extend_from_slice(r));
+                }
+                entries += 1;
+            }
+            let mut states = StateProjector::new(cx.keys, &job, prev, &state);
+
+            // Policies.
+            outputs.clear();
+            emits.msgs.clear();
+            for (pi, slot) in block.policies.iter().enumerate() {
+                let f = &plan.policies[pi];
+                let call_seed = derive(&[seed, t, k as u64, pi as u64]);
+                tail.clear();
+                encode_ctx(&mut tail, &job, t, k, call_seed, now, None);
+                push_args(&mut tail, f.args.as_deref());
+                head.clear();
+                write_map_len(&mut head, entries + f.args.is_some() as usize);
+                let state_entry = states.entry(&cx.resolved.reads[slot.plugin][slot.func]);
+                let parts = [&head[..], &common, state_entry, &tail];
+                call_checked(backend, *slot, &parts, CallSetup { seed: call_seed, now_ns: now }, &mut out)
+                    .and_then(|()| emits.collect(backend, (t, k), now))
+                    .map_err(|e| fail(*slot, e, backend))?;
+                outputs.push(std::mem::take(&mut out));
+            }
+            let refs: Vec<&[u8]> = outputs.iter().map(Vec::as_slice).collect();
+            let signals = model.aggregator.aggregate(&refs).map_err(|e| {
+                let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
+                fail(slot, FailKind::Aggregate(e.to_string()), backend)
+            })?;
+            let mut sigs = SignalProjector::new(&signals);
+            entries += 1;
+
+            // State updates, all reading the pre-block state.
+            let mut next = state.clone();
+            for (ui, (vi, slot)) in block.updates.iter().enumerate() {
+                let (_, f) = &plan.updates[ui];
+                let var = &model.vars[*vi];
+                let call_seed = derive(&[seed, t, k as u64, 0x8000_0000 + ui as u64]);
+                tail.clear();
+                encode_ctx(&mut tail, &job, t, k, call_seed, now, Some(&var.name));
+                push_args(&mut tail, f.args.as_deref());
+                head.clear();
+                write_map_len(&mut head, entries + f.args.is_some() as usize);
+                let reads = &cx.resolved.reads[slot.plugin][slot.func];
+                let state_entry = states.entry(reads);
+                let signal_entry = sigs.entry(reads);
+                let parts = [&head[..], &common, state_entry, signal_entry, &tail];
+                call_checked(backend, *slot, &parts, CallSetup { seed: call_seed, now_ns: now }, &mut out)
+                    .and_then(|()| emits.collect(backend, (t, k), now))
+                    .map_err(|e| fail(*slot, e, backend))?;
+                let got = kind(&out).expect("checked above");
+                if !admits(var.ty, got) {
+                    return Err(fail(
+                        *slot,
+                        FailKind::Type { var: var.name.clone(), want: type_label(var.ty), got: got.name() },
+                        backend,
+                    ));
+                }
+                next[*vi] = Val::from(out.as_slice());
+            }
+            drop(states);
+
+            // Messages of this block, now that it has succeeded.
+            if !emits.msgs.is_empty() {
+                sink.messages(std::mem::take(&mut emits.msgs)).map_err(|e| {
+                    let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
+                    fail(slot, e, backend)
+                })?;
+            }
+
+            state = next;
+            stamp = Stamp { substep: k, timestep: t };
+            if keep_history {
+                let mut b = Vec::new();
+                encode_record(&mut b, cx.keys, &state, &job, stamp);
+                this_ts.push(b);
+            }
+            sink.record(Record { substep: k, timestep: t, vals: state.clone() })
+                .map_err(|e| record_failure(t, k, e))?;
+            substeps += 1;
+        }
+        if keep_history {
+            history.push(this_ts);
+        }
+        sink.timestep_done(now).map_err(|e| sink_failure(t, k_total, e))?;
+        if model.clock.realtime {
+            let due = job_start + std::time::Duration::from_nanos(model.clock.step_ns as u64 * t);
+            if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
+    }
+    Ok(substeps)
+}
+
+/// One plugin call whose output must be a single well-formed MessagePack value.
+fn call_checked(
+    backend: &mut dyn JobBackend,
+    slot: Slot,
+    parts: &[&[u8]],
+    setup: CallSetup,
+    out: &mut Vec<u8>,
+) -> Result<(), FailKind> {
+    backend.call(slot, parts, setup, out).map_err(FailKind::Call)?;
+    check_one(out).map_err(|e| FailKind::Output(e.to_string()))
+}
+
+/// The messages of the current block, parsed right after each call so that a bad message is
+/// blamed on the function that sent it.
+struct Emits<'a> {
+    topics: &'a [distroduce_model::TopicPlan],
+    msgs: Vec<OutMessage>,
+    /// Sequence number within the job.
+    seq: u64,
+    job: JobId,
+    id_header: bool,
+}
+
+impl Emits<'_> {
+    fn collect(
+        &mut self,
+        backend: &mut dyn JobBackend,
+        (timestep, substep): (u64, u32),
+        now_ns: i64,
+    ) -> Result<(), FailKind> {
+        let host = backend.host();
+        if host.emitted.is_empty() {
+            return Ok(());
+        }
+        self.msgs.reserve(host.emitted.len());
+        let parsed: Result<Vec<OutMessage>, String> =
+            host.emitted.iter().map(|b| parse_emit(b, self.topics, now_ns)).collect();
+        host.emitted.clear();
+        for mut m in parsed.map_err(FailKind::Emit)? {
+            m.meta = MsgMeta { job: self.job.index, timestep, substep, seq: self.seq };
+            if self.id_header {
+                let j = &self.job;
+                m.headers.push((
+                    "distroduce-id".into(),
+                    format!("{}-{}-{}-{}", j.simulation, j.subset, j.run, self.seq).into_bytes(),
+                ));
+            }
+            self.seq += 1;
+            self.msgs.push(m);
+        }
+        Ok(())
+    }
+}
+
+fn push_args(tail: &mut Vec<u8>, args: Option<&[u8]>) {
+    if let Some(a) = args {
+        write_str(tail, "args");
+        tail.extend_from_slice(a);
+    }
+}
+
+/// What went wrong in a job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FailKind {
+    Call(CallFailure),
+    Output(String),
+    Aggregate(String),
+    Type {
+        var: String,
+        want: &'static str,
+        got: &'static str,
+    },
+    Emit(String),
+    Sink(String),
+    /// A message that an expectation cannot read (missing or non-numeric field).
+    Expect(String),
+}
+
+impl std::fmt::Display for FailKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FailKind::Call(c) => write!(f, "{c}"),
+            FailKind::Output(e) => write!(f, "the plugin returned bytes that are not one MessagePack value ({e})"),
+            FailKind::Aggregate(e) => write!(f, "cannot aggregate the policies' signals: {e}"),
+            FailKind::Type { var, want, got } => {
+                write!(f, "the update of `{var}` returned {got}, but `{var}` is {want}")
+            }
+            FailKind::Emit(e) => write!(f, "bad emitted message: {e}"),
+            FailKind::Sink(e) => write!(f, "the message sink failed: {e}"),
+            FailKind::Expect(e) => write!(f, "{e}"),
+        }
+    }
+}

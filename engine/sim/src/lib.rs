@@ -1,0 +1,362 @@
+//! Running a model: jobs in parallel on a rayon pool, records written in cadCAD order by the calling
+//! thread through a small reorder buffer, messages handed to the sink as each block completes.
+
+pub mod disorder;
+pub mod input;
+pub mod job;
+
+use disorder::DisorderStage;
+use distroduce_model::expect::compute::{JobGroups, Partial};
+use distroduce_model::message::ns_to_ms;
+use distroduce_model::message::OutMessage;
+use distroduce_model::output::{MessageSink, RecordWriter};
+pub use distroduce_model::record::Record;
+use distroduce_model::{JobId, Model};
+use distroduce_plugin_host::{Backend, Resolved};
+use job::{run_job, FailKind, JobCtx, JobSink};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A job that stopped early, with everything needed to find the cause.
+#[derive(Debug, Clone)]
+pub struct JobFailure {
+    pub job: JobId,
+    pub timestep: u64,
+    pub substep: u32,
+    pub block: String,
+    pub function: String,
+    pub error: FailKind,
+    pub log_tail: Vec<String>,
+    pub stderr_tail: String,
+}
+
+impl std::fmt::Display for JobFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (plugin, export) = self.function.split_once('.').unwrap_or(("?", &self.function));
+        write!(
+            f,
+            "plugin `{plugin}` export `{export}` failed in {} at timestep {}, substep {} ({}): {}",
+            self.job, self.timestep, self.substep, self.block, self.error
+        )?;
+        if !self.stderr_tail.trim().is_empty() {
+            write!(f, "\n  guest stderr:\n    {}", self.stderr_tail.trim().replace('\n', "\n    "))?;
+        }
+        if !self.log_tail.is_empty() {
+            write!(f, "\n  last log lines:\n    {}", self.log_tail.join("\n    "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a run could not complete (a failing job is not one: it is reported in [`RunReport`]).
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot start {0}")]
+    Threads(String),
+    /// A record file could not be written; jobs already written are on disk.
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: std::path::PathBuf, source: std::io::Error },
+}
+
+impl SimError {
+    fn write(w: &dyn RecordWriter, source: std::io::Error) -> Self {
+        Self::Write { path: w.path().to_path_buf(), source }
+    }
+}
+
+pub struct RunOptions {
+    pub threads: usize,
+    /// Run only this shard's jobs: `(index, count)`, job i belongs to shard `i % count`.
+    pub shard: Option<(u32, u32)>,
+    /// Keep every message in the job results (for a messages file).
+    pub keep_messages: bool,
+    /// Told how far the run is (the command line draws a progress bar from it).
+    pub progress: Option<std::sync::Arc<dyn Progress>>,
+}
+
+/// How far a run is. Called from worker threads.
+pub trait Progress: Send + Sync {
+    /// Once, before any job starts: the timesteps this run (or shard) will simulate.
+    fn start(&self, total_timesteps: u64);
+    /// `n` more timesteps are done.
+    fn advance(&self, n: u64);
+}
+
+/// Whether `job` belongs to `shard` (round robin over cadCAD job order, so shards get similar
+/// mixes of subsets and runs).
+pub fn in_shard(job: &JobId, shard: Option<(u32, u32)>) -> bool {
+    shard.is_none_or(|(i, n)| job.index % n as usize == i as usize)
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub jobs: usize,
+    pub records: u64,
+    pub substeps: u64,
+    pub messages: u64,
+    pub failures: Vec<JobFailure>,
+    /// Time spent running jobs (excludes plugin compilation and the final flush).
+    pub sim_time: Duration,
+    /// Messages in job order, if `keep_messages`.
+    pub kept_messages: Vec<OutMessage>,
+    /// Summed over jobs: time computing the model (plugin calls, aggregation, records).
+    pub generation_time: Duration,
+    /// Summed over jobs: time handing messages to the producer.
+    pub publish_time: Duration,
+    /// Every job's expectation groups, in job order (see [`distroduce_model::expect::compute`]).
+    pub partials: Vec<Partial>,
+}
+
+/// Publishing every record to a topic (`kafka.records_topic`).
+struct RecordRoute<'a> {
+    topic: usize,
+    keys: &'a [String],
+}
+
+struct Collect<'a> {
+    job: JobId,
+    route: Option<RecordRoute<'a>>,
+    records: Vec<Record>,
+    messages: Vec<OutMessage>,
+    keep_messages: bool,
+    sink: &'a dyn MessageSink,
+    sent: u64,
+    /// Time spent handing messages to the producer (including back-pressure waits).
+    publish_time: Duration,
+    progress: Option<&'a dyn Progress>,
+    clock: distroduce_model::Clock,
+    expectations: &'a [distroduce_model::expect::Expectation],
+    groups: JobGroups,
+    disorder: Option<DisorderStage>,
+}
+
+impl Collect<'_> {
+    /// Hand messages to the producer (after the disorder stage), in order.
+    fn send_all(&mut self, m: Vec<OutMessage>) -> Result<(), String> {
+        let started = Instant::now();
+        for msg in &m {
+            self.sink.send(msg)?;
+        }
+        self.publish_time += started.elapsed();
+        self.sent += m.len() as u64;
+        if self.keep_messages {
+            self.messages.extend(m);
+        }
+        Ok(())
+    }
+
+    /// Release what the disorder stage still holds (end of the job, also after a failure: those
+    /// messages belong to blocks that succeeded).
+    fn finish(&mut self) -> Result<(), String> {
+        let mut out = Vec::new();
+        if let Some(d) = &mut self.disorder {
+            d.finish(&mut out);
+        }
+        self.send_all(out)
+    }
+}
+
+impl JobSink for Collect<'_> {
+    fn record(&mut self, r: Record) -> Result<(), String> {
+        if let Some(route) = &self.route {
+            let mut value = Vec::new();
+            distroduce_model::record::write_record_json(&mut value, route.keys, &self.job, &r)
+                .map_err(|e| e.to_string())?;
+            let j = &self.job;
+            let msg = OutMessage {
+                topic: route.topic,
+                key: Some(format!("{}-{}-{}", j.simulation, j.subset, j.run).into_bytes()),
+                value,
+                headers: Vec::new(),
+                partition: None,
+                event_time_ms: Some(ns_to_ms(self.clock.at(r.timestep))),
+                meta: Default::default(),
+            };
+            let started = Instant::now();
+            self.sink.send(&msg)?;
+            self.publish_time += started.elapsed();
+            self.sent += 1;
+        }
+        self.records.push(r);
+        Ok(())
+    }
+    fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), FailKind> {
+        // Expectations see each distinct message once, as emitted, whatever disorder follows.
+        for msg in &m {
+            self.groups.add(self.expectations, msg).map_err(FailKind::Expect)?;
+        }
+        let m = match &mut self.disorder {
+            Some(d) => {
+                let mut now = Vec::with_capacity(m.len());
+                d.admit(m, &mut now);
+                now
+            }
+            None => m,
+        };
+        self.send_all(m).map_err(FailKind::Sink)
+    }
+    fn timestep_done(&mut self, now_ns: i64) -> Result<(), FailKind> {
+        if let Some(p) = self.progress {
+            p.advance(1);
+        }
+        let mut due = Vec::new();
+        if let Some(d) = &mut self.disorder {
+            d.timestep_done(now_ns, &mut due);
+        }
+        self.send_all(due).map_err(FailKind::Sink)
+    }
+}
+
+struct JobResult {
+    job: JobId,
+    records: Vec<Record>,
+    messages: Vec<OutMessage>,
+    sent: u64,
+    substeps: u64,
+    failure: Option<JobFailure>,
+    job_time: Duration,
+    publish_time: Duration,
+    partials: Vec<Partial>,
+}
+
+/// Run every job of `model`. Records reach `writers` in cadCAD order; a failed job's records up to
+/// the failure are written too, and the other jobs still run.
+pub fn run(
+    model: &Model,
+    backend: &dyn Backend,
+    resolved: &Resolved,
+    sink: &dyn MessageSink,
+    writers: &mut [Box<dyn RecordWriter>],
+    opts: &RunOptions,
+) -> Result<RunReport, SimError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .thread_name(|i| format!("job-worker-{i}"))
+        .build()
+        .map_err(|e| SimError::Threads(e.to_string()))?;
+    let keys = input::Keys::new(model);
+    let cx = JobCtx { model, resolved, keys: &keys, topics: &model.kafka.topics };
+    let json_keys = distroduce_model::record::json_keys(model);
+    let jobs: Vec<JobId> = model.jobs().into_iter().filter(|j| in_shard(j, opts.shard)).collect();
+    let position: std::collections::HashMap<usize, usize> =
+        jobs.iter().enumerate().map(|(p, j)| (j.index, p)).collect();
+    if let Some(p) = &opts.progress {
+        p.start(jobs.len() as u64 * model.timesteps);
+    }
+    let start = Instant::now();
+    let mut report = RunReport { jobs: jobs.len(), ..Default::default() };
+    let (tx, rx) = mpsc::channel::<JobResult>();
+
+    let mut io_result = Ok(());
+    std::thread::scope(|s| {
+        let cx = &cx;
+        let jobs = &jobs;
+        let pool = &pool;
+        s.spawn(move || {
+            pool.install(|| {
+                jobs.par_iter().with_max_len(1).for_each_with(tx, |tx, job| {
+                    let _ = tx.send(execute(cx, backend, *job, sink, opts, &json_keys));
+                })
+            })
+        });
+        // Reorder: write job i only after jobs 0..i.
+        let mut pending: BTreeMap<usize, JobResult> = BTreeMap::new();
+        let mut next = 0usize;
+        for r in rx {
+            pending.insert(position[&r.job.index], r);
+            while let Some(r) = pending.remove(&next) {
+                next += 1;
+                report.records += r.records.len() as u64;
+                report.substeps += r.substeps;
+                report.messages += r.sent;
+                report.publish_time += r.publish_time;
+                report.generation_time += r.job_time.saturating_sub(r.publish_time);
+                if io_result.is_ok() {
+                    io_result = writers
+                        .iter_mut()
+                        .try_for_each(|w| w.write_job(&r.job, &r.records).map_err(|e| SimError::write(w.as_ref(), e)));
+                }
+                report.kept_messages.extend(r.messages);
+                report.partials.extend(r.partials);
+                if let Some(f) = r.failure {
+                    report.failures.push(f);
+                }
+            }
+        }
+    });
+    report.sim_time = start.elapsed();
+    io_result?;
+    writers.iter_mut().try_for_each(|w| w.finish().map_err(|e| SimError::write(w.as_ref(), e)))?;
+    Ok(report)
+}
+
+fn execute(
+    cx: &JobCtx,
+    backend: &dyn Backend,
+    job: JobId,
+    sink: &dyn MessageSink,
+    opts: &RunOptions,
+    json_keys: &[String],
+) -> JobResult {
+    let started = Instant::now();
+    let mut c = Collect {
+        job,
+        route: cx.model.kafka.records_topic.map(|topic| RecordRoute { topic, keys: json_keys }),
+        records: Vec::new(),
+        messages: Vec::new(),
+        keep_messages: opts.keep_messages,
+        sink,
+        sent: 0,
+        publish_time: Duration::ZERO,
+        progress: opts.progress.as_deref(),
+        clock: cx.model.clock,
+        expectations: &cx.model.expectations,
+        groups: JobGroups::default(),
+        disorder: DisorderStage::new(cx.model, &job),
+    };
+    let (substeps, mut failure) = match backend.instantiate(job::job_seed(cx.model, &job)) {
+        Err(e) => (
+            0,
+            Some(JobFailure {
+                job,
+                timestep: 0,
+                substep: 0,
+                block: "instantiation".into(),
+                function: String::new(),
+                error: FailKind::Call(e),
+                log_tail: vec![],
+                stderr_tail: String::new(),
+            }),
+        ),
+        Ok(mut b) => match run_job(cx, b.as_mut(), job, &mut c) {
+            Ok(n) => (n, None),
+            Err(f) => (c.records.len().saturating_sub(1) as u64, Some(*f)),
+        },
+    };
+    if let Err(e) = c.finish() {
+        failure.get_or_insert(JobFailure {
+            job,
+            timestep: cx.model.timesteps,
+            substep: 0,
+            block: "held messages".into(),
+            function: String::new(),
+            error: FailKind::Sink(e),
+            log_tail: vec![],
+            stderr_tail: String::new(),
+        });
+    }
+    JobResult {
+        job,
+        partials: std::mem::take(&mut c.groups).into_partials(&cx.model.expectations, job.index),
+        records: c.records,
+        messages: c.messages,
+        sent: c.sent,
+        substeps,
+        failure,
+        job_time: started.elapsed(),
+        publish_time: c.publish_time,
+    }
+}

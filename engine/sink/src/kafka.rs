@@ -1,0 +1,322 @@
+//! Messages to Kafka with rdkafka's `ThreadedProducer` and a delivery callback: no future per
+//! message (measured here: ~0.8–1.0 M msgs/s against ~0.47 M for `FutureProducer`). Throughput is
+//! counted by acknowledgement, not by enqueue, and latency from enqueue to acknowledgement.
+//!
+//! With no brokers configured the engine starts an [`EmbeddedBroker`]: librdkafka's in-process mock
+//! cluster. The produce path is the real one, but the mock keeps only about 5 MiB or 100k message
+//! sets per partition and silently drops older data; [`KafkaSink::finish`] warns when a run went past that.
+
+use super::measure::{Meter, Pacer};
+use super::{DeliveryStats, MessageSink};
+use distroduce_model::message::OutMessage;
+use distroduce_model::types::TimestampMode;
+use distroduce_model::KafkaPlan;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{
+    BaseRecord, DefaultProducerContext, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
+};
+use rdkafka::ClientContext;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What librdkafka's mock cluster keeps per partition (rdkafka_mock.c: 5 MiB, 100k message sets).
+pub const MOCK_PARTITION_BYTES: u64 = 5 * 1024 * 1024;
+pub const MOCK_PARTITION_MSGS: u64 = 100_000;
+
+/// librdkafka's in-process mock cluster, alive as long as this value.
+pub struct EmbeddedBroker {
+    cluster: MockCluster<'static, DefaultProducerContext>,
+}
+
+impl EmbeddedBroker {
+    pub fn start(plan: &KafkaPlan) -> Result<Self, String> {
+        let cluster = MockCluster::new(1).map_err(|e| format!("cannot start the embedded Kafka broker: {e}"))?;
+        for t in &plan.topics {
+            cluster
+                .create_topic(&t.name, t.partitions, 1)
+                .map_err(|e| format!("embedded broker: cannot create topic `{}`: {e}", t.name))?;
+        }
+        Ok(Self { cluster })
+    }
+    pub fn bootstrap_servers(&self) -> String {
+        self.cluster.bootstrap_servers()
+    }
+}
+
+struct Stats {
+    acked: AtomicU64,
+    failed: AtomicU64,
+    bytes_acked: AtomicU64,
+    produced: AtomicU64,
+    last_ack_ns: AtomicU64,
+    first_error: Mutex<Option<String>>,
+    meter: Meter,
+    /// (topic, partition) -> (messages, bytes); kept only for the embedded broker's limit check.
+    partitions: Mutex<HashMap<(String, i32), (u64, u64)>>,
+}
+
+struct Ctx {
+    stats: Arc<Stats>,
+    start: Instant,
+    track_partitions: bool,
+}
+
+impl ClientContext for Ctx {}
+
+impl ProducerContext for Ctx {
+    /// Enqueue time and, when paced, due time, in µs since the sink started.
+    type DeliveryOpaque = Box<(u64, Option<u64>)>;
+
+    fn delivery(&self, r: &DeliveryResult<'_>, sent: Box<(u64, Option<u64>)>) {
+        let (sent_us, due_us) = *sent;
+        let now_us = self.start.elapsed().as_micros() as u64;
+        match r {
+            Ok(m) => {
+                let bytes = (m.payload_len() + m.key().map_or(0, <[u8]>::len)) as u64;
+                self.stats.acked.fetch_add(1, Ordering::Relaxed);
+                self.stats.bytes_acked.fetch_add(bytes, Ordering::Relaxed);
+                self.stats.last_ack_ns.fetch_max(now_us * 1000, Ordering::Relaxed);
+                self.stats.meter.ack(now_us, sent_us, due_us, bytes);
+                if self.track_partitions {
+                    if let Ok(mut p) = self.stats.partitions.lock() {
+                        let e = p.entry((m.topic().to_string(), m.partition())).or_default();
+                        e.0 += 1;
+                        e.1 += bytes;
+                    }
+                }
+            }
+            Err((e, m)) => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                let mut first = self.stats.first_error.lock().unwrap_or_else(|p| p.into_inner());
+                first.get_or_insert_with(|| format!("delivery to {} [{}] failed: {e}", m.topic(), m.partition()));
+            }
+        }
+    }
+}
+
+pub struct KafkaSink {
+    producer: ThreadedProducer<Ctx>,
+    pacer: Option<Pacer>,
+    topics: Vec<String>,
+    stats: Arc<Stats>,
+    start: Instant,
+    brokers: String,
+    embedded: bool,
+    /// `kafka.timestamps: event`: stamp each record with its event time.
+    event_timestamps: bool,
+}
+
+impl KafkaSink {
+    /// Connect to `brokers`; for a real cluster, create missing topics through the admin API first,
+    /// which also proves the cluster is reachable before any job runs.
+    pub fn connect(plan: &KafkaPlan, brokers: &str, embedded: bool) -> Result<Self, String> {
+        let mut cfg = ClientConfig::new();
+        cfg.set("bootstrap.servers", brokers);
+        // Defaults for a bulk producer; every one can be overridden under kafka.producer.
+        cfg.set("queue.buffering.max.messages", "1000000");
+        cfg.set("message.timeout.ms", "30000");
+        for (k, v) in &plan.producer {
+            cfg.set(k, v);
+        }
+        if !embedded {
+            create_topics(plan, &cfg)?;
+        }
+        let stats = Arc::new(Stats {
+            acked: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            bytes_acked: AtomicU64::new(0),
+            produced: AtomicU64::new(0),
+            last_ack_ns: AtomicU64::new(0),
+            first_error: Mutex::new(None),
+            meter: Meter::new(plan.warmup),
+            partitions: Mutex::new(HashMap::new()),
+        });
+        let start = Instant::now();
+        let ctx = Ctx { stats: stats.clone(), start, track_partitions: embedded };
+        let producer: ThreadedProducer<Ctx> =
+            cfg.create_with_context(ctx).map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
+        let topics = plan.topics.iter().map(|t| t.name.clone()).collect();
+        Ok(Self {
+            producer,
+            pacer: plan.rate.map(Pacer::new),
+            topics,
+            stats,
+            start,
+            brokers: brokers.to_string(),
+            embedded,
+            event_timestamps: plan.timestamps == TimestampMode::Event,
+        })
+    }
+}
+
+fn create_topics(plan: &KafkaPlan, cfg: &ClientConfig) -> Result<(), String> {
+    if plan.topics.is_empty() {
+        return Ok(());
+    }
+    let admin: AdminClient<DefaultClientContext> =
+        cfg.create().map_err(|e| format!("cannot create a Kafka admin client: {e}"))?;
+    let new: Vec<NewTopic> = plan
+        .topics
+        .iter()
+        .map(|t| {
+            let topic = NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(t.replication));
+            // Event times start at the virtual clock (often years ago); with the broker's default
+            // time-based retention, such records would be deleted at its next retention check,
+            // before a job under test reads them. Topics the engine creates keep them.
+            if plan.timestamps == TimestampMode::Event {
+                topic.set("retention.ms", "-1")
+            } else {
+                topic
+            }
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(|e| e.to_string())?;
+    let opts = AdminOptions::new()
+        .request_timeout(Some(Duration::from_secs(10)))
+        .operation_timeout(Some(Duration::from_secs(10)));
+    let results = rt.block_on(admin.create_topics(&new, &opts)).map_err(|e| {
+        format!("cannot reach Kafka at {} to create topics: {e}", cfg.get("bootstrap.servers").unwrap_or("?"))
+    })?;
+    for r in results {
+        match r {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((t, e)) => return Err(format!("cannot create topic `{t}`: {e}")),
+        }
+    }
+    Ok(())
+}
+
+impl MessageSink for KafkaSink {
+    fn send(&self, m: &OutMessage) -> Result<(), String> {
+        let topic = &self.topics[m.topic];
+        let mut headers = None;
+        if !m.headers.is_empty() {
+            let mut h = OwnedHeaders::new_with_capacity(m.headers.len());
+            for (k, v) in &m.headers {
+                h = h.insert(Header { key: k, value: Some(v) });
+            }
+            headers = Some(h);
+        }
+        let due = self.pacer.as_ref().map(|p| p.wait_turn(self.start));
+        let sent = self.start.elapsed().as_micros() as u64;
+        let mut rec = BaseRecord::with_opaque_to(topic, Box::new((sent, due))).payload(&m.value);
+        if let Some(k) = &m.key {
+            rec = rec.key(k);
+        }
+        if let Some(h) = headers {
+            rec = rec.headers(h);
+        }
+        if let Some(p) = m.partition {
+            rec = rec.partition(p);
+        }
+        if let Some(ms) = m.event_time_ms.filter(|_| self.event_timestamps) {
+            rec = rec.timestamp(ms);
+        }
+        loop {
+            match self.producer.send(rec) {
+                Ok(()) => {
+                    self.stats.produced.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    // Back-pressure: the producer thread drains the queue as acks arrive.
+                    rec = r;
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                Err((e, _)) => {
+                    self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                    let mut first = self.stats.first_error.lock().unwrap_or_else(|p| p.into_inner());
+                    first.get_or_insert_with(|| format!("cannot enqueue a message for {topic}: {e}"));
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn finish(&self, timeout: Duration) -> DeliveryStats {
+        let flushed = self.producer.flush(timeout);
+        let s = &self.stats;
+        let mut warnings = Vec::new();
+        if let Err(e) = flushed {
+            warnings.push(format!(
+                "{} messages were still undelivered after waiting {} ({e})",
+                self.producer.in_flight_count(),
+                humantime::format_duration(timeout)
+            ));
+        }
+        if self.embedded {
+            let parts = s.partitions.lock().unwrap_or_else(|p| p.into_inner());
+            let mut over: Vec<String> = parts
+                .iter()
+                .filter(|(_, (n, b))| *n > MOCK_PARTITION_MSGS || *b > MOCK_PARTITION_BYTES)
+                .map(|((t, p), (n, b))| format!("{t}[{p}]: {n} msgs, {:.1} MiB", *b as f64 / 1048576.0))
+                .collect();
+            over.sort();
+            if !over.is_empty() {
+                warnings.push(format!(
+                    "the embedded broker keeps only ~5 MiB or 100k message sets per partition and dropped the oldest messages of {} partition(s) ({}); every message was acknowledged, but not all can be read back. Use --brokers with a real cluster (scripts/kafka-local) to keep them all",
+                    over.len(),
+                    over.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+                ));
+            }
+        }
+        let measured = s.meter.measured();
+        DeliveryStats {
+            produced: s.produced.load(Ordering::Relaxed),
+            acked: s.acked.load(Ordering::Relaxed),
+            failed: s.failed.load(Ordering::Relaxed),
+            bytes_acked: s.bytes_acked.load(Ordering::Relaxed),
+            ack_seconds: s.last_ack_ns.load(Ordering::Relaxed) as f64 / 1e9,
+            latency_ms: measured.latency_ms,
+            latency_from_due_ms: measured.latency_from_due_ms,
+            measured_acked: measured.acked,
+            measured_bytes: measured.bytes,
+            measured_seconds: measured.seconds,
+            buckets: measured.buckets,
+            first_error: s.first_error.lock().ok().and_then(|e| e.clone()),
+            warnings,
+        }
+    }
+
+    fn describe(&self) -> String {
+        if self.embedded {
+            format!("embedded Kafka (librdkafka mock cluster at {}; messages vanish when the run ends)", self.brokers)
+        } else {
+            format!("Kafka at {}", self.brokers)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::producer::{BaseProducer, DefaultProducerContext};
+
+    /// The static librdkafka build carries every codec and TLS/SASL, which MSK and Confluent Cloud
+    /// need. Creating a client checks the settings without connecting anywhere.
+    #[test]
+    fn librdkafka_is_built_with_codecs_tls_and_sasl() {
+        for (k, v) in [
+            ("compression.type", "gzip"),
+            ("compression.type", "snappy"),
+            ("compression.type", "lz4"),
+            ("compression.type", "zstd"),
+            ("security.protocol", "SASL_SSL"),
+        ] {
+            let mut cfg = ClientConfig::new();
+            cfg.set("bootstrap.servers", "127.0.0.1:9").set(k, v);
+            if k == "security.protocol" {
+                cfg.set("sasl.mechanism", "SCRAM-SHA-512").set("sasl.username", "u").set("sasl.password", "p");
+            }
+            let p: Result<BaseProducer<DefaultProducerContext>, _> = cfg.create();
+            assert!(p.is_ok(), "{k}={v}: {:?}", p.err());
+        }
+    }
+}

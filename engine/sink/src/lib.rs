@@ -1,0 +1,30 @@
+//! Where a run's output goes: records to local files ([`records`]), messages to Kafka ([`kafka`]) or
+//! nowhere ([`NullSink`], for benchmarks that measure the model alone).
+
+pub mod kafka;
+pub mod measure;
+pub mod records;
+
+use distroduce_model::message::OutMessage;
+pub use distroduce_model::output::{DeliveryStats, MessageSink, RecordWriter};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Counts messages and drops them.
+#[derive(Default)]
+pub struct NullSink {
+    count: AtomicU64,
+}
+
+impl MessageSink for NullSink {
+    fn send(&self, _msg: &OutMessage) -> Result<(), String> {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+    fn finish(&self, _timeout: Duration) -> DeliveryStats {
+        DeliveryStats { produced: self.count.load(Ordering::Relaxed), ..Default::default() }
+    }
+    fn describe(&self) -> String {
+        "none (--kafka none: messages were generated and discarded)".into()
+    }
+}

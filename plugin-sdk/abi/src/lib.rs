@@ -1,0 +1,68 @@
+//! The contract between the engine and a plugin, as constants (plugin-sdk/ABI.md is the prose).
+//!
+//! The engine (host side) and the Rust SDK (guest side) both depend on this crate, so a change to
+//! a name or to the version is made once and seen by both; the SDKs in other languages follow
+//! ABI.md and are checked against the engine by the chat ports' byte-identity tests.
+#![no_std]
+
+/// What `distroduce_abi_version` must return. Any other value is rejected at load time.
+pub const ABI_VERSION: i32 = 1;
+
+/// The import module of the host functions.
+pub const IMPORT_MODULE: &str = "distroduce";
+
+/// The only other import module a core-module plugin may use (a locked-down WASI preview 1).
+pub const WASI_MODULE: &str = "wasi_snapshot_preview1";
+
+/// Host imports (ABI.md §5), in the order ABI.md lists them.
+pub mod import {
+    pub const RNG_U64: &str = "rng_u64";
+    pub const RNG_F64: &str = "rng_f64";
+    pub const NOW_NS: &str = "now_ns";
+    pub const LOG: &str = "log";
+    pub const EMIT: &str = "emit";
+    pub const FAIL: &str = "fail";
+    /// Every host import; anything else in [`super::IMPORT_MODULE`] is rejected at load time.
+    pub const ALL: [&str; 6] = [RNG_U64, RNG_F64, NOW_NS, LOG, EMIT, FAIL];
+}
+
+/// Exports the guest provides (ABI.md §1 and §2).
+pub mod export {
+    /// `() -> i32`, returns [`crate::ABI_VERSION`].
+    pub const ABI_VERSION: &str = "distroduce_abi_version";
+    /// `(len: i32) -> i32`, a buffer for the next call's input.
+    pub const ALLOC: &str = "distroduce_alloc";
+    /// `distroduce_describe_<function>: () -> i64`, what a function reads and returns.
+    pub const DESCRIBE_PREFIX: &str = "distroduce_describe_";
+    /// The linear memory the host reads and writes call data in.
+    pub const MEMORY: &str = "memory";
+    /// Optional WASI reactor initialiser, called once per instance before anything else.
+    pub const INITIALIZE: &str = "_initialize";
+}
+
+/// A function's result: `(ptr << 32) | len`, both unsigned 32-bit (ABI.md §1).
+#[inline]
+pub const fn pack(ptr: u32, len: u32) -> i64 {
+    (((ptr as u64) << 32) | len as u64) as i64
+}
+
+/// The inverse of [`pack`]: `(ptr, len)`.
+#[inline]
+pub const fn unpack(packed: i64) -> (u32, u32) {
+    let p = packed as u64;
+    ((p >> 32) as u32, (p & 0xffff_ffff) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_round_trips_the_full_unsigned_range() {
+        for (ptr, len) in [(0, 0), (1, 2), (u32::MAX, u32::MAX), (0x8000_0000, 7), (12, 0xffff_fff0)] {
+            assert_eq!(unpack(pack(ptr, len)), (ptr, len));
+        }
+        // A pointer past 2 GiB sets the sign bit of the i64 the guest returns.
+        assert!(pack(0x8000_0000, 0) < 0);
+    }
+}

@@ -252,6 +252,9 @@ def main(argv=None):
         write_fixtures(args.engine, args.out_dir)
         return 0
     for engine, python in [("cadcad", args.cadcad_python), ("radcad", args.radcad_python)]:
+        if not os.path.exists(python):
+            sys.exit(f"semantics_fixtures: no {engine} interpreter at {python}; see the "
+                     "regeneration commands in benches/cadcad/SEMANTICS.md")
         t0 = time.perf_counter()
         subprocess.run([python, os.path.abspath(__file__), "--engine", engine,
                         "--out-dir", args.out_dir], check=True)

@@ -8,7 +8,7 @@
 ``simulation, subset, run, substep, timestep``.
 
     benches/.venv/bin/python benches/cadcad/run_model.py scenarios/cadcad/robot_marbles \\
-        --runs 2 --timesteps 20 --out engine/tests/fixtures/robot_marbles.cadcad.jsonl
+        --runs 2 --timesteps 20 --out engine/cli/tests/fixtures/robot_marbles.cadcad.jsonl
 
 ``--engine radcad`` runs the same model with radCAD instead (use benches/.venv-radcad/bin/python).
 A JSON summary line (engine, runs, timesteps, records, seconds) goes to stdout.

@@ -2,7 +2,7 @@
 """Fixtures that pin down where cadCAD 0.5.3 and radCAD 0.14.0 differ, produced by both engines.
 
 Each tiny model below is run, unchanged, by cadCAD 0.5.3 and by radCAD 0.14.0, and the records
-are written to ``engine/tests/fixtures/sem_<name>.cadcad.jsonl`` and ``sem_<name>.radcad.jsonl``
+are written to ``engine/cli/tests/fixtures/sem_<name>.cadcad.jsonl`` and ``sem_<name>.radcad.jsonl``
 (format: see ``engines.py``). The models make the difference visible *in the records*: a state
 variable holds what a policy or SUF observed (``s['run']``, the aggregated ``_input``, the
 order in which policies ran, ``s['substep']``). ``benches/cadcad/SEMANTICS.md`` states each
@@ -243,7 +243,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--engine", choices=["cadcad", "radcad"],
                     help="write this engine's fixtures with the current interpreter and stop")
-    ap.add_argument("--out-dir", default=DEFAULT_OUT, help="default: engine/tests/fixtures")
+    ap.add_argument("--out-dir", default=DEFAULT_OUT, help="default: engine/cli/tests/fixtures")
     ap.add_argument("--cadcad-python", default=DEFAULT_PYTHON["cadcad"])
     ap.add_argument("--radcad-python", default=DEFAULT_PYTHON["radcad"])
     args = ap.parse_args(argv)

@@ -571,7 +571,7 @@ mod tests {
 
     #[test]
     fn the_example_parses() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/emr/cluster.yaml");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/emr/cluster.yaml");
         let c = super::load(&path).unwrap();
         assert_eq!(c.release_label, "emr-7.2.0");
         let core = c.instance_groups.iter().find(|g| g.role == InstanceRole::Core).unwrap();

@@ -57,3 +57,35 @@ pub fn update_b(state: &StateB, params: &ParamA, signals: &Step) -> Result<f64, 
 }
 
 distroduce_sdk::native_table!(update_a, p_step, update_b);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use distroduce_sdk::native::{invoke, TestHost};
+    use distroduce_sdk::Value;
+
+    fn input(state: Vec<(&str, Value)>, signals: Vec<(&str, Value)>) -> Value {
+        let map = |m: Vec<(&str, Value)>| Value::Map(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+        map(vec![
+            ("ctx", map(vec![("run", Value::Int(1)), ("timestep", Value::Int(1)), ("substep", Value::Int(1))])),
+            ("params", map(vec![("a", Value::Int(2)), ("b", Value::Int(1))])),
+            ("state", map(state)),
+            ("signals", map(signals)),
+        ])
+    }
+
+    #[test]
+    fn one_timestep_as_in_python() {
+        let mut host = TestHost::new(0, 0);
+        // Python: 1.0 * abs(math.cos(1.0)) == 0.5403023058681398
+        let a: f64 =
+            invoke(__distroduce_native_update_a, &input(vec![("a", Value::Float(1.0))], vec![]), &mut host).unwrap();
+        assert_eq!(a, 0.5403023058681398);
+        let step: Step = invoke(__distroduce_native_p_step, &input(vec![], vec![]), &mut host).unwrap();
+        assert_eq!(step.step_size, 1);
+        let five = vec![("step_size", Value::Int(5))];
+        let b: f64 =
+            invoke(__distroduce_native_update_b, &input(vec![("b", Value::Float(2.0))], five), &mut host).unwrap();
+        assert_eq!(b, 12.0);
+    }
+}

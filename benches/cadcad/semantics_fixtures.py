@@ -33,10 +33,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-DEFAULT_OUT = os.path.join(ROOT, "engine", "tests", "fixtures")
+DEFAULT_OUT = os.path.join(ROOT, "engine", "cli", "tests", "fixtures")
 DEFAULT_PYTHON = {
     "cadcad": os.path.join(ROOT, "benches", ".venv", "bin", "python"),
-    "radcad": os.path.join(ROOT, "benches", ".venv-radcad", "bin", "python"),
+    "radcad": os.path.join(ROOT, "benches", "radcad", ".venv", "bin", "python"),
 }
 
 

@@ -2,7 +2,7 @@
 """radCAD's benchmark model, run by radCAD 0.14.0 or cadCAD 0.5.3 in one process.
 
 The Python reference for ``scenarios/bench/radcad.yaml`` (plugin ``plugins/radcad-bench``), both for
-speed (``benches/radcad_ratio.sh``) and for exact records (``engine/tests/fixtures/radcad_bench_*``).
+speed (``benches/radcad_ratio.sh``) and for exact records (``engine/cli/tests/fixtures/radcad_bench_*``).
 
 Origin
 ------
@@ -36,7 +36,7 @@ One JSON line: ``{"engine", "runs", "timesteps", "substeps", "seconds", "substep
 (simulation, subset, run: a stable sort, as radCAD runs ``for run: for subset:``;
 ``--native-order`` keeps the framework's order), keys ``a, b, simulation, subset,
 run, substep, timestep``, ``json.dumps`` default separators (floats as Python's ``repr``), the
-same format as ``engine/tests/fixtures/*.cadcad.jsonl``. Writing is not timed.
+same format as ``engine/cli/tests/fixtures/*.cadcad.jsonl``. Writing is not timed.
 """
 import argparse
 import json

@@ -28,6 +28,22 @@ fn conformance_models_match_cadcad_byte_for_byte() {
     }
 }
 
+/// radCAD's own benchmark model (scenarios/bench/radcad.yaml, the speed benchmark of
+/// benches/radcad_ratio.sh) gives radCAD 0.14's records, floats and all (a prefix: 2 runs x 50
+/// timesteps x 2 subsets; radCAD's run-major job order put back in cadCAD's order).
+#[test]
+fn radcad_benchmark_model_matches_radcad_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = run_to("scenarios/bench/radcad.yaml", dir.path(), 2, |a| {
+        a.runs = Some(2);
+        a.timesteps = Some(50);
+        a.kafka = KafkaTarget::None;
+    });
+    let want = read(&fixture("radcad_bench_n2_t50.radcad.jsonl"));
+    assert_eq!(read(&dir.path().join("records.jsonl")), want);
+    assert_eq!(s.records, 404);
+}
+
 #[test]
 fn chat_matches_cadcad_with_a_frozen_clock() {
     for (runs, t, fixture_name) in [(2, 3, "chat_n2_t3.cadcad.jsonl"), (1, 10, "chat_n1_t10.cadcad.jsonl")] {

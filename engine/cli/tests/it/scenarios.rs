@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 #[test]
 fn every_shipped_scenario_validates() {
     let mut files: Vec<_> = std::fs::read_dir(repo().join("scenarios")).unwrap().map(|e| e.unwrap().path()).collect();
-    files.extend(std::fs::read_dir(repo().join("scenarios/conformance")).unwrap().map(|e| e.unwrap().path()));
+    for sub in ["scenarios/conformance", "scenarios/bench"] {
+        files.extend(std::fs::read_dir(repo().join(sub)).unwrap().map(|e| e.unwrap().path()));
+    }
     let yamls: Vec<_> = files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
     assert!(yamls.len() >= 8, "{yamls:?}");
     for p in yamls {

@@ -68,5 +68,6 @@ pub fn write_record_json<W: Write>(out: &mut W, keys: &[String], job: &JobId, r:
 
 /// JSON-quoted state variable names, for [`write_record_json`].
 pub fn json_keys(model: &Model) -> Vec<String> {
-    model.vars.iter().map(|v| serde_json::to_string(&v.name).unwrap_or_default()).collect()
+    // A string always encodes; `Json::from` cannot fail where `to_string` returns a Result.
+    model.vars.iter().map(|v| Json::from(v.name.as_str()).to_string()).collect()
 }

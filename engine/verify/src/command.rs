@@ -78,8 +78,8 @@ pub fn verify(args: &VerifyArgs) -> Result<Report, VerifyError> {
     report.scenario = Some(args.scenario.display().to_string());
     report.expected_file = Some(expected_path.display().to_string());
     if let Some(p) = &args.report {
-        let json = serde_json::to_vec_pretty(&report).unwrap_or_default();
-        std::fs::write(p, json).map_err(|source| VerifyError::WriteReport { path: p.clone(), source })?;
+        distroduce_model::layout::write_json(p, &report, true)
+            .map_err(|source| VerifyError::WriteReport { path: p.clone(), source })?;
     }
     Ok(report)
 }

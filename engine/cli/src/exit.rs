@@ -11,6 +11,8 @@ pub enum Exit {
     Failed,
     /// 2: bad input (scenario, flags, plugin files); nothing was run.
     BadInput,
+    /// 128 + the signal (130 for SIGINT, 143 for SIGTERM): stopped early, outputs written.
+    Signal(i32),
 }
 
 impl Exit {
@@ -19,6 +21,7 @@ impl Exit {
             Exit::Ok => 0,
             Exit::Failed => 1,
             Exit::BadInput => 2,
+            Exit::Signal(s) => u8::try_from(128 + s).unwrap_or(1),
         }
     }
 

@@ -8,6 +8,7 @@ mod exit;
 mod progress;
 mod render;
 mod scaffold;
+mod signals;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -29,6 +29,9 @@ pub fn print_summary(s: &Summary) {
     if let Some(n) = s.expected_records {
         println!("expectations    {n} expected records (expected.jsonl)");
     }
+    if s.interrupted {
+        println!("interrupted     yes: {} of {} jobs did not finish", s.jobs_interrupted, s.jobs);
+    }
     println!("wall time       {:.3}s", s.wall_seconds);
     for o in &s.outputs {
         println!("output          {}", o.display());

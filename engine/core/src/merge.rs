@@ -102,6 +102,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
         })?;
         metrics.push(m);
     }
+    if let Some(i) = metrics.iter().position(|m| m.summary.interrupted) {
+        return Err(MergeError::Shards(format!(
+            "{} is the output of an interrupted run ({} jobs did not finish): run that shard again",
+            dirs[i].display(),
+            metrics[i].summary.jobs_interrupted
+        )));
+    }
     check_shards(dirs, &metrics)?;
     std::fs::create_dir_all(out).map_err(|error| MergeError::Io { path: out.to_path_buf(), error })?;
     let mut outputs = Vec::new();
@@ -160,6 +167,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
         outputs,
         shard: None,
         expected_records: expected.map(|(_, n)| n),
+        interrupted: false,
+        jobs_interrupted: 0,
     };
     write_json(&out.join(layout::SUMMARY_JSON), &summary, true)?;
     let merged =

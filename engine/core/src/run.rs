@@ -49,6 +49,9 @@ pub struct RunArgs {
     /// Replace plugins by name with prebuilt modules (`--plugin chat=chat_go.wasm`): the same
     /// model with another language's implementation.
     pub plugins: Vec<(String, PathBuf)>,
+    /// Set it (from a signal handler) to stop the run early: no new job starts, running jobs stop
+    /// after their current timestep, and everything produced is still written and flushed.
+    pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl RunArgs {
@@ -66,6 +69,7 @@ impl RunArgs {
             flush_timeout: Duration::from_secs(60),
             shard: None,
             plugins: Vec::new(),
+            cancel: None,
         }
     }
 }
@@ -101,6 +105,12 @@ pub struct Summary {
     /// writes `expected.partial.jsonl` for `engine merge`).
     #[serde(default)]
     pub expected_records: Option<u64>,
+    /// The run was stopped early (SIGINT/SIGTERM): the figures cover what ran until then.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// Jobs that were stopped or never started because of the interruption.
+    #[serde(default)]
+    pub jobs_interrupted: usize,
 }
 
 /// `metrics.json`: what `engine merge` needs from each shard besides its records and messages.
@@ -136,6 +146,9 @@ pub enum RunError {
     /// Some jobs failed; what was produced is on disk and in the summary.
     #[error("{} of {} jobs failed", .failures.len(), .summary.jobs)]
     JobsFailed { failures: Vec<JobFailure>, summary: Box<Summary> },
+    /// The run was interrupted; what was produced until then is on disk and in the summary.
+    #[error("interrupted: {} of {} jobs did not finish; records and messages produced before were written", .summary.jobs_interrupted, .summary.jobs)]
+    Interrupted { summary: Box<Summary> },
     /// Every job finished but some messages were not delivered.
     #[error("{} messages were not delivered", .summary.delivery.failed + .summary.delivery.produced.saturating_sub(.summary.delivery.acked + .summary.delivery.failed))]
     Undelivered { summary: Box<Summary> },
@@ -149,7 +162,9 @@ impl RunError {
     /// The summary of a run that went to the end but failed (jobs or deliveries), if any.
     pub fn summary(&self) -> Option<&Summary> {
         match self {
-            Self::JobsFailed { summary, .. } | Self::Undelivered { summary } => Some(summary),
+            Self::JobsFailed { summary, .. } | Self::Undelivered { summary } | Self::Interrupted { summary } => {
+                Some(summary)
+            }
             _ => None,
         }
     }
@@ -233,8 +248,13 @@ pub fn run_loaded(
             RecordFormat::None => {}
         }
     }
-    let opts =
-        RunOptions { threads: args.threads.max(1), keep_messages: args.write_messages, progress, shard: args.shard };
+    let opts = RunOptions {
+        threads: args.threads.max(1),
+        keep_messages: args.write_messages,
+        progress,
+        shard: args.shard,
+        cancel: args.cancel.clone(),
+    };
     if args.shard.is_some() {
         if let Some(e) = model.expectations.iter().find(|e| e.oracle_topic.is_some()) {
             return Err(RunError::Usage(format!(
@@ -263,7 +283,10 @@ pub fn run_loaded(
             expected_records = Some(records.len() as u64);
         }
     }
-    let delivery = sink.finish(args.flush_timeout);
+    let interrupted = report.interrupted_jobs > 0;
+    // After an interruption the user is waiting: flush what is in flight, but not for long.
+    let flush = if interrupted { args.flush_timeout.min(Duration::from_secs(10)) } else { args.flush_timeout };
+    let delivery = sink.finish(flush);
     if args.write_messages {
         let path = out.file(layout::MESSAGES_JSONL);
         write_messages(&path, model, &report.kept_messages).map_err(RunError::output(&path))?;
@@ -298,6 +321,8 @@ pub fn run_loaded(
         outputs,
         shard: args.shard,
         expected_records,
+        interrupted,
+        jobs_interrupted: report.interrupted_jobs,
     };
     let path = out.file(layout::SUMMARY_JSON);
     layout::write_json(&path, &summary, true).map_err(RunError::output(&path))?;
@@ -310,6 +335,9 @@ pub fn run_loaded(
     };
     let path = out.file(layout::METRICS_JSON);
     layout::write_json(&path, &metrics, false).map_err(RunError::output(&path))?;
+    if interrupted {
+        return Err(RunError::Interrupted { summary: Box::new(summary) });
+    }
     if !report.failures.is_empty() {
         return Err(RunError::JobsFailed { failures: report.failures, summary: Box::new(summary) });
     }

@@ -294,6 +294,9 @@ pub enum FailKind {
     Sink(String),
     /// A message that an expectation cannot read (missing or non-numeric field).
     Expect(String),
+    /// The run was interrupted (SIGINT/SIGTERM) before this job finished; its records up to the
+    /// last complete timestep are kept.
+    Interrupted,
 }
 
 impl std::fmt::Display for FailKind {
@@ -308,6 +311,7 @@ impl std::fmt::Display for FailKind {
             FailKind::Emit(e) => write!(f, "bad emitted message: {e}"),
             FailKind::Sink(e) => write!(f, "the message sink failed: {e}"),
             FailKind::Expect(e) => write!(f, "{e}"),
+            FailKind::Interrupted => write!(f, "interrupted"),
         }
     }
 }

@@ -74,6 +74,15 @@ pub struct RunOptions {
     pub keep_messages: bool,
     /// Told how far the run is (the command line draws a progress bar from it).
     pub progress: Option<std::sync::Arc<dyn Progress>>,
+    /// Set from outside (a signal handler) to stop the run: no job starts after it is set, and a
+    /// running job stops after its current timestep. What was produced is still written.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl RunOptions {
+    fn cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// How far a run is. Called from worker threads.
@@ -106,6 +115,8 @@ pub struct RunReport {
     pub generation_time: Duration,
     /// Summed over jobs: time handing messages to the producer.
     pub publish_time: Duration,
+    /// Jobs stopped or never started because the run was cancelled ([`RunOptions::cancel`]).
+    pub interrupted_jobs: usize,
     /// Every job's expectation groups, in job order (see [`distroduce_model::expect::compute`]).
     pub partials: Vec<Partial>,
 }
@@ -127,6 +138,7 @@ struct Collect<'a> {
     /// Time spent handing messages to the producer (including back-pressure waits).
     publish_time: Duration,
     progress: Option<&'a dyn Progress>,
+    cancel: Option<&'a std::sync::atomic::AtomicBool>,
     clock: distroduce_model::Clock,
     expectations: &'a [distroduce_model::expect::Expectation],
     groups: JobGroups,
@@ -201,6 +213,9 @@ impl JobSink for Collect<'_> {
     fn timestep_done(&mut self, now_ns: i64) -> Result<(), FailKind> {
         if let Some(p) = self.progress {
             p.advance(1);
+        }
+        if self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+            return Err(FailKind::Interrupted);
         }
         let mut due = Vec::new();
         if let Some(d) = &mut self.disorder {
@@ -281,8 +296,10 @@ pub fn run(
                 }
                 report.kept_messages.extend(r.messages);
                 report.partials.extend(r.partials);
-                if let Some(f) = r.failure {
-                    report.failures.push(f);
+                match r.failure {
+                    Some(f) if matches!(f.error, FailKind::Interrupted) => report.interrupted_jobs += 1,
+                    Some(f) => report.failures.push(f),
+                    None => {}
                 }
             }
         }
@@ -312,13 +329,33 @@ fn execute(
         sent: 0,
         publish_time: Duration::ZERO,
         progress: opts.progress.as_deref(),
+        cancel: opts.cancel.as_deref(),
         clock: cx.model.clock,
         expectations: &cx.model.expectations,
         groups: JobGroups::default(),
         disorder: DisorderStage::new(cx.model, &job),
     };
-    let (substeps, mut failure) = match backend.instantiate(job::job_seed(cx.model, &job)) {
-        Err(e) => (
+    let instance = if opts.cancelled() {
+        // Not started: reported as interrupted at timestep 0, with no records.
+        Err(None)
+    } else {
+        backend.instantiate(job::job_seed(cx.model, &job)).map_err(Some)
+    };
+    let (substeps, mut failure) = match instance {
+        Err(None) => (
+            0,
+            Some(JobFailure {
+                job,
+                timestep: 0,
+                substep: 0,
+                block: "not started".into(),
+                function: String::new(),
+                error: FailKind::Interrupted,
+                log_tail: vec![],
+                stderr_tail: String::new(),
+            }),
+        ),
+        Err(Some(e)) => (
             0,
             Some(JobFailure {
                 job,

@@ -5,7 +5,9 @@ use crate::render::print_summary;
 use distroduce::RunArgs;
 use std::path::PathBuf;
 
-pub fn run(args: RunArgs, summary_json: Option<PathBuf>) -> Exit {
+pub fn run(mut args: RunArgs, summary_json: Option<PathBuf>) -> Exit {
+    let stop = crate::signals::Stop::install();
+    args.cancel = Some(stop.cancel.clone());
     let bar = crate::progress::bar();
     let result = distroduce::run(&args, bar.as_ref().map(|(p, _)| p.clone()));
     if let Some((_, b)) = bar {
@@ -26,6 +28,10 @@ pub fn run(args: RunArgs, summary_json: Option<PathBuf>) -> Exit {
     }
     match result {
         Ok(_) => Exit::Ok,
+        Err(e @ distroduce::RunError::Interrupted { .. }) => {
+            exit::print_error(&e);
+            Exit::Signal(stop.received().unwrap_or(libc::SIGINT))
+        }
         Err(e) => exit::run_error(&e),
     }
 }

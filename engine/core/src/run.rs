@@ -141,8 +141,10 @@ pub enum RunError {
     /// An output file could not be written; what was written before is on disk.
     #[error("cannot write {}: {source}", path.display())]
     Output { path: PathBuf, source: std::io::Error },
-    #[error("{0}")]
-    Sim(#[from] SimError),
+    /// The run could not go on (a record file could not be written); the messages produced until
+    /// then were still flushed to Kafka, with this outcome.
+    #[error("{source}; the {} messages produced before were flushed: {} acknowledged, {} failed", .delivery.produced, .delivery.acked, .delivery.failed)]
+    Sim { source: SimError, delivery: Box<DeliveryStats> },
     /// Some jobs failed; what was produced is on disk and in the summary.
     #[error("{} of {} jobs failed", .failures.len(), .summary.jobs)]
     JobsFailed { failures: Vec<JobFailure>, summary: Box<Summary> },
@@ -263,7 +265,11 @@ pub fn run_loaded(
             )));
         }
     }
-    let report = distroduce_sim::run(model, backend, resolved, sink.as_ref(), &mut writers, &opts)?;
+    let report = match distroduce_sim::run(model, backend, resolved, sink.as_ref(), &mut writers, &opts) {
+        Ok(r) => r,
+        // Messages already handed to the producer are not dropped with the run: flush them.
+        Err(source) => return Err(RunError::Sim { source, delivery: Box::new(sink.finish(args.flush_timeout)) }),
+    };
     let mut outputs: Vec<PathBuf> = writers.iter().map(|w| w.path().to_path_buf()).collect();
     std::fs::create_dir_all(out.path()).map_err(RunError::output(out.path()))?;
     let mut expected_records = None;

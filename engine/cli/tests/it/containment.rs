@@ -148,3 +148,31 @@ fn wasi_is_locked_down_and_follows_the_virtual_clock() {
     assert_eq!(a, call(42, t), "same job seed, same random bytes");
     assert_ne!(a["random_hex"], call(43, t)["random_hex"], "another job, other random bytes");
 }
+
+/// A record file that cannot be written (here /dev/full: "No space left on device") stops the
+/// run with the file named, and the messages produced before are still flushed and counted.
+#[test]
+fn a_full_output_disk_names_the_file_and_still_flushes_the_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::os::unix::fs::symlink("/dev/full", out.join("records.jsonl")).unwrap();
+    let chat = format!("chat={}", plugin("chat_plugin"));
+    let o = engine(&[
+        "run",
+        repo().join("scenarios/chat.yaml").to_str().unwrap(),
+        "--plugin",
+        &chat,
+        "--runs",
+        "2",
+        "--timesteps",
+        "20000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("records.jsonl") && err.contains("No space left on device"), "{err}");
+    assert!(err.contains("messages produced before were flushed"), "{err}");
+    assert!(!err.contains(" 0 acknowledged"), "messages were dropped: {err}");
+}

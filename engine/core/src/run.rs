@@ -41,6 +41,8 @@ pub struct RunArgs {
     pub runs: Option<u64>,
     pub timesteps: Option<u64>,
     pub seed: Option<u64>,
+    /// Replace the scenario's `semantics` (cadcad or radcad).
+    pub semantics: Option<distroduce_model::types::Semantics>,
     /// Also write every message, in job order, to `messages.jsonl`.
     pub write_messages: bool,
     pub flush_timeout: Duration,
@@ -62,6 +64,7 @@ impl RunArgs {
             runs: None,
             timesteps: None,
             seed: None,
+            semantics: None,
             write_messages: false,
             flush_timeout: Duration::from_secs(60),
             shard: None,
@@ -171,6 +174,7 @@ impl RunArgs {
             runs: self.runs,
             timesteps: self.timesteps,
             seed: self.seed,
+            semantics: self.semantics,
             out: self.out.clone(),
             formats: self.formats.clone(),
             plugins: self.plugins.clone(),

@@ -89,6 +89,8 @@ pub struct Overrides {
     pub runs: Option<u64>,
     pub timesteps: Option<u64>,
     pub seed: Option<u64>,
+    /// `--semantics`: cadCAD's or radCAD's rules.
+    pub semantics: Option<distroduce_model::types::Semantics>,
     /// The output directory (`--out`).
     pub out: Option<PathBuf>,
     /// Record formats (`--format`).
@@ -144,7 +146,7 @@ mod tests {
     #[test]
     fn a_misspelt_key_in_a_long_form_is_an_error_at_its_line() {
         let e = error_of(&format!("{HEAD}blocks:\n  - policies:\n      - {{fn: p.f, arsg: {{x: 1}}}}\n"));
-        assert!(e.starts_with("error: s.yaml:6:") && e.contains("`{fn: plugin.export, args: ...}`"), "{e}");
+        assert!(e.starts_with("error: s.yaml:6:") && e.contains("`{fn: plugin.export, args: ..., name: ...}`"), "{e}");
         let e = error_of(&format!("{HEAD}aggregation: {{defualt: max}}\nblocks: [{{updates: {{a: p.f}}}}]\n"));
         assert!(e.starts_with("error: s.yaml:4:") && e.contains("{default: OP, signals:"), "{e}");
     }

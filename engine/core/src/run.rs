@@ -77,6 +77,9 @@ impl RunArgs {
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Summary {
     pub scenario: String,
+    /// Whose rules the run followed; it decides the job order `engine merge` restores.
+    #[serde(default)]
+    pub semantics: distroduce_model::types::Semantics,
     pub jobs: usize,
     pub jobs_failed: usize,
     pub records: u64,
@@ -276,6 +279,7 @@ pub fn run_loaded(
     let sim = report.sim_time.as_secs_f64();
     let summary = Summary {
         scenario: model.name.clone(),
+        semantics: model.semantics,
         jobs: report.jobs,
         jobs_failed: report.failures.len(),
         records: report.records,

@@ -153,6 +153,15 @@ pub struct Pos {
     pub col: usize,
 }
 
+impl std::fmt::Display for Semantics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Cadcad => "cadcad",
+            Self::Radcad => "radcad",
+        })
+    }
+}
+
 impl std::str::FromStr for Semantics {
     type Err = String;
     /// The names scenario files use (`cadcad`, `radcad`), for command-line flags.

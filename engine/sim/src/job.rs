@@ -141,13 +141,7 @@ pub fn run_job(
             outputs.clear();
             emits.msgs.clear();
             for step in &plan.policy_order {
-                let pi = match *step {
-                    PolicyStep::Policy(pi) => pi,
-                    PolicyStep::Identity => {
-                        outputs.push(IDENTITY_SIGNAL.to_vec());
-                        continue;
-                    }
-                };
+                let PolicyStep::Policy(pi) = *step else { continue };
                 let (slot, f) = (&block.policies[pi], &plan.policies[pi]);
                 let call_seed = derive(&[seed, t, k as u64, pi as u64]);
                 tail.clear();
@@ -162,7 +156,16 @@ pub fn run_job(
                     .map_err(|e| fail(*slot, e, backend))?;
                 outputs.push(std::mem::take(&mut out));
             }
-            let refs: Vec<&[u8]> = outputs.iter().map(Vec::as_slice).collect();
+            // Outputs in policy order, with cadCAD's identity signals at their names' positions.
+            let mut called = outputs.iter();
+            let refs: Vec<&[u8]> = plan
+                .policy_order
+                .iter()
+                .map(|step| match step {
+                    PolicyStep::Policy(_) => called.next().expect("one output per call").as_slice(),
+                    PolicyStep::Identity => IDENTITY_SIGNAL,
+                })
+                .collect();
             let signals = model.aggregator.aggregate(&refs).map_err(|e| {
                 let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
                 fail(slot, FailKind::Aggregate(e.to_string()), backend)

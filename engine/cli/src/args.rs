@@ -2,7 +2,7 @@
 //! types in [`crate::commands`]; nothing here runs anything.
 
 use clap::{Parser, Subcommand};
-use distroduce::model::types::RecordFormat;
+use distroduce::model::types::{RecordFormat, Semantics};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -155,6 +155,9 @@ pub struct RunFlags {
     /// Override the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Override the scenario's semantics: `cadcad` (cadCAD 0.5.3) or `radcad` (radCAD 0.14).
+    #[arg(long, value_parser = parse_semantics)]
+    pub semantics: Option<Semantics>,
     /// How long to wait for outstanding deliveries at the end.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     pub flush_timeout: Duration,
@@ -213,6 +216,10 @@ fn parse_plugin(s: &str) -> Result<(String, PathBuf), String> {
 }
 
 fn parse_format(s: &str) -> Result<RecordFormat, String> {
+    s.parse()
+}
+
+fn parse_semantics(s: &str) -> Result<Semantics, String> {
     s.parse()
 }
 

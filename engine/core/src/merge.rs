@@ -1,10 +1,12 @@
 //! `engine merge`: combine the outputs of `engine run --shard I/N` into exactly what one local run
-//! writes: records and messages in cadCAD job order, totals added, latency histograms merged, and
+//! writes: records and messages in the run's job order (cadCAD's subset-major or radCAD's
+//! run-major, by the shards' `semantics`), totals added, latency histograms merged, and
 //! throughput over the shards' common wall-clock window.
 
 use crate::run::{ShardMetrics, Summary};
 use distroduce_model::expect::compute::{write_jsonl, Partial, Totals};
 use distroduce_model::layout;
+use distroduce_model::types::Semantics;
 use distroduce_sink::measure::{from_buckets, percentiles, Buckets};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,8 +30,17 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T, pretty: bool) -> Resu
     layout::write_json(path, value, pretty).map_err(|error| MergeError::Io { path: path.to_path_buf(), error })
 }
 
-/// (simulation, subset, run): cadCAD's job order.
+/// (simulation, subset, run) as read from a line.
 type JobKey = (u64, u64, u64);
+
+/// The sort key of a job in output order (`Model::jobs`): subset-major for cadCAD, run-major for
+/// radCAD.
+fn output_order(semantics: Semantics, (simulation, subset, run): JobKey) -> JobKey {
+    match semantics {
+        Semantics::Cadcad => (simulation, subset, run),
+        Semantics::Radcad => (simulation, run, subset),
+    }
+}
 
 /// Lines of one kind of file (records.jsonl, messages.jsonl, records.csv) from every shard, grouped
 /// by job in file order, then written job by job.
@@ -38,6 +49,7 @@ fn merge_lines(
     name: &str,
     out: &Path,
     header: bool,
+    semantics: Semantics,
     key: impl Fn(&str) -> Result<JobKey, String>,
 ) -> Result<Option<PathBuf>, MergeError> {
     let present: Vec<bool> = dirs.iter().map(|d| d.join(name).is_file()).collect();
@@ -62,7 +74,7 @@ fn merge_lines(
                 line: i + 1 + header as usize,
                 error,
             })?;
-            jobs.entry(k).or_default().push(l.to_string());
+            jobs.entry(output_order(semantics, k)).or_default().push(l.to_string());
         }
     }
     let mut text = String::new();
@@ -112,9 +124,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
     check_shards(dirs, &metrics)?;
     std::fs::create_dir_all(out).map_err(|error| MergeError::Io { path: out.to_path_buf(), error })?;
     let mut outputs = Vec::new();
-    outputs.extend(merge_lines(dirs, layout::RECORDS_JSONL, out, false, json_key)?);
-    outputs.extend(merge_lines(dirs, layout::RECORDS_CSV, out, true, csv_key)?);
-    outputs.extend(merge_lines(dirs, layout::MESSAGES_JSONL, out, false, json_key)?);
+    let semantics = metrics[0].summary.semantics;
+    outputs.extend(merge_lines(dirs, layout::RECORDS_JSONL, out, false, semantics, json_key)?);
+    outputs.extend(merge_lines(dirs, layout::RECORDS_CSV, out, true, semantics, csv_key)?);
+    outputs.extend(merge_lines(dirs, layout::MESSAGES_JSONL, out, false, semantics, json_key)?);
     let expected = merge_expected(dirs, out)?;
     if let Some((path, _)) = &expected {
         outputs.push(path.clone());
@@ -149,6 +162,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
     let sim = fmax(&|x| x.sim_seconds);
     let summary = Summary {
         scenario: s[0].scenario.clone(),
+        semantics: s[0].semantics,
         jobs: s.iter().map(|x| x.jobs).sum(),
         jobs_failed: s.iter().map(|x| x.jobs_failed).sum(),
         records: sum(&|x| x.records),
@@ -224,6 +238,14 @@ fn check_shards(dirs: &[PathBuf], metrics: &[ShardMetrics]) -> Result<(), MergeE
                 "{} is scenario `{}`, not `{name}`",
                 d.display(),
                 m.summary.scenario
+            )));
+        }
+        if m.summary.semantics != metrics[0].summary.semantics {
+            return Err(MergeError::Shards(format!(
+                "{} ran with `semantics: {}`, other shards with `{}`",
+                d.display(),
+                m.summary.semantics,
+                metrics[0].summary.semantics
             )));
         }
         let (i, n) = m.summary.shard.unwrap_or((0, 1));

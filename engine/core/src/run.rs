@@ -41,6 +41,8 @@ pub struct RunArgs {
     pub runs: Option<u64>,
     pub timesteps: Option<u64>,
     pub seed: Option<u64>,
+    /// Replace the scenario's `semantics` (cadcad or radcad).
+    pub semantics: Option<distroduce_model::types::Semantics>,
     /// Also write every message, in job order, to `messages.jsonl`.
     pub write_messages: bool,
     pub flush_timeout: Duration,
@@ -65,6 +67,7 @@ impl RunArgs {
             runs: None,
             timesteps: None,
             seed: None,
+            semantics: None,
             write_messages: false,
             flush_timeout: Duration::from_secs(60),
             shard: None,
@@ -78,6 +81,9 @@ impl RunArgs {
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Summary {
     pub scenario: String,
+    /// Whose rules the run followed; it decides the job order `engine merge` restores.
+    #[serde(default)]
+    pub semantics: distroduce_model::types::Semantics,
     pub jobs: usize,
     pub jobs_failed: usize,
     pub records: u64,
@@ -188,6 +194,7 @@ impl RunArgs {
             runs: self.runs,
             timesteps: self.timesteps,
             seed: self.seed,
+            semantics: self.semantics,
             out: self.out.clone(),
             formats: self.formats.clone(),
             plugins: self.plugins.clone(),
@@ -301,6 +308,7 @@ pub fn run_loaded(
     let sim = report.sim_time.as_secs_f64();
     let summary = Summary {
         scenario: model.name.clone(),
+        semantics: model.semantics,
         jobs: report.jobs,
         jobs_failed: report.failures.len(),
         records: report.records,

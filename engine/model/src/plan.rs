@@ -1,7 +1,7 @@
 //! A scenario after validation: every name resolved to an index, every value encoded, every limit
 //! parsed. The executor and the runtime only ever see this type, so they never re-check input.
 
-use crate::types::{Pos, RecordFormat, TypeName};
+use crate::types::{Pos, RecordFormat, Semantics, TypeName};
 use crate::value::aggregate::Aggregator;
 use crate::value::Val;
 use std::path::PathBuf;
@@ -16,6 +16,8 @@ pub struct Model {
     /// The scenario file, for error messages.
     pub file: PathBuf,
     pub seed: u64,
+    /// cadCAD's or radCAD's rules where they differ.
+    pub semantics: Semantics,
     pub runs: u64,
     pub timesteps: u64,
     pub vars: Vec<Var>,
@@ -33,13 +35,22 @@ pub struct Model {
 }
 
 impl Model {
-    /// Jobs in cadCAD order: simulation, then subset, then run.
+    /// Jobs in output order. cadCAD: simulation, then subset, then run, and with one run per
+    /// subset the run of subset s is labelled s + 1. radCAD: simulation, then run, then subset, and
+    /// runs are always labelled 1..N.
     pub fn jobs(&self) -> Vec<JobId> {
-        let mut out = Vec::with_capacity(self.subsets.len() * self.runs as usize);
-        for subset in 0..self.subsets.len() as u32 {
-            for run in 1..=self.runs as u32 {
-                out.push(JobId { index: out.len(), simulation: 0, subset, run });
-            }
+        let (subsets, runs) = (self.subsets.len() as u32, self.runs as u32);
+        let mut out = Vec::with_capacity(subsets as usize * runs as usize);
+        let mut push = |subset: u32, mc_run: u32| {
+            let run = match self.semantics {
+                Semantics::Cadcad if runs == 1 => subset + 1,
+                _ => mc_run,
+            };
+            out.push(JobId { index: out.len(), simulation: 0, subset, run, mc_run });
+        };
+        match self.semantics {
+            Semantics::Cadcad => (0..subsets).for_each(|s| (1..=runs).for_each(|r| push(s, r))),
+            Semantics::Radcad => (1..=runs).for_each(|r| (0..subsets).for_each(|s| push(s, r))),
         }
         out
     }
@@ -57,13 +68,16 @@ impl Model {
 /// One (simulation, subset, run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct JobId {
-    /// Position in cadCAD output order.
+    /// Position in output order (see [`Model::jobs`]); shards split jobs by it.
     pub index: usize,
     pub simulation: u32,
     pub subset: u32,
-    /// 1-based. With one run per subset every subset's run is 1 (radCAD's numbering, not cadCAD's
-    /// `run = subset + 1` quirk).
+    /// The `run` label of records and of the state plugins see. 1-based; with cadCAD semantics and
+    /// one run per subset it is `subset + 1` (cadCAD's numbering).
     pub run: u32,
+    /// The Monte Carlo run, 1..=runs, whatever the label: random streams derive from it, so both
+    /// semantics draw the same numbers.
+    pub mc_run: u32,
 }
 
 impl std::fmt::Display for JobId {
@@ -134,12 +148,63 @@ pub struct FnRef {
     pub display: String,
 }
 
+/// One step of a block's policy phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyStep {
+    /// Call `policies[i]`.
+    Policy(usize),
+    /// cadCAD's identity policy: contributes the signal `identity: 0`.
+    Identity,
+}
+
 #[derive(Debug, Clone)]
 pub struct BlockPlan {
     pub label: String,
     pub policies: Vec<FnRef>,
+    /// Policy names (`name`, else the `fn` reference), parallel to `policies`.
+    pub policy_names: Vec<String>,
+    /// The order in which the policies run and their signals aggregate, computed once from the
+    /// semantics: radCAD's is `policies` in order; cadCAD's follows the first appearance of names
+    /// across blocks, with an identity step for each name this block lacks (or one, when no block
+    /// has policies).
+    pub policy_order: Vec<PolicyStep>,
     /// (state variable index, function).
     pub updates: Vec<(usize, FnRef)>,
+}
+
+/// Each block's [`PolicyStep`]s, given the policy names of every block.
+///
+/// radCAD: every block's policies in declaration order. cadCAD 0.5.3: the names in the order they
+/// first appear (blocks in order, each block's policies in order); a block runs its policies in
+/// that order (policies sharing a name stay in declaration order), and gets an identity step at the
+/// position of each name it lacks, or a single one when no block has policies.
+pub fn policy_orders(semantics: Semantics, names: &[Vec<String>]) -> Vec<Vec<PolicyStep>> {
+    if semantics == Semantics::Radcad {
+        return names.iter().map(|b| (0..b.len()).map(PolicyStep::Policy).collect()).collect();
+    }
+    let mut global: Vec<&str> = Vec::new();
+    for n in names.iter().flatten() {
+        if !global.contains(&n.as_str()) {
+            global.push(n);
+        }
+    }
+    if global.is_empty() {
+        return names.iter().map(|_| vec![PolicyStep::Identity]).collect();
+    }
+    names
+        .iter()
+        .map(|block| {
+            let mut steps = Vec::with_capacity(global.len());
+            for g in &global {
+                let before = steps.len();
+                steps.extend(block.iter().enumerate().filter(|(_, n)| n == g).map(|(i, _)| PolicyStep::Policy(i)));
+                if steps.len() == before {
+                    steps.push(PolicyStep::Identity);
+                }
+            }
+            steps
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -251,4 +316,36 @@ pub struct LimitsPlan {
 pub struct OutputPlan {
     pub dir: PathBuf,
     pub formats: Vec<RecordFormat>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PolicyStep::{Identity as I, Policy as P};
+    use super::*;
+
+    fn names(blocks: &[&[&str]]) -> Vec<Vec<String>> {
+        blocks.iter().map(|b| b.iter().map(|n| n.to_string()).collect()).collect()
+    }
+
+    #[test]
+    fn cadcad_orders_by_first_appearance_and_adds_identity_for_missing_names() {
+        let n = names(&[&["b", "a", "c"], &["a", "c", "b"], &[], &["c"], &["x", "x"]]);
+        assert_eq!(
+            policy_orders(Semantics::Cadcad, &n),
+            vec![
+                vec![P(0), P(1), P(2), I],
+                vec![P(2), P(0), P(1), I],
+                vec![I, I, I, I],
+                vec![I, I, P(0), I],
+                vec![I, I, I, P(0), P(1)],
+            ]
+        );
+        assert_eq!(policy_orders(Semantics::Cadcad, &names(&[&[], &[]])), vec![vec![I], vec![I]]);
+    }
+
+    #[test]
+    fn radcad_keeps_each_blocks_order() {
+        let n = names(&[&["b", "a"], &[]]);
+        assert_eq!(policy_orders(Semantics::Radcad, &n), vec![vec![P(0), P(1)], vec![]]);
+    }
 }

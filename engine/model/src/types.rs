@@ -39,6 +39,25 @@ pub enum AggOp {
     Merge,
 }
 
+/// Whose execution rules apply where cadCAD 0.5.3 and radCAD 0.14 differ (run numbering, job
+/// order, the identity policy, policy order, the previous substep with one block). Everything else
+/// is the same in both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Semantics {
+    /// cadCAD 0.5.3, quirks included: with `runs: 1` the run of subset s is numbered s + 1; jobs in
+    /// subset-major order; a block lacking a policy name that another block declares (or any block,
+    /// when no block has policies) also receives the signal `identity: 0`; every block runs its
+    /// policies in the order their names first appear across all blocks; with one block, the
+    /// previous record shows `substep = 0`.
+    #[default]
+    Cadcad,
+    /// radCAD 0.14: runs numbered 1..N in every subset; jobs in run-major order (for each run, all
+    /// subsets); no identity signal; each block runs its policies in its own order; with one block,
+    /// the previous record shows its true `substep` (1) from timestep 2 on.
+    Radcad,
+}
+
 /// Encoding of message values. (Avro with a schema registry would be a third variant.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -132,6 +151,27 @@ pub fn agg_name(a: AggregateKind) -> &'static str {
 pub struct Pos {
     pub line: usize,
     pub col: usize,
+}
+
+impl std::fmt::Display for Semantics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Cadcad => "cadcad",
+            Self::Radcad => "radcad",
+        })
+    }
+}
+
+impl std::str::FromStr for Semantics {
+    type Err = String;
+    /// The names scenario files use (`cadcad`, `radcad`), for command-line flags.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "cadcad" => Ok(Self::Cadcad),
+            "radcad" => Ok(Self::Radcad),
+            other => Err(format!("unknown semantics `{other}` (cadcad, radcad)")),
+        }
+    }
 }
 
 impl std::str::FromStr for RecordFormat {

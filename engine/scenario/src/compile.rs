@@ -29,6 +29,7 @@ pub fn compile(file: &Path, spans: &SpanIndex, mut s: Scenario, ov: &Overrides) 
     }
     s.timesteps = ov.timesteps.unwrap_or(s.timesteps);
     s.seed = ov.seed.unwrap_or(s.seed);
+    s.semantics = ov.semantics.unwrap_or(s.semantics);
     if let Some(dir) = &ov.out {
         s.output.dir = Some(dir.display().to_string());
     }
@@ -87,6 +88,7 @@ pub fn compile(file: &Path, spans: &SpanIndex, mut s: Scenario, ov: &Overrides) 
         name: s.name,
         file: file.to_path_buf(),
         seed: s.seed,
+        semantics: s.semantics,
         runs: s.runs,
         timesteps: s.timesteps,
         vars,
@@ -279,9 +281,17 @@ fn compile_blocks(r: &mut Reporter, s: &Scenario, vars: &[Var], plugins: &[Plugi
             .enumerate()
             .filter_map(|(pi, u)| compile_fn(r, &format!("blocks[{bi}].policies[{pi}]"), u, plugins))
             .collect();
+        let policy_names = b.policies.iter().map(|u| u.name().to_string()).collect();
         let mut updates = Vec::new();
         for (var, u) in &b.updates {
             let path = format!("blocks[{bi}].updates.{var}");
+            if let FnUse::Long(raw::FnWithArgs { name: Some(_), .. }) = u {
+                r.at(
+                    &format!("{path}.name"),
+                    format!("{label} names the update of `{var}`; only policies have names"),
+                    "remove `name`".to_string(),
+                );
+            }
             let f = compile_fn(r, &path, u, plugins);
             match vars.iter().position(|v| &v.name == var) {
                 Some(vi) => {
@@ -299,7 +309,11 @@ fn compile_blocks(r: &mut Reporter, s: &Scenario, vars: &[Var], plugins: &[Plugi
                 ),
             }
         }
-        out.push(BlockPlan { label, policies, updates });
+        out.push(BlockPlan { label, policies, policy_names, policy_order: Vec::new(), updates });
+    }
+    let names: Vec<Vec<String>> = out.iter().map(|b| b.policy_names.clone()).collect();
+    for (b, order) in out.iter_mut().zip(policy_orders(s.semantics, &names)) {
+        b.policy_order = order;
     }
     out
 }

@@ -89,6 +89,8 @@ pub struct Overrides {
     pub runs: Option<u64>,
     pub timesteps: Option<u64>,
     pub seed: Option<u64>,
+    /// `--semantics`: cadCAD's or radCAD's rules.
+    pub semantics: Option<distroduce_model::types::Semantics>,
     /// The output directory (`--out`).
     pub out: Option<PathBuf>,
     /// Record formats (`--format`).
@@ -144,9 +146,38 @@ mod tests {
     #[test]
     fn a_misspelt_key_in_a_long_form_is_an_error_at_its_line() {
         let e = error_of(&format!("{HEAD}blocks:\n  - policies:\n      - {{fn: p.f, arsg: {{x: 1}}}}\n"));
-        assert!(e.starts_with("error: s.yaml:6:") && e.contains("`{fn: plugin.export, args: ...}`"), "{e}");
+        assert!(e.starts_with("error: s.yaml:6:") && e.contains("`{fn: plugin.export, args: ..., name: ...}`"), "{e}");
         let e = error_of(&format!("{HEAD}aggregation: {{defualt: max}}\nblocks: [{{updates: {{a: p.f}}}}]\n"));
         assert!(e.starts_with("error: s.yaml:4:") && e.contains("{default: OP, signals:"), "{e}");
+    }
+
+    #[test]
+    fn policy_names_default_to_the_fn_reference_and_decide_cadcads_order() {
+        use distroduce_model::types::Semantics;
+        use distroduce_model::PolicyStep::{Identity as I, Policy as P};
+        let yaml = |sem: &str| {
+            format!(
+                "{HEAD}runs: 1\ntimesteps: 1\nsemantics: {sem}\nblocks:\n  - policies: [p.f, {{fn: p.g, name: x}}]\n  - policies: [{{fn: p.h, name: x}}]\n"
+            )
+        };
+        // Compiling checks that plugin files exist (not what they hold).
+        let dir = std::env::temp_dir().join(format!("distroduce-scenario-names-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("p.wasm"), b"").unwrap();
+        let file = dir.join("s.yaml");
+        let m = load_str(&file, &yaml("cadcad")).unwrap();
+        assert_eq!(m.semantics, Semantics::Cadcad);
+        assert_eq!(m.blocks[0].policy_names, ["p.f", "x"]);
+        assert_eq!(m.blocks[0].policy_order, [P(0), P(1)]);
+        assert_eq!(m.blocks[1].policy_order, [I, P(0)]);
+        let m = load_str(&file, &yaml("radcad")).unwrap();
+        assert_eq!(m.blocks[1].policy_order, [P(0)]);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let e = error_of(&format!("{HEAD}runs: 1\ntimesteps: 1\nblocks:\n  - updates: {{a: {{fn: p.f, name: x}}}}\n"));
+        assert!(e.contains("s.yaml:7:") && e.contains("only policies have names"), "{e}");
+        let e =
+            error_of(&format!("{HEAD}runs: 1\ntimesteps: 1\nsemantics: cadCAD\nblocks: [{{updates: {{a: p.f}}}}]\n"));
+        assert!(e.contains("semantics"), "{e}");
     }
 
     /// `scenarios/schema.json` is what `engine schema` prints, so editors can point at the file.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 pub use super::expect::{DisorderConfig, ExpectationConfig};
-pub use distroduce_model::types::{AggOp, RecordFormat, TimestampMode, TypeName, ValueFormat};
+pub use distroduce_model::types::{AggOp, RecordFormat, Semantics, TimestampMode, TypeName, ValueFormat};
 
 /// A simulation scenario: state, parameters, Monte Carlo settings, the ordered partial state
 /// update blocks (PSUBs) and the WASM plugins implementing them.
@@ -28,6 +28,14 @@ pub struct Scenario {
     pub runs: u64,
     /// Timesteps per run (cadCAD `T = range(timesteps)`): timesteps are labelled 1..=timesteps.
     pub timesteps: u64,
+    /// Whose rules to follow where cadCAD 0.5.3 and radCAD 0.14 differ: `cadcad` (default) or
+    /// `radcad`. They differ in the `run` of `runs: 1` sweeps (cadCAD: subset + 1; radCAD: 1), the
+    /// order of jobs (cadCAD: subset by subset; radCAD: run by run), the `identity: 0` signal
+    /// cadCAD adds to a block lacking a policy name another block declares (see a policy's `name`),
+    /// the order a block's policies run in (cadCAD: the order names first appear across all
+    /// blocks; radCAD: the block's own), and the previous `substep` a single block sees (cadCAD: 0).
+    #[serde(default)]
+    pub semantics: Semantics,
     /// How list-valued params combine into subsets.
     #[serde(default)]
     pub sweep: SweepMode,
@@ -168,7 +176,8 @@ pub struct Block {
     /// Optional label, shown in errors and logs.
     #[serde(default)]
     pub name: Option<String>,
-    /// Policies, run in this order; their signals are aggregated in this order.
+    /// Policies, run in this order and their signals aggregated in this order (with cadCAD
+    /// semantics: in the order their names first appear across all blocks).
     #[serde(default)]
     pub policies: Vec<FnUse>,
     /// State updates: state variable -> function. All read the state from before this block.
@@ -179,13 +188,16 @@ pub struct Block {
 /// A use of a plugin function: `plugin.export`, or the long form binding static `args`.
 /// (The long form is a struct of its own so that a misspelt key is an error, not ignored.)
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(untagged, expecting = "a function as `plugin.export`, or `{fn: plugin.export, args: ...}` (no other keys)")]
+#[serde(
+    untagged,
+    expecting = "a function as `plugin.export`, or `{fn: plugin.export, args: ..., name: ...}` (no other keys)"
+)]
 pub enum FnUse {
     Short(String),
     Long(FnWithArgs),
 }
 
-/// `{fn: plugin.export, args: ...}`
+/// `{fn: plugin.export, args: ..., name: ...}`
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FnWithArgs {
@@ -195,6 +207,13 @@ pub struct FnWithArgs {
     /// Static arguments handed to the function on every call (`args` in its input).
     #[serde(default)]
     pub args: Option<Json>,
+    /// Policies only: the policy's name, the key of cadCAD's `policies` dict. With cadCAD semantics
+    /// names decide the order policies run in and which blocks get the `identity: 0` signal (a
+    /// block lacking a name that another block declares). Default: the `fn` reference, so a
+    /// function used in several blocks is one name; give names when the same role is played by
+    /// different functions or args in different blocks (cadCAD's `action_1`, `action_2`).
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 impl FnUse {
@@ -202,6 +221,13 @@ impl FnUse {
         match self {
             FnUse::Short(s) => s,
             FnUse::Long(l) => &l.func,
+        }
+    }
+    /// The policy name (`name`, else the `fn` reference).
+    pub fn name(&self) -> &str {
+        match self {
+            FnUse::Long(FnWithArgs { name: Some(n), .. }) => n,
+            _ => self.target(),
         }
     }
     pub fn args(&self) -> Option<&Json> {

@@ -1,21 +1,24 @@
 //! One job (simulation × subset × run), following cadCAD 0.5.3 step by step:
 //!
 //! * row 0 is the initial state with `substep = 0, timestep = 0`;
-//! * for each timestep t = 1..=T and block k = 1..=K, the policies run on the previous record, their
-//!   signals are aggregated in declaration order, and every state update reads the same previous
-//!   record (never a sibling's output); variables no update writes are carried over;
+//! * for each timestep t = 1..=T and block k = 1..=K, the policies run on the previous record in the
+//!   block's precomputed `policy_order` (cadCAD's name order with its identity policies, or radCAD's
+//!   declaration order), their signals are aggregated in that order, and every state update reads
+//!   the same previous record (never a sibling's output); variables no update writes are carried
+//!   over;
 //! * the previous record a block sees carries that record's bookkeeping: block k ≥ 2 sees
-//!   `substep = k−1, timestep = t`; block 1 sees `substep = K, timestep = t−1` (`0, 0` at t = 1), and
-//!   with K = 1 cadCAD shows `substep = 0` at every timestep, which we follow.
+//!   `substep = k−1, timestep = t`; block 1 sees `substep = K, timestep = t−1` (`0, 0` at t = 1),
+//!   except that with K = 1 cadCAD shows `substep = 0` at every timestep (radCAD shows 1).
 
 use super::input::{encode_ctx, encode_record, Keys, SignalProjector, Stamp, StateProjector};
 use super::JobFailure;
 use distroduce_model::message::{parse_emit, MsgMeta, OutMessage};
 use distroduce_model::record::Record;
 use distroduce_model::rng::derive;
+use distroduce_model::types::Semantics;
 use distroduce_model::types::{admits, type_label};
 use distroduce_model::value::{check_one, kind, write_array_len, write_map_len, write_str, Val};
-use distroduce_model::{HistoryMode, JobId, Model};
+use distroduce_model::{HistoryMode, JobId, Model, PolicyStep};
 use distroduce_plugin_host::{CallFailure, CallSetup, JobBackend, Resolved, Slot};
 
 /// What a job hands back as it goes.
@@ -32,8 +35,11 @@ pub trait JobSink {
 
 /// Seed of a job: depends only on the scenario seed and the job's identity.
 pub fn job_seed(model: &Model, job: &JobId) -> u64 {
-    derive(&[model.seed, job.simulation as u64, job.subset as u64, job.run as u64])
+    derive(&[model.seed, job.simulation as u64, job.subset as u64, job.mc_run as u64])
 }
+
+/// The output of cadCAD's identity policy, `{"identity": 0}`, encoded.
+const IDENTITY_SIGNAL: &[u8] = b"\x81\xa8identity\x00";
 
 pub struct JobCtx<'a> {
     pub model: &'a Model,
@@ -51,6 +57,8 @@ pub fn run_job(
     let model = cx.model;
     let seed = job_seed(model, &job);
     let k_total = model.blocks.len() as u32;
+    // cadCAD shows the previous record of a lone block with `substep = 0`.
+    let zero_lone_substep = k_total == 1 && model.semantics == Semantics::Cadcad;
     let mut state: Vec<Val> = model.vars.iter().map(|v| v.initial.clone()).collect();
     let mut stamp = Stamp { substep: 0, timestep: 0 };
     let sink_failure = |t: u64, k: u32, error: FailKind| {
@@ -107,7 +115,7 @@ pub fn run_job(
                 })
             };
             // cadCAD's view of the previous record (see module docs).
-            let prev = if k_total == 1 && stamp.timestep > 0 { Stamp { substep: 0, ..stamp } } else { stamp };
+            let prev = if zero_lone_substep && stamp.timestep > 0 { Stamp { substep: 0, ..stamp } } else { stamp };
 
             // Shared input: params and history; state and signals are projected per function.
             common.clear();
@@ -132,8 +140,9 @@ pub fn run_job(
             // Policies.
             outputs.clear();
             emits.msgs.clear();
-            for (pi, slot) in block.policies.iter().enumerate() {
-                let f = &plan.policies[pi];
+            for step in &plan.policy_order {
+                let PolicyStep::Policy(pi) = *step else { continue };
+                let (slot, f) = (&block.policies[pi], &plan.policies[pi]);
                 let call_seed = derive(&[seed, t, k as u64, pi as u64]);
                 tail.clear();
                 encode_ctx(&mut tail, &job, t, k, call_seed, now, None);
@@ -147,7 +156,16 @@ pub fn run_job(
                     .map_err(|e| fail(*slot, e, backend))?;
                 outputs.push(std::mem::take(&mut out));
             }
-            let refs: Vec<&[u8]> = outputs.iter().map(Vec::as_slice).collect();
+            // Outputs in policy order, with cadCAD's identity signals at their names' positions.
+            let mut called = outputs.iter();
+            let refs: Vec<&[u8]> = plan
+                .policy_order
+                .iter()
+                .map(|step| match step {
+                    PolicyStep::Policy(_) => called.next().expect("one output per call").as_slice(),
+                    PolicyStep::Identity => IDENTITY_SIGNAL,
+                })
+                .collect();
             let signals = model.aggregator.aggregate(&refs).map_err(|e| {
                 let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
                 fail(slot, FailKind::Aggregate(e.to_string()), backend)

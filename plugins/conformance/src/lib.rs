@@ -1,4 +1,5 @@
-//! The cadCAD conformance models of `shared/conformance` (ref1, ref2, ref4) as plugin functions.
+//! The cadCAD conformance models of `shared/conformance` (ref1, ref2, ref4) and the cadCAD/radCAD
+//! semantics models (`sem`) as plugin functions.
 //!
 //! Each function is the Python original with the same name, reading the same keys; a scenario
 //! wires them into the same blocks. Integers are `i64`; where Python's unbounded integers would
@@ -8,6 +9,7 @@ pub mod history;
 pub mod ref1;
 pub mod ref2;
 pub mod ref4;
+pub mod sem;
 
 distroduce_sdk::native_table!(
     ref1::p_inc_a,
@@ -34,6 +36,17 @@ distroduce_sdk::native_table!(
     history::s_seen,
     history::p_prev_stamp,
     history::s_prev_stamp,
+    sem::p_observe_run,
+    sem::s_policy_run,
+    sem::s_suf_run,
+    sem::s_score,
+    sem::p_emits,
+    sem::s_record_signals,
+    sem::p_labelled,
+    sem::s_order,
+    sem::s_total,
+    sem::p_observe_prev,
+    sem::s_prev,
 );
 
 /// `a + b`, failing where Python would have produced an integer beyond `i64`.

@@ -58,6 +58,7 @@ fn run_args(f: RunFlags) -> RunArgs {
     args.runs = f.runs;
     args.timesteps = f.timesteps;
     args.seed = f.seed;
+    args.semantics = f.semantics;
     args.flush_timeout = f.flush_timeout;
     args.plugins = f.plugins;
     args

@@ -26,6 +26,7 @@ mod plugin_new;
 mod python_plugin;
 mod scenarios;
 mod semantics;
+mod semantics_modes;
 mod shards;
 mod spark;
 mod streaming;

@@ -92,18 +92,26 @@ fn previous_record_bookkeeping_follows_cadcad() {
 }
 
 #[test]
-fn one_run_per_subset_numbers_every_run_1_like_radcad() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut args = RunArgs::new(repo().join("scenarios/conformance/ref2_param_sweep.yaml"));
-    args.out = Some(dir.path().to_path_buf());
-    args.kafka = KafkaTarget::None;
-    args.runs = Some(1);
-    run(&args, None).unwrap();
-    let recs: Vec<Value> =
-        read(&dir.path().join("records.jsonl")).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(recs.len(), 3 * 4);
-    assert!(recs.iter().all(|r| r["run"] == 1), "cadCAD would number them subset + 1");
-    assert_eq!(recs.iter().map(|r| r["subset"].as_u64().unwrap()).max(), Some(2));
+fn one_run_per_subset_numbers_runs_subset_plus_1_like_cadcad_or_1_like_radcad() {
+    use distroduce::model::types::Semantics;
+    for semantics in [Semantics::Cadcad, Semantics::Radcad] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = RunArgs::new(repo().join("scenarios/conformance/ref2_param_sweep.yaml"));
+        args.out = Some(dir.path().to_path_buf());
+        args.kafka = KafkaTarget::None;
+        args.runs = Some(1);
+        args.semantics = Some(semantics);
+        run(&args, None).unwrap();
+        let recs: Vec<Value> =
+            read(&dir.path().join("records.jsonl")).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(recs.len(), 3 * 4);
+        let want = |r: &Value| match semantics {
+            Semantics::Cadcad => r["subset"].as_u64().unwrap() + 1,
+            Semantics::Radcad => 1,
+        };
+        assert!(recs.iter().all(|r| r["run"] == want(r)), "{semantics:?}");
+        assert_eq!(recs.iter().map(|r| r["subset"].as_u64().unwrap()).max(), Some(2));
+    }
 }
 
 #[test]

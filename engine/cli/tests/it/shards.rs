@@ -77,3 +77,35 @@ fn incomplete_or_mixed_shard_sets_are_refused() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("need 0 <= I < N"), "{}", stderr(&bad));
 }
+
+#[test]
+fn merged_radcad_shards_keep_radcads_run_major_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_sem = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "run",
+            "scenarios/conformance/sem_run_order.yaml",
+            "--kafka",
+            "none",
+            "--semantics",
+            "radcad",
+            "--out",
+        ];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        let o =
+            std::process::Command::new(env!("CARGO_BIN_EXE_engine")).current_dir(repo()).args(&args).output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    for i in 0..3 {
+        run_sem(&format!("s{i}"), &["--shard", &format!("{i}/3")]);
+    }
+    let merged = dir.path().join("merged");
+    let shards: Vec<String> = (0..3).map(|i| dir.path().join(format!("s{i}")).display().to_string()).collect();
+    let mut args = vec!["merge", "--out", merged.to_str().unwrap()];
+    args.extend(shards.iter().map(String::as_str));
+    let o = engine(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read(&merged.join("records.jsonl")), read(&fixture("sem_run_order.radcad.jsonl")));
+}

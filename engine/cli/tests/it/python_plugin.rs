@@ -74,7 +74,16 @@ fn a_python_exception_reaches_the_error_output() {
         ),
     );
     let out = dir.path().join("out");
-    let o = run_engine(&["run", sc.to_str().unwrap(), "--kafka", "none", "--format", "none", "--out", out.to_str().unwrap()]);
+    let o = run_engine(&[
+        "run",
+        sc.to_str().unwrap(),
+        "--kafka",
+        "none",
+        "--format",
+        "none",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(!o.status.success(), "the run should fail");
     let err = stderr(&o);
     assert!(err.contains("ValueError: boom from python at 1"), "{err}");

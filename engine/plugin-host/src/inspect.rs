@@ -214,6 +214,9 @@ fn describe(engine: &Engine, module: &Module, r: &mut Inspection) {
         let bytes = memory.and_then(|m| m.data(&store).get(ptr..ptr + len).map(<[u8]>::to_vec));
         match bytes.as_deref().map(to_json) {
             Some(Ok(v)) if v.is_object() => f.describe = Some(v),
+            Some(Err(e)) => {
+                r.problems.push(format!("distroduce_describe_{} returned malformed MessagePack: {e}", f.name))
+            }
             _ => {
                 r.problems.push(format!("distroduce_describe_{} does not return a MessagePack map (ABI.md §2)", f.name))
             }

@@ -55,6 +55,10 @@ pub fn inspect(engine: &Engine, bytes: &[u8], r: &mut Inspection) {
             Ok(None) => None,
             Ok(Some(b)) => match to_json(&b) {
                 Ok(v) if v.is_object() => Some(v),
+                Err(e) => {
+                    r.problems.push(format!("describe(\"{name}\") returned malformed MessagePack: {e}"));
+                    None
+                }
                 _ => {
                     r.problems.push(format!("describe(\"{name}\") does not return a MessagePack map (ABI.md §2)"));
                     None

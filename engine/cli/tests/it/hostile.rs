@@ -157,3 +157,26 @@ fn a_describe_map_200k_deep_is_refused_by_validate_and_plugin_check() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("distroduce_describe_f returned malformed MessagePack"), "{}", stderr(&o));
 }
+
+#[test]
+fn strings_that_are_not_utf8_fail_the_call_naming_the_plugin() {
+    let want = "string is not UTF-8";
+    // A state update returning a str whose bytes are not UTF-8.
+    assert_contained(
+        "update output",
+        run_hostile(&picky(&[0xa1, b'x'], &[0xa2, b'o', 0xff], false, ""), "{a: x}", "  - updates: {a: w.f}\n"),
+        want,
+    );
+    // A policy whose signal name (a map key) is not UTF-8.
+    assert_contained(
+        "signal key",
+        run_hostile(&picky(&[0x80], &[0x81, 0xa1, 0xc3, 0x01], false, ""), "{a: 0}", "  - policies: [w.f]\n"),
+        want,
+    );
+    // An emitted message whose value is a non-UTF-8 string.
+    let msg = [
+        0x82, 0xa5, b't', b'o', b'p', b'i', b'c', 0xa3, b'o', b'u', b't', 0xa5, b'v', b'a', b'l', b'u', b'e', 0xa1,
+        0xfe,
+    ];
+    assert_contained("emit", run_hostile(&picky(&[0x80], &msg, true, ""), "{a: 0}", "  - policies: [w.f]\n"), want);
+}

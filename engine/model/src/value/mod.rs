@@ -135,7 +135,8 @@ pub const MAX_DEPTH: usize = 128;
 /// The error for a value nested deeper than [`MAX_DEPTH`].
 pub const TOO_DEEP: &str = "containers nested more than 128 levels deep (the engine's limit)";
 
-/// Check that `b` is exactly one well-formed value, nested at most [`MAX_DEPTH`] containers deep.
+/// Check that `b` is exactly one well-formed value, nested at most [`MAX_DEPTH`] containers deep,
+/// whose strings (map keys included) are UTF-8.
 /// Iterative: the depth check itself uses no stack.
 pub fn check_one(b: &[u8]) -> Result<(), Malformed> {
     let n = check_value(b, 0)?;
@@ -145,7 +146,7 @@ pub fn check_one(b: &[u8]) -> Result<(), Malformed> {
     Ok(())
 }
 
-/// Byte length of the well-formed value at `b[at]`, checking its nesting depth.
+/// Byte length of the well-formed value at `b[at]`, checking its nesting depth and its strings.
 pub fn check_value(b: &[u8], at: usize) -> Result<usize, Malformed> {
     let mut pos = at;
     // Children still to read of each open container, innermost last.
@@ -156,6 +157,9 @@ pub fn check_value(b: &[u8], at: usize) -> Result<usize, Malformed> {
         pos += h + payload;
         if pos > b.len() {
             return Err(bad(pos.min(b.len()), "value runs past the end"));
+        }
+        if matches!(b[start], 0xa0..=0xbf | 0xd9..=0xdb) && std::str::from_utf8(&b[start + h..pos]).is_err() {
+            return Err(bad(start, "string is not UTF-8"));
         }
         if children > 0 {
             if open.len() >= MAX_DEPTH {
@@ -333,6 +337,17 @@ mod tests {
         let v = json::from_json(&serde_json::json!([[[1]], [2, [3]], {"a": [[]]}]));
         assert_eq!(check_value(&v, 0).unwrap(), v.len());
         assert!(check_one(&[0x92, 0x91, 0x01]).is_err(), "truncated");
+    }
+
+    #[test]
+    fn check_one_refuses_strings_and_keys_that_are_not_utf8() {
+        assert_eq!(check_one(&[0xa2, b'o', 0xff]).unwrap_err(), bad(0, "string is not UTF-8"));
+        // As a map key, and as a str8 value inside a list.
+        assert_eq!(check_one(&[0x81, 0xa1, 0xc3, 0x01]).unwrap_err().what, "string is not UTF-8");
+        assert_eq!(check_one(&[0x91, 0xd9, 0x01, 0x80]).unwrap_err(), bad(1, "string is not UTF-8"));
+        // Binary may hold any bytes.
+        assert!(check_one(&[0xc4, 0x01, 0xff]).is_ok());
+        assert!(check_one(&[0xa2, 0xc3, 0xa9]).is_ok(), "é");
     }
 
     #[test]

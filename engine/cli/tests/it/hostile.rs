@@ -180,3 +180,53 @@ fn strings_that_are_not_utf8_fail_the_call_naming_the_plugin() {
     ];
     assert_contained("emit", run_hostile(&picky(&[0x80], &msg, true, ""), "{a: 0}", "  - policies: [w.f]\n"), want);
 }
+
+/// A plugin whose start function (`start`) or `_initialize` (`init`) never returns.
+fn looping(how: &str) -> String {
+    let looper = match how {
+        "start" => r#"(func $spin (loop $l (br $l))) (start $spin)"#,
+        _ => r#"(func (export "_initialize") (loop $l (br $l)))"#,
+    };
+    picky(&[0x80], &[0x80], false, looper)
+}
+
+#[test]
+fn a_start_function_or_initialize_that_loops_hits_the_call_timeout() {
+    for how in ["start", "init"] {
+        let dir = tempfile::tempdir().unwrap();
+        let w = dir.path().join("w.wat");
+        std::fs::write(&w, looping(how)).unwrap();
+        let p = scenario(
+            dir.path(),
+            &format!(
+                "name: t\nruns: 1\ntimesteps: 1\nstate: {{a: 0}}\nlimits: {{call_timeout: 300ms}}\nplugins:\n  w: {{wasm: {}}}\nblocks:\n  - policies: [w.f]\n",
+                w.display()
+            ),
+        );
+        let what = if how == "start" { "its start function" } else { "_initialize" };
+        for cmd in ["validate", "run"] {
+            let started = Instant::now();
+            let o = engine(&[cmd, p.to_str().unwrap(), "--kafka", "none"][..if cmd == "run" { 4 } else { 2 }]);
+            assert_eq!(o.status.code(), Some(2), "{how} {cmd}: {}", stderr(&o));
+            assert!(
+                stderr(&o).contains(&format!("plugin `w`: {what} did not finish within 300ms (limits.call_timeout)")),
+                "{how} {cmd}: {}",
+                stderr(&o)
+            );
+            assert!(started.elapsed() < Duration::from_secs(20), "{how} {cmd}: {:?}", started.elapsed());
+        }
+    }
+    // `plugin check` has no scenario: the default call timeout (10 s) bounds it.
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w.wat");
+    std::fs::write(&w, looping("start")).unwrap();
+    let started = Instant::now();
+    let o = engine(&["plugin", "check", w.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("its start function did not finish within 10s (the default limits.call_timeout)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+}

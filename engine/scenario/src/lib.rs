@@ -5,6 +5,7 @@
 pub mod compile;
 pub mod compile_expect;
 pub mod expect;
+pub mod limits;
 pub mod scenario;
 pub mod span;
 pub mod sweep;

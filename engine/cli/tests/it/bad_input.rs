@@ -269,3 +269,38 @@ fn a_plugin_override_must_name_a_declared_plugin_and_an_existing_module() {
     let o = engine(&["validate", path, "--plugin", &format!("ref={}", plugin("conformance_plugin"))]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn sizes_past_the_resource_limits_are_refused_at_their_position() {
+    let started = std::time::Instant::now();
+    let (code, err) = validate(&base(GOOD).replace("runs: 1", "runs: 4294967296"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("scenario.yaml:2:7: `runs: 4294967296` is more than 4294967295"), "{err}");
+    let (code, err) = validate(&base(GOOD).replace("runs: 1", "runs: 2000000"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("scenario.yaml:2:7: 1 parameter subsets × 2000000 runs = 2000000 jobs; the limit is 1000000"),
+        "{err}"
+    );
+    let (code, err) = validate(&base(GOOD).replace("timesteps: 2", "timesteps: 1000000000000"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("scenario.yaml:3:12: `timesteps: 1000000000000` is more than the limit of 100000000"),
+        "{err}"
+    );
+    let (code, err) =
+        validate(&base(GOOD).replace("runs: 1", "runs: 1000").replace("timesteps: 2", "timesteps: 10000000"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("scenario.yaml:3:12: 1000 jobs × (1 + 10000000 timesteps × 1 blocks) = 10000001000 records; the limit is 10000000000"), "{err}");
+    // Six params of 100 values, crossed: 10^12 subsets, refused before expanding (was 5.8 GB).
+    let hundred = format!("[{}]", (0..100).map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
+    let params: String = ["a", "b", "c", "d", "e", "f"].iter().map(|p| format!("  {p}: {hundred}\n")).collect();
+    let (code, err) =
+        validate(&base(GOOD).replace("timesteps: 2\n", &format!("timesteps: 2\nsweep: cartesian\nparams:\n{params}")));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("scenario.yaml:8:3: the sweep expands into 1000000000000 parameter subsets; the limit is 100000"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+}

@@ -70,6 +70,7 @@ pub fn read_source(path: &Path, what: &str, hint: &str) -> Result<String, Config
 /// has no position (a value that fits no form of an untagged enum is only found once the whole
 /// value was read), the position comes from the path of the failing field.
 pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, src: &str, hint: &str) -> Result<T, ConfigErrors> {
+    check_nesting(path, src)?;
     serde_path_to_error::deserialize(serde_yaml::Deserializer::from_str(src)).map_err(|e| {
         let field = e.path().to_string();
         let e = e.into_inner();
@@ -81,6 +82,43 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, src: &str, hint: 
         let message = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]).to_string();
         ConfigErrors(vec![Diagnostic { file: path.to_path_buf(), pos, message, hint: Some(hint.into()) }])
     })
+}
+
+/// Refuse YAML whose collections nest deeper than [`limits::MAX_YAML_DEPTH`], at the collection
+/// that goes too deep, in one streaming pass and before anything else reads the text (serde_yaml
+/// and the span index take time quadratic in the depth: 100k levels took 44 s to be refused).
+fn check_nesting(path: &Path, src: &str) -> Result<(), ConfigErrors> {
+    use yaml_rust2::parser::{Event, Parser};
+    let mut parser = Parser::new_from_str(src);
+    let too_deep = |mark: yaml_rust2::scanner::Marker| {
+        Err(ConfigErrors(vec![Diagnostic {
+            file: path.to_path_buf(),
+            pos: Some(Pos { line: mark.line(), col: mark.col() + 1 }),
+            message: format!("lists and maps nest more than {} levels deep here (the limit)", limits::MAX_YAML_DEPTH),
+            hint: Some("flatten the value (README.md, \"Resource limits\")".into()),
+        }]))
+    };
+    let mut depth = 0usize;
+    loop {
+        let (event, mark) = match parser.next_token() {
+            Ok(e) => e,
+            // yaml-rust2 scans a run of flow openers ahead and gives up at 256 levels.
+            Err(e) if e.info().contains("recursion limit") => return too_deep(*e.marker()),
+            // Other syntax errors are serde_yaml's to report, with its message.
+            Err(_) => return Ok(()),
+        };
+        match event {
+            Event::StreamEnd => return Ok(()),
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > limits::MAX_YAML_DEPTH {
+                    return too_deep(mark);
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
 }
 
 /// Values given on the command line in place of the scenario's. They go through the same checks
@@ -134,6 +172,19 @@ pub fn schema_json() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nesting_past_the_limit_is_refused_at_its_position() {
+        let p = std::path::Path::new("s.yaml");
+        let ok = format!("a: {}{}", "[".repeat(63), "]".repeat(63));
+        assert!(super::check_nesting(p, &ok).is_ok());
+        let block =
+            (0..70).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect::<String>() + &"  ".repeat(70) + "x: 1\n";
+        let e = super::check_nesting(p, &block).unwrap_err();
+        assert_eq!(e.0[0].pos, Some(super::Pos { line: 65, col: 132 }), "{e}");
+        let e = super::check_nesting(p, &format!("a: {}", "[".repeat(100_000))).unwrap_err();
+        assert!(e.0[0].message.contains("more than 64 levels"), "{e}");
+    }
+
     use super::*;
 
     fn error_of(yaml: &str) -> String {

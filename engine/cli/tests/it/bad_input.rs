@@ -304,3 +304,18 @@ fn sizes_past_the_resource_limits_are_refused_at_their_position() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
 }
+
+#[test]
+fn yaml_nested_100k_deep_is_refused_early_at_its_position() {
+    // Was 44 s before serde_yaml's "recursion limit exceeded".
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let started = std::time::Instant::now();
+    let (code, err) = validate(&format!("name: t\nruns: 1\ntimesteps: 1\nstate: {{a: {deep}}}\nblocks: []\n"));
+    assert_eq!(code, 2, "{err}");
+    // The YAML scanner reads a run of flow openers ahead and stops at 256 levels: it is refused there.
+    assert!(
+        err.contains("scenario.yaml:4:266: lists and maps nest more than 64 levels deep here (the limit)"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+}

@@ -43,6 +43,15 @@ pub fn compile(file: &Path, spans: &SpanIndex, mut s: Scenario, ov: &Overrides) 
         );
     }
 
+    // The name is the directory under `out/` the outputs go to: one plain path component.
+    let mut parts = Path::new(&s.name).components();
+    if !matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None)) || s.name.contains('\\') {
+        r.at(
+            "name",
+            format!("`name: {}` is not a plain file name; the outputs go to out/<name>", s.name),
+            "use letters, digits, `-` and `_`, without `/`, `..` or a leading `/`".to_string(),
+        );
+    }
     let vars = compile_vars(&mut r, &s);
     let subsets = match sweep::expand(&s.params, s.sweep) {
         Ok(sets) => sets
@@ -152,6 +161,15 @@ fn check_sizes(r: &mut Reporter, s: &Scenario, ov: &Overrides, subsets: u64) {
     }
 }
 
+/// Why `p` is not a file: it is a directory, or there is nothing there.
+fn missing(p: &Path) -> &'static str {
+    if p.is_dir() {
+        "expected a .wasm file, but this is a directory:"
+    } else {
+        "no such file"
+    }
+}
+
 /// The type a value has, as the scenario's type names see it.
 pub fn type_of(v: &Json) -> TypeName {
     match v {
@@ -245,7 +263,7 @@ fn compile_plugins(r: &mut Reporter, base: &Path, s: &Scenario, swaps: &[(String
                 if !file.is_file() {
                     r.at_flag(
                         "--plugin",
-                        format!("plugin `{name}`: no such file {}", file.display()),
+                        format!("plugin `{name}`: {} {}", missing(file), file.display()),
                         "give the path of a compiled .wasm module".to_string(),
                     );
                 }
@@ -257,7 +275,7 @@ fn compile_plugins(r: &mut Reporter, base: &Path, s: &Scenario, swaps: &[(String
                     if !full.is_file() {
                         r.at(
                             &path,
-                            format!("plugin `{name}`: no such file {}", full.display()),
+                            format!("plugin `{name}`: {} {}", missing(&full), full.display()),
                             "build the plugins with scripts/build-plugins, or fix the path (relative to the scenario file)".to_string(),
                         );
                     }

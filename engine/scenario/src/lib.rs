@@ -55,12 +55,26 @@ impl<'a> Reporter<'a> {
 
 /// Read a YAML file; an unreadable file is a diagnostic with `hint`.
 pub fn read_source(path: &Path, what: &str, hint: &str) -> Result<String, ConfigErrors> {
-    std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         ConfigErrors(vec![Diagnostic {
             file: path.to_path_buf(),
             pos: None,
             message: format!("cannot read {what}: {e}"),
             hint: Some(hint.into()),
+        }])
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        // Where the first bad byte is, counted as an editor does.
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = 1 + good.iter().filter(|b| **b == b'\n').count();
+        let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let col = 1 + std::str::from_utf8(&good[line_start..]).map_or(0, |t| t.chars().count());
+        let byte = e.as_bytes()[good.len()];
+        ConfigErrors(vec![Diagnostic {
+            file: path.to_path_buf(),
+            pos: Some(Pos { line, col }),
+            message: format!("the {what} is not UTF-8 text: byte 0x{byte:02x} here starts no UTF-8 character"),
+            hint: Some("save the file as UTF-8".into()),
         }])
     })
 }

@@ -98,6 +98,18 @@ fn plugin_file_missing() {
     assert!(err.contains("no such file /nonexistent/x.wasm") && err.contains("scripts/build-plugins"), "{err}");
 }
 
+#[test]
+fn a_plugin_path_that_is_a_directory_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let (code, err) = validate(&base(GOOD).replace(&plugin("conformance_plugin"), &d));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("scenario.yaml:6:8: plugin `ref`: expected a .wasm file, but this is a directory: {d}")),
+        "{err}"
+    );
+}
+
 fn misbehave(blocks: &str) -> String {
     format!(
         "name: t\nruns: 1\ntimesteps: 1\nstate: {{a: 0}}\nplugins:\n  bad: {{wasm: {}}}\nblocks:\n{blocks}",
@@ -318,4 +330,26 @@ fn yaml_nested_100k_deep_is_refused_early_at_its_position() {
         "{err}"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_name_that_is_not_one_path_component_is_refused() {
+    for name in ["/abs/path", "/", "../x", "a/b", ".", ".."] {
+        let (code, err) = validate(&base(GOOD).replace("name: t", &format!("name: {name}")));
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(err.contains(&format!("scenario.yaml:1:7: `name: {name}` is not a plain file name")), "{name}: {err}");
+    }
+    assert_eq!(validate(&base(GOOD).replace("name: t", "name: my-model_2.v1")).0, 0);
+}
+
+#[test]
+fn a_scenario_that_is_not_utf8_is_refused_at_the_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scenario.yaml");
+    std::fs::write(&path, b"name: t\nruns: 1\n# caf\xe9 in Latin-1\n").unwrap();
+    let out = engine(&["validate", path.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("scenario.yaml:3:6: the scenario is not UTF-8 text: byte 0xe9"), "{err}");
+    assert!(err.contains("save the file as UTF-8") && !err.contains("check the path"), "{err}");
 }

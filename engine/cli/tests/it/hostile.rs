@@ -230,3 +230,16 @@ fn a_start_function_or_initialize_that_loops_hits_the_call_timeout() {
     );
     assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
 }
+
+#[test]
+fn a_policy_output_with_a_signal_twice_fails_naming_the_plugin() {
+    assert_contained(
+        "duplicate signal",
+        run_hostile(
+            &picky(&[0x80], &[0x82, 0xa1, b's', 0x01, 0xa1, b's', 0x02], false, ""),
+            "{a: 0}",
+            "  - policies: [w.f]\n",
+        ),
+        "the policy's output map has the signal `s` twice",
+    );
+}

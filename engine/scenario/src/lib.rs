@@ -113,6 +113,15 @@ fn check_nesting(path: &Path, src: &str) -> Result<(), ConfigErrors> {
         }]))
     };
     let mut depth = 0usize;
+    // Per open collection: for a map, whether a key comes next (`None` for a list); and the root map's key
+    // whose value is being read.
+    let mut open: Vec<Option<bool>> = Vec::new();
+    let mut top_key = String::new();
+    let value_done = |open: &mut Vec<Option<bool>>| {
+        if let Some(Some(expect_key)) = open.last_mut() {
+            *expect_key = !*expect_key;
+        }
+    };
     loop {
         let (event, mark) = match parser.next_token() {
             Ok(e) => e,
@@ -124,12 +133,40 @@ fn check_nesting(path: &Path, src: &str) -> Result<(), ConfigErrors> {
         match event {
             Event::StreamEnd => return Ok(()),
             Event::SequenceStart(..) | Event::MappingStart(..) => {
+                value_done(&mut open);
+                open.push(matches!(event, Event::MappingStart(..)).then_some(true));
                 depth += 1;
                 if depth > limits::MAX_YAML_DEPTH {
                     return too_deep(mark);
                 }
             }
-            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            Event::SequenceEnd | Event::MappingEnd => {
+                open.pop();
+                depth = depth.saturating_sub(1);
+            }
+            Event::Scalar(v, style, ..) => {
+                let is_key = open.last() == Some(&Some(true));
+                if is_key && open.len() == 1 {
+                    top_key = v.clone();
+                }
+                // Values travel as JSON, which has no NaN or infinity: serde_yaml would make them null.
+                let not_finite =
+                    matches!(v.trim_start_matches(['+', '-']), ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF");
+                if !is_key
+                    && style == yaml_rust2::scanner::TScalarStyle::Plain
+                    && not_finite
+                    && matches!(top_key.as_str(), "state" | "params")
+                {
+                    return Err(ConfigErrors(vec![Diagnostic {
+                        file: path.to_path_buf(),
+                        pos: Some(Pos { line: mark.line(), col: mark.col() + 1 }),
+                        message: format!("`{v}` is not a number values can carry (they travel as JSON, which has no NaN or infinity)"),
+                        hint: Some("use null, a finite number, or the string \".nan\" in quotes".into()),
+                    }]));
+                }
+                value_done(&mut open);
+            }
+            Event::Alias(..) => value_done(&mut open),
             _ => {}
         }
     }
@@ -186,6 +223,17 @@ pub fn schema_json() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nan_and_infinity_in_state_or_params_are_refused_at_their_position() {
+        let p = std::path::Path::new("s.yaml");
+        let e = super::check_nesting(p, "name: t\nstate: {a: 0, b: [1, .nan]}\n").unwrap_err();
+        assert_eq!(e.0[0].pos, Some(super::Pos { line: 2, col: 22 }), "{e}");
+        assert!(e.0[0].message.contains("`.nan` is not a number"), "{e}");
+        assert!(super::check_nesting(p, "params:\n  x: -.inf\n").is_err());
+        // Quoted, a key, or outside state/params: not a float.
+        assert!(super::check_nesting(p, "state: {a: '.nan', .nan: 1}\nname: .nan\n").is_ok());
+    }
+
     #[test]
     fn nesting_past_the_limit_is_refused_at_its_position() {
         let p = std::path::Path::new("s.yaml");

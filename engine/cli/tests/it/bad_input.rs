@@ -353,3 +353,10 @@ fn a_scenario_that_is_not_utf8_is_refused_at_the_bad_byte() {
     assert!(err.contains("scenario.yaml:3:6: the scenario is not UTF-8 text: byte 0xe9"), "{err}");
     assert!(err.contains("save the file as UTF-8") && !err.contains("check the path"), "{err}");
 }
+
+#[test]
+fn nan_in_state_is_refused_not_turned_into_null() {
+    let (code, err) = validate(&base(GOOD).replace("d: 1}", "d: .nan}"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("scenario.yaml:4:30: `.nan` is not a number values can carry"), "{err}");
+}

@@ -40,6 +40,7 @@ pub fn ns_to_ms(ns: i64) -> i64 {
 /// payload gives its own `time_ns`.
 pub fn parse_emit(b: &[u8], topics: &[TopicPlan], now_ns: i64) -> Result<OutMessage, String> {
     let (mut topic_v, mut value_v, mut key_v, mut headers_v, mut time_v) = (None, None, None, None, None);
+    crate::value::check_one(b).map_err(|e| format!("emit payload: {e}"))?;
     let (n, mut at) = crate::value::map_header(b)
         .map_err(|e| format!("emit payload is not a MessagePack map: {e}"))?
         .ok_or("emit payload is not a MessagePack map")?;
@@ -205,6 +206,16 @@ mod tests {
         assert_eq!(m.key.as_deref(), Some(&b"room_1"[..]));
         assert_eq!(m.value, br#"{"a":1}"#);
         assert_eq!(m.headers, vec![("h".to_string(), b"v".to_vec())]);
+    }
+
+    #[test]
+    fn a_payload_nested_too_deep_is_refused() {
+        let mut b = from_json(&json!({"topic": "chat", "value": 1}));
+        b.truncate(b.len() - 1);
+        b.extend(std::iter::repeat_n(0x91u8, 10_000));
+        b.push(0xc0);
+        let e = parse_emit(&b, &[topic("chat")], 0).unwrap_err();
+        assert!(e.contains("nested more than 128 levels deep"), "{e}");
     }
 
     #[test]

@@ -21,14 +21,15 @@ pub fn check(
     let spec = &model.plugins[pi];
     let d = match to_json(bytes) {
         Ok(Json::Object(m)) => m,
-        _ => {
+        other => {
+            let what = match other {
+                Err(e) => format!("malformed MessagePack ({e})"),
+                Ok(_) => "something that is not a MessagePack map".into(),
+            };
             diags.push(Diagnostic {
                 file: model.file.clone(),
                 pos: spec.pos,
-                message: format!(
-                    "plugin `{}`: distroduce_describe_{export} returned something that is not a MessagePack map",
-                    spec.name
-                ),
+                message: format!("plugin `{}`: distroduce_describe_{export} returned {what}", spec.name),
                 hint: Some("see plugin-sdk/ABI.md §2".into()),
             });
             return;

@@ -3,6 +3,7 @@
 //! without a scenario.
 
 use super::host::{add_imports, StoreData, HOST_IMPORTS};
+use super::wasm::{deadline_ticks, timed_out, Ticker, CHECK_TIMEOUT};
 use distroduce_abi::{export, ABI_VERSION, IMPORT_MODULE, WASI_MODULE};
 use distroduce_model::value::json::to_json;
 use std::path::Path;
@@ -10,6 +11,9 @@ use wasmtime::{Engine, ExternType, Linker, Module, Store, StoreLimitsBuilder, Va
 
 /// WASI calls that reach files or the network. The engine never grants either (no preopened
 /// directories, no sockets), so a plugin that needs them cannot work.
+/// What `plugin check` calls its deadline in messages.
+pub(crate) const CHECK_SETTING: &str = "the default limits.call_timeout";
+
 const WASI_FORBIDDEN: [&str; 3] = ["path_", "sock_", "fd_readdir"];
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -172,22 +176,39 @@ fn describe(engine: &Engine, module: &Module, r: &mut Inspection) {
         r.problems.push(format!("cannot set up the host functions: {e:#}"));
         return;
     }
+    // Every guest call (start function, `_initialize`, describe) gets the default call timeout.
+    let _ticker = match Ticker::start(engine) {
+        Ok(t) => t,
+        Err(e) => {
+            r.problems.push(format!("cannot start the call watchdog: {e}"));
+            return;
+        }
+    };
+    let ticks = deadline_ticks(CHECK_TIMEOUT);
     let mut store = Store::new(engine, StoreData::new(0, StoreLimitsBuilder::new().memory_size(256 << 20).build()));
     store.limiter(|d| &mut d.limits);
-    store.set_epoch_deadline(u64::MAX);
+    store.set_epoch_deadline(ticks);
     let inst = match linker.instantiate(&mut store, module) {
         Ok(i) => i,
         Err(e) => {
-            r.problems.push(format!("cannot be instantiated: {e:#}"));
+            r.problems.push(match timed_out(&e, "its start function", CHECK_TIMEOUT, CHECK_SETTING) {
+                Some(m) => format!("cannot be instantiated: {m}"),
+                None => format!("cannot be instantiated: {e:#}"),
+            });
             return;
         }
     };
     if let Ok(f) = inst.get_typed_func::<(), ()>(&mut store, export::INITIALIZE) {
+        store.set_epoch_deadline(ticks);
         if let Err(e) = f.call(&mut store, ()) {
-            r.problems.push(format!("_initialize failed: {e:#}"));
+            r.problems.push(match timed_out(&e, "_initialize", CHECK_TIMEOUT, CHECK_SETTING) {
+                Some(m) => m,
+                None => format!("_initialize failed: {e:#}"),
+            });
             return;
         }
     }
+    store.set_epoch_deadline(ticks);
     match inst.get_typed_func::<(), i32>(&mut store, export::ABI_VERSION).and_then(|f| f.call(&mut store, ())) {
         Ok(v) => {
             r.abi_version = Some(v);
@@ -203,6 +224,7 @@ fn describe(engine: &Engine, module: &Module, r: &mut Inspection) {
         else {
             continue;
         };
+        store.set_epoch_deadline(ticks);
         let packed = match d.call(&mut store, ()) {
             Ok(p) => p,
             Err(e) => {
@@ -214,6 +236,9 @@ fn describe(engine: &Engine, module: &Module, r: &mut Inspection) {
         let bytes = memory.and_then(|m| m.data(&store).get(ptr..ptr + len).map(<[u8]>::to_vec));
         match bytes.as_deref().map(to_json) {
             Some(Ok(v)) if v.is_object() => f.describe = Some(v),
+            Some(Err(e)) => {
+                r.problems.push(format!("distroduce_describe_{} returned malformed MessagePack: {e}", f.name))
+            }
             _ => {
                 r.problems.push(format!("distroduce_describe_{} does not return a MessagePack map (ABI.md §2)", f.name))
             }

@@ -4,7 +4,8 @@
 
 use super::component::{self, ComponentPlugin};
 use super::host::StoreData;
-use super::inspect::{Function, Inspection};
+use super::inspect::{Function, Inspection, CHECK_SETTING};
+use super::wasm::{deadline_ticks, timed_out, Ticker, CHECK_TIMEOUT};
 use distroduce_model::value::json::to_json;
 use wasmtime::{Engine, Store, StoreLimitsBuilder};
 
@@ -29,11 +30,24 @@ pub fn inspect(engine: &Engine, bytes: &[u8], r: &mut Inspection) {
             return;
         }
     };
+    let _ticker = match Ticker::start(engine) {
+        Ok(t) => t,
+        Err(e) => {
+            r.problems.push(format!("cannot start the call watchdog: {e}"));
+            return;
+        }
+    };
+    let ticks = deadline_ticks(CHECK_TIMEOUT);
     let mut store = Store::new(engine, StoreData::new(0, StoreLimitsBuilder::new().memory_size(256 << 20).build()));
     store.limiter(|d| &mut d.limits);
-    store.set_epoch_deadline(u64::MAX);
+    store.set_epoch_deadline(ticks);
     let inst = match plugin.instantiate(&mut store, &[]) {
         Ok(i) => i,
+        Err(e) if timed_out(&e, "its start function", CHECK_TIMEOUT, CHECK_SETTING).is_some() => {
+            let m = timed_out(&e, "its start function", CHECK_TIMEOUT, CHECK_SETTING).unwrap_or_default();
+            r.problems.push(format!("cannot be instantiated: {m}"));
+            return;
+        }
         Err(e) => {
             let tail = store.data().stderr_tail();
             r.problems.push(format!("cannot be instantiated: {e:#}{}", if tail.is_empty() { "" } else { "\n" }));
@@ -51,10 +65,15 @@ pub fn inspect(engine: &Engine, bytes: &[u8], r: &mut Inspection) {
     let mut names = inst.functions.clone();
     names.sort();
     for name in names {
+        store.set_epoch_deadline(ticks);
         let describe = match inst.describe(&mut store, &name) {
             Ok(None) => None,
             Ok(Some(b)) => match to_json(&b) {
                 Ok(v) if v.is_object() => Some(v),
+                Err(e) => {
+                    r.problems.push(format!("describe(\"{name}\") returned malformed MessagePack: {e}"));
+                    None
+                }
                 _ => {
                     r.problems.push(format!("describe(\"{name}\") does not return a MessagePack map (ABI.md §2)"));
                     None

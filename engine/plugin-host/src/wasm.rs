@@ -23,6 +23,50 @@ use wasmtime::{Config, Engine, InstancePre, Linker, Memory, Module, Store, Store
 /// How often the epoch advances; call deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// The call deadline of `engine plugin check`, which has no scenario: the default
+/// `limits.call_timeout`.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Epoch ticks in `timeout`.
+pub(crate) fn deadline_ticks(timeout: Duration) -> u64 {
+    (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+}
+
+/// A thread advancing an engine's epoch every [`EPOCH_TICK`] until dropped, so that epoch
+/// deadlines (call timeouts) fire.
+pub(crate) struct Ticker(Arc<AtomicBool>);
+
+impl Ticker {
+    pub(crate) fn start(engine: &Engine) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (engine, flag) = (engine.clone(), stop.clone());
+        std::thread::Builder::new().name("epoch-ticker".into()).spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })?;
+        Ok(Ticker(stop))
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// If `e` is the epoch deadline firing, what ran out of time: `what` (the start function,
+/// `_initialize`) did not finish within `timeout`.
+pub(crate) fn timed_out(e: &wasmtime::Error, what: &str, timeout: Duration, setting: &str) -> Option<String> {
+    (e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt)).then(|| {
+        format!(
+            "{what} did not finish within {} ({setting}); is there an endless loop?",
+            humantime::format_duration(timeout)
+        )
+    })
+}
+
 /// The ABI version this engine speaks (see plugin-sdk/ABI.md).
 pub use distroduce_abi::ABI_VERSION;
 
@@ -58,13 +102,8 @@ pub struct WasmBackend {
     plugins: Vec<Plugin>,
     memory_bytes: usize,
     deadline_ticks: u64,
-    ticker: Arc<AtomicBool>,
-}
-
-impl Drop for WasmBackend {
-    fn drop(&mut self) {
-        self.ticker.store(true, Ordering::Relaxed);
-    }
+    timeout: Duration,
+    _ticker: Ticker,
 }
 
 /// Why plugins could not be loaded.
@@ -154,21 +193,16 @@ impl WasmBackend {
             return Err(ConfigErrors(diags).into());
         }
 
-        let ticker = Arc::new(AtomicBool::new(false));
-        {
-            let (engine, stop) = (engine.clone(), ticker.clone());
-            std::thread::Builder::new()
-                .name("epoch-ticker".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(EPOCH_TICK);
-                        engine.increment_epoch();
-                    }
-                })
-                .map_err(|e| LoadError::Engine(e.to_string()))?;
-        }
-        let deadline_ticks = (model.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        let backend = WasmBackend { engine, plugins, memory_bytes: model.limits.memory_bytes, deadline_ticks, ticker };
+        let ticker = Ticker::start(&engine).map_err(|e| LoadError::Engine(e.to_string()))?;
+        let timeout = model.limits.call_timeout;
+        let backend = WasmBackend {
+            engine,
+            plugins,
+            memory_bytes: model.limits.memory_bytes,
+            deadline_ticks: deadline_ticks(timeout),
+            timeout,
+            _ticker: ticker,
+        };
         backend.check_abi(model, &mut resolved)?;
         Ok((backend, resolved))
     }
@@ -228,10 +262,20 @@ impl WasmBackend {
         let mut instances = Vec::with_capacity(self.plugins.len());
         for p in &self.plugins {
             let fail = |e: wasmtime::Error| CallFailure::Instantiate(format!("plugin `{}`: {e:#}", p.name));
+            let timeout = self.timeout;
+            let start_fail =
+                |e: wasmtime::Error| match timed_out(&e, "its start function", timeout, "limits.call_timeout") {
+                    Some(m) => CallFailure::Instantiate(format!("plugin `{}`: {m}", p.name)),
+                    None => fail(e),
+                };
             let (pre, has_initialize) = match &p.code {
                 Code::Core { pre, has_initialize } => (pre, *has_initialize),
                 Code::Component(c) => {
+                    store.set_epoch_deadline(self.deadline_ticks);
                     let inst = c.instantiate(&mut store, &p.exports).map_err(|e| {
+                        if let Some(m) = timed_out(&e, "its start function", timeout, "limits.call_timeout") {
+                            return CallFailure::Instantiate(format!("plugin `{}`: {m}", p.name));
+                        }
                         let tail = store.data().stderr_tail();
                         let tail = if tail.is_empty() { String::new() } else { format!("\n{tail}") };
                         CallFailure::Instantiate(format!("plugin `{}`: {e:#}{tail}", p.name))
@@ -240,13 +284,18 @@ impl WasmBackend {
                     continue;
                 }
             };
-            let inst = pre.instantiate(&mut store).map_err(fail)?;
+            store.set_epoch_deadline(self.deadline_ticks);
+            let inst = pre.instantiate(&mut store).map_err(start_fail)?;
             if has_initialize {
+                store.set_epoch_deadline(self.deadline_ticks);
                 // What the guest printed while it failed (a Go runtime's `fatal error: ...`) is
                 // usually the only statement of the cause.
                 inst.get_typed_func::<(), ()>(&mut store, export::INITIALIZE)
                     .and_then(|f| f.call(&mut store, ()))
                     .map_err(|e| {
+                        if let Some(m) = timed_out(&e, "_initialize", timeout, "limits.call_timeout") {
+                            return CallFailure::Instantiate(format!("plugin `{}`: {m}", p.name));
+                        }
                         let tail = store.data().stderr_tail();
                         let tail = if tail.is_empty() { String::new() } else { format!("\nguest output:\n{tail}") };
                         CallFailure::Instantiate(format!("plugin `{}`: _initialize failed: {e:#}{tail}", p.name))

@@ -44,6 +44,15 @@ pub fn compile(file: &Path, spans: &SpanIndex, mut s: Scenario, ov: &Overrides) 
         );
     }
 
+    // The name is the directory under `out/` the outputs go to: one plain path component.
+    let mut parts = Path::new(&s.name).components();
+    if !matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None)) || s.name.contains('\\') {
+        r.at(
+            "name",
+            format!("`name: {}` is not a plain file name; the outputs go to out/<name>", s.name),
+            "use letters, digits, `-` and `_`, without `/`, `..` or a leading `/`".to_string(),
+        );
+    }
     let vars = compile_vars(&mut r, &s);
     let subsets = match sweep::expand(&s.params, s.sweep) {
         Ok(sets) => sets
@@ -55,6 +64,7 @@ pub fn compile(file: &Path, spans: &SpanIndex, mut s: Scenario, ov: &Overrides) 
             Vec::new()
         }
     };
+    check_sizes(&mut r, &s, ov, subsets.len() as u64);
     let history = match s.history {
         History::Flag(false) | History::Off => HistoryMode::Off,
         History::Flag(true) => HistoryMode::All,
@@ -103,6 +113,63 @@ pub fn compile(file: &Path, spans: &SpanIndex, mut s: Scenario, ov: &Overrides) 
         output,
         expectations,
     })
+}
+
+/// Refuse runs, timesteps and job counts past the documented limits ([`crate::limits`]), at the
+/// field that asks for them (or the flag that overrides it).
+fn check_sizes(r: &mut Reporter, s: &Scenario, ov: &Overrides, subsets: u64) {
+    use crate::limits::{MAX_JOBS, MAX_RECORDS, MAX_TIMESTEPS};
+    let mut report = |field: &str, flag: bool, message: String| {
+        let hint = "see README.md, \"Resource limits\"".to_string();
+        if flag {
+            r.at_flag(&format!("--{field}"), message, hint);
+        } else {
+            r.at(field, message, hint);
+        }
+    };
+    let jobs = subsets.max(1) as u128 * s.runs as u128;
+    if s.runs > u32::MAX as u64 {
+        report(
+            "runs",
+            ov.runs.is_some(),
+            format!("`runs: {}` is more than {} (runs are numbered with 32 bits)", s.runs, u32::MAX),
+        );
+    } else if jobs > MAX_JOBS as u128 {
+        report(
+            "runs",
+            ov.runs.is_some(),
+            format!("{subsets} parameter subsets × {} runs = {jobs} jobs; the limit is {MAX_JOBS}", s.runs),
+        );
+    }
+    if s.timesteps > MAX_TIMESTEPS {
+        report(
+            "timesteps",
+            ov.timesteps.is_some(),
+            format!("`timesteps: {}` is more than the limit of {MAX_TIMESTEPS}", s.timesteps),
+        );
+    } else if jobs <= MAX_JOBS as u128 {
+        let records = jobs * (1 + s.timesteps as u128 * s.blocks.len() as u128);
+        if records > MAX_RECORDS as u128 {
+            report(
+                "timesteps",
+                ov.timesteps.is_some(),
+                format!(
+                    "{jobs} jobs × (1 + {} timesteps × {} blocks) = {records} records; the limit is {MAX_RECORDS}",
+                    s.timesteps,
+                    s.blocks.len()
+                ),
+            );
+        }
+    }
+}
+
+/// Why `p` is not a file: it is a directory, or there is nothing there.
+fn missing(p: &Path) -> &'static str {
+    if p.is_dir() {
+        "expected a .wasm file, but this is a directory:"
+    } else {
+        "no such file"
+    }
 }
 
 /// The type a value has, as the scenario's type names see it.
@@ -198,7 +265,7 @@ fn compile_plugins(r: &mut Reporter, base: &Path, s: &Scenario, swaps: &[(String
                 if !file.is_file() {
                     r.at_flag(
                         "--plugin",
-                        format!("plugin `{name}`: no such file {}", file.display()),
+                        format!("plugin `{name}`: {} {}", missing(file), file.display()),
                         "give the path of a compiled .wasm module".to_string(),
                     );
                 }
@@ -210,7 +277,7 @@ fn compile_plugins(r: &mut Reporter, base: &Path, s: &Scenario, swaps: &[(String
                     if !full.is_file() {
                         r.at(
                             &path,
-                            format!("plugin `{name}`: no such file {}", full.display()),
+                            format!("plugin `{name}`: {} {}", missing(&full), full.display()),
                             "build the plugins with scripts/build-plugins, or fix the path (relative to the scenario file)".to_string(),
                         );
                     }

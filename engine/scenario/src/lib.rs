@@ -5,6 +5,7 @@
 pub mod compile;
 pub mod compile_expect;
 pub mod expect;
+pub mod limits;
 pub mod scenario;
 pub mod span;
 pub mod sweep;
@@ -54,12 +55,26 @@ impl<'a> Reporter<'a> {
 
 /// Read a YAML file; an unreadable file is a diagnostic with `hint`.
 pub fn read_source(path: &Path, what: &str, hint: &str) -> Result<String, ConfigErrors> {
-    std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         ConfigErrors(vec![Diagnostic {
             file: path.to_path_buf(),
             pos: None,
             message: format!("cannot read {what}: {e}"),
             hint: Some(hint.into()),
+        }])
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        // Where the first bad byte is, counted as an editor does.
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = 1 + good.iter().filter(|b| **b == b'\n').count();
+        let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let col = 1 + std::str::from_utf8(&good[line_start..]).map_or(0, |t| t.chars().count());
+        let byte = e.as_bytes()[good.len()];
+        ConfigErrors(vec![Diagnostic {
+            file: path.to_path_buf(),
+            pos: Some(Pos { line, col }),
+            message: format!("the {what} is not UTF-8 text: byte 0x{byte:02x} here starts no UTF-8 character"),
+            hint: Some("save the file as UTF-8".into()),
         }])
     })
 }
@@ -69,6 +84,7 @@ pub fn read_source(path: &Path, what: &str, hint: &str) -> Result<String, Config
 /// has no position (a value that fits no form of an untagged enum is only found once the whole
 /// value was read), the position comes from the path of the failing field.
 pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, src: &str, hint: &str) -> Result<T, ConfigErrors> {
+    check_nesting(path, src)?;
     serde_path_to_error::deserialize(serde_yaml::Deserializer::from_str(src)).map_err(|e| {
         let field = e.path().to_string();
         let e = e.into_inner();
@@ -80,6 +96,80 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, src: &str, hint: 
         let message = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]).to_string();
         ConfigErrors(vec![Diagnostic { file: path.to_path_buf(), pos, message, hint: Some(hint.into()) }])
     })
+}
+
+/// Refuse YAML whose collections nest deeper than [`limits::MAX_YAML_DEPTH`], at the collection
+/// that goes too deep, in one streaming pass and before anything else reads the text (serde_yaml
+/// and the span index take time quadratic in the depth: 100k levels took 44 s to be refused).
+fn check_nesting(path: &Path, src: &str) -> Result<(), ConfigErrors> {
+    use yaml_rust2::parser::{Event, Parser};
+    let mut parser = Parser::new_from_str(src);
+    let too_deep = |mark: yaml_rust2::scanner::Marker| {
+        Err(ConfigErrors(vec![Diagnostic {
+            file: path.to_path_buf(),
+            pos: Some(Pos { line: mark.line(), col: mark.col() + 1 }),
+            message: format!("lists and maps nest more than {} levels deep here (the limit)", limits::MAX_YAML_DEPTH),
+            hint: Some("flatten the value (README.md, \"Resource limits\")".into()),
+        }]))
+    };
+    let mut depth = 0usize;
+    // Per open collection: for a map, whether a key comes next (`None` for a list); and the root map's key
+    // whose value is being read.
+    let mut open: Vec<Option<bool>> = Vec::new();
+    let mut top_key = String::new();
+    let value_done = |open: &mut Vec<Option<bool>>| {
+        if let Some(Some(expect_key)) = open.last_mut() {
+            *expect_key = !*expect_key;
+        }
+    };
+    loop {
+        let (event, mark) = match parser.next_token() {
+            Ok(e) => e,
+            // yaml-rust2 scans a run of flow openers ahead and gives up at 256 levels.
+            Err(e) if e.info().contains("recursion limit") => return too_deep(*e.marker()),
+            // Other syntax errors are serde_yaml's to report, with its message.
+            Err(_) => return Ok(()),
+        };
+        match event {
+            Event::StreamEnd => return Ok(()),
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                value_done(&mut open);
+                open.push(matches!(event, Event::MappingStart(..)).then_some(true));
+                depth += 1;
+                if depth > limits::MAX_YAML_DEPTH {
+                    return too_deep(mark);
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                open.pop();
+                depth = depth.saturating_sub(1);
+            }
+            Event::Scalar(v, style, ..) => {
+                let is_key = open.last() == Some(&Some(true));
+                if is_key && open.len() == 1 {
+                    top_key = v.clone();
+                }
+                // Values travel as JSON, which has no NaN or infinity: serde_yaml would make them null.
+                let not_finite =
+                    matches!(v.trim_start_matches(['+', '-']), ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF");
+                if !is_key
+                    && style == yaml_rust2::scanner::TScalarStyle::Plain
+                    && not_finite
+                    && matches!(top_key.as_str(), "state" | "params")
+                {
+                    return Err(ConfigErrors(vec![Diagnostic {
+                        file: path.to_path_buf(),
+                        pos: Some(Pos { line: mark.line(), col: mark.col() + 1 }),
+                        message: format!("`{v}` is not a number values can carry (they travel as JSON, which has no NaN or infinity)"),
+                        hint: Some("use null, a finite number, or the string \".nan\" in quotes".into()),
+                    }]));
+                }
+                value_done(&mut open);
+            }
+            Event::Alias(..) => value_done(&mut open),
+            _ => {}
+        }
+    }
 }
 
 /// Values given on the command line in place of the scenario's. They go through the same checks
@@ -135,6 +225,30 @@ pub fn schema_json() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nan_and_infinity_in_state_or_params_are_refused_at_their_position() {
+        let p = std::path::Path::new("s.yaml");
+        let e = super::check_nesting(p, "name: t\nstate: {a: 0, b: [1, .nan]}\n").unwrap_err();
+        assert_eq!(e.0[0].pos, Some(super::Pos { line: 2, col: 22 }), "{e}");
+        assert!(e.0[0].message.contains("`.nan` is not a number"), "{e}");
+        assert!(super::check_nesting(p, "params:\n  x: -.inf\n").is_err());
+        // Quoted, a key, or outside state/params: not a float.
+        assert!(super::check_nesting(p, "state: {a: '.nan', .nan: 1}\nname: .nan\n").is_ok());
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_at_its_position() {
+        let p = std::path::Path::new("s.yaml");
+        let ok = format!("a: {}{}", "[".repeat(63), "]".repeat(63));
+        assert!(super::check_nesting(p, &ok).is_ok());
+        let block =
+            (0..70).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect::<String>() + &"  ".repeat(70) + "x: 1\n";
+        let e = super::check_nesting(p, &block).unwrap_err();
+        assert_eq!(e.0[0].pos, Some(super::Pos { line: 65, col: 132 }), "{e}");
+        let e = super::check_nesting(p, &format!("a: {}", "[".repeat(100_000))).unwrap_err();
+        assert!(e.0[0].message.contains("more than 64 levels"), "{e}");
+    }
+
     use super::*;
 
     fn error_of(yaml: &str) -> String {

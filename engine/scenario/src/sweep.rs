@@ -1,5 +1,6 @@
 //! Parameter sweeps: how the `params` map expands into parameter subsets.
 
+use super::limits::MAX_SUBSETS;
 use super::scenario::SweepMode;
 use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};
@@ -28,11 +29,17 @@ pub fn expand(params: &IndexMap<String, Json>, mode: SweepMode) -> Result<Vec<Ma
             });
         }
     }
-    let values = |v: &Json| -> Vec<Json> {
+    // Borrowed, never cloned per subset: expansion is linear in the number of subsets.
+    fn values(v: &Json) -> &[Json] {
         match v {
-            Json::Array(a) => a.clone(),
-            other => vec![other.clone()],
+            Json::Array(a) => a,
+            other => std::slice::from_ref(other),
         }
+    }
+    let too_many = |k: &str, n: String| SweepError {
+        param: k.to_string(),
+        message: format!("the sweep expands into {n} parameter subsets; the limit is {MAX_SUBSETS}"),
+        hint: "sweep over fewer values (README.md, \"Resource limits\")".into(),
     };
     match mode {
         SweepMode::Zip => {
@@ -50,6 +57,10 @@ pub fn expand(params: &IndexMap<String, Json>, mode: SweepMode) -> Result<Vec<Ma
                     });
                 }
             }
+            if len as u64 > MAX_SUBSETS {
+                let (longest, _) = params.iter().find(|(_, v)| values(v).len() == len).expect("max exists");
+                return Err(too_many(longest, len.to_string()));
+            }
             Ok((0..len)
                 .map(|i| {
                     params
@@ -63,14 +74,23 @@ pub fn expand(params: &IndexMap<String, Json>, mode: SweepMode) -> Result<Vec<Ma
                 .collect())
         }
         SweepMode::Cartesian => {
+            // The size first, so that an impossible product is refused before it is built.
+            let mut size: u64 = 1;
+            for (k, v) in params {
+                size = size.saturating_mul(values(v).len() as u64);
+                if size > MAX_SUBSETS {
+                    let all = params.values().map(|v| values(v).len() as u128).product::<u128>();
+                    return Err(too_many(k, all.to_string()));
+                }
+            }
             let mut subsets = vec![Map::new()];
             for (k, v) in params {
                 subsets = subsets
                     .into_iter()
                     .flat_map(|s| {
-                        values(v).into_iter().map(move |x| {
+                        values(v).iter().map(move |x| {
                             let mut s = s.clone();
-                            s.insert(k.clone(), x);
+                            s.insert(k.clone(), x.clone());
                             s
                         })
                     })
@@ -109,6 +129,32 @@ mod tests {
         let s = expand(&p(json!({"w": [[1, 2, 3]]})), SweepMode::Zip).unwrap();
         assert_eq!(Json::Object(s[0].clone()), json!({"w": [1, 2, 3]}));
         assert_eq!(expand(&IndexMap::new(), SweepMode::Zip).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn sweeps_past_the_subset_limit_are_refused_before_expanding() {
+        let hundred: Vec<u32> = (0..100).collect();
+        let six = p(json!({"a": hundred, "b": hundred, "c": hundred, "d": hundred, "e": hundred, "f": hundred}));
+        let started = std::time::Instant::now();
+        let e = expand(&six, SweepMode::Cartesian).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "not expanded first");
+        assert_eq!(e.param, "c", "where the product first passes the limit");
+        assert!(e.message.contains("1000000000000 parameter subsets; the limit is 100000"), "{}", e.message);
+        let long: Vec<u64> = (0..=MAX_SUBSETS).collect();
+        let e = expand(&p(json!({"a": 1, "z": long})), SweepMode::Zip).unwrap_err();
+        assert_eq!(e.param, "z");
+        assert!(e.message.contains("100001 parameter subsets"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_zip_over_one_long_list_is_linear() {
+        // Was quadratic: every subset cloned every list.
+        let long: Vec<u64> = (0..MAX_SUBSETS).collect();
+        let started = std::time::Instant::now();
+        let s = expand(&p(json!({"a": long, "b": 7})), SweepMode::Zip).unwrap();
+        assert_eq!(s.len(), MAX_SUBSETS as usize);
+        assert_eq!(Json::Object(s[99_999].clone()), json!({"a": 99_999, "b": 7}));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
     }
 
     #[test]

@@ -167,7 +167,12 @@ pub fn run_job(
                 })
                 .collect();
             let signals = model.aggregator.aggregate(&refs).map_err(|e| {
-                let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
+                // A duplicate signal is one policy's fault: blame that one.
+                let which = match &e {
+                    distroduce_model::value::aggregate::AggError::DuplicateSignal { policy, .. } => *policy,
+                    _ => 0,
+                };
+                let slot = block.policies.get(which).copied().unwrap_or(Slot { plugin: 0, func: 0 });
                 fail(slot, FailKind::Aggregate(e.to_string()), backend)
             })?;
             let mut sigs = SignalProjector::new(&signals);

@@ -98,6 +98,18 @@ fn plugin_file_missing() {
     assert!(err.contains("no such file /nonexistent/x.wasm") && err.contains("scripts/build-plugins"), "{err}");
 }
 
+#[test]
+fn a_plugin_path_that_is_a_directory_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let (code, err) = validate(&base(GOOD).replace(&plugin("conformance_plugin"), &d));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("scenario.yaml:6:8: plugin `ref`: expected a .wasm file, but this is a directory: {d}")),
+        "{err}"
+    );
+}
+
 fn misbehave(blocks: &str) -> String {
     format!(
         "name: t\nruns: 1\ntimesteps: 1\nstate: {{a: 0}}\nplugins:\n  bad: {{wasm: {}}}\nblocks:\n{blocks}",
@@ -268,4 +280,83 @@ fn a_plugin_override_must_name_a_declared_plugin_and_an_existing_module() {
     // The same override with a real module runs.
     let o = engine(&["validate", path, "--plugin", &format!("ref={}", plugin("conformance_plugin"))]);
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn sizes_past_the_resource_limits_are_refused_at_their_position() {
+    let started = std::time::Instant::now();
+    let (code, err) = validate(&base(GOOD).replace("runs: 1", "runs: 4294967296"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("scenario.yaml:2:7: `runs: 4294967296` is more than 4294967295"), "{err}");
+    let (code, err) = validate(&base(GOOD).replace("runs: 1", "runs: 2000000"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("scenario.yaml:2:7: 1 parameter subsets × 2000000 runs = 2000000 jobs; the limit is 1000000"),
+        "{err}"
+    );
+    let (code, err) = validate(&base(GOOD).replace("timesteps: 2", "timesteps: 1000000000000"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("scenario.yaml:3:12: `timesteps: 1000000000000` is more than the limit of 100000000"),
+        "{err}"
+    );
+    let (code, err) =
+        validate(&base(GOOD).replace("runs: 1", "runs: 1000").replace("timesteps: 2", "timesteps: 10000000"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("scenario.yaml:3:12: 1000 jobs × (1 + 10000000 timesteps × 1 blocks) = 10000001000 records; the limit is 10000000000"), "{err}");
+    // Six params of 100 values, crossed: 10^12 subsets, refused before expanding (was 5.8 GB).
+    let hundred = format!("[{}]", (0..100).map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
+    let params: String = ["a", "b", "c", "d", "e", "f"].iter().map(|p| format!("  {p}: {hundred}\n")).collect();
+    let (code, err) =
+        validate(&base(GOOD).replace("timesteps: 2\n", &format!("timesteps: 2\nsweep: cartesian\nparams:\n{params}")));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("scenario.yaml:8:3: the sweep expands into 1000000000000 parameter subsets; the limit is 100000"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+}
+
+#[test]
+fn yaml_nested_100k_deep_is_refused_early_at_its_position() {
+    // Was 44 s before serde_yaml's "recursion limit exceeded".
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let started = std::time::Instant::now();
+    let (code, err) = validate(&format!("name: t\nruns: 1\ntimesteps: 1\nstate: {{a: {deep}}}\nblocks: []\n"));
+    assert_eq!(code, 2, "{err}");
+    // The YAML scanner reads a run of flow openers ahead and stops at 256 levels: it is refused there.
+    assert!(
+        err.contains("scenario.yaml:4:266: lists and maps nest more than 64 levels deep here (the limit)"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_name_that_is_not_one_path_component_is_refused() {
+    for name in ["/abs/path", "/", "../x", "a/b", ".", ".."] {
+        let (code, err) = validate(&base(GOOD).replace("name: t", &format!("name: {name}")));
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(err.contains(&format!("scenario.yaml:1:7: `name: {name}` is not a plain file name")), "{name}: {err}");
+    }
+    assert_eq!(validate(&base(GOOD).replace("name: t", "name: my-model_2.v1")).0, 0);
+}
+
+#[test]
+fn a_scenario_that_is_not_utf8_is_refused_at_the_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scenario.yaml");
+    std::fs::write(&path, b"name: t\nruns: 1\n# caf\xe9 in Latin-1\n").unwrap();
+    let out = engine(&["validate", path.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("scenario.yaml:3:6: the scenario is not UTF-8 text: byte 0xe9"), "{err}");
+    assert!(err.contains("save the file as UTF-8") && !err.contains("check the path"), "{err}");
+}
+
+#[test]
+fn nan_in_state_is_refused_not_turned_into_null() {
+    let (code, err) = validate(&base(GOOD).replace("d: 1}", "d: .nan}"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("scenario.yaml:4:30: `.nan` is not a number values can carry"), "{err}");
 }

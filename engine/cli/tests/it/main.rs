@@ -15,6 +15,7 @@ mod containment;
 mod emr;
 mod expect_kafka;
 mod expectations;
+mod hostile;
 mod interrupt;
 mod kafka_broker;
 mod kafka_embedded;

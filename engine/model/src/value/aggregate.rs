@@ -19,6 +19,9 @@ pub enum AggError {
     Overflow { signal: String, op: &'static str },
     #[error("signal names must be strings")]
     NonStringKey,
+    /// One policy's output map names a signal twice; `policy` is its index in the block.
+    #[error("the policy's output map has the signal `{signal}` twice")]
+    DuplicateSignal { policy: usize, signal: String },
     #[error(transparent)]
     Malformed(#[from] Malformed),
 }
@@ -34,13 +37,18 @@ impl Aggregator {
     /// Combine the signal maps of a block's policies into one encoded map.
     pub fn aggregate(&self, outputs: &[&[u8]]) -> Result<Vec<u8>, AggError> {
         let mut groups: IndexMap<&str, Vec<&[u8]>> = IndexMap::new();
-        for out in outputs {
+        // Per signal, the last policy that sent it: a policy sending it twice is refused.
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for (pi, out) in outputs.iter().enumerate() {
             let k = kind(out)?;
             if k != Kind::Map {
                 return Err(AggError::NotAMap(k.name()));
             }
             for (key, val) in map_entries(out)? {
                 let name = as_str(key).ok_or(AggError::NonStringKey)?;
+                if last.insert(name, pi) == Some(pi) {
+                    return Err(AggError::DuplicateSignal { policy: pi, signal: name.to_string() });
+                }
                 groups.entry(name).or_default().push(val);
             }
         }
@@ -199,5 +207,18 @@ mod tests {
         assert_eq!(e.to_string(), "signal `x`: cannot add list and int");
         assert!(matches!(agg(AggOp::Add, &[json!({"x": i64::MAX}), json!({"x": 1})]), Err(AggError::Overflow { .. })));
         assert!(matches!(agg(AggOp::Add, &[json!(3)]), Err(AggError::NotAMap("int"))));
+    }
+
+    #[test]
+    fn a_signal_twice_in_one_policy_output_is_refused_naming_that_policy() {
+        // {"s": 1, "s": 2}: from_json cannot write it, a plugin can.
+        let dup = [0x82u8, 0xa1, b's', 0x01, 0xa1, b's', 0x02];
+        let one = from_json(&json!({"s": 5}));
+        let a = Aggregator::default();
+        let e = a.aggregate(&[&one, &dup]).unwrap_err();
+        assert_eq!(e, AggError::DuplicateSignal { policy: 1, signal: "s".into() });
+        assert_eq!(e.to_string(), "the policy's output map has the signal `s` twice");
+        // The same signal from two policies is what aggregation is for.
+        assert!(a.aggregate(&[&one, &one]).is_ok());
     }
 }

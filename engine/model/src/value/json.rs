@@ -1,6 +1,6 @@
 //! Conversions between JSON (scenario files, record files, Kafka message values) and MessagePack.
 
-use super::{header, kind, Kind, Malformed};
+use super::{header, kind, Kind, Malformed, MAX_DEPTH, TOO_DEEP};
 use serde_json::{Map, Number, Value as Json};
 
 /// Encode a JSON value as MessagePack. Integers stay integers and floats stay floats, so `0` and
@@ -41,18 +41,22 @@ pub fn write_json(out: &mut Vec<u8>, v: &Json) {
 
 /// Decode MessagePack into JSON. Non-string map keys become their JSON text; binary becomes a
 /// string when it is UTF-8 and an array of byte values otherwise; NaN and infinities become null
-/// (JSON cannot carry them).
+/// (JSON cannot carry them). Values nested deeper than [`MAX_DEPTH`] are refused.
 pub fn to_json(b: &[u8]) -> Result<Json, Malformed> {
-    let (v, n) = decode(b, 0)?;
+    let (v, n) = decode(b, 0, 0)?;
     if n != b.len() {
         return Err(Malformed { offset: n, what: "trailing bytes after the value" });
     }
     Ok(v)
 }
 
-fn decode(b: &[u8], at: usize) -> Result<(Json, usize), Malformed> {
-    let s = &b[at..];
+/// `depth`: how many containers enclose this value.
+fn decode(b: &[u8], at: usize, depth: usize) -> Result<(Json, usize), Malformed> {
     let (h, payload, children) = header(b, at)?;
+    let s = &b[at..];
+    if children > 0 && depth >= MAX_DEPTH {
+        return Err(Malformed { offset: at, what: TOO_DEEP });
+    }
     let body = b.get(at + h..at + h + payload).ok_or(Malformed { offset: at, what: "value runs past the end" })?;
     let end = at + h + payload;
     Ok(match kind(s)? {
@@ -84,7 +88,7 @@ fn decode(b: &[u8], at: usize) -> Result<(Json, usize), Malformed> {
             let mut pos = end;
             let mut items = Vec::with_capacity(children);
             for _ in 0..children {
-                let (v, next) = decode(b, pos)?;
+                let (v, next) = decode(b, pos, depth + 1)?;
                 items.push(v);
                 pos = next;
             }
@@ -94,8 +98,8 @@ fn decode(b: &[u8], at: usize) -> Result<(Json, usize), Malformed> {
             let mut pos = end;
             let mut m = Map::with_capacity(children / 2);
             for _ in 0..children / 2 {
-                let (k, next) = decode(b, pos)?;
-                let (v, after) = decode(b, next)?;
+                let (k, next) = decode(b, pos, depth + 1)?;
+                let (v, after) = decode(b, next, depth + 1)?;
                 let key = match k {
                     Json::String(s) => s,
                     other => other.to_string(),
@@ -118,5 +122,19 @@ mod tests {
         let v = json!({"a": 0, "b": 0.0, "c": [1, "x", null, true], "d": {"e": -3}, "big": u64::MAX});
         assert_eq!(to_json(&from_json(&v)).unwrap(), v);
         assert_eq!(serde_json::to_string(&to_json(&from_json(&json!(0.0))).unwrap()).unwrap(), "0.0");
+    }
+
+    #[test]
+    fn deep_values_are_refused_not_a_stack_overflow() {
+        // A describe map 200k levels deep, as a hostile plugin may return.
+        let mut deep = [0x81u8, 0xa1, b'k'].repeat(200_000);
+        deep.push(0xc0);
+        assert_eq!(to_json(&deep).unwrap_err().what, TOO_DEEP);
+        let mut lists = vec![0x91u8; 10_000];
+        lists.push(0xc0);
+        assert_eq!(to_json(&lists).unwrap_err().what, TOO_DEEP);
+        let mut ok = vec![0x91u8; MAX_DEPTH];
+        ok.push(0xc0);
+        assert!(to_json(&ok).is_ok());
     }
 }

@@ -127,13 +127,61 @@ pub fn value_len(b: &[u8], at: usize) -> Result<usize, Malformed> {
     Ok(pos - at)
 }
 
-/// Check that `b` is exactly one well-formed value.
+/// How deeply containers (lists and maps) may nest in a value that crosses the plugin boundary or
+/// is decoded by the engine (README.md, "Resource limits"). Deeper values are refused, so that no
+/// decoder can exhaust the stack.
+pub const MAX_DEPTH: usize = 128;
+
+/// The error for a value nested deeper than [`MAX_DEPTH`].
+pub const TOO_DEEP: &str = "containers nested more than 128 levels deep (the engine's limit)";
+
+/// Check that `b` is exactly one well-formed value, nested at most [`MAX_DEPTH`] containers deep,
+/// whose strings (map keys included) are UTF-8.
+/// Iterative: the depth check itself uses no stack.
 pub fn check_one(b: &[u8]) -> Result<(), Malformed> {
-    let n = value_len(b, 0)?;
+    let n = check_value(b, 0)?;
     if n != b.len() {
         return Err(bad(n, "trailing bytes after the value"));
     }
     Ok(())
+}
+
+/// Byte length of the well-formed value at `b[at]`, checking its nesting depth and its strings.
+pub fn check_value(b: &[u8], at: usize) -> Result<usize, Malformed> {
+    let mut pos = at;
+    // Children still to read of each open container, innermost last.
+    let mut open: Vec<usize> = Vec::new();
+    loop {
+        let start = pos;
+        let (h, payload, children) = header(b, pos)?;
+        pos += h + payload;
+        if pos > b.len() {
+            return Err(bad(pos.min(b.len()), "value runs past the end"));
+        }
+        if matches!(b[start], 0xa0..=0xbf | 0xd9..=0xdb) && std::str::from_utf8(&b[start + h..pos]).is_err() {
+            return Err(bad(start, "string is not UTF-8"));
+        }
+        if children > 0 {
+            if open.len() >= MAX_DEPTH {
+                return Err(bad(start, TOO_DEEP));
+            }
+            open.push(children);
+            continue;
+        }
+        // A complete value: close every container it completes.
+        loop {
+            match open.last_mut() {
+                None => return Ok(pos - at),
+                Some(left) => {
+                    *left -= 1;
+                    if *left > 0 {
+                        break;
+                    }
+                    open.pop();
+                }
+            }
+        }
+    }
 }
 
 /// Number of entries and the offset of the first entry, if `b` starts with a map.
@@ -268,6 +316,38 @@ mod tests {
         assert!(check_one(&v).is_ok());
         assert!(check_one(&v[..v.len() - 1]).is_err());
         assert_eq!(map_get(&v, "c").unwrap(), Some(&[0xc0u8][..]));
+    }
+
+    #[test]
+    fn check_one_refuses_values_nested_too_deep_without_recursing() {
+        // 10k nested one-element lists around a nil: a recursive decoder would overflow the stack.
+        let mut deep = vec![0x91u8; 10_000];
+        deep.push(0xc0);
+        let e = check_one(&deep).unwrap_err();
+        assert_eq!(e.what, TOO_DEEP, "{e}");
+        assert_eq!(e.offset, MAX_DEPTH);
+        // Exactly the limit is fine, one more is not; maps count the same.
+        let mut ok = vec![0x91u8; MAX_DEPTH];
+        ok.push(0xc0);
+        assert!(check_one(&ok).is_ok());
+        let mut maps = [0x81u8, 0xa1, b'k'].repeat(MAX_DEPTH + 1);
+        maps.push(0xc0);
+        assert_eq!(check_one(&maps).unwrap_err().what, TOO_DEEP);
+        // Siblings after a closed container are still read.
+        let v = json::from_json(&serde_json::json!([[[1]], [2, [3]], {"a": [[]]}]));
+        assert_eq!(check_value(&v, 0).unwrap(), v.len());
+        assert!(check_one(&[0x92, 0x91, 0x01]).is_err(), "truncated");
+    }
+
+    #[test]
+    fn check_one_refuses_strings_and_keys_that_are_not_utf8() {
+        assert_eq!(check_one(&[0xa2, b'o', 0xff]).unwrap_err(), bad(0, "string is not UTF-8"));
+        // As a map key, and as a str8 value inside a list.
+        assert_eq!(check_one(&[0x81, 0xa1, 0xc3, 0x01]).unwrap_err().what, "string is not UTF-8");
+        assert_eq!(check_one(&[0x91, 0xd9, 0x01, 0x80]).unwrap_err(), bad(1, "string is not UTF-8"));
+        // Binary may hold any bytes.
+        assert!(check_one(&[0xc4, 0x01, 0xff]).is_ok());
+        assert!(check_one(&[0xa2, 0xc3, 0xa9]).is_ok(), "é");
     }
 
     #[test]

@@ -1,0 +1,245 @@
+//! Hostile plugins (issue 12): whatever bytes a plugin hands back — values nested 10k levels deep,
+//! strings that are not UTF-8, describe maps 200k levels deep, start functions that never return —
+//! the engine neither crashes nor hangs. The call fails with an error naming plugin, export, job
+//! and timestep; the other jobs' records are complete.
+//!
+//! The plugins are inline WAT. [`picky`] builds one whose function `f` misbehaves only in run 1:
+//! it finds the `run` entry of its input's `ctx` (bytes `a3 'r' 'u' 'n'`, then a fixint).
+
+use crate::common::*;
+use std::time::{Duration, Instant};
+
+/// `bytes` as a WAT data string.
+fn wat_bytes(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("\\{b:02x}")).collect()
+}
+
+/// A module whose export `f` returns `good` in every run but run 1, where it returns `bad`, or,
+/// with `emit_bad`, emits `bad` and returns `good`. `extra` is spliced into the module.
+fn picky(good: &[u8], bad: &[u8], emit_bad: bool, extra: &str) -> String {
+    let (g, b) = (wat_bytes(good), wat_bytes(bad));
+    let (gl, bl) = (good.len(), bad.len());
+    let bad_call = if emit_bad {
+        format!("(call $emit (i32.const 4096) (i32.const {bl})) (i64.const {})", (256u64 << 32) | gl as u64)
+    } else {
+        format!("(i64.const {})", (4096u64 << 32) | bl as u64)
+    };
+    format!(
+        r#"(module
+  (import "distroduce" "emit" (func $emit (param i32 i32)))
+  (memory (export "memory") 4)
+  (data (i32.const 256) "{g}")
+  (data (i32.const 4096) "{b}")
+  (func (export "distroduce_abi_version") (result i32) i32.const 1)
+  (func (export "distroduce_alloc") (param i32) (result i32) i32.const 65536)
+  {extra}
+  (func (export "f") (param $ptr i32) (param $len i32) (result i64)
+    (local $i i32) (local $end i32) (local $run i32)
+    (local.set $i (local.get $ptr))
+    (local.set $end (i32.sub (i32.add (local.get $ptr) (local.get $len)) (i32.const 4)))
+    (block $found
+      (loop $scan
+        (br_if $found (i32.ge_u (local.get $i) (local.get $end)))
+        (if (i32.eq (i32.load (local.get $i)) (i32.const 0x6e7572a3))
+          (then (local.set $run (i32.load8_u offset=4 (local.get $i))) (br $found)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $scan)))
+    (if (result i64) (i32.eq (local.get $run) (i32.const 1))
+      (then {bad_call})
+      (else (i64.const {good_ret})))))"#,
+        good_ret = (256u64 << 32) | gl as u64,
+    )
+}
+
+/// Run a scenario using `wat` as plugin `w` with 2 runs of 3 timesteps; `blocks` uses `w.f`.
+/// Returns (exit code, stderr, records.jsonl, elapsed).
+fn run_hostile(wat: &str, state: &str, blocks: &str) -> (i32, String, String, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w.wat");
+    std::fs::write(&w, wat).unwrap();
+    let p = scenario(
+        dir.path(),
+        &format!(
+            "name: t\nruns: 2\ntimesteps: 3\nstate: {state}\nplugins:\n  w: {{wasm: {}}}\nkafka: {{topics: {{out: {{partitions: 1}}}}}}\nblocks:\n{blocks}",
+            w.display()
+        ),
+    );
+    let out = dir.path().join("out");
+    let started = Instant::now();
+    let o = engine(&["run", p.to_str().unwrap(), "--kafka", "none", "--out", out.to_str().unwrap()]);
+    let elapsed = started.elapsed();
+    let records = std::fs::read_to_string(out.join("records.jsonl")).unwrap_or_default();
+    (o.status.code().unwrap_or(-1), stderr(&o), records, elapsed)
+}
+
+/// Records of run `run`, one per line.
+fn records_of_run(records: &str, run: u64) -> usize {
+    records.lines().filter(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["run"] == run).count()
+}
+
+/// 10 KB of `0x91` (a one-element list) ending in nil: 10k levels deep.
+fn deep_list() -> Vec<u8> {
+    let mut b = vec![0x91u8; 10_000];
+    b.push(0xc0);
+    b
+}
+
+fn assert_contained(what: &str, (code, err, records, elapsed): (i32, String, String, Duration), want: &str) {
+    assert_eq!(code, 1, "{what}: the run fails with exit code 1 (no abort): {err}");
+    assert!(
+        err.contains("plugin `w` export `f` failed in simulation 0 subset 0 run 1 at timestep 1, substep 1"),
+        "{what}: the failure names plugin, export, job and timestep: {err}"
+    );
+    assert!(err.contains(want), "{what}: want {want:?} in {err}");
+    assert_eq!(records_of_run(&records, 2), 4, "{what}: run 2 is complete (initial row + 3 timesteps): {records}");
+    assert!(elapsed < Duration::from_secs(30), "{what}: took {elapsed:?}");
+}
+
+#[test]
+fn deep_messagepack_outputs_and_emits_fail_the_call_not_the_process() {
+    let deep = deep_list();
+    // A state update returning a 10k-deep list.
+    assert_contained(
+        "update output",
+        run_hostile(&picky(&[0x00], &deep, false, ""), "{a: 0}", "  - updates: {a: w.f}\n"),
+        "nested more than 128 levels deep",
+    );
+    // A policy returning a signal map whose value is 10k deep.
+    let mut signal = vec![0x81, 0xa1, b's'];
+    signal.extend_from_slice(&deep);
+    assert_contained(
+        "policy output",
+        run_hostile(&picky(&[0x80], &signal, false, ""), "{a: 0}", "  - policies: [w.f]\n"),
+        "nested more than 128 levels deep",
+    );
+    // An emit whose value is 10k deep.
+    let mut msg =
+        vec![0x82, 0xa5, b't', b'o', b'p', b'i', b'c', 0xa3, b'o', b'u', b't', 0xa5, b'v', b'a', b'l', b'u', b'e'];
+    msg.extend_from_slice(&deep);
+    assert_contained(
+        "emit",
+        run_hostile(&picky(&[0x80], &msg, true, ""), "{a: 0}", "  - policies: [w.f]\n"),
+        "bad emitted message: emit payload: malformed MessagePack",
+    );
+}
+
+#[test]
+fn a_describe_map_200k_deep_is_refused_by_validate_and_plugin_check() {
+    let mut deep = [0x81u8, 0xa1, b'k'].repeat(200_000);
+    deep.push(0xc0);
+    let describe = format!(
+        r#"(data (i32.const 65536) "{}")
+  (func (export "distroduce_describe_f") (result i64) i64.const {})"#,
+        wat_bytes(&deep),
+        (65536u64 << 32) | deep.len() as u64
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w.wat");
+    std::fs::write(
+        &w,
+        picky(&[0x80], &[0x80], false, &describe)
+            .replace("(memory (export \"memory\") 4)", "(memory (export \"memory\") 16)"),
+    )
+    .unwrap();
+    let p = scenario(
+        dir.path(),
+        &format!("name: t\nruns: 1\ntimesteps: 1\nstate: {{a: 0}}\nplugins:\n  w: {{wasm: {}}}\nblocks:\n  - policies: [w.f]\n", w.display()),
+    );
+    let o = engine(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("plugin `w`: distroduce_describe_f returned malformed MessagePack")
+            && stderr(&o).contains("nested more than 128 levels deep"),
+        "{}",
+        stderr(&o)
+    );
+    let o = engine(&["plugin", "check", w.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("distroduce_describe_f returned malformed MessagePack"), "{}", stderr(&o));
+}
+
+#[test]
+fn strings_that_are_not_utf8_fail_the_call_naming_the_plugin() {
+    let want = "string is not UTF-8";
+    // A state update returning a str whose bytes are not UTF-8.
+    assert_contained(
+        "update output",
+        run_hostile(&picky(&[0xa1, b'x'], &[0xa2, b'o', 0xff], false, ""), "{a: x}", "  - updates: {a: w.f}\n"),
+        want,
+    );
+    // A policy whose signal name (a map key) is not UTF-8.
+    assert_contained(
+        "signal key",
+        run_hostile(&picky(&[0x80], &[0x81, 0xa1, 0xc3, 0x01], false, ""), "{a: 0}", "  - policies: [w.f]\n"),
+        want,
+    );
+    // An emitted message whose value is a non-UTF-8 string.
+    let msg = [
+        0x82, 0xa5, b't', b'o', b'p', b'i', b'c', 0xa3, b'o', b'u', b't', 0xa5, b'v', b'a', b'l', b'u', b'e', 0xa1,
+        0xfe,
+    ];
+    assert_contained("emit", run_hostile(&picky(&[0x80], &msg, true, ""), "{a: 0}", "  - policies: [w.f]\n"), want);
+}
+
+/// A plugin whose start function (`start`) or `_initialize` (`init`) never returns.
+fn looping(how: &str) -> String {
+    let looper = match how {
+        "start" => r#"(func $spin (loop $l (br $l))) (start $spin)"#,
+        _ => r#"(func (export "_initialize") (loop $l (br $l)))"#,
+    };
+    picky(&[0x80], &[0x80], false, looper)
+}
+
+#[test]
+fn a_start_function_or_initialize_that_loops_hits_the_call_timeout() {
+    for how in ["start", "init"] {
+        let dir = tempfile::tempdir().unwrap();
+        let w = dir.path().join("w.wat");
+        std::fs::write(&w, looping(how)).unwrap();
+        let p = scenario(
+            dir.path(),
+            &format!(
+                "name: t\nruns: 1\ntimesteps: 1\nstate: {{a: 0}}\nlimits: {{call_timeout: 300ms}}\nplugins:\n  w: {{wasm: {}}}\nblocks:\n  - policies: [w.f]\n",
+                w.display()
+            ),
+        );
+        let what = if how == "start" { "its start function" } else { "_initialize" };
+        for cmd in ["validate", "run"] {
+            let started = Instant::now();
+            let o = engine(&[cmd, p.to_str().unwrap(), "--kafka", "none"][..if cmd == "run" { 4 } else { 2 }]);
+            assert_eq!(o.status.code(), Some(2), "{how} {cmd}: {}", stderr(&o));
+            assert!(
+                stderr(&o).contains(&format!("plugin `w`: {what} did not finish within 300ms (limits.call_timeout)")),
+                "{how} {cmd}: {}",
+                stderr(&o)
+            );
+            assert!(started.elapsed() < Duration::from_secs(20), "{how} {cmd}: {:?}", started.elapsed());
+        }
+    }
+    // `plugin check` has no scenario: the default call timeout (10 s) bounds it.
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w.wat");
+    std::fs::write(&w, looping("start")).unwrap();
+    let started = Instant::now();
+    let o = engine(&["plugin", "check", w.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("its start function did not finish within 10s (the default limits.call_timeout)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_policy_output_with_a_signal_twice_fails_naming_the_plugin() {
+    assert_contained(
+        "duplicate signal",
+        run_hostile(
+            &picky(&[0x80], &[0x82, 0xa1, b's', 0x01, 0xa1, b's', 0x02], false, ""),
+            "{a: 0}",
+            "  - policies: [w.f]\n",
+        ),
+        "the policy's output map has the signal `s` twice",
+    );
+}

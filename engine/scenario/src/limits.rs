@@ -1,0 +1,18 @@
+//! Sizes a scenario may ask for (README.md, "Resource limits"). `validate` refuses a scenario past
+//! one of them, at the YAML position of the field, before anything is expanded or allocated: a
+//! scenario that passes validation can be held in memory, and nothing it asks for overflows.
+
+/// Parameter subsets a sweep may expand into (a zip's longest list, or a cartesian product).
+pub const MAX_SUBSETS: u64 = 100_000;
+
+/// Jobs of one run: parameter subsets × `runs`.
+pub const MAX_JOBS: u64 = 1_000_000;
+
+/// `timesteps` of one job.
+pub const MAX_TIMESTEPS: u64 = 100_000_000;
+
+/// Records of one run: jobs × (1 + timesteps × blocks).
+pub const MAX_RECORDS: u64 = 10_000_000_000;
+
+/// How deeply YAML collections may nest in a scenario file.
+pub const MAX_YAML_DEPTH: usize = 64;

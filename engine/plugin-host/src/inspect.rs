@@ -169,6 +169,16 @@ pub fn inspect(path: &Path) -> Inspection {
     r
 }
 
+/// A store for inspecting a plugin, and the watchdog that bounds every guest call in it (start
+/// function, `_initialize`, describe) by the default call timeout, for modules and components.
+pub(crate) fn check_store(engine: &Engine) -> Result<(Ticker, Store<StoreData>), String> {
+    let ticker = Ticker::start(engine).map_err(|e| format!("cannot start the call watchdog: {e}"))?;
+    let mut store = Store::new(engine, StoreData::new(0, StoreLimitsBuilder::new().memory_size(256 << 20).build()));
+    store.limiter(|d| &mut d.limits);
+    store.set_epoch_deadline(deadline_ticks(CHECK_TIMEOUT));
+    Ok((ticker, store))
+}
+
 /// Instantiate once: the ABI version and each function's describe map.
 fn describe(engine: &Engine, module: &Module, r: &mut Inspection) {
     let mut linker: Linker<StoreData> = Linker::new(engine);
@@ -176,18 +186,12 @@ fn describe(engine: &Engine, module: &Module, r: &mut Inspection) {
         r.problems.push(format!("cannot set up the host functions: {e:#}"));
         return;
     }
-    // Every guest call (start function, `_initialize`, describe) gets the default call timeout.
-    let _ticker = match Ticker::start(engine) {
-        Ok(t) => t,
-        Err(e) => {
-            r.problems.push(format!("cannot start the call watchdog: {e}"));
-            return;
-        }
+    let (_ticker, mut store) = match check_store(engine) {
+        Ok(s) => s,
+        Err(e) => return r.problems.push(e),
     };
+    // Each later guest call gets the same timeout again.
     let ticks = deadline_ticks(CHECK_TIMEOUT);
-    let mut store = Store::new(engine, StoreData::new(0, StoreLimitsBuilder::new().memory_size(256 << 20).build()));
-    store.limiter(|d| &mut d.limits);
-    store.set_epoch_deadline(ticks);
     let inst = match linker.instantiate(&mut store, module) {
         Ok(i) => i,
         Err(e) => {

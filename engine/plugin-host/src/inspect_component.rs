@@ -3,11 +3,10 @@
 //! exports instead of core exports.
 
 use super::component::{self, ComponentPlugin};
-use super::host::StoreData;
 use super::inspect::{Function, Inspection, CHECK_SETTING};
-use super::wasm::{deadline_ticks, timed_out, Ticker, CHECK_TIMEOUT};
+use super::wasm::{deadline_ticks, timed_out, CHECK_TIMEOUT};
 use distroduce_model::value::json::to_json;
-use wasmtime::{Engine, Store, StoreLimitsBuilder};
+use wasmtime::Engine;
 
 pub fn inspect(engine: &Engine, bytes: &[u8], r: &mut Inspection) {
     let comp = match super::cache::component(engine, bytes) {
@@ -30,17 +29,12 @@ pub fn inspect(engine: &Engine, bytes: &[u8], r: &mut Inspection) {
             return;
         }
     };
-    let _ticker = match Ticker::start(engine) {
-        Ok(t) => t,
-        Err(e) => {
-            r.problems.push(format!("cannot start the call watchdog: {e}"));
-            return;
-        }
+    let (_ticker, mut store) = match super::inspect::check_store(engine) {
+        Ok(s) => s,
+        Err(e) => return r.problems.push(e),
     };
+    // Each later guest call gets the same timeout again.
     let ticks = deadline_ticks(CHECK_TIMEOUT);
-    let mut store = Store::new(engine, StoreData::new(0, StoreLimitsBuilder::new().memory_size(256 << 20).build()));
-    store.limiter(|d| &mut d.limits);
-    store.set_epoch_deadline(ticks);
     let inst = match plugin.instantiate(&mut store, &[]) {
         Ok(i) => i,
         Err(e) if timed_out(&e, "its start function", CHECK_TIMEOUT, CHECK_SETTING).is_some() => {

@@ -36,9 +36,9 @@ pub struct Aggregator {
 impl Aggregator {
     /// Combine the signal maps of a block's policies into one encoded map.
     pub fn aggregate(&self, outputs: &[&[u8]]) -> Result<Vec<u8>, AggError> {
-        let mut groups: IndexMap<&str, Vec<&[u8]>> = IndexMap::new();
-        // Per signal, the last policy that sent it: a policy sending it twice is refused.
-        let mut last: HashMap<&str, usize> = HashMap::new();
+        // Per signal: the last policy that sent it (a policy sending it twice is refused) and the
+        // values in policy order. One map lookup per signal on this hot path.
+        let mut groups: IndexMap<&str, (usize, Vec<&[u8]>)> = IndexMap::new();
         for (pi, out) in outputs.iter().enumerate() {
             let k = kind(out)?;
             if k != Kind::Map {
@@ -46,15 +46,17 @@ impl Aggregator {
             }
             for (key, val) in map_entries(out)? {
                 let name = as_str(key).ok_or(AggError::NonStringKey)?;
-                if last.insert(name, pi) == Some(pi) {
+                let (last, vals) = groups.entry(name).or_insert((usize::MAX, Vec::new()));
+                if *last == pi {
                     return Err(AggError::DuplicateSignal { policy: pi, signal: name.to_string() });
                 }
-                groups.entry(name).or_default().push(val);
+                *last = pi;
+                vals.push(val);
             }
         }
         let mut buf = Vec::new();
         super::write_map_len(&mut buf, groups.len());
-        for (name, vals) in groups {
+        for (name, (_, vals)) in groups {
             super::write_str(&mut buf, name);
             if vals.len() == 1 {
                 buf.extend_from_slice(vals[0]);

@@ -18,6 +18,42 @@ pub struct Input<'a> {
     signals: Option<&'a [u8]>,
     args: Option<&'a [u8]>,
     history: Option<&'a [u8]>,
+    /// The call's `ctx` as the in-guest run loop knows it, built into a header only if the
+    /// function asks for it (`ctx` is then absent).
+    fused_ctx: Option<FusedCtx<'a>>,
+}
+
+/// What the in-guest run loop knows of a call; [`Input::ctx`] turns it into the header the host
+/// would have sent.
+#[derive(Debug, Clone, Copy)]
+pub struct FusedCtx<'a> {
+    /// `[simulation, subset, run]`.
+    pub job: [u64; 3],
+    /// The job's seed; the call's is derived from it as the host derives it.
+    pub job_seed: u64,
+    pub timestep: u64,
+    pub substep: u32,
+    /// Position of the function in its block (ABI.md §10).
+    pub pos: u32,
+    pub time_ns: i64,
+    pub variable: Option<&'a str>,
+}
+
+impl FusedCtx<'_> {
+    fn header(&self) -> CtxHeader {
+        let seed =
+            distroduce_values::rng::derive(&[self.job_seed, self.timestep, self.substep as u64, self.pos as u64]);
+        CtxHeader {
+            simulation: self.job[0],
+            subset: self.job[1],
+            run: self.job[2],
+            timestep: self.timestep,
+            substep: self.substep as u64,
+            seed,
+            time_ns: self.time_ns,
+            variable: self.variable.map(str::to_string),
+        }
+    }
 }
 
 impl<'a> Input<'a> {
@@ -50,8 +86,30 @@ impl<'a> Input<'a> {
         Ok(input)
     }
 
+    /// The input of one call of the in-guest run loop: the parts it has encoded, and its `ctx`.
+    pub fn fused(
+        ctx: FusedCtx<'a>,
+        params: &'a [u8],
+        state: &'a [u8],
+        signals: Option<&'a [u8]>,
+        args: Option<&'a [u8]>,
+    ) -> Self {
+        Input {
+            ctx: None,
+            params: Some(params),
+            state: Some(state),
+            signals,
+            args,
+            history: None,
+            fused_ctx: Some(ctx),
+        }
+    }
+
     /// The `ctx` header; it is always sent, so its absence is an error.
     pub fn ctx(&self) -> Result<CtxHeader, String> {
+        if let Some(f) = &self.fused_ctx {
+            return Ok(f.header());
+        }
         let raw = self.ctx.ok_or("malformed call input: no `ctx` key")?;
         decode(raw, "ctx")
     }

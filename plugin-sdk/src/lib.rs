@@ -60,6 +60,7 @@
 
 mod ctx;
 mod describe;
+pub mod fused;
 mod input;
 pub mod native;
 pub mod time;
@@ -88,10 +89,11 @@ pub mod __private {
     pub use crate::describe::{
         describe, reads_of, union_reads, Kind, OutputProbe, OutputProbeFallback, OutputProbeReal,
     };
+    pub use crate::fused::PartsFn;
     pub use crate::input::Input;
     pub use crate::native::run_native;
     #[cfg(target_arch = "wasm32")]
-    pub use crate::wasm::{run_wasm, wasm_describe};
+    pub use crate::wasm::{fused_cursor, fused_load, fused_run, run_wasm, wasm_describe};
     pub use serde;
 
     use crate::RawOutput;

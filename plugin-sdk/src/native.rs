@@ -48,6 +48,8 @@ pub struct NativeExport {
     pub call: NativeFn,
     /// Returns the `distroduce_describe_<name>` map (ABI §2).
     pub describe: fn() -> Vec<u8>,
+    /// The body on an input already split into parts (the in-guest run loop's entry).
+    pub parts: crate::fused::PartsFn,
 }
 
 thread_local! {

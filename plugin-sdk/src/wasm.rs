@@ -4,6 +4,7 @@
 //! The input buffer (written by the host after `distroduce_alloc`) and the output buffer (read
 //! by the host after a call) are separate, so the host may call several functions on one input.
 
+use crate::fused::{Loop, PartsFn};
 use crate::native::{Body, Host};
 use std::cell::RefCell;
 use std::sync::Once;
@@ -55,6 +56,8 @@ impl Host for WasmHost {
 thread_local! {
     static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The in-guest run loop of the current job (ABI.md §10), boxed so its cursor stays put.
+    static LOOP: RefCell<Option<Box<Loop>>> = const { RefCell::new(None) };
 }
 
 /// ABI §1: must return 1.
@@ -141,4 +144,46 @@ fn install_panic_hook() {
     HOOK.call_once(|| {
         std::panic::set_hook(Box::new(|info| WasmHost.fail(&crate::native::panic_message(info))));
     });
+}
+
+/// ABI §10 `distroduce_fused_load`: decode the program the host wrote at `(ptr, len)` (inside the
+/// `distroduce_alloc` buffer) and bind it to this plugin's functions.
+pub fn fused_load(ptr: i32, len: i32, table: &[(&str, PartsFn)]) -> i32 {
+    use distroduce_abi::fused::status;
+    install_panic_hook();
+    let loaded = INPUT.with_borrow(|buf| {
+        let (start, len) = (ptr as u32 as usize, len as u32 as usize);
+        let base = buf.as_ptr() as usize;
+        if start < base || start.checked_add(len).is_none_or(|end| end > base + buf.len()) {
+            return Err("the program is not inside the distroduce_alloc buffer".to_string());
+        }
+        Loop::load(&buf[start - base..start - base + len], table)
+    });
+    match loaded {
+        Ok(l) => {
+            LOOP.with_borrow_mut(|slot| *slot = Some(Box::new(l)));
+            status::OK as i32
+        }
+        Err(msg) => {
+            WasmHost.fail(&msg);
+            status::BAD_PROGRAM as i32
+        }
+    }
+}
+
+/// ABI §10 `distroduce_fused_run`: one timestep of the loaded program.
+pub fn fused_run(timestep: i64, time_ns: i64) -> i32 {
+    use distroduce_abi::fused::status;
+    LOOP.with_borrow_mut(|slot| match slot {
+        Some(l) => l.run_timestep(timestep as u64, time_ns, &mut WasmHost) as i32,
+        None => {
+            WasmHost.fail("distroduce_fused_run before a successful distroduce_fused_load");
+            status::BAD_PROGRAM as i32
+        }
+    })
+}
+
+/// ABI §10 `distroduce_fused_cursor`: the cursor's address, 0 before a program is loaded.
+pub fn fused_cursor() -> i32 {
+    LOOP.with_borrow(|slot| slot.as_ref().map_or(0, |l| &l.cursor as *const _ as usize as i32))
 }

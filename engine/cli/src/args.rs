@@ -158,6 +158,10 @@ pub struct RunFlags {
     /// Override the scenario's semantics: `cadcad` (cadCAD 0.5.3) or `radcad` (radCAD 0.14).
     #[arg(long, value_parser = parse_semantics)]
     pub semantics: Option<Semantics>,
+    /// Which loop runs the blocks: `auto` (the plugin's in-guest loop where the scenario allows
+    /// it), `host` (one plugin call per function), or `fused` (the in-guest loop, or an error).
+    #[arg(long, value_parser = parse_data_plane, default_value = "auto")]
+    pub data_plane: distroduce::sim::DataPlane,
     /// How long to wait for outstanding deliveries at the end.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     pub flush_timeout: Duration,
@@ -220,6 +224,10 @@ fn parse_format(s: &str) -> Result<RecordFormat, String> {
 }
 
 fn parse_semantics(s: &str) -> Result<Semantics, String> {
+    s.parse()
+}
+
+fn parse_data_plane(s: &str) -> Result<distroduce::sim::DataPlane, String> {
     s.parse()
 }
 

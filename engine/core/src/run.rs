@@ -54,6 +54,8 @@ pub struct RunArgs {
     /// Set it (from a signal handler) to stop the run early: no new job starts, running jobs stop
     /// after their current timestep, and everything produced is still written and flushed.
     pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Which loop runs the jobs (`--data-plane`).
+    pub data_plane: distroduce_sim::DataPlane,
 }
 
 impl RunArgs {
@@ -73,6 +75,7 @@ impl RunArgs {
             shard: None,
             plugins: Vec::new(),
             cancel: None,
+            data_plane: distroduce_sim::DataPlane::Auto,
         }
     }
 }
@@ -117,6 +120,9 @@ pub struct Summary {
     /// Jobs that were stopped or never started because of the interruption.
     #[serde(default)]
     pub jobs_interrupted: usize,
+    /// `fused` when the jobs ran in the plugin's in-guest loop (ABI.md §10), `host` otherwise.
+    #[serde(default)]
+    pub data_plane: String,
 }
 
 /// `metrics.json`: what `engine merge` needs from each shard besides its records and messages.
@@ -259,6 +265,7 @@ pub fn run_loaded(
     }
     let opts = RunOptions {
         threads: args.threads.max(1),
+        data_plane: args.data_plane,
         keep_messages: args.write_messages,
         progress,
         shard: args.shard,
@@ -337,6 +344,7 @@ pub fn run_loaded(
         expected_records,
         interrupted,
         jobs_interrupted: report.interrupted_jobs,
+        data_plane: report.data_plane.to_string(),
     };
     let path = out.file(layout::SUMMARY_JSON);
     layout::write_json(&path, &summary, true).map_err(RunError::output(&path))?;

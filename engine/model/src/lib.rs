@@ -13,7 +13,8 @@ pub mod message;
 pub mod output;
 pub mod plan;
 pub mod record;
-pub mod rng;
+/// The RNG, shared with the Rust SDK (`distroduce-values`).
+pub use distroduce_values::rng;
 pub mod types;
 pub mod value;
 

@@ -18,26 +18,7 @@ pub enum TypeName {
     Any,
 }
 
-/// How two values of one signal from different policies combine, in policy order.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum AggOp {
-    /// cadCAD's `a + b`: numbers add, lists and strings concatenate.
-    #[default]
-    Add,
-    /// Numbers multiply.
-    Mul,
-    /// The larger number.
-    Max,
-    /// The smaller number.
-    Min,
-    /// The first policy's value wins.
-    First,
-    /// The last policy's value wins.
-    Last,
-    /// Maps merge key by key, later policies overriding earlier ones.
-    Merge,
-}
+pub use distroduce_values::aggregate::AggOp;
 
 /// Whose execution rules apply where cadCAD 0.5.3 and radCAD 0.14 differ (run numbering, job
 /// order, the identity policy, policy order, the previous substep with one block). Everything else

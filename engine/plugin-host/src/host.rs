@@ -112,6 +112,40 @@ pub struct StoreData {
     pub stderr: MemoryOutputPipe,
     /// The virtual clock as WASI sees it; updated before every call.
     pub clock: Arc<AtomicI64>,
+    /// Set while a plugin runs its in-guest loop (ABI.md §10): where its cursor is, so that each
+    /// call inside a timestep draws from its own random stream, as it would through the host loop.
+    pub fused: Option<FusedSync>,
+}
+
+/// The in-guest loop's cursor, as the `rng_*` imports read it.
+#[derive(Debug, Clone, Copy)]
+pub struct FusedSync {
+    pub memory: wasmtime::Memory,
+    /// Address of the cursor in the guest's memory.
+    pub cursor: usize,
+    pub job_seed: u64,
+    /// The `(timestep, substep, position)` the current stream was seeded for.
+    pub seeded: Option<(u64, u32, u32)>,
+}
+
+/// Reseed the random stream if the in-guest loop has moved on to another call since it was last
+/// seeded: the stream of a call is the one the host loop would give it (ABI.md §5), drawn lazily.
+fn sync_fused_rng(c: &mut Caller<'_, StoreData>) {
+    use distroduce_abi::fused::cursor;
+    let Some(f) = c.data().fused else { return };
+    let data = f.memory.data(&*c);
+    let Some(cur) = data.get(f.cursor..f.cursor + cursor::LEN) else { return };
+    let u32_at = |o: usize| u32::from_le_bytes(cur[o..o + 4].try_into().expect("4 bytes"));
+    let t = u64::from_le_bytes(cur[cursor::TIMESTEP..cursor::TIMESTEP + 8].try_into().expect("8 bytes"));
+    let at = (t, u32_at(cursor::SUBSTEP), u32_at(cursor::POS));
+    if f.seeded != Some(at) {
+        let seed = derive(&[f.job_seed, at.0, at.1 as u64, at.2 as u64]);
+        let d = c.data_mut();
+        d.host.rng = SplitMix64(seed);
+        if let Some(f) = &mut d.fused {
+            f.seeded = Some(at);
+        }
+    }
 }
 
 /// The locked-down WASI both preview 1 and preview 2 are built from: no preopens, env, args or
@@ -136,7 +170,7 @@ impl StoreData {
         let clock = Arc::new(AtomicI64::new(0));
         let stderr = MemoryOutputPipe::new(64 * 1024);
         let wasi = locked_wasi(job_seed, &clock, &stderr).build_p1();
-        Self { host: HostCalls::default(), wasi, wasi_p2: None, job_seed, limits, stderr, clock }
+        Self { host: HostCalls::default(), wasi, wasi_p2: None, job_seed, limits, stderr, clock, fused: None }
     }
 
     pub fn set_time(&mut self, now_ns: i64) {
@@ -231,10 +265,13 @@ fn guest_bytes(caller: &mut Caller<'_, StoreData>, ptr: i32, len: i32) -> Option
 /// Register the `distroduce` imports and WASI p1.
 pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     linker.func_wrap(IMPORT_MODULE, import::RNG_U64, |mut c: Caller<'_, StoreData>| {
+        sync_fused_rng(&mut c);
         c.data_mut().host.rng.next_u64() as i64
     })?;
-    linker
-        .func_wrap(IMPORT_MODULE, import::RNG_F64, |mut c: Caller<'_, StoreData>| c.data_mut().host.rng.next_f64())?;
+    linker.func_wrap(IMPORT_MODULE, import::RNG_F64, |mut c: Caller<'_, StoreData>| {
+        sync_fused_rng(&mut c);
+        c.data_mut().host.rng.next_f64()
+    })?;
     linker.func_wrap(IMPORT_MODULE, import::NOW_NS, |c: Caller<'_, StoreData>| c.data().host.now_ns)?;
     linker.func_wrap(IMPORT_MODULE, import::LOG, |mut c: Caller<'_, StoreData>, level: i32, ptr: i32, len: i32| {
         let msg = guest_bytes(&mut c, ptr, len).unwrap_or_else(|| b"<log: pointer out of bounds>".to_vec());

@@ -51,6 +51,16 @@ pub(crate) fn is_plugin_fn(module: &Module, name: &str) -> bool {
     sig(module, name).is_some_and(|(p, r)| is(&p, &[ValType::I32, ValType::I32]) && is(&r, &[ValType::I64]))
 }
 
+/// Whether the module offers the in-guest run loop (ABI.md §10): all three exports, with their
+/// types. A module with only some of them, or other types, is run through the host loop.
+pub(crate) fn has_fused_loop(module: &Module) -> bool {
+    use distroduce_abi::fused::{CURSOR, LOAD, RUN};
+    let has = |name: &str, p: &[ValType], r: &[ValType]| sig(module, name).is_some_and(|(a, b)| is(&a, p) && is(&b, r));
+    has(LOAD, &[ValType::I32, ValType::I32], &[ValType::I32])
+        && has(RUN, &[ValType::I64, ValType::I64], &[ValType::I32])
+        && has(CURSOR, &[], &[ValType::I32])
+}
+
 /// Function exports that are neither ABI plumbing (`distroduce_*`) nor runtime hooks (`_*`), sorted.
 pub(crate) fn user_exports(module: &Module) -> Vec<String> {
     let mut names: Vec<String> = module

@@ -153,10 +153,50 @@ impl fmt::Display for CallFailure {
     }
 }
 
+/// One timestep of the in-guest run loop (ABI.md §10).
+#[derive(Debug, Clone, Copy)]
+pub struct FusedSetup {
+    pub timestep: u64,
+    pub now_ns: i64,
+    /// Function calls in a timestep: the call deadline is this many times `limits.call_timeout`.
+    pub calls: u32,
+}
+
+/// How far a timestep of the in-guest loop got. The records of the completed blocks are in the
+/// output buffer handed to [`JobBackend::fused_run`]; the messages they emitted in
+/// [`HostCalls::emitted`], in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FusedOutcome {
+    pub blocks_done: u32,
+    pub failure: Option<FusedFailure>,
+}
+
+/// Where and why a timestep of the in-guest loop stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FusedFailure {
+    /// The block (1-based) and the function's position in it (ABI.md §10).
+    pub substep: u32,
+    pub pos: u32,
+    pub kind: FusedFailKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FusedFailKind {
+    Call(CallFailure),
+    /// The policies' signals could not be aggregated; `pos` is the policy's index in run order.
+    Aggregate(String),
+    /// A policy's output is not one well-formed MessagePack value.
+    Output(String),
+}
+
 /// Compiled plugins, shared by all worker threads.
 pub trait Backend: Send + Sync {
     /// Plugin names, by plugin index.
     fn plugin_names(&self) -> Vec<String>;
+    /// Whether plugin `plugin` offers the in-guest run loop (ABI.md §10).
+    fn fused_capable(&self, _plugin: usize) -> bool {
+        false
+    }
     /// Fresh instances of every plugin for one job.
     fn instantiate(&self, job_seed: u64) -> Result<Box<dyn JobBackend>, CallFailure>;
 }
@@ -170,5 +210,21 @@ pub trait JobBackend {
     /// What the guest wrote to stdout/stderr lately, for failure reports.
     fn stderr_tail(&self) -> String {
         String::new()
+    }
+    /// Hand plugin `plugin` a job's program for its in-guest run loop (ABI.md §10). `Ok(false)`:
+    /// the plugin declined it (the engine then runs the job through `call`).
+    fn fused_load(&mut self, _plugin: usize, _program: &[u8]) -> Result<bool, CallFailure> {
+        Ok(false)
+    }
+    /// Run one timestep of the loaded program; the completed blocks' records replace `out`.
+    fn fused_run(&mut self, _plugin: usize, _setup: FusedSetup, _out: &mut Vec<u8>) -> FusedOutcome {
+        FusedOutcome {
+            blocks_done: 0,
+            failure: Some(FusedFailure {
+                substep: 1,
+                pos: 0,
+                kind: FusedFailKind::Call(CallFailure::BadOutput("this backend has no in-guest run loop".into())),
+            }),
+        }
     }
 }

@@ -11,7 +11,9 @@
 use super::component::{ComponentInstance, ComponentPlugin};
 use super::describe;
 use super::host::{add_imports, HostCalls, StoreData};
-use super::{Backend, CallFailure, CallSetup, JobBackend, Resolved, Slot};
+use super::{
+    Backend, CallFailure, CallSetup, FusedFailKind, FusedFailure, FusedOutcome, FusedSetup, JobBackend, Resolved, Slot,
+};
 use distroduce_abi::export;
 use distroduce_model::diag::{ConfigErrors, Diagnostic};
 use distroduce_model::{Model, PluginSource};
@@ -74,6 +76,8 @@ struct Plugin {
     name: Arc<str>,
     code: Code,
     exports: Vec<String>,
+    /// Whether it exports the in-guest run loop (ABI.md §10) with the right types.
+    fused: bool,
 }
 
 /// What a plugin file turned out to be.
@@ -185,6 +189,7 @@ impl WasmBackend {
                     name: Arc::from(spec.name.as_str()),
                     code: Code::Core { pre, has_initialize: module.get_export(export::INITIALIZE).is_some() },
                     exports: resolved.exports[pi].clone(),
+                    fused: super::inspect::has_fused_loop(&module),
                 }),
                 Err(e) => diags.push(diag(model, spec.pos, format!("plugin `{}`: {e:#}", spec.name), None)),
             }
@@ -315,7 +320,17 @@ impl WasmBackend {
                 .map(|e| inst.get_typed_func::<(i32, i32), i64>(&mut store, e))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(fail)?;
-            instances.push(Instance::Core(CoreInstance { instance: inst, memory, alloc, funcs, version }));
+            let fused = if p.fused {
+                use distroduce_abi::fused::{CURSOR, LOAD, RUN};
+                Some(Box::new(FusedFuncs {
+                    load: inst.get_typed_func(&mut store, LOAD).map_err(fail)?,
+                    run: inst.get_typed_func(&mut store, RUN).map_err(fail)?,
+                    cursor: inst.get_typed_func(&mut store, CURSOR).map_err(fail)?,
+                }))
+            } else {
+                None
+            };
+            instances.push(Instance::Core(CoreInstance { instance: inst, memory, alloc, funcs, version, fused }));
         }
         Ok(WasmJob {
             store,
@@ -323,6 +338,7 @@ impl WasmBackend {
             names: self.plugins.iter().map(|p| p.name.clone()).collect(),
             deadline_ticks: self.deadline_ticks,
             memory_bytes: self.memory_bytes,
+            job_seed,
         })
     }
 }
@@ -402,9 +418,12 @@ fn load_component(
         return None;
     }
     match ComponentPlugin::new(linker, &component) {
-        Ok(c) => {
-            Some(Plugin { name: Arc::from(spec.name.as_str()), code: Code::Component(c), exports: exports.to_vec() })
-        }
+        Ok(c) => Some(Plugin {
+            name: Arc::from(spec.name.as_str()),
+            code: Code::Component(c),
+            exports: exports.to_vec(),
+            fused: false,
+        }),
         Err(e) => {
             diags.push(diag(model, spec.pos, format!("plugin `{}`: {e:#}", spec.name), None));
             None
@@ -444,6 +463,9 @@ impl Backend for WasmBackend {
     fn instantiate(&self, job_seed: u64) -> Result<Box<dyn JobBackend>, CallFailure> {
         Ok(Box::new(self.new_job(job_seed)?))
     }
+    fn fused_capable(&self, plugin: usize) -> bool {
+        self.plugins.get(plugin).is_some_and(|p| p.fused)
+    }
 }
 
 enum Instance {
@@ -467,6 +489,14 @@ struct CoreInstance {
     alloc: TypedFunc<i32, i32>,
     funcs: Vec<TypedFunc<(i32, i32), i64>>,
     version: i32,
+    fused: Option<Box<FusedFuncs>>,
+}
+
+/// The exports of the in-guest run loop (ABI.md §10).
+struct FusedFuncs {
+    load: TypedFunc<(i32, i32), i32>,
+    run: TypedFunc<(i64, i64), i32>,
+    cursor: TypedFunc<(), i32>,
 }
 
 struct WasmJob {
@@ -475,6 +505,7 @@ struct WasmJob {
     names: Vec<Arc<str>>,
     deadline_ticks: u64,
     memory_bytes: usize,
+    job_seed: u64,
 }
 
 impl WasmJob {
@@ -584,5 +615,158 @@ impl JobBackend for WasmJob {
 
     fn stderr_tail(&self) -> String {
         self.store.data().stderr_tail()
+    }
+
+    fn fused_load(&mut self, plugin: usize, program: &[u8]) -> Result<bool, CallFailure> {
+        self.fused_load_impl(plugin, program)
+    }
+
+    fn fused_run(&mut self, plugin: usize, setup: FusedSetup, out: &mut Vec<u8>) -> FusedOutcome {
+        self.fused_run_impl(plugin, setup, out)
+    }
+}
+
+impl WasmJob {
+    fn core(&self, plugin: usize) -> Result<&CoreInstance, CallFailure> {
+        match self.instances.get(plugin) {
+            Some(Instance::Core(c)) => Ok(c),
+            _ => Err(CallFailure::BadOutput("the in-guest run loop needs a core module".into())),
+        }
+    }
+
+    /// The cursor's fields (ABI.md §10), or why it cannot be read.
+    fn read_cursor(&self, plugin: usize) -> Result<[u32; 10], CallFailure> {
+        use distroduce_abi::fused::cursor;
+        let inst = self.core(plugin)?;
+        let at = self.store.data().fused.map(|f| f.cursor).unwrap_or(0);
+        let data = inst.memory.data(&self.store);
+        let cur = data
+            .get(at..at.saturating_add(cursor::LEN))
+            .ok_or_else(|| CallFailure::BadOutput(format!("the loop's cursor at {at} lies outside its memory")))?;
+        let mut f = [0u32; 10];
+        for (i, v) in f.iter_mut().enumerate() {
+            *v = u32::from_le_bytes(cur[i * 4..i * 4 + 4].try_into().expect("4 bytes"));
+        }
+        Ok(f)
+    }
+}
+
+/// Indices into [`WasmJob::read_cursor`]'s array (u32 words; the timestep takes words 0 and 1).
+mod word {
+    pub const SUBSTEP: usize = 2;
+    pub const POS: usize = 3;
+    pub const STATUS: usize = 4;
+    pub const BLOCKS_DONE: usize = 5;
+    pub const OUT_PTR: usize = 6;
+    pub const OUT_LEN: usize = 7;
+    pub const MSG_PTR: usize = 8;
+    pub const MSG_LEN: usize = 9;
+}
+
+impl WasmJob {
+    fn fused_load_impl(&mut self, plugin: usize, program: &[u8]) -> Result<bool, CallFailure> {
+        use distroduce_abi::fused::status;
+        let (ticks, mem_cap) = (self.deadline_ticks, self.memory_bytes);
+        let name = self.names[plugin].clone();
+        self.store.data_mut().host.begin_call(0, 0, &name);
+        self.store.set_epoch_deadline(ticks);
+        let inst = self.core(plugin)?;
+        let Some(f) = &inst.fused else { return Ok(false) };
+        let (load, cursor_fn, alloc, memory) = (f.load.clone(), f.cursor.clone(), inst.alloc.clone(), inst.memory);
+        let store = &mut self.store;
+        let ptr = alloc.call(&mut *store, program.len() as i32).map_err(|e| classify(store, e, ticks, mem_cap))? as u32
+            as usize;
+        memory
+            .data_mut(&mut *store)
+            .get_mut(ptr..ptr.saturating_add(program.len()))
+            .ok_or_else(|| {
+                CallFailure::BadOutput(format!("distroduce_alloc returned {ptr}, outside the plugin's memory"))
+            })?
+            .copy_from_slice(program);
+        let code = load
+            .call(&mut *store, (ptr as i32, program.len() as i32))
+            .map_err(|e| classify(store, e, ticks, mem_cap))?;
+        if code as u32 != status::OK {
+            // The plugin's loop cannot run this program (an SDK that does not know a feature):
+            // the job goes through the host loop instead.
+            let why = store.data_mut().host.fail.take().unwrap_or_default();
+            tracing::debug!(plugin = &*name, "the plugin declined the in-guest loop: {why}");
+            return Ok(false);
+        }
+        let at = cursor_fn.call(&mut *store, ()).map_err(|e| classify(store, e, ticks, mem_cap))? as u32 as usize;
+        let job_seed = self.job_seed;
+        self.store.data_mut().fused = Some(super::host::FusedSync { memory, cursor: at, job_seed, seeded: None });
+        self.read_cursor(plugin)?;
+        Ok(true)
+    }
+
+    fn fused_run_impl(&mut self, plugin: usize, setup: FusedSetup, out: &mut Vec<u8>) -> FusedOutcome {
+        use distroduce_abi::fused::status;
+        let ticks = self.deadline_ticks.saturating_mul(setup.calls.max(1) as u64);
+        let mem_cap = self.memory_bytes;
+        let name = self.names[plugin].clone();
+        let data = self.store.data_mut();
+        data.host.begin_call(0, setup.now_ns, &name);
+        data.set_time(setup.now_ns);
+        if let Some(f) = &mut data.fused {
+            f.seeded = None;
+        }
+        self.store.set_epoch_deadline(ticks);
+        out.clear();
+        let bad = |substep: u32, m: String| FusedOutcome {
+            blocks_done: 0,
+            failure: Some(FusedFailure { substep, pos: 0, kind: FusedFailKind::Call(CallFailure::BadOutput(m)) }),
+        };
+        let run = match self.core(plugin).map(|c| c.fused.as_ref().map(|f| f.run.clone())) {
+            Ok(Some(r)) => r,
+            _ => return bad(1, "the plugin has no in-guest run loop".into()),
+        };
+        let store = &mut self.store;
+        let result = run.call(&mut *store, (setup.timestep as i64, setup.now_ns));
+        // The deadline covers the timestep's calls; a timeout is reported as the per-call limit.
+        let per_call = self.deadline_ticks;
+        let trap = result.err().map(|e| classify(store, e, per_call, mem_cap));
+        let cur = match self.read_cursor(plugin) {
+            Ok(c) => c,
+            Err(e) => return bad(1, e.to_string()),
+        };
+        let (ptr, len) = (cur[word::OUT_PTR] as usize, cur[word::OUT_LEN] as usize);
+        let blocks_done = cur[word::BLOCKS_DONE];
+        if len > 0 {
+            let Ok(inst) = self.core(plugin) else { return bad(1, "no core instance".into()) };
+            match inst.memory.data(&self.store).get(ptr..ptr.saturating_add(len)) {
+                Some(b) => out.extend_from_slice(b),
+                None => return bad(1, format!("the loop's records at {ptr}+{len} lie outside its memory")),
+            }
+        }
+        let (substep, pos) = (cur[word::SUBSTEP], cur[word::POS]);
+        let failure = |kind| Some(FusedFailure { substep, pos, kind });
+        let failure = match (trap, cur[word::STATUS]) {
+            (Some(t), _) => failure(FusedFailKind::Call(t)),
+            (None, status::OK) => None,
+            (None, status::CALL_FAILED) => {
+                let m = self.store.data_mut().host.fail.take().unwrap_or_else(|| "the call failed".into());
+                failure(FusedFailKind::Call(CallFailure::Guest(m)))
+            }
+            (None, code) => {
+                let (mp, ml) = (cur[word::MSG_PTR] as usize, cur[word::MSG_LEN] as usize);
+                let msg = self
+                    .core(plugin)
+                    .ok()
+                    .and_then(|inst| inst.memory.data(&self.store).get(mp..mp.saturating_add(ml.min(64 * 1024))))
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                if code == status::AGGREGATE_FAILED {
+                    failure(FusedFailKind::Aggregate(msg))
+                } else if code == status::BAD_OUTPUT {
+                    failure(FusedFailKind::Output(msg))
+                } else {
+                    failure(FusedFailKind::Call(CallFailure::BadOutput(format!(
+                        "the in-guest loop stopped ({code}): {msg}"
+                    ))))
+                }
+            }
+        };
+        FusedOutcome { blocks_done, failure }
     }
 }

@@ -17,6 +17,7 @@ use distroduce_model::record::Record;
 use distroduce_model::rng::derive;
 use distroduce_model::types::Semantics;
 use distroduce_model::types::{admits, type_label};
+use distroduce_model::value::aggregate::AggScratch;
 use distroduce_model::value::{check_one, kind, write_array_len, write_map_len, write_str, Val};
 use distroduce_model::{HistoryMode, JobId, Model, PolicyStep};
 use distroduce_plugin_host::{CallFailure, CallSetup, JobBackend, Resolved, Slot};
@@ -46,6 +47,10 @@ pub struct JobCtx<'a> {
     pub resolved: &'a Resolved,
     pub keys: &'a Keys,
     pub topics: &'a [distroduce_model::TopicPlan],
+    /// The plugin whose in-guest loop runs the jobs (ABI.md §10), if any.
+    pub fused: Option<usize>,
+    /// A job whose plugin declines the loop fails instead of falling back to the host loop.
+    pub fused_required: bool,
 }
 
 pub fn run_job(
@@ -54,6 +59,26 @@ pub fn run_job(
     job: JobId,
     sink: &mut dyn JobSink,
 ) -> Result<u64, Box<JobFailure>> {
+    if let Some(plugin) = cx.fused {
+        match super::fused::run_job_fused(cx, plugin, backend, job, sink) {
+            Some(result) => return result,
+            None if cx.fused_required => {
+                return Err(Box::new(JobFailure {
+                    job,
+                    timestep: 0,
+                    substep: 0,
+                    block: "loading the in-guest loop".into(),
+                    function: String::new(),
+                    error: FailKind::Call(distroduce_plugin_host::CallFailure::BadOutput(
+                        "the plugin declined the program (--data-plane fused); run with -v to see why".into(),
+                    )),
+                    log_tail: Vec::new(),
+                    stderr_tail: String::new(),
+                }))
+            }
+            None => {}
+        }
+    }
     let model = cx.model;
     let seed = job_seed(model, &job);
     let k_total = model.blocks.len() as u32;
@@ -87,8 +112,9 @@ pub fn run_job(
     let params = &model.subsets[job.subset as usize].encoded;
     let (mut common, mut tail, mut out, mut head) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut outputs: Vec<Vec<u8>> = Vec::new();
+    let (mut agg_scratch, mut signals) = (AggScratch::default(), Vec::new());
     let mut substeps = 0u64;
-    let mut emits = Emits { topics: cx.topics, msgs: Vec::new(), seq: 0, job, id_header: model.kafka.id_header };
+    let mut emits = Emits::new(cx.topics, job, model.kafka.id_header);
 
     let job_start = std::time::Instant::now();
     for t in 1..=model.timesteps {
@@ -166,10 +192,16 @@ pub fn run_job(
                     PolicyStep::Identity => IDENTITY_SIGNAL,
                 })
                 .collect();
-            let signals = model.aggregator.aggregate(&refs).map_err(|e| {
+            model.aggregator.aggregate_into(&refs, &mut agg_scratch, &mut signals).map_err(|e| {
                 // A duplicate signal is one policy's fault: blame that one.
+                // The error counts policies in run order; blame the one at that place.
                 let which = match &e {
-                    distroduce_model::value::aggregate::AggError::DuplicateSignal { policy, .. } => *policy,
+                    distroduce_model::value::aggregate::AggError::DuplicateSignal { policy, .. } => {
+                        match plan.policy_order.get(*policy) {
+                            Some(PolicyStep::Policy(pi)) => *pi,
+                            _ => 0,
+                        }
+                    }
                     _ => 0,
                 };
                 let slot = block.policies.get(which).copied().unwrap_or(Slot { plugin: 0, func: 0 });
@@ -255,16 +287,20 @@ fn call_checked(
 
 /// The messages of the current block, parsed right after each call so that a bad message is
 /// blamed on the function that sent it.
-struct Emits<'a> {
+pub(crate) struct Emits<'a> {
     topics: &'a [distroduce_model::TopicPlan],
-    msgs: Vec<OutMessage>,
+    pub(crate) msgs: Vec<OutMessage>,
     /// Sequence number within the job.
     seq: u64,
     job: JobId,
     id_header: bool,
 }
 
-impl Emits<'_> {
+impl<'a> Emits<'a> {
+    pub(crate) fn new(topics: &'a [distroduce_model::TopicPlan], job: JobId, id_header: bool) -> Self {
+        Self { topics, msgs: Vec::new(), seq: 0, job, id_header }
+    }
+
     fn collect(
         &mut self,
         backend: &mut dyn JobBackend,
@@ -279,19 +315,35 @@ impl Emits<'_> {
         let parsed: Result<Vec<OutMessage>, String> =
             host.emitted.iter().map(|b| parse_emit(b, self.topics, now_ns)).collect();
         host.emitted.clear();
-        for mut m in parsed.map_err(FailKind::Emit)? {
-            m.meta = MsgMeta { job: self.job.index, timestep, substep, seq: self.seq };
-            if self.id_header {
-                let j = &self.job;
-                m.headers.push((
-                    "distroduce-id".into(),
-                    format!("{}-{}-{}-{}", j.simulation, j.subset, j.run, self.seq).into_bytes(),
-                ));
-            }
-            self.seq += 1;
-            self.msgs.push(m);
+        for m in parsed.map_err(FailKind::Emit)? {
+            self.add(m, timestep, substep);
         }
         Ok(())
+    }
+
+    /// One emitted payload of the block at `(timestep, substep)`.
+    pub(crate) fn push(
+        &mut self,
+        payload: &[u8],
+        (timestep, substep): (u64, u32),
+        now_ns: i64,
+    ) -> Result<(), FailKind> {
+        let m = parse_emit(payload, self.topics, now_ns).map_err(FailKind::Emit)?;
+        self.add(m, timestep, substep);
+        Ok(())
+    }
+
+    fn add(&mut self, mut m: OutMessage, timestep: u64, substep: u32) {
+        m.meta = MsgMeta { job: self.job.index, timestep, substep, seq: self.seq };
+        if self.id_header {
+            let j = &self.job;
+            m.headers.push((
+                "distroduce-id".into(),
+                format!("{}-{}-{}-{}", j.simulation, j.subset, j.run, self.seq).into_bytes(),
+            ));
+        }
+        self.seq += 1;
+        self.msgs.push(m);
     }
 }
 

@@ -2,6 +2,7 @@
 //! thread through a small reorder buffer, messages handed to the sink as each block completes.
 
 pub mod disorder;
+mod fused;
 pub mod input;
 pub mod job;
 
@@ -55,6 +56,9 @@ impl std::fmt::Display for JobFailure {
 pub enum SimError {
     #[error("cannot start {0}")]
     Threads(String),
+    /// `--data-plane fused` on a scenario whose jobs cannot run in a plugin's loop.
+    #[error("cannot use the in-guest loop (--data-plane fused): {0}")]
+    NotFusable(String),
     /// A record file could not be written; jobs already written are on disk.
     #[error("cannot write {}: {source}", path.display())]
     Write { path: std::path::PathBuf, source: std::io::Error },
@@ -66,8 +70,35 @@ impl SimError {
     }
 }
 
+/// Which loop runs the blocks of a job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DataPlane {
+    /// The plugin's in-guest loop where the scenario allows it (one plugin holds every function,
+    /// no `history`, the plugin offers the loop), else the host loop.
+    #[default]
+    Auto,
+    /// The engine's loop: one plugin call per function.
+    Host,
+    /// The plugin's in-guest loop (ABI.md §10); a run that cannot use it fails before any job.
+    Fused,
+}
+
+impl std::str::FromStr for DataPlane {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "host" => Ok(Self::Host),
+            "fused" => Ok(Self::Fused),
+            _ => Err(format!("unknown data plane `{s}`; expected auto, host or fused")),
+        }
+    }
+}
+
 pub struct RunOptions {
     pub threads: usize,
+    /// Which loop runs the jobs.
+    pub data_plane: DataPlane,
     /// Run only this shard's jobs: `(index, count)`, job i belongs to shard `i % count`.
     pub shard: Option<(u32, u32)>,
     /// Keep every message in the job results (for a messages file).
@@ -117,6 +148,8 @@ pub struct RunReport {
     pub publish_time: Duration,
     /// Jobs stopped or never started because the run was cancelled ([`RunOptions::cancel`]).
     pub interrupted_jobs: usize,
+    /// `fused` if the jobs ran in the plugin's in-guest loop, else `host`.
+    pub data_plane: &'static str,
     /// Every job's expectation groups, in job order (see [`distroduce_model::expect::compute`]).
     pub partials: Vec<Partial>,
 }
@@ -130,7 +163,11 @@ struct RecordRoute<'a> {
 struct Collect<'a> {
     job: JobId,
     route: Option<RecordRoute<'a>>,
+    /// The job's records, for the writers; empty when there are none (`--format none`), so that
+    /// memory stays flat however long the run.
     records: Vec<Record>,
+    keep_records: bool,
+    n_records: u64,
     messages: Vec<OutMessage>,
     keep_messages: bool,
     sink: &'a dyn MessageSink,
@@ -192,7 +229,10 @@ impl JobSink for Collect<'_> {
             self.publish_time += started.elapsed();
             self.sent += 1;
         }
-        self.records.push(r);
+        self.n_records += 1;
+        if self.keep_records {
+            self.records.push(r);
+        }
         Ok(())
     }
     fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), FailKind> {
@@ -228,6 +268,7 @@ impl JobSink for Collect<'_> {
 struct JobResult {
     job: JobId,
     records: Vec<Record>,
+    n_records: u64,
     messages: Vec<OutMessage>,
     sent: u64,
     substeps: u64,
@@ -253,7 +294,25 @@ pub fn run(
         .build()
         .map_err(|e| SimError::Threads(e.to_string()))?;
     let keys = input::Keys::new(model);
-    let cx = JobCtx { model, resolved, keys: &keys, topics: &model.kafka.topics };
+    let fused = match opts.data_plane {
+        DataPlane::Host => None,
+        DataPlane::Auto => fused::fused_plugin(model, resolved, |p| backend.fused_capable(p)),
+        DataPlane::Fused => Some(
+            fused::fused_plugin(model, resolved, |p| backend.fused_capable(p)).ok_or_else(|| {
+                SimError::NotFusable(
+                    "it needs every function in one plugin built with an SDK that offers the loop (the Rust SDK's `native_table!`), and no `history`".into(),
+                )
+            })?,
+        ),
+    };
+    let cx = JobCtx {
+        model,
+        resolved,
+        keys: &keys,
+        topics: &model.kafka.topics,
+        fused,
+        fused_required: opts.data_plane == DataPlane::Fused,
+    };
     let json_keys = distroduce_model::record::json_keys(model);
     let jobs: Vec<JobId> = model.jobs().into_iter().filter(|j| in_shard(j, opts.shard)).collect();
     let position: std::collections::HashMap<usize, usize> =
@@ -262,10 +321,12 @@ pub fn run(
         p.start(jobs.len() as u64 * model.timesteps);
     }
     let start = Instant::now();
-    let mut report = RunReport { jobs: jobs.len(), ..Default::default() };
+    let data_plane = if cx.fused.is_some() { "fused" } else { "host" };
+    let mut report = RunReport { jobs: jobs.len(), data_plane, ..Default::default() };
     let (tx, rx) = mpsc::channel::<JobResult>();
 
     let mut io_result = Ok(());
+    let keep_records = !writers.is_empty();
     std::thread::scope(|s| {
         let cx = &cx;
         let jobs = &jobs;
@@ -273,7 +334,7 @@ pub fn run(
         s.spawn(move || {
             pool.install(|| {
                 jobs.par_iter().with_max_len(1).for_each_with(tx, |tx, job| {
-                    let _ = tx.send(execute(cx, backend, *job, sink, opts, &json_keys));
+                    let _ = tx.send(execute(cx, backend, *job, sink, opts, &json_keys, keep_records));
                 })
             })
         });
@@ -284,7 +345,7 @@ pub fn run(
             pending.insert(position[&r.job.index], r);
             while let Some(r) = pending.remove(&next) {
                 next += 1;
-                report.records += r.records.len() as u64;
+                report.records += r.n_records;
                 report.substeps += r.substeps;
                 report.messages += r.sent;
                 report.publish_time += r.publish_time;
@@ -317,12 +378,15 @@ fn execute(
     sink: &dyn MessageSink,
     opts: &RunOptions,
     json_keys: &[String],
+    keep_records: bool,
 ) -> JobResult {
     let started = Instant::now();
     let mut c = Collect {
         job,
         route: cx.model.kafka.records_topic.map(|topic| RecordRoute { topic, keys: json_keys }),
         records: Vec::new(),
+        keep_records,
+        n_records: 0,
         messages: Vec::new(),
         keep_messages: opts.keep_messages,
         sink,
@@ -370,7 +434,7 @@ fn execute(
         ),
         Ok(mut b) => match run_job(cx, b.as_mut(), job, &mut c) {
             Ok(n) => (n, None),
-            Err(f) => (c.records.len().saturating_sub(1) as u64, Some(*f)),
+            Err(f) => (c.n_records.saturating_sub(1), Some(*f)),
         },
     };
     if let Err(e) = c.finish() {
@@ -389,6 +453,7 @@ fn execute(
         job,
         partials: std::mem::take(&mut c.groups).into_partials(&cx.model.expectations, job.index),
         records: c.records,
+        n_records: c.n_records,
         messages: c.messages,
         sent: c.sent,
         substeps,

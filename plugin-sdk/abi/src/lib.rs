@@ -40,6 +40,55 @@ pub mod export {
     pub const INITIALIZE: &str = "_initialize";
 }
 
+/// The optional in-guest run loop (ABI.md §10): a plugin that holds every function of a scenario
+/// may run a whole timestep per call on state it keeps between calls.
+pub mod fused {
+    /// `(ptr: i32, len: i32) -> i32`: load the job's program (MessagePack at `ptr` in the
+    /// `distroduce_alloc` buffer); returns a [`status`] code.
+    pub const LOAD: &str = "distroduce_fused_load";
+    /// `(timestep: i64, time_ns: i64) -> i32`: run every block of one timestep; returns a
+    /// [`status`] code. The cursor then says how far it got.
+    pub const RUN: &str = "distroduce_fused_run";
+    /// `() -> i32`: the address of the cursor (valid after a successful load).
+    pub const CURSOR: &str = "distroduce_fused_cursor";
+
+    /// Codes of [`LOAD`] and [`RUN`], also in the cursor's `status` field.
+    pub mod status {
+        /// Done (or running, while a call is in progress).
+        pub const OK: u32 = 0;
+        /// A function failed; its message went through the `fail` import.
+        pub const CALL_FAILED: u32 = 1;
+        /// The policies' signals could not be aggregated; the message is at `msg`.
+        pub const AGGREGATE_FAILED: u32 = 2;
+        /// The program could not be loaded or names an unknown function; the message is at `msg`.
+        pub const BAD_PROGRAM: u32 = 3;
+        /// A policy returned bytes that are not one well-formed MessagePack value; the message is
+        /// at `msg`.
+        pub const BAD_OUTPUT: u32 = 4;
+    }
+
+    /// Byte offsets of the cursor's little-endian fields: the call in progress (timestep,
+    /// substep, position of the function in its block), the status, and the completed blocks of
+    /// this timestep (count, and where their records are).
+    pub mod cursor {
+        pub const TIMESTEP: usize = 0; // u64
+        pub const SUBSTEP: usize = 8; // u32
+        pub const POS: usize = 12; // u32
+        pub const STATUS: usize = 16; // u32
+        pub const BLOCKS_DONE: usize = 20; // u32
+        pub const OUT_PTR: usize = 24; // u32
+        pub const OUT_LEN: usize = 28; // u32
+        pub const MSG_PTR: usize = 32; // u32
+        pub const MSG_LEN: usize = 36; // u32
+        /// Size of the cursor in bytes.
+        pub const LEN: usize = 40;
+    }
+
+    /// A state update's position in its block is `UPDATE_POS + index`; a policy's is its index.
+    /// The same numbers seed each call's random stream.
+    pub const UPDATE_POS: u32 = 0x8000_0000;
+}
+
 /// A function's result: `(ptr << 32) | len`, both unsigned 32-bit (ABI.md §1).
 #[inline]
 pub const fn pack(ptr: u32, len: u32) -> i64 {

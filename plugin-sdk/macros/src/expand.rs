@@ -70,6 +70,7 @@ pub fn function(kind: FnKind, attr: TokenStream, item: TokenStream) -> Result<To
 /// `__distroduce_body_<export>`: input bytes to output bytes, or the failure message.
 fn body_fn(f: &ItemFn, export: &Ident, sig: &Signature) -> TokenStream {
     let body_id = format_ident!("__distroduce_body_{}", export);
+    let parts_id = format_ident!("__distroduce_parts_{}", export);
     let user_fn = &f.sig.ident;
     let mut decodes = Vec::new();
     let mut call_args = Vec::new();
@@ -114,10 +115,19 @@ fn body_fn(f: &ItemFn, export: &Ident, sig: &Signature) -> TokenStream {
         #[allow(clippy::let_unit_value, clippy::unit_arg)]
         fn #body_id(
             __input: &[u8],
+            __host: &mut dyn ::distroduce_sdk::native::Host,
+            __out: &mut ::std::vec::Vec<u8>,
+        ) -> ::core::result::Result<(), ::std::string::String> {
+            #parts_id(&::distroduce_sdk::__private::Input::parse(__input)?, __host, __out)
+        }
+
+        #[doc(hidden)]
+        #[allow(clippy::let_unit_value, clippy::unit_arg)]
+        pub fn #parts_id(
+            __parts: &::distroduce_sdk::__private::Input<'_>,
             #host_param: &mut dyn ::distroduce_sdk::native::Host,
             __out: &mut ::std::vec::Vec<u8>,
         ) -> ::core::result::Result<(), ::std::string::String> {
-            let __parts = ::distroduce_sdk::__private::Input::parse(__input)?;
             #(#decodes)*
             let __ret = #user_fn(#(#call_args),*);
             #ctx_check
@@ -166,6 +176,7 @@ fn describe_fn(kind: FnKind, export: &Ident, sig: &Signature) -> TokenStream {
 pub fn native_table(input: TokenStream) -> Result<TokenStream, Error> {
     let paths = syn::parse::Parser::parse2(Punctuated::<Path, Token![,]>::parse_terminated, input)?;
     let mut entries = Vec::new();
+    let mut fused = Vec::new();
     for path in paths {
         let Some(last) = path.segments.last() else {
             continue;
@@ -181,10 +192,12 @@ pub fn native_table(input: TokenStream) -> Result<TokenStream, Error> {
             }
             p
         };
-        let (call, describe) = (with("__distroduce_native_"), with("__distroduce_describe_"));
+        let (call, describe, parts) =
+            (with("__distroduce_native_"), with("__distroduce_describe_"), with("__distroduce_parts_"));
         entries.push(quote! {
-            ::distroduce_sdk::native::NativeExport { name: #name, call: #call, describe: #describe }
+            ::distroduce_sdk::native::NativeExport { name: #name, call: #call, describe: #describe, parts: #parts }
         });
+        fused.push(quote! { (#name, #parts as ::distroduce_sdk::__private::PartsFn) });
     }
     Ok(quote! {
         /// This plugin's functions for the native backend, by export name.
@@ -195,6 +208,28 @@ pub fn native_table(input: TokenStream) -> Result<TokenStream, Error> {
         /// This plugin's native entry points, by export name.
         pub fn native_functions() -> ::std::vec::Vec<(&'static str, ::distroduce_sdk::native::NativeFn)> {
             native_exports().into_iter().map(|e| (e.name, e.call)).collect()
+        }
+
+        /// ABI §10: the in-guest run loop over the functions listed here.
+        #[cfg(target_arch = "wasm32")]
+        #[doc(hidden)]
+        #[unsafe(export_name = "distroduce_fused_load")]
+        pub extern "C" fn __distroduce_fused_load(ptr: i32, len: i32) -> i32 {
+            ::distroduce_sdk::__private::fused_load(ptr, len, &[#(#fused),*])
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        #[doc(hidden)]
+        #[unsafe(export_name = "distroduce_fused_run")]
+        pub extern "C" fn __distroduce_fused_run(timestep: i64, time_ns: i64) -> i32 {
+            ::distroduce_sdk::__private::fused_run(timestep, time_ns)
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        #[doc(hidden)]
+        #[unsafe(export_name = "distroduce_fused_cursor")]
+        pub extern "C" fn __distroduce_fused_cursor() -> i32 {
+            ::distroduce_sdk::__private::fused_cursor()
         }
     })
 }

@@ -59,6 +59,7 @@ fn run_args(f: RunFlags) -> RunArgs {
     args.timesteps = f.timesteps;
     args.seed = f.seed;
     args.semantics = f.semantics;
+    args.data_plane = f.data_plane;
     args.flush_timeout = f.flush_timeout;
     args.plugins = f.plugins;
     args

@@ -11,6 +11,7 @@ mod bench;
 mod common;
 mod conformance;
 mod containment;
+mod data_plane;
 #[cfg(feature = "emr")]
 mod emr;
 mod expect_kafka;

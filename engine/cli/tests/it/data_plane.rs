@@ -1,0 +1,136 @@
+//! The plugin's in-guest loop (ABI.md §10, `--data-plane fused`) gives exactly what the engine's
+//! host loop gives: the same records and messages byte for byte, the same failures blamed on the
+//! same function, job, timestep and substep. `auto` uses it wherever the scenario allows.
+
+use crate::common::*;
+use distroduce::sim::DataPlane;
+use distroduce::{run, KafkaTarget, RunArgs, RunError};
+
+/// A change to a scenario's run arguments (smaller runs for the big models).
+type Tweak<'a> = &'a dyn Fn(&mut RunArgs);
+
+struct Outcome {
+    records: String,
+    messages: String,
+    data_plane: String,
+}
+
+fn run_with(scenario: &std::path::Path, plane: DataPlane, tweak: Tweak) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = RunArgs::new(scenario);
+    args.out = Some(dir.path().to_path_buf());
+    args.threads = 2;
+    args.kafka = KafkaTarget::None;
+    args.write_messages = true;
+    args.data_plane = plane;
+    tweak(&mut args);
+    let s = run(&args, None).unwrap_or_else(|e| panic!("{}: {e}", scenario.display()));
+    Outcome {
+        records: read(&dir.path().join("records.jsonl")),
+        messages: read(&dir.path().join("messages.jsonl")),
+        data_plane: s.data_plane,
+    }
+}
+
+#[test]
+fn both_loops_give_the_same_records_and_messages() {
+    let small = |a: &mut RunArgs| {
+        a.runs = Some(2);
+        a.timesteps = Some(30);
+    };
+    let cases: Vec<(&str, Tweak)> = vec![
+        ("scenarios/conformance/ref1_policy_agg.yaml", &|_| {}),
+        ("scenarios/conformance/ref2_param_sweep.yaml", &|_| {}),
+        ("scenarios/conformance/ref4_list_signals.yaml", &|_| {}),
+        ("scenarios/conformance/sem_identity.yaml", &|_| {}),
+        ("scenarios/conformance/sem_no_policies.yaml", &|_| {}),
+        ("scenarios/conformance/sem_policy_order.yaml", &|_| {}),
+        ("scenarios/conformance/sem_prev_substep_k1.yaml", &|_| {}),
+        ("scenarios/conformance/sem_run_numbering.yaml", &|_| {}),
+        ("scenarios/conformance/sem_run_order.yaml", &|_| {}),
+        ("scenarios/bench/radcad.yaml", &small),
+        ("scenarios/chat.yaml", &small),
+        ("scenarios/chat-windows.yaml", &small),
+        ("scenarios/randomwalk.yaml", &small),
+        ("scenarios/iot.yaml", &|a| {
+            a.runs = Some(1);
+            a.timesteps = Some(5);
+        }),
+    ];
+    for (scenario, tweak) in cases {
+        let path = repo().join(scenario);
+        let host = run_with(&path, DataPlane::Host, tweak);
+        let fused = run_with(&path, DataPlane::Fused, tweak);
+        assert_eq!(host.data_plane, "host", "{scenario}");
+        assert_eq!(fused.data_plane, "fused", "{scenario}");
+        assert!(host.records.lines().count() > 1, "{scenario} wrote records");
+        assert!(host.records == fused.records, "{scenario}: the loops' records differ");
+        assert!(host.messages == fused.messages, "{scenario}: the loops' messages differ");
+        // `auto` picks the in-guest loop for a scenario held by one Rust plugin.
+        assert_eq!(run_with(&path, DataPlane::Auto, tweak).data_plane, "fused", "{scenario}");
+    }
+}
+
+#[test]
+fn history_keeps_the_host_loop_and_fused_says_why_not() {
+    let path = repo().join("scenarios/conformance/history.yaml");
+    assert_eq!(run_with(&path, DataPlane::Auto, &|_| {}).data_plane, "host");
+    let mut args = RunArgs::new(&path);
+    let dir = tempfile::tempdir().unwrap();
+    args.out = Some(dir.path().to_path_buf());
+    args.kafka = KafkaTarget::None;
+    args.data_plane = DataPlane::Fused;
+    let e = run(&args, None).expect_err("refused");
+    assert!(matches!(e, RunError::Sim { .. }), "{e}");
+    let text = e.to_string();
+    assert!(text.contains("--data-plane fused") && text.contains("history"), "{text}");
+}
+
+/// A failing function is reported the same way by both loops, and the records before it are kept.
+#[test]
+fn failures_are_blamed_alike_in_both_loops() {
+    let wasm = plugin("misbehave_plugin");
+    let cases = [
+        ("bad.fail_policy", "misbehave: fail_policy refuses on purpose"),
+        ("{fn: bad.panic_policy, args: {at: 2}}", "panic_policy panicked at timestep 2"),
+        ("bad.bad_output", "not one MessagePack value"),
+        ("bad.not_a_map", "not a map of signals"),
+        ("bad.emit_unknown_topic", "nope"),
+    ];
+    for (policy, want) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = format!(
+            "name: t\nruns: 2\ntimesteps: 4\nstate: {{calls: 0}}\nplugins:\n  bad: {{wasm: {wasm}}}\n\
+             kafka:\n  topics:\n    out: {{name: out}}\nblocks:\n  - policies: [bad.count_calls]\n    updates: {{calls: bad.s_calls}}\n  - policies: [bad.count_calls, {policy}]\n    updates: {{calls: bad.s_calls}}\n"
+        );
+        let path = scenario(dir.path(), &yaml);
+        let outs: Vec<(i32, String, String)> = ["host", "fused"]
+            .iter()
+            .map(|plane| {
+                let out = dir.path().join(plane);
+                let o = engine(&[
+                    "run",
+                    path.to_str().unwrap(),
+                    "--kafka",
+                    "none",
+                    "--threads",
+                    "1",
+                    "--data-plane",
+                    plane,
+                    "--out",
+                    out.to_str().unwrap(),
+                ]);
+                (o.status.code().unwrap_or(-1), stderr(&o), read(&out.join("records.jsonl")))
+            })
+            .collect();
+        let (host, fused) = (&outs[0], &outs[1]);
+        assert_eq!(host.0, 1, "{policy}: {}", host.1);
+        assert_eq!(fused.0, host.0, "{policy}");
+        assert!(host.1.contains(want), "{policy}: {}", host.1);
+        // The failure lines (plugin, export, job, timestep, substep, block, reason) are the same.
+        let failures = |s: &str| s.lines().filter(|l| l.contains(" failed in ")).map(String::from).collect::<Vec<_>>();
+        assert!(!failures(&host.1).is_empty(), "{policy}: {}", host.1);
+        assert_eq!(failures(&fused.1), failures(&host.1), "{policy}");
+        assert_eq!(fused.2, host.2, "{policy}: records kept up to the failure");
+    }
+}

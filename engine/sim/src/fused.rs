@@ -1,0 +1,342 @@
+//! A job through the plugin's in-guest run loop (ABI.md §10): one guest call per timestep instead
+//! of one per function, with the state kept in the guest between calls.
+//!
+//! The engine still owns the semantics: it computes the program the guest follows (policy order,
+//! identity policies, what each function reads, aggregation, call positions that seed each call's
+//! random stream), and it checks every value the guest returns exactly as the host loop checks a
+//! call's output (one well-formed MessagePack value, the variable's type), records each block,
+//! and publishes the block's messages once the block has succeeded. The records and messages are
+//! the host loop's, byte for byte; `engine run --data-plane host` runs the same job through the
+//! host loop to compare.
+
+use super::job::{job_seed, Emits, FailKind, JobCtx, JobSink};
+use super::JobFailure;
+use distroduce_abi::fused::UPDATE_POS;
+use distroduce_model::record::Record;
+use distroduce_model::types::{admits, type_label, AggOp, Semantics};
+use distroduce_model::value::{check_one, kind, write_array_len, write_map_len, write_str, write_uint, Val};
+use distroduce_model::{HistoryMode, JobId, Model, PolicyStep};
+use distroduce_plugin_host::{CallFailure, FusedFailKind, FusedSetup, JobBackend, Resolved};
+
+/// The plugin whose in-guest loop can run every job of `model`, if there is one: every function
+/// of every block in that one plugin, the plugin offering the loop, and no `history` (the loop
+/// does not keep it).
+pub fn fused_plugin(model: &Model, resolved: &Resolved, capable: impl Fn(usize) -> bool) -> Option<usize> {
+    if model.history != HistoryMode::Off {
+        return None;
+    }
+    let mut slots = resolved.blocks.iter().flat_map(|b| b.policies.iter().chain(b.updates.iter().map(|(_, s)| s)));
+    let first = slots.next()?.plugin;
+    (slots.all(|s| s.plugin == first) && capable(first)).then_some(first)
+}
+
+fn agg_name(op: AggOp) -> &'static str {
+    match op {
+        AggOp::Add => "add",
+        AggOp::Mul => "mul",
+        AggOp::Max => "max",
+        AggOp::Min => "min",
+        AggOp::First => "first",
+        AggOp::Last => "last",
+        AggOp::Merge => "merge",
+    }
+}
+
+fn write_bin(out: &mut Vec<u8>, b: &[u8]) {
+    let _ = rmp::encode::write_bin(out, b);
+}
+
+fn write_opt_bin(out: &mut Vec<u8>, b: Option<&[u8]>) {
+    match b {
+        Some(b) => write_bin(out, b),
+        None => out.push(0xc0),
+    }
+}
+
+fn write_names<'a>(out: &mut Vec<u8>, names: impl ExactSizeIterator<Item = &'a str>) {
+    write_array_len(out, names.len());
+    names.for_each(|n| write_str(out, n));
+}
+
+/// The program of one job (ABI.md §10).
+fn program(cx: &JobCtx, plugin: usize, job: &JobId) -> Vec<u8> {
+    let model = cx.model;
+    let mut b = Vec::new();
+    write_map_len(&mut b, 11);
+    let exports = &cx.resolved.exports[plugin];
+    write_str(&mut b, "fns");
+    write_names(&mut b, exports.iter().map(String::as_str));
+    write_str(&mut b, "reads");
+    write_array_len(&mut b, exports.len());
+    for r in &cx.resolved.reads[plugin] {
+        write_map_len(&mut b, 3);
+        write_str(&mut b, "state");
+        match &r.state {
+            Some(vars) => {
+                write_array_len(&mut b, vars.len());
+                vars.iter().for_each(|&v| write_uint(&mut b, v as u64));
+            }
+            None => b.push(0xc0),
+        }
+        write_str(&mut b, "bookkeeping");
+        b.push(if r.bookkeeping { 0xc3 } else { 0xc2 });
+        write_str(&mut b, "signals");
+        match &r.signals {
+            Some(names) => write_names(&mut b, names.iter().map(String::as_str)),
+            None => b.push(0xc0),
+        }
+    }
+    write_str(&mut b, "vars");
+    write_names(&mut b, model.vars.iter().map(|v| v.name.as_str()));
+    write_str(&mut b, "state");
+    write_array_len(&mut b, model.vars.len());
+    model.vars.iter().for_each(|v| write_bin(&mut b, &v.initial));
+    write_str(&mut b, "params");
+    write_bin(&mut b, &model.subsets[job.subset as usize].encoded);
+    write_str(&mut b, "job");
+    write_array_len(&mut b, 3);
+    for v in [job.simulation, job.subset, job.run] {
+        write_uint(&mut b, v as u64);
+    }
+    write_str(&mut b, "seed");
+    write_uint(&mut b, job_seed(model, job));
+    write_str(&mut b, "zero_lone");
+    let zero_lone = model.blocks.len() == 1 && model.semantics == Semantics::Cadcad;
+    b.push(if zero_lone { 0xc3 } else { 0xc2 });
+    write_str(&mut b, "agg_default");
+    write_str(&mut b, agg_name(model.aggregator.default));
+    write_str(&mut b, "agg");
+    write_array_len(&mut b, model.aggregator.per_signal.len());
+    for (name, op) in &model.aggregator.per_signal {
+        write_array_len(&mut b, 2);
+        write_str(&mut b, name);
+        write_str(&mut b, agg_name(*op));
+    }
+    write_str(&mut b, "blocks");
+    write_array_len(&mut b, model.blocks.len());
+    for (plan, block) in model.blocks.iter().zip(&cx.resolved.blocks) {
+        write_map_len(&mut b, 2);
+        write_str(&mut b, "policies");
+        write_array_len(&mut b, plan.policy_order.len());
+        for step in &plan.policy_order {
+            match *step {
+                PolicyStep::Identity => b.push(0xc0),
+                PolicyStep::Policy(pi) => {
+                    write_map_len(&mut b, 3);
+                    write_str(&mut b, "f");
+                    write_uint(&mut b, block.policies[pi].func as u64);
+                    write_str(&mut b, "pos");
+                    write_uint(&mut b, pi as u64);
+                    write_str(&mut b, "args");
+                    write_opt_bin(&mut b, plan.policies[pi].args.as_deref());
+                }
+            }
+        }
+        write_str(&mut b, "updates");
+        write_array_len(&mut b, block.updates.len());
+        for (ui, (vi, slot)) in block.updates.iter().enumerate() {
+            write_map_len(&mut b, 4);
+            write_str(&mut b, "var");
+            write_uint(&mut b, *vi as u64);
+            write_str(&mut b, "f");
+            write_uint(&mut b, slot.func as u64);
+            write_str(&mut b, "pos");
+            write_uint(&mut b, UPDATE_POS as u64 + ui as u64);
+            write_str(&mut b, "args");
+            write_opt_bin(&mut b, plan.updates[ui].1.args.as_deref());
+        }
+    }
+    b
+}
+
+/// Reads the little-endian records of completed blocks (ABI.md §10).
+struct Reader<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn u32(&mut self) -> Result<u32, String> {
+        let b = self.bytes(4)?;
+        Ok(u32::from_le_bytes(b.try_into().expect("4 bytes")))
+    }
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.buf.len());
+        let end = end.ok_or_else(|| format!("the loop's records end early (at byte {})", self.at))?;
+        let s = &self.buf[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+}
+
+/// Run `job` through the plugin's loop. `None` if the plugin declined the program (the caller
+/// then runs the job through the host loop, on the same instances: nothing ran yet).
+pub fn run_job_fused(
+    cx: &JobCtx,
+    plugin: usize,
+    backend: &mut dyn JobBackend,
+    job: JobId,
+    sink: &mut dyn JobSink,
+) -> Option<Result<u64, Box<JobFailure>>> {
+    let model = cx.model;
+    let fail_at = |t: u64, k: u32, function: String, error: FailKind, backend: &mut dyn JobBackend| {
+        Box::new(JobFailure {
+            job,
+            timestep: t,
+            substep: k,
+            block: match k {
+                0 => "loading the in-guest loop".into(),
+                k => model.blocks.get(k as usize - 1).map(|b| b.label.clone()).unwrap_or_default(),
+            },
+            function,
+            error,
+            log_tail: backend.host().logs.iter().cloned().collect(),
+            stderr_tail: backend.stderr_tail(),
+        })
+    };
+    match backend.fused_load(plugin, &program(cx, plugin, &job)) {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => return Some(Err(fail_at(0, 0, String::new(), FailKind::Call(e), backend))),
+    }
+    Some(run_loaded(cx, plugin, backend, job, sink, &fail_at))
+}
+
+/// The display name (`plugin.export`) of the function at `pos` of block `k` (1-based).
+fn function_at(model: &Model, k: u32, pos: u32) -> String {
+    let Some(plan) = model.blocks.get(k.saturating_sub(1) as usize) else { return String::new() };
+    let f = if pos >= UPDATE_POS {
+        plan.updates.get((pos - UPDATE_POS) as usize).map(|(_, f)| f)
+    } else {
+        plan.policies.get(pos as usize)
+    };
+    f.map(|f| f.display.clone()).unwrap_or_default()
+}
+
+type FailAt<'a> = dyn Fn(u64, u32, String, FailKind, &mut dyn JobBackend) -> Box<JobFailure> + 'a;
+
+fn run_loaded(
+    cx: &JobCtx,
+    plugin: usize,
+    backend: &mut dyn JobBackend,
+    job: JobId,
+    sink: &mut dyn JobSink,
+    fail_at: &FailAt,
+) -> Result<u64, Box<JobFailure>> {
+    let model = cx.model;
+    let calls: u32 = cx.resolved.blocks.iter().map(|b| (b.policies.len() + b.updates.len()) as u32).sum();
+    let mut state: Vec<Val> = model.vars.iter().map(|v| v.initial.clone()).collect();
+    let sink_failure = |t: u64, k: u32, error: FailKind| {
+        Box::new(JobFailure {
+            job,
+            timestep: t,
+            substep: k,
+            block: "record output".into(),
+            function: String::new(),
+            error,
+            log_tail: Vec::new(),
+            stderr_tail: String::new(),
+        })
+    };
+    sink.record(Record { substep: 0, timestep: 0, vals: state.clone() })
+        .map_err(|e| sink_failure(0, 0, FailKind::Sink(e)))?;
+    let mut emits = Emits::new(cx.topics, job, model.kafka.id_header);
+    let mut out = Vec::new();
+    let mut substeps = 0u64;
+    let job_start = std::time::Instant::now();
+    for t in 1..=model.timesteps {
+        let now = model.clock.at(t);
+        let outcome = backend.fused_run(plugin, FusedSetup { timestep: t, now_ns: now, calls }, &mut out);
+        // The messages of this timestep, in emission order; each completed block takes its share.
+        let mut emitted = std::mem::take(&mut backend.host().emitted);
+        let payloads: Vec<&[u8]> = emitted.iter().collect();
+        let mut r = Reader { buf: &out, at: 0 };
+        let mut taken = 0usize;
+        for bi in 0..outcome.blocks_done.min(model.blocks.len() as u32) as usize {
+            let k = bi as u32 + 1;
+            let plan = &model.blocks[bi];
+            let bad = |e: String, backend: &mut dyn JobBackend| {
+                fail_at(t, k, String::new(), FailKind::Call(CallFailure::BadOutput(e)), backend)
+            };
+            let marks = match read_marks(&mut r) {
+                Ok(m) => m,
+                Err(e) => return Err(bad(e, backend)),
+            };
+            let mut next = state.clone();
+            for (ui, (vi, _)) in cx.resolved.blocks[bi].updates.iter().enumerate() {
+                let value = match r.u32().and_then(|n| r.bytes(n as usize)) {
+                    Ok(v) => v,
+                    Err(e) => return Err(bad(e, backend)),
+                };
+                let blame = || function_at(model, k, UPDATE_POS + ui as u32);
+                if let Err(e) = check_one(value) {
+                    return Err(fail_at(t, k, blame(), FailKind::Output(e.to_string()), backend));
+                }
+                let var = &model.vars[*vi];
+                let got = kind(value).expect("checked above");
+                if !admits(var.ty, got) {
+                    let error = FailKind::Type { var: var.name.clone(), want: type_label(var.ty), got: got.name() };
+                    return Err(fail_at(t, k, blame(), error, backend));
+                }
+                next[*vi] = Val::from(value);
+            }
+            // This block's messages: up to the last mark, each blamed on the call that sent it.
+            let end = marks.last().map_or(taken, |m| m.1 as usize);
+            if end < taken || end > payloads.len() {
+                return Err(bad(format!("the loop counted {end} messages, the host has {}", payloads.len()), backend));
+            }
+            for (i, p) in payloads[taken..end].iter().enumerate() {
+                let at = taken + i;
+                let pos = marks.iter().find(|m| at < m.1 as usize).map_or(0, |m| m.0);
+                emits.push(p, (t, k), now).map_err(|e| fail_at(t, k, function_at(model, k, pos), e, backend))?;
+            }
+            taken = end;
+            if !emits.msgs.is_empty() {
+                let first = plan.policies.first().map(|f| f.display.clone()).unwrap_or_default();
+                sink.messages(std::mem::take(&mut emits.msgs)).map_err(|e| fail_at(t, k, first, e, backend))?;
+            }
+            state = next;
+            sink.record(Record { substep: k, timestep: t, vals: state.clone() })
+                .map_err(|e| sink_failure(t, k, FailKind::Sink(e)))?;
+            substeps += 1;
+        }
+        drop(payloads);
+        emitted.clear();
+        backend.host().emitted = emitted;
+        if let Some(f) = outcome.failure {
+            let error = match f.kind {
+                FusedFailKind::Call(c) => FailKind::Call(c),
+                FusedFailKind::Aggregate(m) => FailKind::Aggregate(m),
+                FusedFailKind::Output(m) => FailKind::Output(m),
+            };
+            return Err(fail_at(t, f.substep, function_at(model, f.substep, f.pos), error, backend));
+        }
+        if outcome.blocks_done as usize != model.blocks.len() {
+            let e = format!("the loop completed {} of {} blocks", outcome.blocks_done, model.blocks.len());
+            return Err(fail_at(
+                t,
+                outcome.blocks_done + 1,
+                String::new(),
+                FailKind::Call(CallFailure::BadOutput(e)),
+                backend,
+            ));
+        }
+        sink.timestep_done(now).map_err(|e| sink_failure(t, model.blocks.len() as u32, e))?;
+        if model.clock.realtime {
+            let due = job_start + std::time::Duration::from_nanos(model.clock.step_ns as u64 * t);
+            if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
+    }
+    Ok(substeps)
+}
+
+/// `(position, messages emitted so far)` of the calls of a block that emitted.
+fn read_marks(r: &mut Reader) -> Result<Vec<(u32, u32)>, String> {
+    let n = r.u32()? as usize;
+    if n > r.buf.len() / 8 {
+        return Err(format!("the loop claims {n} emitting calls in a block"));
+    }
+    (0..n).map(|_| Ok((r.u32()?, r.u32()?))).collect()
+}

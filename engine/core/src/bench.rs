@@ -123,10 +123,15 @@ pub fn configure(
 pub fn run(args: &BenchArgs, mut on_cell: impl FnMut(&Cell)) -> Result<Vec<Cell>, RunError> {
     // Every cell's settings are written to bench.csv, bench.json and report.html.
     if let Some(a) = args.axes.iter().find(|a| distroduce_model::secret::is_sensitive_property(&a.key)) {
-        return Err(RunError::Usage(format!(
-            "--vary {}: a credential cannot be varied, since the settings of every cell go into the bench report; set it in the scenario (kafka.sasl, from an env var or a file)",
-            a.key
-        )));
+        return Err(RunError::Config(distroduce_model::ConfigErrors(vec![distroduce_model::Diagnostic {
+            file: PathBuf::from("--vary"),
+            pos: None,
+            message: format!(
+                "`{}` is a credential and cannot be varied: the settings of every cell go into the bench report",
+                a.key
+            ),
+            hint: Some("set it in the scenario: kafka.sasl, with the password from {env: VAR} or {file: PATH}".into()),
+        }])));
     }
     let model = distroduce_scenario::load_with(&args.run.scenario, &args.run.overrides())?;
     let (backend, resolved) = WasmBackend::load(&model)?;

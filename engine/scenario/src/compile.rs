@@ -501,13 +501,12 @@ pub fn is_connection_property(key: &str) -> bool {
         || key == "enable.ssl.certificate.verification"
 }
 
+/// Credentials by librdkafka property.
+type Secrets = Vec<(String, SecretSource)>;
+
 /// `kafka.tls` and `kafka.sasl` as librdkafka properties; every env var and file they name is
 /// checked now (at its position), but only where the secret comes from is kept.
-fn compile_security(
-    r: &mut Reporter,
-    k: &raw::KafkaConfig,
-    base: &Path,
-) -> (Vec<(String, String)>, Vec<(String, SecretSource)>) {
+fn compile_security(r: &mut Reporter, k: &raw::KafkaConfig, base: &Path) -> (Vec<(String, String)>, Secrets) {
     let mut conn = Vec::new();
     let mut secrets = Vec::new();
     let protocol = match (&k.tls, &k.sasl) {

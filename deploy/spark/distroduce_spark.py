@@ -17,6 +17,11 @@ On the driver:
 
 `--prepare-only DIR` does steps 1-2 into DIR without Spark (a bundle to upload for cluster mode).
 See deploy/spark/README.md.
+
+Kafka credentials never go on a command line (Spark logs them, and `ps` shows them): the scenario
+names them (`kafka.sasl.password: {env: VAR}` or `{file: /abs/path}`); `--forward-env VAR` hands
+the driver's VAR to every shard's engine through its environment, and `{file: ...}`/`tls.ca` paths
+must be absolute and present on every node.
 """
 
 import argparse
@@ -248,8 +253,9 @@ def prepare(scenario: str, engine: str, stage: Path, fetch=None):
 # Executor side: one shard per task
 
 
-def run_shard_fn(n, wasm_names, brokers, write_messages, extra, timeout):
-    """The mapPartitions function; closes over plain values only (it is pickled to executors)."""
+def run_shard_fn(n, wasm_names, brokers, write_messages, extra, timeout, env=None):
+    """The mapPartitions function; closes over plain values only (it is pickled to executors).
+    `env`: variables (credentials) set in the engine's environment, never on its command line."""
 
     def run_shard(shard_ids):
         from pyspark import SparkFiles
@@ -273,7 +279,10 @@ def run_shard_fn(n, wasm_names, brokers, write_messages, extra, timeout):
                     cmd.append("--write-messages")
                 cmd += extra
                 try:
-                    p = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=work, timeout=timeout)
+                    p = subprocess.run(
+                        cmd, check=False, capture_output=True, text=True, cwd=work, timeout=timeout,
+                        env={**os.environ, **(env or {})},
+                    )
                 except subprocess.TimeoutExpired as e:
                     raise RuntimeError(f"shard {i}/{n} on {socket.gethostname()}: engine timed out after {timeout}s\n{e.stderr or ''}")
                 if p.returncode != 0:
@@ -351,6 +360,14 @@ def parse_args(argv):
     ap.add_argument("--out", help="merged output dir: a local path, or hdfs://, s3://, s3a://, file:// ...")
     ap.add_argument("--engine", default=None, help="engine binary (default: <repo>/target/release/engine, else `engine` on PATH); shipped to the executors")
     ap.add_argument("--brokers", help="Kafka bootstrap servers, as seen from the executors (overrides the scenario)")
+    ap.add_argument(
+        "--forward-env",
+        action="append",
+        default=[],
+        metavar="VAR",
+        help="pass the driver's environment variable VAR (e.g. the one a scenario's `password: {env: VAR}` names) "
+        "to every shard's engine through its environment, never its command line (repeatable)",
+    )
     ap.add_argument("--write-messages", action="store_true", help="also merge messages.jsonl")
     ap.add_argument("--task-timeout", type=float, default=None, help="seconds before a shard's engine is killed (default: none)")
     ap.add_argument("--stage", help="dir for the staged scenario, plugins and engine (default: a temp dir)")
@@ -365,6 +382,11 @@ def parse_args(argv):
         ap.error("--out is required")
     if a.shards is not None and a.shards < 1:
         ap.error("--shards must be >= 1")
+    for var in a.forward_env:
+        if not var or "=" in var:
+            ap.error(f"--forward-env {var}: give a variable's name, not a value (credentials never go on a command line)")
+        if var not in os.environ:
+            ap.error(f"--forward-env {var}: the variable is not set in the driver's environment")
     return a
 
 
@@ -405,7 +427,10 @@ def main(argv):
             if not a.brokers and "brokers:" not in staged_scenario.read_text():
                 log("warning: no --brokers and none in the scenario: every shard uses its own embedded broker (messages vanish)")
             log(f"running {n} shard(s) on {sc.master}: engine run ... --shard I/{n} {' '.join(extra)}")
-            fn = run_shard_fn(n, [w.name for w in wasm], a.brokers, a.write_messages, extra, a.task_timeout)
+            env = {var: os.environ[var] for var in a.forward_env}
+            if env:
+                log(f"forwarding to every shard's environment: {', '.join(sorted(env))}")
+            fn = run_shard_fn(n, [w.name for w in wasm], a.brokers, a.write_messages, extra, a.task_timeout, env)
             try:
                 results = sc.parallelize(range(n), n).mapPartitions(fn).collect()
             except Exception as e:  # py4j's Py4JJavaError wraps the task's Python traceback

@@ -101,6 +101,11 @@ pub fn configure(
                 s.params.insert(p.to_string(), value.clone());
                 s.encoded = from_json(&serde_json::Value::Object(s.params.clone())).into();
             }
+        } else if distroduce_model::secret::is_sensitive_property(k) {
+            // The cell's settings go into bench.csv, bench.json and report.html.
+            return Err(format!(
+                "`{k}` is a credential and would be written to the bench report: set it in the scenario (kafka.sasl, from an env var or a file), not with --vary"
+            ));
         } else {
             m.kafka.producer.retain(|(key, _)| key != k);
             m.kafka.producer.push((k.clone(), v.clone()));
@@ -116,6 +121,18 @@ pub fn configure(
 /// Run the matrix. Cells that fail (e.g. a producer setting librdkafka rejects) are kept with their
 /// error; the others still run.
 pub fn run(args: &BenchArgs, mut on_cell: impl FnMut(&Cell)) -> Result<Vec<Cell>, RunError> {
+    // Every cell's settings are written to bench.csv, bench.json and report.html.
+    if let Some(a) = args.axes.iter().find(|a| distroduce_model::secret::is_sensitive_property(&a.key)) {
+        return Err(RunError::Config(distroduce_model::ConfigErrors(vec![distroduce_model::Diagnostic {
+            file: PathBuf::from("--vary"),
+            pos: None,
+            message: format!(
+                "`{}` is a credential and cannot be varied: the settings of every cell go into the bench report",
+                a.key
+            ),
+            hint: Some("set it in the scenario: kafka.sasl, with the password from {env: VAR} or {file: PATH}".into()),
+        }])));
+    }
     let model = distroduce_scenario::load_with(&args.run.scenario, &args.run.overrides())?;
     let (backend, resolved) = WasmBackend::load(&model)?;
     let fresh_topics = match &args.run.kafka {

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod record;
 /// The RNG, shared with the Rust SDK (`distroduce-values`).
 pub use distroduce_values::rng;
+pub mod secret;
 pub mod types;
 pub mod value;
 

@@ -295,7 +295,14 @@ impl KeyTemplate {
 pub struct KafkaPlan {
     pub brokers: Option<String>,
     pub topics: Vec<TopicPlan>,
+    /// librdkafka producer properties (`kafka.producer`), without credentials (see `secrets`).
     pub producer: Vec<(String, String)>,
+    /// How every client (producer, admin, `engine verify`'s consumer) reaches and authenticates to
+    /// the cluster: `security.protocol`, `sasl.mechanism`, `ssl.*`, from `kafka.tls`/`kafka.sasl`.
+    pub connection: Vec<(String, String)>,
+    /// Credentials by librdkafka property (`sasl.username`, `sasl.password`, and any sensitive
+    /// property given under `kafka.producer`), read when a client is created, for every client.
+    pub secrets: Vec<(String, crate::secret::SecretSource)>,
     /// Index into `topics` of the topic that receives every record.
     pub records_topic: Option<usize>,
     pub id_header: bool,

@@ -5,6 +5,7 @@
 use super::scenario::{self as raw, Aggregation, FnUse, History, Scenario, TypeName};
 use super::{sweep, ConfigErrors, Overrides, Reporter};
 use crate::span::SpanIndex;
+use distroduce_model::secret::{is_sensitive_property, SecretSource};
 use distroduce_model::types::{admits, type_label};
 use distroduce_model::value::aggregate::Aggregator;
 use distroduce_model::value::json::from_json;
@@ -83,7 +84,7 @@ pub fn compile(file: &Path, spans: &SpanIndex, mut s: Scenario, ov: &Overrides) 
     let clock = compile_clock(&mut r, &s.clock);
     let plugins = compile_plugins(&mut r, &base, &s, &ov.plugins);
     let blocks = compile_blocks(&mut r, &s, &vars, &plugins);
-    let kafka = compile_kafka(&mut r, &s.kafka, &clock);
+    let kafka = compile_kafka(&mut r, &s.kafka, &clock, &base);
     let expectations = super::compile_expect::compile_expectations(&mut r, &s.expectations, &kafka.topics);
     let limits = compile_limits(&mut r, &s.limits);
     let output = OutputPlan {
@@ -385,7 +386,7 @@ fn compile_blocks(r: &mut Reporter, s: &Scenario, vars: &[Var], plugins: &[Plugi
     out
 }
 
-fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig, clock: &Clock) -> KafkaPlan {
+fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig, clock: &Clock, base: &Path) -> KafkaPlan {
     let mut topics = Vec::new();
     for (alias, t) in &k.topics {
         let path = format!("kafka.topics.{alias}");
@@ -428,22 +429,37 @@ fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig, clock: &Clock) -> Kafka
                 .and_then(|d| super::compile_expect::compile_disorder(r, alias, d, clock, k.id_header)),
         });
     }
-    let producer = k
-        .producer
-        .iter()
-        .filter_map(|(key, v)| match v {
-            Json::String(s) => Some((key.clone(), s.clone())),
-            Json::Number(_) | Json::Bool(_) => Some((key.clone(), v.to_string())),
+    let (connection, mut secrets) = compile_security(r, k, base);
+    let mut producer = Vec::new();
+    for (key, v) in &k.producer {
+        let value = match v {
+            Json::String(s) => s.clone(),
+            Json::Number(_) | Json::Bool(_) => v.to_string(),
             _ => {
                 r.at(
                     &format!("kafka.producer.{key}"),
                     format!("producer property `{key}` must be a string, number or bool"),
                     None,
                 );
-                None
+                continue;
             }
-        })
-        .collect();
+        };
+        if (k.tls.is_some() || k.sasl.is_some()) && is_connection_property(key) {
+            r.at_key(
+                &format!("kafka.producer.{key}"),
+                format!(
+                    "`{key}` under `kafka.producer` conflicts with `kafka.tls`/`kafka.sasl`, which set the connection"
+                ),
+                "set the connection in one place: remove it here, or drop `kafka.tls`/`kafka.sasl`".to_string(),
+            );
+        }
+        if is_sensitive_property(key) {
+            // Kept out of `producer`, which is shown (bench cells, debug output); never printed.
+            secrets.push((key.clone(), SecretSource::Inline(value)));
+        } else {
+            producer.push((key.clone(), value));
+        }
+    }
     let records_topic = k.records_topic.as_ref().and_then(|alias| {
         let i = topics.iter().position(|t| &t.alias == alias);
         if i.is_none() {
@@ -466,11 +482,88 @@ fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig, clock: &Clock) -> Kafka
         brokers: k.brokers.clone(),
         topics,
         producer,
+        connection,
+        secrets,
         records_topic,
         id_header: k.id_header,
         rate: k.rate,
         warmup,
         timestamps: k.timestamps,
+    }
+}
+
+/// librdkafka properties that say how to reach and authenticate to the cluster.
+pub fn is_connection_property(key: &str) -> bool {
+    key == "security.protocol"
+        || key.starts_with("sasl.")
+        || key.starts_with("ssl.")
+        || key == "ssl_key"
+        || key == "enable.ssl.certificate.verification"
+}
+
+/// Credentials by librdkafka property.
+type Secrets = Vec<(String, SecretSource)>;
+
+/// `kafka.tls` and `kafka.sasl` as librdkafka properties; every env var and file they name is
+/// checked now (at its position), but only where the secret comes from is kept.
+fn compile_security(r: &mut Reporter, k: &raw::KafkaConfig, base: &Path) -> (Vec<(String, String)>, Secrets) {
+    let mut conn = Vec::new();
+    let mut secrets = Vec::new();
+    let protocol = match (&k.tls, &k.sasl) {
+        (None, None) => return (conn, secrets),
+        (Some(_), None) => "SSL",
+        (None, Some(_)) => "SASL_PLAINTEXT",
+        (Some(_), Some(_)) => "SASL_SSL",
+    };
+    conn.push(("security.protocol".to_string(), protocol.to_string()));
+    if let Some(tls) = &k.tls {
+        if let Some(ca) = &tls.ca {
+            let path = base.join(ca);
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() => {}
+                Ok(_) => r.at("kafka.tls.ca", format!("the CA certificate {} is not a file", path.display()), None),
+                Err(e) => r.at(
+                    "kafka.tls.ca",
+                    format!("cannot read the CA certificate {}: {e}", path.display()),
+                    "give a PEM file, relative to the scenario file".to_string(),
+                ),
+            }
+            conn.push(("ssl.ca.location".to_string(), path.display().to_string()));
+        }
+        if !tls.verify {
+            conn.push(("enable.ssl.certificate.verification".to_string(), "false".to_string()));
+            conn.push(("ssl.endpoint.identification.algorithm".to_string(), "none".to_string()));
+        }
+    }
+    if let Some(sasl) = &k.sasl {
+        conn.push(("sasl.mechanism".to_string(), sasl.mechanism.as_str().to_string()));
+        for (field, secret) in [("username", &sasl.username), ("password", &sasl.password)] {
+            if let Some(src) = compile_secret(r, &format!("kafka.sasl.{field}"), secret, base) {
+                secrets.push((format!("sasl.{field}"), src));
+            }
+        }
+    }
+    (conn, secrets)
+}
+
+/// Where a secret comes from, after checking that it can be read (its value is dropped).
+fn compile_secret(r: &mut Reporter, path: &str, s: &raw::Secret, base: &Path) -> Option<SecretSource> {
+    let (src, at) = match s {
+        raw::Secret::Value(v) => (SecretSource::Inline(v.clone()), path.to_string()),
+        raw::Secret::Env(e) => (SecretSource::Env(e.env.clone()), format!("{path}.env")),
+        raw::Secret::File(f) => (SecretSource::File(base.join(&f.file)), format!("{path}.file")),
+    };
+    match src.resolve() {
+        Ok(_) => Some(src),
+        Err(e) => {
+            let hint = match s {
+                raw::Secret::Env(_) => "export the variable before running the engine, or use `{file: PATH}`",
+                raw::Secret::File(_) => "the path is relative to the scenario file; the file holds only the secret",
+                raw::Secret::Value(_) => "give the value, `{env: VARIABLE}` or `{file: PATH}`",
+            };
+            r.at(&at, format!("`{path}`: {e}"), hint.to_string());
+            None
+        }
     }
 }
 

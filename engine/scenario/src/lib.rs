@@ -7,6 +7,8 @@ pub mod compile_expect;
 pub mod expect;
 pub mod limits;
 pub mod scenario;
+#[cfg(test)]
+mod security_tests;
 pub mod span;
 pub mod sweep;
 

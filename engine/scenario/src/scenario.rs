@@ -249,8 +249,19 @@ pub struct KafkaConfig {
     /// Topic aliases that plugins emit to.
     #[serde(default)]
     pub topics: IndexMap<String, TopicConfig>,
+    /// TLS to the brokers (`security.protocol` SSL, or SASL_SSL with `sasl`). `tls: {}` trusts the
+    /// system's CA certificates.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// SASL authentication (`security.protocol` SASL_SSL with `tls`, else SASL_PLAINTEXT), e.g.
+    /// `{mechanism: SCRAM-SHA-512, username: alice, password: {env: KAFKA_PASSWORD}}`.
+    #[serde(default)]
+    pub sasl: Option<SaslConfig>,
     /// librdkafka producer properties, passed through unchanged (e.g. `linger.ms: 5`,
-    /// `compression.type: lz4`, `partitioner: murmur2_random`, `security.protocol: SASL_SSL`).
+    /// `compression.type: lz4`, `partitioner: murmur2_random`). Connection settings set here
+    /// (`security.protocol`, `sasl.*`, `ssl.*`) also apply to `engine verify`; they cannot be
+    /// combined with `tls`/`sasl`. Credentials given here (`sasl.password`, ...) are accepted but
+    /// never shown; prefer `sasl.password: {env: ...}` or `{file: ...}`.
     #[serde(default)]
     pub producer: IndexMap<String, Json>,
     /// Also publish every record (state variables plus bookkeeping, as JSON) to this topic alias,
@@ -275,6 +286,96 @@ pub struct KafkaConfig {
     /// producer's wall clock.
     #[serde(default)]
     pub timestamps: TimestampMode,
+}
+
+/// TLS to the brokers.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// CA certificate(s), PEM, that the brokers' certificates must chain to (relative to the
+    /// scenario file). Default: the system's trust store.
+    #[serde(default)]
+    pub ca: Option<String>,
+    /// Check the broker's certificate and that it names the host connected to (default `true`).
+    /// `false` accepts any certificate, including a forged one: only for throwaway test clusters.
+    #[serde(default = "yes")]
+    pub verify: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// SASL authentication.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaslConfig {
+    /// `PLAIN` (e.g. Confluent Cloud API keys), `SCRAM-SHA-256` or `SCRAM-SHA-512` (e.g. Amazon MSK).
+    pub mechanism: SaslMechanism,
+    /// The user (or API key): a string, `{env: VAR}` or `{file: PATH}`.
+    pub username: Secret,
+    /// The password (or API secret): `{env: VAR}` or `{file: PATH}` (the file's contents without a
+    /// trailing newline). A string works too but puts the secret in the scenario file.
+    pub password: Secret,
+}
+
+/// A SASL mechanism.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum SaslMechanism {
+    #[serde(rename = "PLAIN")]
+    Plain,
+    #[serde(rename = "SCRAM-SHA-256")]
+    ScramSha256,
+    #[serde(rename = "SCRAM-SHA-512")]
+    ScramSha512,
+}
+
+impl SaslMechanism {
+    /// librdkafka's `sasl.mechanism` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SaslMechanism::Plain => "PLAIN",
+            SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
+            SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+        }
+    }
+}
+
+/// A credential: the value itself, `{env: VAR}` (read from the environment) or `{file: PATH}` (read
+/// from a file, relative to the scenario file). Env and file values are read when the engine
+/// connects and are checked by `engine validate`; none is ever printed.
+#[derive(Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged, expecting = "a string, `{env: VARIABLE}` or `{file: PATH}` (exactly one key)")]
+pub enum Secret {
+    Value(String),
+    Env(EnvSecret),
+    File(FileSecret),
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Secret::Value(_) => f.write_str("Value([redacted])"),
+            Secret::Env(e) => e.fmt(f),
+            Secret::File(p) => p.fmt(f),
+        }
+    }
+}
+
+/// `{env: VARIABLE}`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvSecret {
+    /// Name of the environment variable holding the value.
+    pub env: String,
+}
+
+/// `{file: PATH}`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileSecret {
+    /// File holding the value (a trailing newline is dropped); relative to the scenario file.
+    pub file: String,
 }
 
 /// One topic that plugins can emit to under its alias.

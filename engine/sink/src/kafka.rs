@@ -66,9 +66,77 @@ struct Ctx {
     stats: Arc<Stats>,
     start: Instant,
     track_partitions: bool,
+    /// The first error that retrying cannot fix (authentication, TLS), from librdkafka's error
+    /// callback; [`wait_until_connected`] stops waiting when it sees one.
+    fatal: Arc<Mutex<Option<String>>>,
 }
 
-impl ClientContext for Ctx {}
+impl ClientContext for Ctx {
+    fn error(&self, error: KafkaError, reason: &str) {
+        match error.rdkafka_error_code().and_then(unrecoverable) {
+            // Reported once, as the run's error, by `wait_until_connected`.
+            Some(what) => {
+                tracing::debug!("librdkafka: {error}: {reason}");
+                let mut f = self.fatal.lock().unwrap_or_else(|p| p.into_inner());
+                f.get_or_insert_with(|| format!("{what}: {reason}"));
+            }
+            None => tracing::error!("librdkafka: {error}: {reason}"),
+        }
+    }
+}
+
+/// Connection errors librdkafka would retry forever that only a configuration change can fix,
+/// named for people.
+pub fn unrecoverable(code: RDKafkaErrorCode) -> Option<&'static str> {
+    match code {
+        RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SaslAuthenticationFailed => {
+            Some("SASL authentication failed (check the username and password)")
+        }
+        RDKafkaErrorCode::SSL => Some("TLS handshake failed (is the broker's certificate trusted? see kafka.tls)"),
+        _ => None,
+    }
+}
+
+/// How long a real cluster may take to answer a first metadata request.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Wait until the cluster answers a metadata request, or fail at once on an authentication or TLS
+/// error (which librdkafka would otherwise retry until `message.timeout.ms`).
+fn wait_until_connected<C: ClientContext>(
+    client: &rdkafka::client::Client<C>,
+    fatal: &Mutex<Option<String>>,
+    brokers: &str,
+) -> Result<(), String> {
+    let deadline = Instant::now() + CONNECT_TIMEOUT;
+    loop {
+        let last = match client.fetch_metadata(None, Duration::from_millis(200)) {
+            Ok(_) => return Ok(()),
+            Err(e) => e.to_string(),
+        };
+        if let Some(reason) = fatal.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Err(format!("cannot connect to Kafka at {brokers}: {reason}"));
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("cannot reach Kafka at {brokers} within {}s: {last}", CONNECT_TIMEOUT.as_secs()));
+        }
+    }
+}
+
+/// Set the connection settings and credentials of `plan` on `cfg` (for every client the engine
+/// creates). Credentials are read now, from where the scenario says.
+pub fn apply_security(cfg: &mut ClientConfig, plan: &KafkaPlan) -> Result<(), String> {
+    for (k, v) in &plan.connection {
+        cfg.set(k, v);
+    }
+    if plan.connection.iter().any(|(k, v)| k == "enable.ssl.certificate.verification" && v == "false") {
+        tracing::warn!("kafka.tls.verify is false: the brokers' certificates are not checked (test clusters only)");
+    }
+    for (k, src) in &plan.secrets {
+        let value = src.resolve().map_err(|e| format!("cannot read `{k}` from {}: {e}", src.describe()))?;
+        cfg.set(k, value);
+    }
+    Ok(())
+}
 
 impl ProducerContext for Ctx {
     /// Enqueue time and, when paced, due time, in µs since the sink started.
@@ -125,9 +193,7 @@ impl KafkaSink {
         for (k, v) in &plan.producer {
             cfg.set(k, v);
         }
-        if !embedded {
-            create_topics(plan, &cfg)?;
-        }
+        apply_security(&mut cfg, plan)?;
         let stats = Arc::new(Stats {
             acked: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -139,9 +205,16 @@ impl KafkaSink {
             partitions: Mutex::new(HashMap::new()),
         });
         let start = Instant::now();
-        let ctx = Ctx { stats: stats.clone(), start, track_partitions: embedded };
+        let fatal = Arc::new(Mutex::new(None));
+        let ctx = Ctx { stats: stats.clone(), start, track_partitions: embedded, fatal: fatal.clone() };
         let producer: ThreadedProducer<Ctx> =
             cfg.create_with_context(ctx).map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
+        if !embedded {
+            // Proves the cluster is reachable and the credentials work before any job runs; the
+            // producer's thread serves the error callback that reports a refused login.
+            wait_until_connected(producer.client(), &fatal, brokers)?;
+            create_topics(plan, &cfg)?;
+        }
         let topics = plan.topics.iter().map(|t| t.name.clone()).collect();
         Ok(Self {
             producer,

@@ -71,8 +71,12 @@ pub fn verify(args: &VerifyArgs) -> Result<Report, VerifyError> {
     let expected = read_expected(&expected_path, &names, &wanted)?;
     let mut consumer: Vec<(String, String)> =
         model.kafka.producer.iter().filter(|(k, _)| is_connection_setting(k)).cloned().collect();
+    consumer.extend(model.kafka.connection.iter().cloned());
     consumer.extend(args.consumer.iter().cloned());
-    let settings = Settings { brokers, consumer, wait: args.wait, settle: args.settle };
+    // The scenario's credentials, unless --consumer overrides one.
+    let secrets =
+        model.kafka.secrets.iter().filter(|(k, _)| !args.consumer.iter().any(|(c, _)| c == k)).cloned().collect();
+    let settings = Settings { brokers, consumer, secrets, wait: args.wait, settle: args.settle };
     let expectations: Vec<_> = selected.iter().map(|&i| model.expectations[i].clone()).collect();
     let mut report = run(&expectations, &expected, &settings)?;
     report.scenario = Some(args.scenario.display().to_string());

@@ -75,10 +75,7 @@ pub fn consume(matcher: &mut Matcher, settings: &Settings) -> Result<Consumed, V
         }
     }
     if let Some(first) = readers.first() {
-        first
-            .consumer
-            .fetch_metadata(None, CONNECT_TIMEOUT)
-            .map_err(|e| VerifyError::Unreachable { brokers: settings.brokers.clone(), message: e.to_string() })?;
+        wait_until_connected(&first.consumer, settings)?;
     }
     let deadline = start + settings.wait;
     let poll = Duration::from_millis((100 / readers.len().max(1)).max(10) as u64);
@@ -129,16 +126,51 @@ pub fn consume(matcher: &mut Matcher, settings: &Settings) -> Result<Consumed, V
     Ok(Consumed { stopped, waited: start.elapsed(), topic_found })
 }
 
+/// Wait until the cluster answers a metadata request; fail at once when it refuses the credentials
+/// or the TLS handshake (librdkafka would retry those until `--wait` is over).
+fn wait_until_connected(consumer: &BaseConsumer<Quiet>, settings: &Settings) -> Result<(), VerifyError> {
+    let deadline = Instant::now() + CONNECT_TIMEOUT;
+    loop {
+        let last = match consumer.fetch_metadata(None, Duration::from_millis(200)) {
+            Ok(_) => return Ok(()),
+            Err(e) => e.to_string(),
+        };
+        // Serves the error callback (nothing is assigned yet, so no record is consumed here).
+        let _ = consumer.poll(Duration::ZERO);
+        if let Some(message) = consumer.context().fatal.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Err(VerifyError::Refused { brokers: settings.brokers.clone(), message });
+        }
+        if Instant::now() >= deadline {
+            return Err(VerifyError::Unreachable { brokers: settings.brokers.clone(), message: last });
+        }
+    }
+}
+
 /// librdkafka reports reaching the end of a partition as a client error, which rdkafka logs at
 /// ERROR; verify asks for those events (they tell it a partition was read to its end), so they are
-/// not errors here. Other client errors are logged as warnings.
-struct Quiet;
+/// not errors here. Other client errors are logged as warnings; authentication and TLS failures
+/// are kept, since retrying cannot fix them.
+#[derive(Default)]
+struct Quiet {
+    fatal: std::sync::Mutex<Option<String>>,
+}
 
 impl ClientContext for Quiet {
     fn error(&self, error: KafkaError, reason: &str) {
-        if !matches!(error, KafkaError::PartitionEOF(_)) {
-            tracing::warn!("kafka: {error}: {reason}");
+        if matches!(error, KafkaError::PartitionEOF(_)) {
+            return;
         }
+        tracing::warn!("kafka: {error}: {reason}");
+        use rdkafka::types::RDKafkaErrorCode as C;
+        let what = match error.rdkafka_error_code() {
+            Some(C::Authentication | C::SaslAuthenticationFailed) => {
+                "SASL authentication failed (check the username and password)"
+            }
+            Some(C::SSL) => "TLS handshake failed (is the broker's certificate trusted? see kafka.tls)",
+            _ => return,
+        };
+        let mut f = self.fatal.lock().unwrap_or_else(|p| p.into_inner());
+        f.get_or_insert_with(|| format!("{what}: {reason}"));
     }
 }
 impl ConsumerContext for Quiet {}
@@ -156,7 +188,13 @@ fn create(settings: &Settings) -> Result<BaseConsumer<Quiet>, VerifyError> {
     for (k, v) in &settings.consumer {
         cfg.set(k, v);
     }
-    cfg.create_with_context(Quiet).map_err(|e| VerifyError::Kafka(format!("cannot create the Kafka consumer: {e}")))
+    for (k, src) in &settings.secrets {
+        let value =
+            src.resolve().map_err(|e| VerifyError::Usage(format!("cannot read `{k}` from {}: {e}", src.describe())))?;
+        cfg.set(k, value);
+    }
+    cfg.create_with_context(Quiet::default())
+        .map_err(|e| VerifyError::Kafka(format!("cannot create the Kafka consumer: {e}")))
 }
 
 impl Reader {

@@ -111,6 +111,8 @@ pub struct Settings {
     pub brokers: String,
     /// librdkafka consumer properties, applied last.
     pub consumer: Vec<(String, String)>,
+    /// Credentials by librdkafka property, read when the consumer is created (never shown).
+    pub secrets: Vec<(String, distroduce_model::secret::SecretSource)>,
     pub wait: Duration,
     pub settle: Duration,
 }
@@ -120,6 +122,7 @@ impl Settings {
         Self {
             brokers: brokers.into(),
             consumer: Vec::new(),
+            secrets: Vec::new(),
             wait: Duration::from_secs(60),
             settle: Duration::from_secs(3),
         }
@@ -140,6 +143,9 @@ pub enum VerifyError {
     Unreachable { brokers: String, message: String },
     #[error("Kafka: {0}")]
     Kafka(String),
+    /// The cluster refused the credentials or the TLS handshake (retrying cannot help).
+    #[error("cannot connect to Kafka at {brokers}: {message}\n  hint: check kafka.sasl and kafka.tls in the scenario (or --consumer settings)")]
+    Refused { brokers: String, message: String },
     #[error("cannot write the report {}: {source}", .path.display())]
     WriteReport { path: PathBuf, source: std::io::Error },
 }

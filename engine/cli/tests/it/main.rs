@@ -21,6 +21,7 @@ mod interrupt;
 mod kafka_broker;
 mod kafka_embedded;
 mod kafka_restart;
+mod kafka_secure;
 mod languages;
 mod outputs;
 mod plugin_check;

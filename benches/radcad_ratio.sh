@@ -10,6 +10,12 @@
 #                    own figures: 2 subsets x 5 x 100,000 x 2 blocks = 2,000,000 substeps)
 #   REPEAT           measurements per engine (default 3); the table gives medians
 #   ENGINE           engine binary (default target/release/engine; `cargo build --release`)
+#   NATIVE           the hand-written Rust model, the floor (default target/release/native-radcad;
+#                    `cargo build --release -p distroduce-benches --bin native-radcad`)
+#
+# Rows: the engine as users run it (the plugin's in-guest loop, `--data-plane auto`), the engine's
+# host loop (`--data-plane host`: one plugin call per function), the hand-written model in plain
+# Rust (benches/native_radcad.rs, same records), radCAD and cadCAD.
 #
 # Every side reports simulation time only: the engine's summary `sim_seconds` (jobs, without
 # plugin compilation; the plugin is built and compiled by `engine validate` before the first
@@ -28,6 +34,7 @@ RUNS="${RUNS:-5}"
 TIMESTEPS="${TIMESTEPS:-100000}"
 REPEAT="${REPEAT:-3}"
 ENGINE="${ENGINE:-target/release/engine}"
+NATIVE="${NATIVE:-target/release/native-radcad}"
 SCENARIO=scenarios/bench/radcad.yaml
 
 for v in RUNS TIMESTEPS REPEAT; do
@@ -36,6 +43,11 @@ done
 if [[ ! -x "$ENGINE" ]]; then
   echo "radcad_ratio: engine binary '$ENGINE' not found or not executable." >&2
   echo "radcad_ratio: build it first: cargo build --release  (or set ENGINE=path)" >&2
+  exit 1
+fi
+
+if [[ ! -x "$NATIVE" ]]; then
+  echo "radcad_ratio: '$NATIVE' not found: cargo build --release -p distroduce-benches --bin native-radcad (or set NATIVE=path)" >&2
   exit 1
 fi
 
@@ -60,6 +72,11 @@ for ((i = 1; i <= REPEAT; i++)); do
   echo "radcad_ratio: [$i/$REPEAT] engine N=$RUNS T=$TIMESTEPS ..." >&2
   "$ENGINE" run "$SCENARIO" --threads 1 --kafka none --format none --runs "$RUNS" --timesteps "$TIMESTEPS" \
     --out "$TMP/out" --summary-json "$TMP/engine.$i.json" > "$TMP/engine.$i.stdout"
+  echo "radcad_ratio: [$i/$REPEAT] engine, host loop ..." >&2
+  "$ENGINE" run "$SCENARIO" --threads 1 --kafka none --format none --runs "$RUNS" --timesteps "$TIMESTEPS" \
+    --data-plane host --out "$TMP/out" --summary-json "$TMP/host.$i.json" > "$TMP/host.$i.stdout"
+  echo "radcad_ratio: [$i/$REPEAT] native Rust ..." >&2
+  "$NATIVE" "$RUNS" "$TIMESTEPS" > "$TMP/native.$i.json"
   echo "radcad_ratio: [$i/$REPEAT] radCAD single process ..." >&2
   "$PY_RADCAD" "$MODEL" --engine radcad --runs "$RUNS" --timesteps "$TIMESTEPS" > "$TMP/radcad.$i.json"
   echo "radcad_ratio: [$i/$REPEAT] cadCAD single_proc ..." >&2
@@ -82,11 +99,15 @@ def last_json(path):
 def collect(name):
     seconds, label = [], None
     for i in range(1, repeat + 1):
-        if name == "engine":
-            d = json.load(open(f"{tmp}/engine.{i}.json"))
-            got, s, label = d["substeps"], d["sim_seconds"], "distroduce engine, --threads 1"
+        if name in ("engine", "host"):
+            d = json.load(open(f"{tmp}/{name}.{i}.json"))
+            got, s = d["substeps"], d["sim_seconds"]
+            label = f"distroduce engine, --threads 1, {d.get('data_plane', '?')} loop"
             if d["jobs_failed"]:
-                sys.exit(f"radcad_ratio: engine run {i}: {d['jobs_failed']} jobs failed")
+                sys.exit(f"radcad_ratio: {name} run {i}: {d['jobs_failed']} jobs failed")
+        elif name == "native":
+            d = last_json(f"{tmp}/native.{i}.json")
+            got, s, label = d["substeps"], d["seconds"], "hand-written Rust (benches/native_radcad.rs)"
         else:
             d = last_json(f"{tmp}/{name}.{i}.json")
             got, s = d["substeps"], d["seconds"]
@@ -100,23 +121,28 @@ def collect(name):
     return {"label": label, "seconds": seconds, "median_seconds": med, "substeps_per_sec": substeps / med}
 
 
-res = {k: collect(k) for k in ("engine", "radcad", "cadcad")}
+ROWS = ("engine", "host", "native", "radcad", "cadcad")
+res = {k: collect(k) for k in ROWS}
 eng = res["engine"]["substeps_per_sec"]
 ratio_radcad = eng / res["radcad"]["substeps_per_sec"]
 ratio_cadcad = eng / res["cadcad"]["substeps_per_sec"]
+ratio_host_radcad = res["host"]["substeps_per_sec"] / res["radcad"]["substeps_per_sec"]
+native_over_engine = res["native"]["substeps_per_sec"] / eng
 
 print(f"radCAD benchmark model N={runs} T={timesteps}: 2 subsets x N x T x 2 blocks = {substeps:,} substeps; "
       f"median of {repeat}; load average {load_before} before, {load_after} after")
 print()
 print("| engine | median s | substeps/s | all runs, s |")
 print("|---|---|---|---|")
-for k in ("engine", "radcad", "cadcad"):
+for k in ROWS:
     r = res[k]
     runs_s = ", ".join(f"{s:.3f}" for s in r["seconds"])
     print(f"| {r['label']} | {r['median_seconds']:.3f} | {r['substeps_per_sec']:,.0f} | {runs_s} |")
 print()
-print(f"engine / radCAD: **{ratio_radcad:,.1f}x**; engine / cadCAD: **{ratio_cadcad:,.1f}x**")
+print(f"engine / radCAD: **{ratio_radcad:,.1f}x**; engine / cadCAD: **{ratio_cadcad:,.1f}x**; "
+      f"host loop / radCAD: {ratio_host_radcad:,.1f}x; hand-written Rust / engine: **{native_over_engine:,.1f}x** (target <= 2)")
 print(json.dumps({"model": "radcad_benchmark", "runs": runs, "timesteps": timesteps, "substeps": substeps,
                   "repeat": repeat, "load_before": load_before, "load_after": load_after, **res,
-                  "ratio_engine_radcad": ratio_radcad, "ratio_engine_cadcad": ratio_cadcad}))
+                  "ratio_engine_radcad": ratio_radcad, "ratio_engine_cadcad": ratio_cadcad,
+                  "ratio_host_radcad": ratio_host_radcad, "ratio_native_engine": native_over_engine}))
 PY

@@ -44,6 +44,18 @@ fn radcad_benchmark_model_matches_radcad_byte_for_byte() {
     assert_eq!(s.records, 404);
 }
 
+/// cadCAD's robots-and-marbles tutorial, ported to a Rust plugin as docs/coming-from-cadcad.md
+/// shows, gives cadCAD 0.5.3's records (scenarios/cadcad/robot_marbles: model.py is the cadCAD
+/// original the fixture comes from).
+#[test]
+fn the_ported_robots_and_marbles_tutorial_matches_cadcad_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = run_to("scenarios/cadcad/robot_marbles/scenario.yaml", dir.path(), 2, |a| a.kafka = KafkaTarget::None);
+    let want = read(&fixture("robot_marbles.cadcad.jsonl"));
+    assert_eq!(read(&dir.path().join("records.jsonl")), want);
+    assert_eq!(s.records, 126);
+}
+
 #[test]
 fn chat_matches_cadcad_with_a_frozen_clock() {
     for (runs, t, fixture_name) in [(2, 3, "chat_n2_t3.cadcad.jsonl"), (1, 10, "chat_n1_t10.cadcad.jsonl")] {

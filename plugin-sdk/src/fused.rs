@@ -346,17 +346,7 @@ impl Loop {
                     continue;
                 };
                 let (f, pos, proj) = (call.f, call.pos, call.proj);
-                self.cursor.substep = k;
-                self.cursor.pos = pos;
-                ensure_projection(
-                    &mut self.proj_cache,
-                    &self.projections,
-                    proj,
-                    &self.var_keys,
-                    &self.state,
-                    self.job,
-                    prev,
-                );
+                self.begin_call(k, pos, proj, prev);
                 let ctx =
                     FusedCtx { job: self.job, job_seed: self.seed, timestep, substep: k, pos, time_ns, variable: None };
                 let call = self.blocks[bi].policies[i].as_ref().expect("checked above");
@@ -394,17 +384,7 @@ impl Loop {
             for ui in 0..self.blocks[bi].updates.len() {
                 let u = &self.blocks[bi].updates[ui];
                 let (f, pos, proj, var) = (u.call.f, u.call.pos, u.call.proj, u.var);
-                self.cursor.substep = k;
-                self.cursor.pos = pos;
-                ensure_projection(
-                    &mut self.proj_cache,
-                    &self.projections,
-                    proj,
-                    &self.var_keys,
-                    &self.state,
-                    self.job,
-                    prev,
-                );
+                self.begin_call(k, pos, proj, prev);
                 let si = self.fn_sig[f];
                 signal_projection(&mut self.sig_cache[si], &self.signals, &self.sig_projections[si]);
                 let ctx = FusedCtx {
@@ -450,6 +430,14 @@ impl Loop {
             self.publish_out();
         }
         status::OK
+    }
+
+    /// Before a call: tell the host where the loop is (its random stream follows the cursor),
+    /// and encode the call's view of the pre-block record unless the block has it already.
+    fn begin_call(&mut self, k: u32, pos: u32, proj: usize, prev: (u32, u64)) {
+        self.cursor.substep = k;
+        self.cursor.pos = pos;
+        ensure_projection(&mut self.proj_cache, &self.projections, proj, &self.var_keys, &self.state, self.job, prev);
     }
 
     fn publish_out(&mut self) {

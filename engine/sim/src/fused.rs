@@ -9,7 +9,7 @@
 //! the host loop's, byte for byte; `engine run --data-plane host` runs the same job through the
 //! host loop to compare.
 
-use super::job::{job_seed, Emits, FailKind, JobCtx, JobSink};
+use super::job::{job_seed, sink_failure, Emits, FailKind, JobCtx, JobSink};
 use super::JobFailure;
 use distroduce_abi::fused::UPDATE_POS;
 use distroduce_model::record::Record;
@@ -226,18 +226,7 @@ fn run_loaded(
     let model = cx.model;
     let calls: u32 = cx.resolved.blocks.iter().map(|b| (b.policies.len() + b.updates.len()) as u32).sum();
     let mut state: Vec<Val> = model.vars.iter().map(|v| v.initial.clone()).collect();
-    let sink_failure = |t: u64, k: u32, error: FailKind| {
-        Box::new(JobFailure {
-            job,
-            timestep: t,
-            substep: k,
-            block: "record output".into(),
-            function: String::new(),
-            error,
-            log_tail: Vec::new(),
-            stderr_tail: String::new(),
-        })
-    };
+    let sink_failure = |t: u64, k: u32, error: FailKind| sink_failure(job, t, k, error);
     sink.record(Record { substep: 0, timestep: 0, vals: state.clone() })
         .map_err(|e| sink_failure(0, 0, FailKind::Sink(e)))?;
     let mut emits = Emits::new(cx.topics, job, model.kafka.id_header);

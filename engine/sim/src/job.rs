@@ -86,18 +86,7 @@ pub fn run_job(
     let zero_lone_substep = k_total == 1 && model.semantics == Semantics::Cadcad;
     let mut state: Vec<Val> = model.vars.iter().map(|v| v.initial.clone()).collect();
     let mut stamp = Stamp { substep: 0, timestep: 0 };
-    let sink_failure = |t: u64, k: u32, error: FailKind| {
-        Box::new(JobFailure {
-            job,
-            timestep: t,
-            substep: k,
-            block: "record output".into(),
-            function: String::new(),
-            error,
-            log_tail: Vec::new(),
-            stderr_tail: String::new(),
-        })
-    };
+    let sink_failure = |t: u64, k: u32, error: FailKind| sink_failure(job, t, k, error);
     let record_failure = |t: u64, k: u32, e: String| sink_failure(t, k, FailKind::Sink(e));
     sink.record(Record { substep: 0, timestep: 0, vals: state.clone() }).map_err(|e| record_failure(0, 0, e))?;
 
@@ -271,6 +260,20 @@ pub fn run_job(
         }
     }
     Ok(substeps)
+}
+
+/// A job stopped because its records or messages could not be handed on.
+pub(crate) fn sink_failure(job: JobId, timestep: u64, substep: u32, error: FailKind) -> Box<JobFailure> {
+    Box::new(JobFailure {
+        job,
+        timestep,
+        substep,
+        block: "record output".into(),
+        function: String::new(),
+        error,
+        log_tail: Vec::new(),
+        stderr_tail: String::new(),
+    })
 }
 
 /// One plugin call whose output must be a single well-formed MessagePack value.

@@ -46,7 +46,9 @@ fn scrape_during_a_run() -> (Vec<String>, Option<i32>, SocketAddr) {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut scrapes: Vec<String> = Vec::new();
-    while scrapes.len() < 3 && Instant::now() < deadline {
+    // Three scrapes with progress, the last one also with librdkafka's statistics (every second).
+    let enough = |s: &[String]| s.len() >= 3 && s.last().is_some_and(|l| l.contains("\nrdkafka_msg_cnt "));
+    while !enough(&scrapes) && Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
             child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
@@ -95,6 +97,25 @@ fn metrics_grow_during_a_run_and_the_endpoint_stops_with_it() {
     assert_eq!(v("distroduce_messages_failed_total{topic=\"chat\"}"), 0.0, "{last}");
     assert_eq!(v("distroduce_ack_latency_seconds_bucket{le=\"+Inf\"}"), v("distroduce_ack_latency_seconds_count"));
     assert!(last.contains("\n# TYPE distroduce_producer_queue_messages gauge\n"), "{last}");
+
+    // Every metric the sample Grafana dashboard queries is served.
+    let dashboard = read(&repo().join("deploy/grafana/distroduce.json"));
+    let mut names: Vec<&str> = dashboard
+        .match_indices("distroduce_")
+        .chain(dashboard.match_indices("rdkafka_"))
+        .map(|(i, _)| {
+            let rest = &dashboard[i..];
+            &rest[..rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len())]
+        })
+        .filter(|n| n.len() > "rdkafka_".len() && *n != "distroduce_live")
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    assert!(names.len() >= 6, "{names:?}");
+    for n in names {
+        let family = n.strip_suffix("_bucket").unwrap_or(n);
+        assert!(last.contains(&format!("# TYPE {family} ")), "the dashboard queries {n}, which is not served:\n{last}");
+    }
 }
 
 #[test]

@@ -30,15 +30,21 @@ fn value(body: &str, series: &str) -> Option<f64> {
     body.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
-/// Start a long chat run on the embedded broker with metrics on, scrape until two scrapes show
-/// progress, stop the run with SIGINT and return the scrapes (and the engine's exit status).
-fn scrape_during_a_run() -> (Vec<String>, Option<i32>, SocketAddr) {
+/// Start a long chat run (its messages to `topic`; `extra` flags, e.g. `--brokers`, else the
+/// embedded broker) with metrics on, scrape until three scrapes show acknowledgements, stop the run
+/// with SIGINT and return the scrapes (and the engine's exit status).
+fn scrape_during_a_run(topic: &str, extra: &[&str]) -> (Vec<String>, Option<i32>, SocketAddr) {
     let dir = tempfile::tempdir().unwrap();
+    let y = read(&repo().join("scenarios/chat.yaml"))
+        .replace("chat: {name: chat, partitions: 8}", &format!("chat: {{name: {topic}, partitions: 8}}"))
+        .replace("{crate: ../plugins/chat}", &format!("{{wasm: {}}}", plugin("chat_plugin")));
+    assert!(y.contains(&format!("name: {topic},")), "the scenario template changed");
+    let scenario = scenario(dir.path(), &y);
     let addr = free_port();
-    let chat = format!("chat={}", plugin("chat_plugin"));
     let mut child: Child = Command::new(env!("CARGO_BIN_EXE_engine"))
-        .args(["run", repo().join("scenarios/chat.yaml").to_str().unwrap(), "--plugin", &chat])
+        .args(["run", scenario.to_str().unwrap()])
         .args(["--timesteps", "100000000", "--threads", "2", "--format", "none"])
+        .args(extra)
         .args(["--out", dir.path().join("out").to_str().unwrap(), "--metrics-addr", &addr.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -59,7 +65,7 @@ fn scrape_during_a_run() -> (Vec<String>, Option<i32>, SocketAddr) {
                 assert_eq!(status, "HTTP/1.1 200 OK");
                 assert!(ctype.starts_with("text/plain; version=0.0.4"), "{ctype}");
                 // Counted once the first timestep is done and the first acks came back.
-                if value(&body, "distroduce_messages_acked_total{topic=\"chat\"}").unwrap_or(0.0) > 0.0 {
+                if value(&body, &format!("distroduce_messages_acked_total{{topic=\"{topic}\"}}")).unwrap_or(0.0) > 0.0 {
                     scrapes.push(body);
                 }
                 std::thread::sleep(Duration::from_millis(700));
@@ -75,14 +81,30 @@ fn scrape_during_a_run() -> (Vec<String>, Option<i32>, SocketAddr) {
 
 #[test]
 fn metrics_grow_during_a_run_and_the_endpoint_stops_with_it() {
-    let (scrapes, code, addr) = scrape_during_a_run();
+    check_growing_scrapes("chat", &[]);
+}
+
+#[test]
+#[ignore = "needs Apache Kafka (DISTRODUCE_KAFKA_BROKERS): scripts/test starts one"]
+fn metrics_count_deliveries_to_a_real_broker() {
+    let brokers = crate::common::kafka::brokers();
+    check_growing_scrapes(&crate::common::kafka::fresh("metrics"), &["--brokers", &brokers]);
+}
+
+fn check_growing_scrapes(topic: &str, extra: &[&str]) {
+    let (scrapes, code, addr) = scrape_during_a_run(topic, extra);
     assert_eq!(code, Some(130), "SIGINT ends the run with 130");
     assert!(scrape(addr).is_none(), "the endpoint stops when the run ends");
+    let (emitted, acked, failed) = (
+        format!("distroduce_messages_emitted_total{{topic=\"{topic}\"}}"),
+        format!("distroduce_messages_acked_total{{topic=\"{topic}\"}}"),
+        format!("distroduce_messages_failed_total{{topic=\"{topic}\"}}"),
+    );
     let series = [
         "distroduce_substeps_total",
         "distroduce_timesteps_total",
-        "distroduce_messages_emitted_total{topic=\"chat\"}",
-        "distroduce_messages_acked_total{topic=\"chat\"}",
+        &emitted,
+        &acked,
         "distroduce_ack_latency_seconds_count",
     ];
     let (first, last) = (&scrapes[0], &scrapes[scrapes.len() - 1]);
@@ -91,10 +113,11 @@ fn metrics_grow_during_a_run_and_the_endpoint_stops_with_it() {
         assert!(matches!((a, b), (Some(a), Some(b)) if b > a), "{s} does not grow: {a:?} -> {b:?}\n{last}");
     }
     // chat has four substeps per timestep (one per block) and one message per substep.
-    let v = |s| value(last, s).unwrap();
+    let v = |s: &str| value(last, s).unwrap_or_else(|| panic!("no {s} in\n{last}"));
     assert!(v("distroduce_substeps_total") >= v("distroduce_timesteps_total"), "{last}");
     assert_eq!(v("distroduce_jobs{state=\"running\"}"), 1.0, "{last}");
-    assert_eq!(v("distroduce_messages_failed_total{topic=\"chat\"}"), 0.0, "{last}");
+    assert_eq!(v(&failed), 0.0, "{last}");
+    assert!(v("rdkafka_tx_bytes") > 0.0, "{last}");
     assert_eq!(v("distroduce_ack_latency_seconds_bucket{le=\"+Inf\"}"), v("distroduce_ack_latency_seconds_count"));
     assert!(last.contains("\n# TYPE distroduce_producer_queue_messages gauge\n"), "{last}");
 
@@ -123,7 +146,7 @@ fn metrics_grow_during_a_run_and_the_endpoint_stops_with_it() {
 fn prometheus_client_parses_the_scrapes() {
     let python = std::env::var("DISTRODUCE_PYTHON")
         .expect("DISTRODUCE_PYTHON must point at a python with prometheus_client: run the tests with scripts/test");
-    let (scrapes, _, _) = scrape_during_a_run();
+    let (scrapes, _, _) = scrape_during_a_run("chat", &[]);
     let dir = tempfile::tempdir().unwrap();
     let files: Vec<String> = scrapes
         .iter()

@@ -169,6 +169,15 @@ pub struct RunFlags {
     /// (repeatable): the same scenario with another implementation.
     #[arg(long = "plugin", value_parser = parse_plugin, value_name = "NAME=FILE")]
     pub plugins: Vec<(String, PathBuf)>,
+    /// Serve live metrics in the Prometheus text format at http://ADDR/metrics while the run goes
+    /// (substeps, timesteps, jobs, messages per topic, ack latency, producer queue, librdkafka
+    /// statistics), e.g. `--metrics-addr 127.0.0.1:9464`. Loopback addresses only, unless
+    /// `--metrics-allow-remote`.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Allow a non-loopback `--metrics-addr` (the endpoint has no authentication).
+    #[arg(long, requires = "metrics_addr")]
+    pub metrics_allow_remote: bool,
 }
 
 #[derive(clap::Args)]

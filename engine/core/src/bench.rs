@@ -135,6 +135,13 @@ pub fn run(args: &BenchArgs, mut on_cell: impl FnMut(&Cell)) -> Result<Vec<Cell>
     }
     let model = distroduce_scenario::load_with(&args.run.scenario, &args.run.overrides())?;
     let (backend, resolved) = WasmBackend::load(&model)?;
+    // One endpoint for the whole matrix, bound before any cell runs; each cell publishes its own
+    // registry to it (a counter reset for Prometheus).
+    let mut run_args = args.run.clone();
+    if let (None, Some(addr)) = (&run_args.metrics_server, run_args.metrics_addr) {
+        run_args.metrics_server =
+            Some(std::sync::Arc::new(crate::metrics::MetricsServer::start(addr, run_args.metrics_allow_remote)?));
+    }
     let fresh_topics = match &args.run.kafka {
         KafkaTarget::Brokers(_) => true,
         KafkaTarget::Auto => model.kafka.brokers.is_some(),
@@ -154,7 +161,7 @@ pub fn run(args: &BenchArgs, mut on_cell: impl FnMut(&Cell)) -> Result<Vec<Cell>
                         .clone()
                         .unwrap_or_else(|| PathBuf::from("out").join(format!("{}-bench", model.name)));
                     m.output.dir = base.join(format!("cell-{i}-{rep}"));
-                    match app::run_loaded(&m, &backend, &resolved, &args.run, None, Instant::now()) {
+                    match app::run_loaded(&m, &backend, &resolved, &run_args, None, Instant::now()) {
                         Ok(s) => cell.summary = Some(s),
                         Err(RunError::JobsFailed { summary, failures }) => {
                             cell.error = Some(failures.first().map(|f| f.to_string()).unwrap_or_default());

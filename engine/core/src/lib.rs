@@ -11,6 +11,7 @@
 pub mod bench;
 pub use distroduce_model::layout;
 pub mod merge;
+pub mod metrics;
 pub mod report;
 mod run;
 

@@ -1,6 +1,7 @@
 //! The operations behind the CLI (`run`, `validate`), as plain functions with typed errors, so tests
 //! and benchmarks drive exactly what a user drives.
 
+use crate::metrics::{MetricsError, MetricsProgress, MetricsServer};
 use distroduce_model::expect::compute::{write_jsonl, Totals};
 use distroduce_model::expect::ExpectedRecord;
 use distroduce_model::layout::{self, OutputDir};
@@ -12,6 +13,7 @@ use distroduce_plugin_host::{Backend, Resolved};
 use distroduce_scenario::Overrides;
 use distroduce_sim::{JobFailure, Progress, RunOptions, SimError};
 use distroduce_sink::kafka::{EmbeddedBroker, KafkaSink};
+use distroduce_sink::metrics::{CountingSink, Metrics};
 use distroduce_sink::records::{CsvWriter, JsonlWriter, RecordWriter};
 use distroduce_sink::{DeliveryStats, MessageSink, NullSink};
 use serde::Serialize;
@@ -56,6 +58,13 @@ pub struct RunArgs {
     pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// Which loop runs the jobs (`--data-plane`).
     pub data_plane: distroduce_sim::DataPlane,
+    /// Serve live metrics (Prometheus text format) at `http://ADDR/metrics` while the run goes
+    /// (`--metrics-addr`). Loopback addresses only, unless `metrics_allow_remote`.
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    pub metrics_allow_remote: bool,
+    /// An endpoint that is already serving (`engine bench` keeps one across its cells); when unset
+    /// and `metrics_addr` is set, each run starts and stops its own.
+    pub metrics_server: Option<Arc<MetricsServer>>,
 }
 
 impl RunArgs {
@@ -76,6 +85,9 @@ impl RunArgs {
             plugins: Vec::new(),
             cancel: None,
             data_plane: distroduce_sim::DataPlane::Auto,
+            metrics_addr: None,
+            metrics_allow_remote: false,
+            metrics_server: None,
         }
     }
 }
@@ -150,6 +162,9 @@ pub enum RunError {
     Usage(String),
     #[error("Kafka: {0}")]
     Kafka(String),
+    /// The live metrics endpoint could not start (address in use, not loopback); nothing ran.
+    #[error("{0}")]
+    Metrics(#[from] MetricsError),
     /// An output file could not be written; what was written before is on disk.
     #[error("cannot write {}: {source}", path.display())]
     Output { path: PathBuf, source: std::io::Error },
@@ -233,20 +248,44 @@ pub fn run_loaded(
     progress: Option<Arc<dyn Progress>>,
     wall: Instant,
 ) -> Result<Summary, RunError> {
+    // Bound before anything runs: a port in use is an error now, not after the jobs.
+    let server = match (&args.metrics_server, args.metrics_addr) {
+        (Some(s), _) => Some(s.clone()),
+        (None, Some(addr)) => Some(Arc::new(MetricsServer::start(addr, args.metrics_allow_remote)?)),
+        (None, None) => None,
+    };
+    let metrics = server.as_ref().map(|s| {
+        let m = Arc::new(Metrics::new(model.kafka.topics.iter().map(|t| t.name.clone())));
+        s.publish(m.clone());
+        m
+    });
+    let progress = match &metrics {
+        Some(m) => Some(Arc::new(MetricsProgress { metrics: m.clone(), inner: progress }) as Arc<dyn Progress>),
+        None => progress,
+    };
     // The embedded broker must outlive the producer, so it is declared first.
     let mut _embedded = None;
     let sink_started_unix_ms = unix_ms();
     let sink: Box<dyn MessageSink> = match (&args.kafka, &model.kafka.brokers) {
         (KafkaTarget::None, _) => Box::new(NullSink::default()),
         (KafkaTarget::Brokers(b), _) | (KafkaTarget::Auto, Some(b)) => {
-            Box::new(KafkaSink::connect(&model.kafka, b, false).map_err(RunError::Kafka)?)
+            Box::new(KafkaSink::connect_with_metrics(&model.kafka, b, false, metrics.clone()).map_err(RunError::Kafka)?)
         }
         (KafkaTarget::Auto, None) => {
             let broker = EmbeddedBroker::start(&model.kafka).map_err(RunError::Kafka)?;
             let servers = broker.bootstrap_servers();
             _embedded = Some(broker);
-            Box::new(KafkaSink::connect(&model.kafka, &servers, true).map_err(RunError::Kafka)?)
+            Box::new(
+                KafkaSink::connect_with_metrics(&model.kafka, &servers, true, metrics.clone())
+                    .map_err(RunError::Kafka)?,
+            )
         }
+    };
+    // With live metrics, every message is counted per topic on its way to the sink.
+    let counting = metrics.as_deref().map(|m| CountingSink { inner: sink.as_ref(), metrics: m });
+    let sink: &dyn MessageSink = match &counting {
+        Some(c) => c,
+        None => sink.as_ref(),
     };
     let out = OutputDir::new(&model.output.dir);
     let mut writers: Vec<Box<dyn RecordWriter>> = Vec::new();
@@ -279,7 +318,7 @@ pub fn run_loaded(
             )));
         }
     }
-    let report = match distroduce_sim::run(model, backend, resolved, sink.as_ref(), &mut writers, &opts) {
+    let report = match distroduce_sim::run(model, backend, resolved, sink, &mut writers, &opts) {
         Ok(r) => r,
         // Messages already handed to the producer are not dropped with the run: flush them.
         Err(source) => return Err(RunError::Sim { source, delivery: Box::new(sink.finish(args.flush_timeout)) }),
@@ -299,7 +338,7 @@ pub fn run_loaded(
             let path = out.file(layout::EXPECTED_JSONL);
             write_jsonl(&path, &records).map_err(RunError::output(&path))?;
             outputs.push(path);
-            publish_oracle(model, sink.as_ref(), &records).map_err(RunError::Kafka)?;
+            publish_oracle(model, sink, &records).map_err(RunError::Kafka)?;
             expected_records = Some(records.len() as u64);
         }
     }

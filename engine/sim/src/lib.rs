@@ -122,6 +122,23 @@ pub trait Progress: Send + Sync {
     fn start(&self, total_timesteps: u64);
     /// `n` more timesteps are done.
     fn advance(&self, n: u64);
+    /// `n` more substeps are done (reported with each finished timestep). Live metrics count them;
+    /// a progress bar need not.
+    fn substeps(&self, _n: u64) {}
+    /// A job started (it is about to instantiate its plugins). Jobs the run was cancelled before
+    /// never start.
+    fn job_started(&self) {}
+    /// A job that [`Progress::job_started`] ended so.
+    fn job_ended(&self, _end: JobEnd) {}
+}
+
+/// How a job ended, for [`Progress::job_ended`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEnd {
+    Done,
+    Failed,
+    /// Stopped (or never started) because the run was cancelled.
+    Interrupted,
 }
 
 /// Whether `job` belongs to `shard` (round robin over cadCAD job order, so shards get similar
@@ -168,6 +185,8 @@ struct Collect<'a> {
     records: Vec<Record>,
     keep_records: bool,
     n_records: u64,
+    /// Substeps already reported to `progress` (records but the initial state's).
+    substeps_reported: u64,
     messages: Vec<OutMessage>,
     keep_messages: bool,
     sink: &'a dyn MessageSink,
@@ -253,6 +272,9 @@ impl JobSink for Collect<'_> {
     fn timestep_done(&mut self, now_ns: i64) -> Result<(), FailKind> {
         if let Some(p) = self.progress {
             p.advance(1);
+            let done = self.n_records.saturating_sub(1);
+            p.substeps(done.saturating_sub(self.substeps_reported));
+            self.substeps_reported = done;
         }
         if self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
             return Err(FailKind::Interrupted);
@@ -387,6 +409,7 @@ fn execute(
         records: Vec::new(),
         keep_records,
         n_records: 0,
+        substeps_reported: 0,
         messages: Vec::new(),
         keep_messages: opts.keep_messages,
         sink,
@@ -399,10 +422,14 @@ fn execute(
         groups: JobGroups::default(),
         disorder: DisorderStage::new(cx.model, &job),
     };
-    let instance = if opts.cancelled() {
+    let started_job = !opts.cancelled();
+    let instance = if !started_job {
         // Not started: reported as interrupted at timestep 0, with no records.
         Err(None)
     } else {
+        if let Some(p) = c.progress {
+            p.job_started();
+        }
         backend.instantiate(job::job_seed(cx.model, &job)).map_err(Some)
     };
     let (substeps, mut failure) = match instance {
@@ -447,6 +474,13 @@ fn execute(
             error: FailKind::Sink(e),
             log_tail: vec![],
             stderr_tail: String::new(),
+        });
+    }
+    if let Some(p) = c.progress.filter(|_| started_job) {
+        p.job_ended(match &failure {
+            None => JobEnd::Done,
+            Some(f) if matches!(f.error, FailKind::Interrupted) => JobEnd::Interrupted,
+            Some(_) => JobEnd::Failed,
         });
     }
     JobResult {

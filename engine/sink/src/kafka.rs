@@ -7,6 +7,7 @@
 //! sets per partition and silently drops older data; [`KafkaSink::finish`] warns when a run went past that.
 
 use super::measure::{Meter, Pacer};
+use super::metrics::{LibrdkafkaStats, Metrics};
 use super::{DeliveryStats, MessageSink};
 use distroduce_model::message::OutMessage;
 use distroduce_model::types::TimestampMode;
@@ -69,6 +70,8 @@ struct Ctx {
     /// The first error that retrying cannot fix (authentication, TLS), from librdkafka's error
     /// callback; [`wait_until_connected`] stops waiting when it sees one.
     fatal: Arc<Mutex<Option<String>>>,
+    /// The live metrics registry, when `--metrics-addr` asked for one.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl ClientContext for Ctx {
@@ -81,6 +84,23 @@ impl ClientContext for Ctx {
                 f.get_or_insert_with(|| format!("{what}: {reason}"));
             }
             None => tracing::error!("librdkafka: {error}: {reason}"),
+        }
+    }
+
+    /// librdkafka's statistics (only requested with live metrics on): a few fields into the registry.
+    fn stats(&self, s: rdkafka::Statistics) {
+        if let Some(m) = &self.metrics {
+            m.set_librdkafka(LibrdkafkaStats {
+                msg_cnt: s.msg_cnt,
+                msg_size: s.msg_size,
+                replyq: s.replyq,
+                tx: s.tx,
+                tx_bytes: s.tx_bytes,
+                txmsgs: s.txmsgs,
+                txmsg_bytes: s.txmsg_bytes,
+                rx: s.rx,
+                rx_bytes: s.rx_bytes,
+            });
         }
     }
 }
@@ -139,11 +159,11 @@ pub fn apply_security(cfg: &mut ClientConfig, plan: &KafkaPlan) -> Result<(), St
 }
 
 impl ProducerContext for Ctx {
-    /// Enqueue time and, when paced, due time, in µs since the sink started.
-    type DeliveryOpaque = Box<(u64, Option<u64>)>;
+    /// Enqueue time and, when paced, due time, in µs since the sink started; the topic's index.
+    type DeliveryOpaque = Box<(u64, Option<u64>, usize)>;
 
-    fn delivery(&self, r: &DeliveryResult<'_>, sent: Box<(u64, Option<u64>)>) {
-        let (sent_us, due_us) = *sent;
+    fn delivery(&self, r: &DeliveryResult<'_>, sent: Box<(u64, Option<u64>, usize)>) {
+        let (sent_us, due_us, topic) = *sent;
         let now_us = self.start.elapsed().as_micros() as u64;
         match r {
             Ok(m) => {
@@ -152,6 +172,9 @@ impl ProducerContext for Ctx {
                 self.stats.bytes_acked.fetch_add(bytes, Ordering::Relaxed);
                 self.stats.last_ack_ns.fetch_max(now_us * 1000, Ordering::Relaxed);
                 self.stats.meter.ack(now_us, sent_us, due_us, bytes);
+                if let Some(metrics) = &self.metrics {
+                    metrics.acked(topic, now_us.saturating_sub(sent_us));
+                }
                 if self.track_partitions {
                     if let Ok(mut p) = self.stats.partitions.lock() {
                         let e = p.entry((m.topic().to_string(), m.partition())).or_default();
@@ -162,6 +185,9 @@ impl ProducerContext for Ctx {
             }
             Err((e, m)) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                if let Some(metrics) = &self.metrics {
+                    metrics.delivery_failed(topic);
+                }
                 let mut first = self.stats.first_error.lock().unwrap_or_else(|p| p.into_inner());
                 first.get_or_insert_with(|| format!("delivery to {} [{}] failed: {e}", m.topic(), m.partition()));
             }
@@ -179,17 +205,33 @@ pub struct KafkaSink {
     embedded: bool,
     /// `kafka.timestamps: event`: stamp each record with its event time.
     event_timestamps: bool,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl KafkaSink {
     /// Connect to `brokers`; for a real cluster, create missing topics through the admin API first,
     /// which also proves the cluster is reachable before any job runs.
     pub fn connect(plan: &KafkaPlan, brokers: &str, embedded: bool) -> Result<Self, String> {
+        Self::connect_with_metrics(plan, brokers, embedded, None)
+    }
+
+    /// [`KafkaSink::connect`], reporting deliveries (per topic, ack latency, queue depth) and
+    /// librdkafka's statistics into `metrics`. Statistics are requested every second unless
+    /// `kafka.producer` sets `statistics.interval.ms` itself (`0` turns them off).
+    pub fn connect_with_metrics(
+        plan: &KafkaPlan,
+        brokers: &str,
+        embedded: bool,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Result<Self, String> {
         let mut cfg = ClientConfig::new();
         cfg.set("bootstrap.servers", brokers);
         // Defaults for a bulk producer; every one can be overridden under kafka.producer.
         cfg.set("queue.buffering.max.messages", "1000000");
         cfg.set("message.timeout.ms", "30000");
+        if metrics.is_some() {
+            cfg.set("statistics.interval.ms", "1000");
+        }
         for (k, v) in &plan.producer {
             cfg.set(k, v);
         }
@@ -206,7 +248,16 @@ impl KafkaSink {
         });
         let start = Instant::now();
         let fatal = Arc::new(Mutex::new(None));
-        let ctx = Ctx { stats: stats.clone(), start, track_partitions: embedded, fatal: fatal.clone() };
+        if let Some(m) = &metrics {
+            m.attach_producer();
+        }
+        let ctx = Ctx {
+            stats: stats.clone(),
+            start,
+            track_partitions: embedded,
+            fatal: fatal.clone(),
+            metrics: metrics.clone(),
+        };
         let producer: ThreadedProducer<Ctx> =
             cfg.create_with_context(ctx).map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
         if !embedded {
@@ -225,6 +276,7 @@ impl KafkaSink {
             brokers: brokers.to_string(),
             embedded,
             event_timestamps: plan.timestamps == TimestampMode::Event,
+            metrics,
         })
     }
 }
@@ -279,7 +331,7 @@ impl MessageSink for KafkaSink {
         }
         let due = self.pacer.as_ref().map(|p| p.wait_turn(self.start));
         let sent = self.start.elapsed().as_micros() as u64;
-        let mut rec = BaseRecord::with_opaque_to(topic, Box::new((sent, due))).payload(&m.value);
+        let mut rec = BaseRecord::with_opaque_to(topic, Box::new((sent, due, m.topic))).payload(&m.value);
         if let Some(k) = &m.key {
             rec = rec.key(k);
         }
@@ -296,6 +348,9 @@ impl MessageSink for KafkaSink {
             match self.producer.send(rec) {
                 Ok(()) => {
                     self.stats.produced.fetch_add(1, Ordering::Relaxed);
+                    if let Some(metrics) = &self.metrics {
+                        metrics.enqueued();
+                    }
                     return Ok(());
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
@@ -305,6 +360,9 @@ impl MessageSink for KafkaSink {
                 }
                 Err((e, _)) => {
                     self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                    if let Some(metrics) = &self.metrics {
+                        metrics.enqueue_failed(m.topic);
+                    }
                     let mut first = self.stats.first_error.lock().unwrap_or_else(|p| p.into_inner());
                     first.get_or_insert_with(|| format!("cannot enqueue a message for {topic}: {e}"));
                     return Ok(());

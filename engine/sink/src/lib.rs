@@ -3,6 +3,7 @@
 
 pub mod kafka;
 pub mod measure;
+pub mod metrics;
 pub mod records;
 
 use distroduce_model::message::OutMessage;

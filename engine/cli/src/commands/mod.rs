@@ -62,5 +62,7 @@ fn run_args(f: RunFlags) -> RunArgs {
     args.data_plane = f.data_plane;
     args.flush_timeout = f.flush_timeout;
     args.plugins = f.plugins;
+    args.metrics_addr = f.metrics_addr;
+    args.metrics_allow_remote = f.metrics_allow_remote;
     args
 }

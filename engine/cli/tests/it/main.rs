@@ -23,6 +23,7 @@ mod kafka_embedded;
 mod kafka_restart;
 mod kafka_secure;
 mod languages;
+mod metrics;
 mod outputs;
 mod plugin_check;
 mod plugin_new;

@@ -195,11 +195,16 @@ pub fn run_job_fused(
         })
     };
     match backend.fused_load(plugin, &program(cx, plugin, &job)) {
-        Ok(true) => {}
+        Ok(true) => sink.loop_used(true),
         Ok(false) => return None,
         Err(e) => return Some(Err(fail_at(0, 0, String::new(), FailKind::Call(e), backend))),
     }
     Some(run_loaded(cx, plugin, backend, job, sink, &fail_at))
+}
+
+/// What a failure of the loop itself (not of one of its functions) is blamed on.
+fn loop_name(model: &Model, plugin: usize) -> String {
+    format!("{}.{}", model.plugins[plugin].name, distroduce_abi::fused::RUN)
 }
 
 /// The display name (`plugin.export`) of the function at `pos` of block `k` (1-based).
@@ -245,7 +250,7 @@ fn run_loaded(
             let k = bi as u32 + 1;
             let plan = &model.blocks[bi];
             let bad = |e: String, backend: &mut dyn JobBackend| {
-                fail_at(t, k, String::new(), FailKind::Call(CallFailure::BadOutput(e)), backend)
+                fail_at(t, k, loop_name(model, plugin), FailKind::Call(CallFailure::BadOutput(e)), backend)
             };
             let marks = match read_marks(&mut r) {
                 Ok(m) => m,
@@ -298,14 +303,18 @@ fn run_loaded(
                 FusedFailKind::Aggregate(m) => FailKind::Aggregate(m),
                 FusedFailKind::Output(m) => FailKind::Output(m),
             };
-            return Err(fail_at(t, f.substep, function_at(model, f.substep, f.pos), error, backend));
+            let mut function = function_at(model, f.substep, f.pos);
+            if function.is_empty() {
+                function = loop_name(model, plugin);
+            }
+            return Err(fail_at(t, f.substep, function, error, backend));
         }
         if outcome.blocks_done as usize != model.blocks.len() {
             let e = format!("the loop completed {} of {} blocks", outcome.blocks_done, model.blocks.len());
             return Err(fail_at(
                 t,
                 outcome.blocks_done + 1,
-                String::new(),
+                loop_name(model, plugin),
                 FailKind::Call(CallFailure::BadOutput(e)),
                 backend,
             ));

@@ -28,6 +28,9 @@ pub trait JobSink {
     fn record(&mut self, r: Record) -> Result<(), String>;
     /// Messages of a completed block, in emission order; an error fails the job.
     fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), FailKind>;
+    /// Which loop runs this job (called once, before its first record): the plugin's in-guest
+    /// loop or the host's.
+    fn loop_used(&mut self, _fused: bool) {}
     /// Called once per finished timestep with its virtual clock (progress, held messages).
     fn timestep_done(&mut self, _now_ns: i64) -> Result<(), FailKind> {
         Ok(())
@@ -79,6 +82,7 @@ pub fn run_job(
             None => {}
         }
     }
+    sink.loop_used(false);
     let model = cx.model;
     let seed = job_seed(model, &job);
     let k_total = model.blocks.len() as u32;

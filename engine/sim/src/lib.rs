@@ -165,7 +165,8 @@ pub struct RunReport {
     pub publish_time: Duration,
     /// Jobs stopped or never started because the run was cancelled ([`RunOptions::cancel`]).
     pub interrupted_jobs: usize,
-    /// `fused` if the jobs ran in the plugin's in-guest loop, else `host`.
+    /// `fused` if the jobs ran in the plugin's in-guest loop, `host` if in the engine's, `mixed`
+    /// if a plugin declined its loop for some jobs.
     pub data_plane: &'static str,
     /// Every job's expectation groups, in job order (see [`distroduce_model::expect::compute`]).
     pub partials: Vec<Partial>,
@@ -185,6 +186,8 @@ struct Collect<'a> {
     records: Vec<Record>,
     keep_records: bool,
     n_records: u64,
+    /// Whether the job ran in the plugin's in-guest loop (`None`: it never started one).
+    fused: Option<bool>,
     /// Substeps already reported to `progress` (records but the initial state's).
     substeps_reported: u64,
     messages: Vec<OutMessage>,
@@ -228,6 +231,9 @@ impl Collect<'_> {
 }
 
 impl JobSink for Collect<'_> {
+    fn loop_used(&mut self, fused: bool) {
+        self.fused = Some(fused);
+    }
     fn record(&mut self, r: Record) -> Result<(), String> {
         if let Some(route) = &self.route {
             let mut value = Vec::new();
@@ -291,6 +297,7 @@ struct JobResult {
     job: JobId,
     records: Vec<Record>,
     n_records: u64,
+    fused: Option<bool>,
     messages: Vec<OutMessage>,
     sent: u64,
     substeps: u64,
@@ -343,8 +350,9 @@ pub fn run(
         p.start(jobs.len() as u64 * model.timesteps);
     }
     let start = Instant::now();
-    let data_plane = if cx.fused.is_some() { "fused" } else { "host" };
-    let mut report = RunReport { jobs: jobs.len(), data_plane, ..Default::default() };
+    let mut report = RunReport { jobs: jobs.len(), ..Default::default() };
+    // Jobs run by (the plugin's loop, the host's).
+    let mut loops = (0usize, 0usize);
     let (tx, rx) = mpsc::channel::<JobResult>();
 
     let mut io_result = Ok(());
@@ -368,6 +376,11 @@ pub fn run(
             while let Some(r) = pending.remove(&next) {
                 next += 1;
                 report.records += r.n_records;
+                match r.fused {
+                    Some(true) => loops.0 += 1,
+                    Some(false) => loops.1 += 1,
+                    None => {}
+                }
                 report.substeps += r.substeps;
                 report.messages += r.sent;
                 report.publish_time += r.publish_time;
@@ -388,6 +401,13 @@ pub fn run(
         }
     });
     report.sim_time = start.elapsed();
+    // A plugin may decline its loop for some jobs (ABI.md §10): say so rather than pick one.
+    report.data_plane = match loops {
+        (0, 0) if cx.fused.is_some() => "fused",
+        (0, _) => "host",
+        (_, 0) => "fused",
+        _ => "mixed",
+    };
     io_result?;
     writers.iter_mut().try_for_each(|w| w.finish().map_err(|e| SimError::write(w.as_ref(), e)))?;
     Ok(report)
@@ -409,6 +429,7 @@ fn execute(
         records: Vec::new(),
         keep_records,
         n_records: 0,
+        fused: None,
         substeps_reported: 0,
         messages: Vec::new(),
         keep_messages: opts.keep_messages,
@@ -488,6 +509,7 @@ fn execute(
         partials: std::mem::take(&mut c.groups).into_partials(&cx.model.expectations, job.index),
         records: c.records,
         n_records: c.n_records,
+        fused: c.fused,
         messages: c.messages,
         sent: c.sent,
         substeps,

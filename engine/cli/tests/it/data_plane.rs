@@ -134,3 +134,66 @@ fn failures_are_blamed_alike_in_both_loops() {
         assert_eq!(fused.2, host.2, "{policy}: records kept up to the failure");
     }
 }
+
+/// A module with a constant state update `one` (returns 1) and an in-guest loop whose exports
+/// are given as WAT.
+fn loop_module(load: &str, run: &str, cursor: &str) -> String {
+    format!(
+        r#"(module
+  (memory (export "memory") 1)
+  (data (i32.const 16) "\01")
+  (data (i32.const 64) "\00\00\00\00\00\00\00\00\01\00\00\00\00\00\00\00\00\00\00\00\01\00\00\00\00\ff\ff\ff\64\00\00\00")
+  (func (export "distroduce_abi_version") (result i32) i32.const 1)
+  (func (export "distroduce_alloc") (param i32) (result i32) i32.const 1024)
+  (func (export "one") (param i32 i32) (result i64) i64.const 0x0000001000000001)
+  (func (export "distroduce_fused_load") (param i32 i32) (result i32) {load})
+  (func (export "distroduce_fused_run") (param i64 i64) (result i32) {run})
+  (func (export "distroduce_fused_cursor") (result i32) {cursor}))"#
+    )
+}
+
+fn run_module(wat: &str, plane: &str) -> (i32, String, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w.wat");
+    std::fs::write(&w, wat).unwrap();
+    let yaml = format!(
+        "name: t\nruns: 2\ntimesteps: 3\nstate: {{a: 0}}\nplugins:\n  w: {{wasm: {}}}\nblocks:\n  - updates: {{a: w.one}}\n",
+        w.display()
+    );
+    let p = scenario(dir.path(), &yaml);
+    let out = dir.path().join("out");
+    let o =
+        engine(&["run", p.to_str().unwrap(), "--kafka", "none", "--data-plane", plane, "--out", out.to_str().unwrap()]);
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap_or_default();
+    (o.status.code().unwrap_or(-1), stderr(&o), read(&out.join("records.jsonl")), summary)
+}
+
+/// A plugin may decline the program (an SDK that does not know something in it): `auto` runs the
+/// jobs through the host loop and says so; `fused` fails them, saying why.
+#[test]
+fn a_declined_program_falls_back_to_the_host_loop() {
+    let declines = loop_module("i32.const 3", "i32.const 3", "i32.const 0");
+    let (code, err, records, summary) = run_module(&declines, "auto");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(records.lines().count(), 2 * 4);
+    assert!(summary.contains(r#""data_plane": "host""#), "{summary}");
+    let (code, err, _, _) = run_module(&declines, "fused");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("declined the program"), "{err}");
+}
+
+/// A loop that lies about its records (pointer past its memory) or stops without an error fails
+/// its job with a named reason; the engine neither panics nor records anything it did not check.
+#[test]
+fn a_lying_loop_fails_cleanly() {
+    // The cursor at 64 points its records past the memory; the one at 128 is all zeros (done,
+    // no block completed).
+    for (cursor, want) in [("i32.const 64", "lie outside its memory"), ("i32.const 128", "completed 0 of 1 blocks")] {
+        let liar = loop_module("i32.const 0", "i32.const 0", cursor);
+        let (code, err, records, _) = run_module(&liar, "fused");
+        assert_eq!(code, 1, "{cursor}: {err}");
+        assert!(err.contains("plugin `w` export `distroduce_fused_run`"), "{cursor}: {err}");
+        assert!(err.contains(want), "{cursor}: {err}");
+        assert_eq!(records.lines().count(), 2, "{cursor}: only the initial records");
+    }
+}

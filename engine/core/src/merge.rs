@@ -183,6 +183,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
         expected_records: expected.map(|(_, n)| n),
         interrupted: false,
         jobs_interrupted: 0,
+        completed: s.iter().all(|x| x.completed),
         data_plane: s[0].data_plane.clone(),
     };
     write_json(&out.join(layout::SUMMARY_JSON), &summary, true)?;

@@ -132,6 +132,10 @@ pub struct Summary {
     /// Jobs that were stopped or never started because of the interruption.
     #[serde(default)]
     pub jobs_interrupted: usize,
+    /// The run went to its end (it may still have failed jobs); false if it was interrupted.
+    /// A `summary.json` left by a killed run holds `completed: false` and no figures.
+    #[serde(default)]
+    pub completed: bool,
     /// `fused` when the jobs ran in the plugin's in-guest loop (ABI.md §10), `host` otherwise.
     #[serde(default)]
     pub data_plane: String,
@@ -288,6 +292,15 @@ pub fn run_loaded(
         None => sink.as_ref(),
     };
     let out = OutputDir::new(&model.output.dir);
+    // Until the run ends, `summary.json` says it has not completed: a run killed outright (no
+    // chance to write the final summary) leaves that, beside record files of complete lines.
+    let summary_path = out.file(layout::SUMMARY_JSON);
+    let running = serde_json::json!({
+        "scenario": model.name,
+        "completed": false,
+        "state": "running (or killed): the final summary replaces this when the run ends",
+    });
+    layout::write_json(&summary_path, &running, true).map_err(RunError::output(&summary_path))?;
     let mut writers: Vec<Box<dyn RecordWriter>> = Vec::new();
     for f in &model.output.formats {
         match f {
@@ -382,6 +395,7 @@ pub fn run_loaded(
         shard: args.shard,
         expected_records,
         interrupted,
+        completed: !interrupted,
         jobs_interrupted: report.interrupted_jobs,
         data_plane: report.data_plane.to_string(),
     };

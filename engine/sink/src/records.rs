@@ -7,14 +7,53 @@ use distroduce_model::value::json::to_json;
 use distroduce_model::{JobId, Model, BOOKKEEPING};
 use serde_json::Value as Json;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-fn create(path: &Path) -> io::Result<BufWriter<File>> {
+/// How much a record file buffers before it writes.
+const BUFFER: usize = 1 << 20;
+
+/// A buffered file that only ever writes whole lines: the buffer goes to the file at the end of
+/// a line once it holds [`BUFFER`] bytes, and at `finish`. A run killed at any moment (SIGKILL,
+/// power loss aside) leaves a file of complete lines, which pandas reads; `summary.json` then says
+/// the run did not complete.
+struct Lines {
+    file: File,
+    buf: Vec<u8>,
+}
+
+impl Lines {
+    /// After each complete line.
+    fn end_line(&mut self) -> io::Result<()> {
+        if self.buf.len() >= BUFFER {
+            self.file.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.file.write_all(&self.buf)?;
+        self.buf.clear();
+        self.file.flush()
+    }
+}
+
+impl Write for Lines {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn create(path: &Path) -> io::Result<Lines> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    Ok(BufWriter::with_capacity(1 << 20, File::create(path)?))
+    Ok(Lines { file: File::create(path)?, buf: Vec::with_capacity(BUFFER + (BUFFER >> 2)) })
 }
 
 fn cell(v: &[u8]) -> io::Result<Json> {
@@ -23,7 +62,7 @@ fn cell(v: &[u8]) -> io::Result<Json> {
 
 /// One JSON object per line: `pandas.read_json(path, lines=True)`.
 pub struct JsonlWriter {
-    out: BufWriter<File>,
+    out: Lines,
     keys: Vec<String>,
     path: PathBuf,
 }
@@ -39,11 +78,12 @@ impl RecordWriter for JsonlWriter {
         for r in records {
             write_record_json(&mut self.out, &self.keys, job, r)?;
             self.out.write_all(b"\n")?;
+            self.out.end_line()?;
         }
         Ok(())
     }
     fn finish(&mut self) -> io::Result<()> {
-        self.out.flush()
+        self.out.finish()
     }
     fn path(&self) -> &Path {
         &self.path
@@ -52,7 +92,7 @@ impl RecordWriter for JsonlWriter {
 
 /// Comma-separated with a header row; nested values are written as JSON text.
 pub struct CsvWriter {
-    out: BufWriter<File>,
+    out: Lines,
     path: PathBuf,
 }
 
@@ -62,6 +102,7 @@ impl CsvWriter {
         let header: Vec<String> =
             model.vars.iter().map(|v| csv_field(&v.name)).chain(BOOKKEEPING.iter().map(|s| s.to_string())).collect();
         writeln!(out, "{}", header.join(","))?;
+        out.end_line()?;
         Ok(Self { out, path: path.to_path_buf() })
     }
 }
@@ -86,11 +127,12 @@ impl RecordWriter for CsvWriter {
                 write!(self.out, "{},", csv_field(&text))?;
             }
             writeln!(self.out, "{},{},{},{},{}", job.simulation, job.subset, job.run, r.substep, r.timestep)?;
+            self.out.end_line()?;
         }
         Ok(())
     }
     fn finish(&mut self) -> io::Result<()> {
-        self.out.flush()
+        self.out.finish()
     }
     fn path(&self) -> &Path {
         &self.path

@@ -29,6 +29,7 @@ fn interrupt(signal: &str, code: i32) {
     assert!(err.contains("interrupted"), "{err}");
     let summary: serde_json::Value = serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
     assert_eq!(summary["interrupted"], true, "{summary}");
+    assert_eq!(summary["completed"], false, "{summary}");
     assert_eq!(summary["jobs"], 6);
     assert!(summary["jobs_interrupted"].as_u64().unwrap() >= 1, "{summary}");
     assert!(out.join("metrics.json").is_file());
@@ -55,4 +56,43 @@ fn ctrl_c_mid_run_writes_whole_records_and_an_interrupted_summary() {
 #[test]
 fn sigterm_mid_run_does_the_same_with_exit_143() {
     interrupt("-TERM", 143);
+}
+
+/// SIGKILL gives the engine no chance to clean up: the record files still hold only whole lines
+/// (they are written a line boundary at a time) and `summary.json` says the run did not complete.
+#[test]
+fn a_killed_run_leaves_whole_lines_and_a_summary_saying_it_did_not_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let chat = format!("chat={}", plugin("chat_plugin"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_engine"))
+        .args(["run", repo().join("scenarios/chat.yaml").to_str().unwrap(), "--plugin", &chat])
+        .args(["--kafka", "none", "--runs", "400", "--timesteps", "2000", "--threads", "2"])
+        .args(["--format", "jsonl,csv", "--out", out.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until some jobs' records are on disk, then kill.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::metadata(out.join("records.jsonl")).map_or(0, |m| m.len()) < (2 << 20) {
+        assert!(Instant::now() < deadline, "no records written within 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
+    assert_eq!(summary["completed"], false, "{summary}");
+    let records = read(&out.join("records.jsonl"));
+    assert!(records.ends_with('\n'), "the last line is whole");
+    for line in records.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    // The CSV lags behind (its lines are shorter); it may not have reached the disk yet.
+    let csv = read(&out.join("records.csv"));
+    assert!(csv.is_empty() || csv.ends_with('\n'), "the last CSV line is whole");
+    if let Some(header) = csv.lines().next() {
+        let columns = header.split(',').count();
+        assert!(csv.lines().all(|l| l.split(',').count() >= columns), "no row is cut short");
+    }
 }

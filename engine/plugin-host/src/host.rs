@@ -115,6 +115,8 @@ pub struct StoreData {
     /// Set while a plugin runs its in-guest loop (ABI.md §10): where its cursor is, so that each
     /// call inside a timestep draws from its own random stream, as it would through the host loop.
     pub fused: Option<FusedSync>,
+    /// What the WASI monotonic clock has advanced beyond the virtual clock: reads and sleeps.
+    mono_extra: Arc<AtomicU64>,
 }
 
 /// The in-guest loop's cursor, as the `rng_*` imports read it.
@@ -151,7 +153,12 @@ fn sync_fused_rng(c: &mut Caller<'_, StoreData>) {
 /// The locked-down WASI both preview 1 and preview 2 are built from: no preopens, env, args or
 /// sockets (a plugin sees nothing of the machine), random seeded from the job, clocks following
 /// the virtual clock, stdout and stderr captured.
-fn locked_wasi(job_seed: u64, clock: &Arc<AtomicI64>, stderr: &MemoryOutputPipe) -> WasiCtxBuilder {
+fn locked_wasi(
+    job_seed: u64,
+    clock: &Arc<AtomicI64>,
+    mono_extra: &Arc<AtomicU64>,
+    stderr: &MemoryOutputPipe,
+) -> WasiCtxBuilder {
     let mut b = WasiCtxBuilder::new();
     b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
     b.stderr(stderr.clone()).stdout(stderr.clone());
@@ -161,16 +168,27 @@ fn locked_wasi(job_seed: u64, clock: &Arc<AtomicI64>, stderr: &MemoryOutputPipe)
     b.insecure_random(wasmtime_wasi::Deterministic::new(bytes));
     b.insecure_random_seed(job_seed as u128);
     b.wall_clock(VirtualWall(clock.clone()));
-    b.monotonic_clock(VirtualMono { clock: clock.clone(), reads: AtomicU64::new(0) });
+    b.monotonic_clock(VirtualMono { clock: clock.clone(), extra: mono_extra.clone() });
     b
 }
 
 impl StoreData {
     pub fn new(job_seed: u64, limits: StoreLimits) -> Self {
         let clock = Arc::new(AtomicI64::new(0));
+        let mono_extra = Arc::new(AtomicU64::new(0));
         let stderr = MemoryOutputPipe::new(64 * 1024);
-        let wasi = locked_wasi(job_seed, &clock, &stderr).build_p1();
-        Self { host: HostCalls::default(), wasi, wasi_p2: None, job_seed, limits, stderr, clock, fused: None }
+        let wasi = locked_wasi(job_seed, &clock, &mono_extra, &stderr).build_p1();
+        Self {
+            host: HostCalls::default(),
+            wasi,
+            wasi_p2: None,
+            job_seed,
+            limits,
+            stderr,
+            clock,
+            fused: None,
+            mono_extra,
+        }
     }
 
     pub fn set_time(&mut self, now_ns: i64) {
@@ -188,9 +206,9 @@ impl StoreData {
 
 impl WasiView for StoreData {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        let (seed, clock, stderr) = (self.job_seed, &self.clock, &self.stderr);
+        let (seed, clock, extra, stderr) = (self.job_seed, &self.clock, &self.mono_extra, &self.stderr);
         let (ctx, table) =
-            self.wasi_p2.get_or_insert_with(|| (locked_wasi(seed, clock, stderr).build(), ResourceTable::new()));
+            self.wasi_p2.get_or_insert_with(|| (locked_wasi(seed, clock, extra, stderr).build(), ResourceTable::new()));
         WasiCtxView { ctx, table }
     }
 }
@@ -208,19 +226,108 @@ impl wasmtime_wasi::HostWallClock for VirtualWall {
 /// The monotonic clock: the virtual clock, plus 1 s so that it is never zero (Go's runtime aborts
 /// on a zero `nanotime`, and `_initialize` runs before the first call sets the clock), plus 1 µs
 /// per read so that it advances even while the virtual clock is frozen (runtimes that wait for time
-/// to pass would otherwise spin). Deterministic: the reads are the guest's own.
+/// to pass would otherwise spin), plus whatever the guest slept ([`poll_oneoff`]). Deterministic:
+/// the reads and sleeps are the guest's own.
 struct VirtualMono {
     clock: Arc<AtomicI64>,
-    reads: AtomicU64,
+    extra: Arc<AtomicU64>,
 }
 impl wasmtime_wasi::HostMonotonicClock for VirtualMono {
     fn resolution(&self) -> u64 {
         1
     }
     fn now(&self) -> u64 {
-        let base = self.clock.load(Ordering::Relaxed).max(0) as u64;
-        base.saturating_add(1_000_000_000).saturating_add(self.reads.fetch_add(1_000, Ordering::Relaxed))
+        mono_now(&self.clock, advance(&self.extra, 1_000))
     }
+}
+
+/// Add `by` to `a`, saturating; the value before.
+fn advance(a: &AtomicU64, by: u64) -> u64 {
+    a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| Some(v.saturating_add(by))).unwrap_or_default()
+}
+
+fn mono_now(clock: &AtomicI64, extra: u64) -> u64 {
+    (clock.load(Ordering::Relaxed).max(0) as u64).saturating_add(1_000_000_000).saturating_add(extra)
+}
+
+/// WASI preview 1 `poll_oneoff` without the wall clock (issue 12, defect 2). wasmtime-wasi's own
+/// sleeps in the host, where the epoch deadline never interrupts, so a plugin sleeping 300 s
+/// escaped `limits.call_timeout`. Here a sleep returns at once and advances the plugin's monotonic
+/// clock by what it asked for: time inside a plugin is virtual, like every clock it can read. A
+/// plugin that waits for time to pass in a loop therefore still spins in WebAssembly, where the
+/// call timeout stops it. Stdin (always empty) and stdout/stderr (captured) are always ready.
+fn poll_oneoff(mut c: Caller<'_, StoreData>, subs: i32, events: i32, n: i32, nevents: i32) -> i32 {
+    const SUCCESS: i32 = 0;
+    const BADF: i32 = 8;
+    const FAULT: i32 = 21;
+    const INVAL: i32 = 28;
+    const NOTSUP: i32 = 58;
+    const SUB: usize = 48;
+    const EVENT: usize = 32;
+    let Some(mem) = c.get_export(export::MEMORY).and_then(|e| e.into_memory()) else {
+        return NOTSUP;
+    };
+    let n = n as u32 as usize;
+    if n == 0 {
+        return INVAL;
+    }
+    let (data, store) = mem.data_and_store_mut(&mut c);
+    let at = |ptr: i32, len: usize| {
+        let start = ptr as u32 as usize;
+        start.checked_add(len).map(|end| start..end)
+    };
+    let (Some(subs_at), Some(events_at), Some(nevents_at)) = (at(subs, n * SUB), at(events, n * EVENT), at(nevents, 4))
+    else {
+        return FAULT;
+    };
+    if data.get(events_at.clone()).is_none() || data.get(nevents_at.clone()).is_none() {
+        return FAULT;
+    }
+    let Some(sub_bytes) = data.get(subs_at) else {
+        return FAULT;
+    };
+    let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or_default());
+    let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap_or_default());
+    let wall_now = store.clock.load(Ordering::Relaxed).max(0) as u64;
+    let mono = mono_now(&store.clock, store.mono_extra.load(Ordering::Relaxed));
+    // (userdata, event type, nanoseconds to wait: 0 = ready now, flags of an fd event)
+    let mut pending: Vec<(u64, u8, u64, u16)> = Vec::with_capacity(n.min(64));
+    for s in sub_bytes.chunks_exact(SUB) {
+        let userdata = u64_at(s, 0);
+        match s[8] {
+            0 => {
+                let (id, timeout, abs) = (u32_at(s, 16), u64_at(s, 24), u16::from_le_bytes([s[40], s[41]]) & 1 == 1);
+                let wait = match (id, abs) {
+                    (0 | 1, false) => timeout,
+                    (0, true) => timeout.saturating_sub(wall_now),
+                    (1, true) => timeout.saturating_sub(mono),
+                    _ => return INVAL,
+                };
+                pending.push((userdata, 0, wait, 0));
+            }
+            1 if u32_at(s, 16) == 0 => pending.push((userdata, 1, 0, 1)), // stdin: at its end
+            2 if matches!(u32_at(s, 16), 1 | 2) => pending.push((userdata, 2, 0, 0)),
+            1 | 2 => return BADF,
+            _ => return INVAL,
+        }
+    }
+    let slept = pending.iter().map(|p| p.2).min().unwrap_or(0);
+    advance(&store.mono_extra, slept);
+    let mut count = 0usize;
+    let out = &mut data[events_at];
+    for (userdata, ty, _, flags) in pending.into_iter().filter(|p| p.2 <= slept) {
+        let e = &mut out[count * EVENT..(count + 1) * EVENT];
+        e.fill(0);
+        e[0..8].copy_from_slice(&userdata.to_le_bytes());
+        e[10] = ty;
+        if ty != 0 {
+            e[16..24].copy_from_slice(&(if ty == 2 { 65536u64 } else { 0 }).to_le_bytes());
+            e[24..26].copy_from_slice(&flags.to_le_bytes());
+        }
+        count += 1;
+    }
+    data[nevents_at].copy_from_slice(&(count as u32).to_le_bytes());
+    SUCCESS
 }
 
 /// Emitted payloads back to back in one buffer: no allocation per message once it has grown.
@@ -293,6 +400,9 @@ pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         c.data_mut().host.fail(&String::from_utf8_lossy(&msg));
     })?;
     wasmtime_wasi::p1::add_to_linker_sync(linker, |d: &mut StoreData| &mut d.wasi)?;
+    linker.allow_shadowing(true);
+    linker.func_wrap("wasi_snapshot_preview1", "poll_oneoff", poll_oneoff)?;
+    linker.allow_shadowing(false);
     Ok(())
 }
 

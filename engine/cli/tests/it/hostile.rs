@@ -54,22 +54,42 @@ fn picky(good: &[u8], bad: &[u8], emit_bad: bool, extra: &str) -> String {
 /// Run a scenario using `wat` as plugin `w` with 2 runs of 3 timesteps; `blocks` uses `w.f`.
 /// Returns (exit code, stderr, records.jsonl, elapsed).
 fn run_hostile(wat: &str, state: &str, blocks: &str) -> (i32, String, String, Duration) {
+    let h = run_measured(wat, "", state, blocks);
+    (h.code, h.err, h.records, h.elapsed)
+}
+
+/// What a hostile run left: exit code, stderr, records.jsonl, wall time, the engine's peak RSS.
+struct Hostile {
+    code: i32,
+    err: String,
+    records: String,
+    elapsed: Duration,
+    peak_rss: u64,
+}
+
+/// [`run_hostile`] with `extra` (e.g. a `limits:` line) in the scenario, measuring the engine's
+/// peak RSS.
+fn run_measured(wat: &str, extra: &str, state: &str, blocks: &str) -> Hostile {
     let dir = tempfile::tempdir().unwrap();
     let w = dir.path().join("w.wat");
     std::fs::write(&w, wat).unwrap();
     let p = scenario(
         dir.path(),
         &format!(
-            "name: t\nruns: 2\ntimesteps: 3\nstate: {state}\nplugins:\n  w: {{wasm: {}}}\nkafka: {{topics: {{out: {{partitions: 1}}}}}}\nblocks:\n{blocks}",
+            "name: t\nruns: 2\ntimesteps: 3\n{extra}\nstate: {state}\nplugins:\n  w: {{wasm: {}}}\nkafka: {{topics: {{out: {{partitions: 1}}}}}}\nblocks:\n{blocks}",
             w.display()
         ),
     );
     let out = dir.path().join("out");
-    let started = Instant::now();
-    let o = engine(&["run", p.to_str().unwrap(), "--kafka", "none", "--out", out.to_str().unwrap()]);
-    let elapsed = started.elapsed();
+    let m = engine_measured(&["run", p.to_str().unwrap(), "--kafka", "none", "--out", out.to_str().unwrap()]);
     let records = std::fs::read_to_string(out.join("records.jsonl")).unwrap_or_default();
-    (o.status.code().unwrap_or(-1), stderr(&o), records, elapsed)
+    Hostile {
+        code: m.output.status.code().unwrap_or(-1),
+        err: stderr(&m.output),
+        records,
+        elapsed: m.elapsed,
+        peak_rss: m.peak_rss,
+    }
 }
 
 /// Records of run `run`, one per line.
@@ -242,4 +262,70 @@ fn a_policy_output_with_a_signal_twice_fails_naming_the_plugin() {
         ),
         "the policy's output map has the signal `s` twice",
     );
+}
+
+/// A module whose `f` (a policy returning `{}`) runs `body` with `$sleep (ns)` (a WASI
+/// `poll_oneoff` on the monotonic clock, relative) and `$now` (the monotonic clock) at hand.
+fn sleeper(body: &str) -> String {
+    format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (memory (export "memory") 4)
+  (data (i32.const 256) "\80")
+  (func (export "distroduce_abi_version") (result i32) i32.const 1)
+  (func (export "distroduce_alloc") (param i32) (result i32) i32.const 65536)
+  (func $sleep_on (param $clock i32) (param $ns i64)
+    (i32.store8 (i32.const 1032) (i32.const 0))
+    (i32.store (i32.const 1040) (local.get $clock))
+    (i64.store (i32.const 1048) (local.get $ns))
+    (i32.store16 (i32.const 1064) (i32.const 0))
+    (if (call $poll (i32.const 1024) (i32.const 2048) (i32.const 1) (i32.const 3072)) (then unreachable))
+    (if (i32.ne (i32.load (i32.const 3072)) (i32.const 1)) (then unreachable)))
+  (func $sleep (param $ns i64) (call $sleep_on (i32.const 1) (local.get $ns)))
+  (func $now (result i64)
+    (if (call $clock (i32.const 1) (i64.const 1) (i32.const 3080)) (then unreachable))
+    (i64.load (i32.const 3080)))
+  (func (export "f") (param i32 i32) (result i64)
+    (local $t0 i64)
+    {body}
+    (i64.const {ret})))"#,
+        ret = (256u64 << 32) | 1,
+    )
+}
+
+#[test]
+fn a_wasi_sleep_advances_the_plugins_clock_instead_of_blocking_the_call() {
+    // Each call sleeps 30 s on the monotonic clock and 30 s on the realtime clock, with a 1 s call
+    // timeout: 6 calls used to take 6 minutes in the host, where the epoch deadline never fires.
+    // Sleeps are virtual now: they return at once and the monotonic clock moves by what was slept
+    // (the module traps if it did not), so the run succeeds in far less than one sleep.
+    let wat = sleeper(
+        "(local.set $t0 (call $now))
+    (call $sleep (i64.const 30000000000))
+    (call $sleep_on (i32.const 0) (i64.const 30000000000))
+    (if (i64.lt_u (i64.sub (call $now) (local.get $t0)) (i64.const 60000000000)) (then unreachable))",
+    );
+    let h = run_measured(&wat, "limits: {call_timeout: 1s}", "{a: 0}", "  - policies: [w.f]\n");
+    assert_eq!(h.code, 0, "{}", h.err);
+    assert_eq!(h.records.lines().count(), 8, "both runs complete: {}", h.records);
+    assert!(h.elapsed < Duration::from_secs(20), "took {:?}", h.elapsed);
+    eprintln!("peak RSS, 30 s WASI sleeps: {} MiB", h.peak_rss >> 20);
+}
+
+#[test]
+fn a_plugin_sleeping_forever_hits_the_call_timeout() {
+    // A loop of 300 s sleeps: it used to hang the run for 300 s per iteration; now the loop spins
+    // in WebAssembly, where the call timeout stops it.
+    let wat = sleeper("(loop $l (call $sleep (i64.const 300000000000)) (br $l))");
+    let h = run_measured(&wat, "limits: {call_timeout: 1s}", "{a: 0}", "  - policies: [w.f]\n");
+    assert_eq!(h.code, 1, "{}", h.err);
+    assert!(
+        h.err.contains("plugin `w` export `f` failed in simulation 0 subset 0 run 1 at timestep 1, substep 1")
+            && h.err.contains("did not finish within 1s (limits.call_timeout)"),
+        "{}",
+        h.err
+    );
+    assert!(h.elapsed < Duration::from_secs(30), "took {:?}", h.elapsed);
+    eprintln!("peak RSS, endless 300 s WASI sleeps: {} MiB", h.peak_rss >> 20);
 }

@@ -88,3 +88,51 @@ pub fn wait_or_kill_group(
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
+
+/// What [`engine_measured`] saw: the output, the wall time and the child's peak resident set.
+pub struct Measured {
+    pub output: Output,
+    pub elapsed: std::time::Duration,
+    /// `ru_maxrss` of the engine process, in bytes.
+    pub peak_rss: u64,
+}
+
+/// Run the `engine` binary like [`engine`], and measure its peak RSS (`wait4`'s `ru_maxrss`, of
+/// this child only) and wall time. Stdout and stderr are drained on threads so that a child
+/// writing a lot cannot block on a full pipe.
+#[cfg(unix)]
+pub fn engine_measured(args: &[&str]) -> Measured {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let started = std::time::Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_engine"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("engine binary runs");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            r.read_to_end(&mut v).expect("read the child's output");
+            v
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value, and wait4 writes it for our own child, which
+    // std has not reaped (we never call wait on `child`).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4: {}", std::io::Error::last_os_error());
+    let elapsed = started.elapsed();
+    let output = Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    };
+    Measured { output, elapsed, peak_rss: usage.ru_maxrss as u64 * 1024 }
+}

@@ -25,7 +25,9 @@ fn main() -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    let level = ["warn", "info", "debug", "trace"][cli.verbose.min(3) as usize];
+    // Plugin logs (tracing target `plugin`) need `-v`, whatever their level: a plugin's warnings
+    // are its own business, and a hostile plugin must not be able to flood stderr.
+    let level = ["warn,plugin=off", "info", "debug", "trace"][cli.verbose.min(3) as usize];
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

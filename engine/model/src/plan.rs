@@ -317,6 +317,10 @@ pub struct KafkaPlan {
 pub struct LimitsPlan {
     pub memory_bytes: usize,
     pub call_timeout: Duration,
+    /// Bytes one plugin call may emit, all messages together.
+    pub emit_bytes: usize,
+    /// Bytes of log text one plugin call may send.
+    pub log_bytes: usize,
 }
 
 #[derive(Debug, Clone)]

@@ -12,12 +12,126 @@ use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Caller, Linker, StoreLimits};
+
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// How many log lines of a job are kept for failure reports.
 const LOG_TAIL: usize = 20;
+
+/// Each log line (and each line of captured guest stderr in a failure report) is cut to this
+/// many bytes.
+pub const LOG_LINE_MAX: usize = 4096;
+
+/// A per-call or per-store limit a plugin ran into. Host functions trap with it; the backend turns
+/// it into [`crate::CallFailure::Limit`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LimitExceeded {
+    #[error("the plugin emitted more than {} in one call (limits.emit_bytes); its further messages were refused", size(*.0))]
+    EmitBytes(usize),
+    #[error("the plugin logged more than {} in one call (limits.log_bytes)", size(*.0))]
+    LogBytes(usize),
+    #[error("the plugin tried to grow a table to {elements} elements, past its limit of {limit} ({} at 8 bytes each, limits.memory)", size(limit * 8))]
+    TableElements { elements: usize, limit: usize },
+    #[error("the plugin's memories and tables together would exceed {} (limits.memory per plugin instance)", size(*.0))]
+    StoreBytes(usize),
+}
+
+/// `n` bytes for people: `64 MiB`, `4 KiB`, `100 bytes`.
+fn size(n: usize) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
+/// `text` cut to at most [`LOG_LINE_MAX`] bytes (at a character boundary), saying how long it was.
+pub fn truncate_line(text: &str, full_len: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= LOG_LINE_MAX && full_len <= LOG_LINE_MAX {
+        return text.into();
+    }
+    let mut end = text.len().min(LOG_LINE_MAX);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… [{full_len} bytes, cut to {end}]", &text[..end]).into()
+}
+
+/// The memory limiter of a job's store (issue 12, defect 3): linear memories *and* tables count.
+/// Each memory may grow to `limits.memory` (as before); each table to `limits.memory / 8`
+/// elements; all memories and tables of the store together to `limits.memory` per plugin; and the
+/// numbers of instances, memories and tables are bounded. Past a limit the growth traps with a
+/// [`LimitExceeded`] (or wasmtime's memory error), which fails the call or the instantiation.
+pub struct Limiter {
+    memory: usize,
+    table_elements: usize,
+    total: usize,
+    used: usize,
+    counts: usize,
+    inner: StoreLimits,
+}
+
+impl Limiter {
+    /// Limits for a store holding `plugins` plugin instances, each allowed `memory` bytes.
+    pub fn new(memory: usize, plugins: usize) -> Self {
+        let plugins = plugins.max(1);
+        let counts = 100 * plugins;
+        let inner = wasmtime::StoreLimitsBuilder::new()
+            .memory_size(memory)
+            .table_elements(memory / 8)
+            .instances(counts)
+            .memories(counts)
+            .tables(counts)
+            .trap_on_grow_failure(true)
+            .build();
+        Self { memory, table_elements: memory / 8, total: memory.saturating_mul(plugins), used: 0, counts, inner }
+    }
+
+    fn charge(&mut self, bytes: usize) -> wasmtime::Result<()> {
+        match self.used.checked_add(bytes) {
+            Some(u) if u <= self.total => {
+                self.used = u;
+                Ok(())
+            }
+            _ => Err(LimitExceeded::StoreBytes(self.total).into()),
+        }
+    }
+}
+
+impl wasmtime::ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if maximum.is_some_and(|m| desired > m) {
+            return Ok(false);
+        }
+        // The per-memory cap, with wasmtime's own error (the call reports `limits.memory`).
+        if desired > self.memory {
+            return self.inner.memory_growing(current, desired, maximum);
+        }
+        self.charge(desired.saturating_sub(current))?;
+        Ok(true)
+    }
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if maximum.is_some_and(|m| desired > m) {
+            return Ok(false);
+        }
+        if desired > self.table_elements {
+            return Err(LimitExceeded::TableElements { elements: desired, limit: self.table_elements }.into());
+        }
+        self.charge(desired.saturating_sub(current).saturating_mul(8))?;
+        Ok(true)
+    }
+    fn instances(&self) -> usize {
+        self.counts
+    }
+    fn tables(&self) -> usize {
+        self.counts
+    }
+    fn memories(&self) -> usize {
+        self.counts
+    }
+}
 
 /// Per-call host state, the same for every backend.
 #[derive(Debug)]
@@ -31,6 +145,11 @@ pub struct HostCalls {
     pub emitted: Emitted,
     /// Name of the plugin being called, for log lines.
     pub plugin: Arc<str>,
+    /// Per call: bytes emitted and logged so far, and their limits.
+    emit_bytes: usize,
+    log_bytes: usize,
+    emit_cap: usize,
+    log_cap: usize,
 }
 
 impl Default for HostCalls {
@@ -42,6 +161,10 @@ impl Default for HostCalls {
             logs: VecDeque::new(),
             emitted: Emitted::default(),
             plugin: Arc::from(""),
+            emit_bytes: 0,
+            log_bytes: 0,
+            emit_cap: usize::MAX,
+            log_cap: usize::MAX,
         }
     }
 }
@@ -51,24 +174,65 @@ impl HostCalls {
         self.rng = SplitMix64(seed);
         self.now_ns = now_ns;
         self.fail = None;
+        self.emit_bytes = 0;
+        self.log_bytes = 0;
         if !Arc::ptr_eq(&self.plugin, plugin) {
             self.plugin = plugin.clone();
         }
     }
 
+    /// Bytes one call may emit (`limits.emit_bytes`) and log (`limits.log_bytes`).
+    pub fn set_limits(&mut self, emit_bytes: usize, log_bytes: usize) {
+        self.emit_cap = emit_bytes;
+        self.log_cap = log_bytes;
+    }
+
+    /// Record an emitted message, unless the call's emits would pass `limits.emit_bytes`.
+    pub fn emit(&mut self, payload: &[u8]) -> Result<(), LimitExceeded> {
+        self.charge_emit(payload.len())?;
+        self.emitted.push(payload);
+        Ok(())
+    }
+
+    /// Count `len` emitted bytes against the call's limit.
+    pub fn charge_emit(&mut self, len: usize) -> Result<(), LimitExceeded> {
+        match self.emit_bytes.checked_add(len) {
+            Some(n) if n <= self.emit_cap => {
+                self.emit_bytes = n;
+                Ok(())
+            }
+            _ => Err(LimitExceeded::EmitBytes(self.emit_cap)),
+        }
+    }
+
+    /// A log line of the guest. Plugin logs go to the `plugin` tracing target, which the CLI shows
+    /// only with `-v`; each line is cut to [`LOG_LINE_MAX`] bytes.
     pub fn log(&mut self, level: i32, msg: &str) {
+        // Native plugins have no limit to report to; the WASM imports use `log_limited`.
+        let _ = self.log_limited(level, msg, msg.len());
+    }
+
+    /// A log line whose first bytes are `msg` and whose full length is `full_len`, counted against
+    /// `limits.log_bytes`.
+    pub fn log_limited(&mut self, level: i32, msg: &str, full_len: usize) -> Result<(), LimitExceeded> {
+        match self.log_bytes.checked_add(full_len) {
+            Some(n) if n <= self.log_cap => self.log_bytes = n,
+            _ => return Err(LimitExceeded::LogBytes(self.log_cap)),
+        }
+        let msg = truncate_line(msg, full_len);
         let plugin = &*self.plugin;
         match level {
-            i32::MIN..=0 => tracing::trace!(plugin, "{msg}"),
-            1 => tracing::debug!(plugin, "{msg}"),
-            2 => tracing::info!(plugin, "{msg}"),
-            3 => tracing::warn!(plugin, "{msg}"),
-            _ => tracing::error!(plugin, "{msg}"),
+            i32::MIN..=0 => tracing::trace!(target: "plugin", plugin, "{msg}"),
+            1 => tracing::debug!(target: "plugin", plugin, "{msg}"),
+            2 => tracing::info!(target: "plugin", plugin, "{msg}"),
+            3 => tracing::warn!(target: "plugin", plugin, "{msg}"),
+            _ => tracing::error!(target: "plugin", plugin, "{msg}"),
         }
         if self.logs.len() == LOG_TAIL {
             self.logs.pop_front();
         }
         self.logs.push_back(format!("[{plugin}] {msg}"));
+        Ok(())
     }
 
     pub fn fail(&mut self, msg: &str) {
@@ -93,7 +257,9 @@ impl distroduce_sdk::native::Host for HostCalls {
         HostCalls::log(self, level, msg)
     }
     fn emit(&mut self, msgpack: &[u8]) {
-        self.emitted.push(msgpack);
+        if let Err(e) = HostCalls::emit(self, msgpack) {
+            self.fail(&e.to_string());
+        }
     }
     fn fail(&mut self, msg: &str) {
         HostCalls::fail(self, msg)
@@ -108,7 +274,7 @@ pub struct StoreData {
     /// for a second context.
     wasi_p2: Option<(WasiCtx, ResourceTable)>,
     job_seed: u64,
-    pub limits: StoreLimits,
+    pub limits: Limiter,
     pub stderr: MemoryOutputPipe,
     /// The virtual clock as WASI sees it; updated before every call.
     pub clock: Arc<AtomicI64>,
@@ -173,7 +339,7 @@ fn locked_wasi(
 }
 
 impl StoreData {
-    pub fn new(job_seed: u64, limits: StoreLimits) -> Self {
+    pub fn new(job_seed: u64, limits: Limiter) -> Self {
         let clock = Arc::new(AtomicI64::new(0));
         let mono_extra = Arc::new(AtomicU64::new(0));
         let stderr = MemoryOutputPipe::new(64 * 1024);
@@ -200,7 +366,8 @@ impl StoreData {
         let all = self.stderr.contents();
         let text = String::from_utf8_lossy(&all);
         let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(10)..].join("\n")
+        let tail = &lines[lines.len().saturating_sub(10)..];
+        tail.iter().map(|l| truncate_line(l, l.len())).collect::<Vec<_>>().join("\n")
     }
 }
 
@@ -380,21 +547,42 @@ pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         c.data_mut().host.rng.next_f64()
     })?;
     linker.func_wrap(IMPORT_MODULE, import::NOW_NS, |c: Caller<'_, StoreData>| c.data().host.now_ns)?;
-    linker.func_wrap(IMPORT_MODULE, import::LOG, |mut c: Caller<'_, StoreData>, level: i32, ptr: i32, len: i32| {
-        let msg = guest_bytes(&mut c, ptr, len).unwrap_or_else(|| b"<log: pointer out of bounds>".to_vec());
-        c.data_mut().host.log(level, &String::from_utf8_lossy(&msg));
-    })?;
-    linker.func_wrap(IMPORT_MODULE, import::EMIT, |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| {
-        let Some(mem) = c.get_export(export::MEMORY).and_then(|e| e.into_memory()) else {
-            return c.data_mut().host.fail("emit: the plugin exports no memory");
-        };
-        let (data, store) = mem.data_and_store_mut(&mut c);
-        let range = ptr as u32 as usize..(ptr as u32 as usize).saturating_add(len as u32 as usize);
-        match data.get(range) {
-            Some(b) => store.host.emitted.push(b),
-            None => store.host.fail("emit: message pointer out of bounds"),
-        }
-    })?;
+    linker.func_wrap(
+        IMPORT_MODULE,
+        import::LOG,
+        |mut c: Caller<'_, StoreData>, level: i32, ptr: i32, len: i32| -> wasmtime::Result<()> {
+            // Only the part of the line that is kept is copied out of the guest.
+            let (start, full) = (ptr as u32 as usize, len as u32 as usize);
+            let kept = c.get_export(export::MEMORY).and_then(|e| e.into_memory()).and_then(|m| {
+                let data = m.data(&c);
+                data.get(start..start.checked_add(full)?)?;
+                Some(data[start..start + full.min(LOG_LINE_MAX + 4)].to_vec())
+            });
+            let host = &mut c.data_mut().host;
+            match kept {
+                Some(msg) => host.log_limited(level, &String::from_utf8_lossy(&msg), full)?,
+                None => host.log_limited(level, "<log: pointer out of bounds>", 0)?,
+            }
+            Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        IMPORT_MODULE,
+        import::EMIT,
+        |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| -> wasmtime::Result<()> {
+            let Some(mem) = c.get_export(export::MEMORY).and_then(|e| e.into_memory()) else {
+                c.data_mut().host.fail("emit: the plugin exports no memory");
+                return Ok(());
+            };
+            let (data, store) = mem.data_and_store_mut(&mut c);
+            let range = ptr as u32 as usize..(ptr as u32 as usize).saturating_add(len as u32 as usize);
+            match data.get(range) {
+                Some(b) => store.host.emit(b)?,
+                None => store.host.fail("emit: message pointer out of bounds"),
+            }
+            Ok(())
+        },
+    )?;
     linker.func_wrap(IMPORT_MODULE, import::FAIL, |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| {
         let msg = guest_bytes(&mut c, ptr, len).unwrap_or_else(|| b"<fail: pointer out of bounds>".to_vec());
         c.data_mut().host.fail(&String::from_utf8_lossy(&msg));
@@ -415,11 +603,11 @@ pub fn add_component_imports(linker: &mut wasmtime::component::Linker<StoreData>
     host.func_wrap("rng-f64", |mut c: Cx<'_, StoreData>, (): ()| Ok((c.data_mut().host.rng.next_f64(),)))?;
     host.func_wrap("now-ns", |c: Cx<'_, StoreData>, (): ()| Ok((c.data().host.now_ns,)))?;
     host.func_wrap("log", |mut c: Cx<'_, StoreData>, (level, msg): (i32, String)| {
-        c.data_mut().host.log(level, &msg);
+        c.data_mut().host.log_limited(level, &msg, msg.len())?;
         Ok(())
     })?;
     host.func_wrap("emit", |mut c: Cx<'_, StoreData>, (msg,): (Vec<u8>,)| {
-        c.data_mut().host.emitted.push(&msg);
+        c.data_mut().host.emit(&msg)?;
         Ok(())
     })?;
     host.func_wrap("fail", |mut c: Cx<'_, StoreData>, (msg,): (String,)| {

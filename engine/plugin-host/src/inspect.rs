@@ -7,7 +7,7 @@ use super::wasm::{deadline_ticks, timed_out, Ticker, CHECK_TIMEOUT};
 use distroduce_abi::{export, ABI_VERSION, IMPORT_MODULE, WASI_MODULE};
 use distroduce_model::value::json::to_json;
 use std::path::Path;
-use wasmtime::{Engine, ExternType, Linker, Module, Store, StoreLimitsBuilder, ValType};
+use wasmtime::{Engine, ExternType, Linker, Module, Store, ValType};
 
 /// WASI calls that reach files or the network. The engine never grants either (no preopened
 /// directories, no sockets), so a plugin that needs them cannot work.
@@ -183,7 +183,7 @@ pub fn inspect(path: &Path) -> Inspection {
 /// function, `_initialize`, describe) by the default call timeout, for modules and components.
 pub(crate) fn check_store(engine: &Engine) -> Result<(Ticker, Store<StoreData>), String> {
     let ticker = Ticker::start(engine).map_err(|e| format!("cannot start the call watchdog: {e}"))?;
-    let mut store = Store::new(engine, StoreData::new(0, StoreLimitsBuilder::new().memory_size(256 << 20).build()));
+    let mut store = Store::new(engine, StoreData::new(0, super::host::Limiter::new(256 << 20, 1)));
     store.limiter(|d| &mut d.limits);
     store.set_epoch_deadline(deadline_ticks(CHECK_TIMEOUT));
     Ok((ticker, store))

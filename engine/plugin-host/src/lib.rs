@@ -123,6 +123,8 @@ pub enum CallFailure {
     Timeout(std::time::Duration),
     /// The instance tried to grow its memory past `limits.memory`.
     OutOfMemory(usize),
+    /// A table, the store's total memory, emitted bytes or log bytes went past their limit.
+    Limit(String),
     /// Any other trap, with wasmtime's description and backtrace.
     Trap(String),
     /// The output pointer or length does not fit in guest memory.
@@ -146,6 +148,7 @@ impl fmt::Display for CallFailure {
             CallFailure::OutOfMemory(b) => {
                 write!(f, "the plugin exceeded its memory limit of {b} bytes (limits.memory)")
             }
+            CallFailure::Limit(m) => write!(f, "{m}"),
             CallFailure::Trap(m) => write!(f, "the plugin trapped: {m}"),
             CallFailure::BadOutput(m) => write!(f, "the plugin returned an invalid result: {m}"),
             CallFailure::Instantiate(m) => write!(f, "the plugin could not be instantiated: {m}"),

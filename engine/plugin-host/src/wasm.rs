@@ -10,7 +10,7 @@
 
 use super::component::{ComponentInstance, ComponentPlugin};
 use super::describe;
-use super::host::{add_imports, HostCalls, StoreData};
+use super::host::{add_imports, HostCalls, LimitExceeded, Limiter, StoreData};
 use super::{
     Backend, CallFailure, CallSetup, FusedFailKind, FusedFailure, FusedOutcome, FusedSetup, JobBackend, Resolved, Slot,
 };
@@ -20,7 +20,7 @@ use distroduce_model::{Model, PluginSource};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::{Config, Engine, InstancePre, Linker, Memory, Module, Store, StoreLimitsBuilder, TypedFunc, ValType};
+use wasmtime::{Config, Engine, InstancePre, Linker, Memory, Module, Store, TypedFunc, ValType};
 
 /// How often the epoch advances; call deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -105,6 +105,8 @@ pub struct WasmBackend {
     engine: Engine,
     plugins: Vec<Plugin>,
     memory_bytes: usize,
+    emit_bytes: usize,
+    log_bytes: usize,
     deadline_ticks: u64,
     timeout: Duration,
     _ticker: Ticker,
@@ -204,6 +206,8 @@ impl WasmBackend {
             engine,
             plugins,
             memory_bytes: model.limits.memory_bytes,
+            emit_bytes: model.limits.emit_bytes,
+            log_bytes: model.limits.log_bytes,
             deadline_ticks: deadline_ticks(timeout),
             timeout,
             _ticker: ticker,
@@ -259,8 +263,9 @@ impl WasmBackend {
     }
 
     fn new_job(&self, job_seed: u64) -> Result<WasmJob, CallFailure> {
-        let limits = StoreLimitsBuilder::new().memory_size(self.memory_bytes).trap_on_grow_failure(true).build();
+        let limits = Limiter::new(self.memory_bytes, self.plugins.len());
         let mut store = Store::new(&self.engine, StoreData::new(job_seed, limits));
+        store.data_mut().host.set_limits(self.emit_bytes, self.log_bytes);
         store.limiter(|d| &mut d.limits);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(self.deadline_ticks);
@@ -557,6 +562,9 @@ impl WasmJob {
 fn classify(store: &mut Store<StoreData>, e: wasmtime::Error, deadline_ticks: u64, memory_bytes: usize) -> CallFailure {
     if let Some(m) = store.data_mut().host.fail.take() {
         return CallFailure::Guest(m);
+    }
+    if let Some(l) = e.downcast_ref::<LimitExceeded>() {
+        return CallFailure::Limit(l.to_string());
     }
     let text = format!("{e:?}");
     match e.downcast_ref::<wasmtime::Trap>() {

@@ -580,7 +580,19 @@ fn compile_limits(r: &mut Reporter, l: &raw::Limits) -> LimitsPlan {
     if call_timeout.is_zero() {
         r.at("limits.call_timeout", "`call_timeout` must be positive", None);
     }
-    LimitsPlan { memory_bytes, call_timeout }
+    let mut size = |field: &str, v: &str, default: usize| {
+        parse_size(v).unwrap_or_else(|| {
+            r.at(
+                &format!("limits.{field}"),
+                format!("cannot read `{v}` as a size"),
+                "write e.g. `64MiB`, `1GiB` or a byte count".to_string(),
+            );
+            default
+        })
+    };
+    let emit_bytes = size("emit_bytes", &l.emit_bytes, 64 << 20);
+    let log_bytes = size("log_bytes", &l.log_bytes, 4 << 20);
+    LimitsPlan { memory_bytes, call_timeout, emit_bytes, log_bytes }
 }
 
 fn parse_duration(r: &mut Reporter, path: &str, s: &str) -> Option<Duration> {

@@ -426,6 +426,14 @@ pub struct Limits {
     /// Wall-clock limit for one plugin call, e.g. `10s`.
     #[serde(default = "default_call_timeout")]
     pub call_timeout: String,
+    /// Bytes one plugin call may emit (all its messages together), e.g. `64MiB`; past it the call
+    /// fails.
+    #[serde(default = "default_emit_bytes")]
+    pub emit_bytes: String,
+    /// Bytes of log text one plugin call may send, e.g. `4MiB`; past it the call fails. Each log
+    /// line is kept to its first 4 KiB.
+    #[serde(default = "default_log_bytes")]
+    pub log_bytes: String,
 }
 
 fn default_memory() -> String {
@@ -434,9 +442,20 @@ fn default_memory() -> String {
 fn default_call_timeout() -> String {
     "10s".into()
 }
+fn default_emit_bytes() -> String {
+    "64MiB".into()
+}
+fn default_log_bytes() -> String {
+    "4MiB".into()
+}
 impl Default for Limits {
     fn default() -> Self {
-        Self { memory: default_memory(), call_timeout: default_call_timeout() }
+        Self {
+            memory: default_memory(),
+            call_timeout: default_call_timeout(),
+            emit_bytes: default_emit_bytes(),
+            log_bytes: default_log_bytes(),
+        }
     }
 }
 

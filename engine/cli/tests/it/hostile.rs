@@ -17,17 +17,25 @@ fn wat_bytes(bytes: &[u8]) -> String {
 /// A module whose export `f` returns `good` in every run but run 1, where it returns `bad`, or,
 /// with `emit_bad`, emits `bad` and returns `good`. `extra` is spliced into the module.
 fn picky(good: &[u8], bad: &[u8], emit_bad: bool, extra: &str) -> String {
-    let (g, b) = (wat_bytes(good), wat_bytes(bad));
     let (gl, bl) = (good.len(), bad.len());
     let bad_call = if emit_bad {
         format!("(call $emit (i32.const 4096) (i32.const {bl})) (i64.const {})", (256u64 << 32) | gl as u64)
     } else {
         format!("(i64.const {})", (4096u64 << 32) | bl as u64)
     };
+    picky_code(good, bad, &bad_call, 4, extra)
+}
+
+/// [`picky`] with the instructions run 1 executes (`bad_call`, leaving the packed output as an
+/// i64; `bad` is at 4096) and the memory size in pages. `$emit` and `$log` are imported.
+fn picky_code(good: &[u8], bad: &[u8], bad_call: &str, pages: u32, extra: &str) -> String {
+    let (g, b) = (wat_bytes(good), wat_bytes(bad));
+    let gl = good.len();
     format!(
         r#"(module
   (import "distroduce" "emit" (func $emit (param i32 i32)))
-  (memory (export "memory") 4)
+  (import "distroduce" "log" (func $log (param i32 i32 i32)))
+  (memory (export "memory") {pages})
   (data (i32.const 256) "{g}")
   (data (i32.const 4096) "{b}")
   (func (export "distroduce_abi_version") (result i32) i32.const 1)
@@ -328,4 +336,131 @@ fn a_plugin_sleeping_forever_hits_the_call_timeout() {
     );
     assert!(h.elapsed < Duration::from_secs(30), "took {:?}", h.elapsed);
     eprintln!("peak RSS, endless 300 s WASI sleeps: {} MiB", h.peak_rss >> 20);
+}
+
+/// `times` calls of `import` (`emit` or `log` at error level) with a 16 MiB argument at 65536,
+/// then `ret` (the packed output).
+fn flood(import: &str, times: u32, ret: u64) -> String {
+    let call = match import {
+        "emit" => "(call $emit (i32.const 65536) (i32.const 16777216))",
+        _ => "(call $log (i32.const 4) (i32.const 65536) (i32.const 16777216))",
+    };
+    format!(
+        "(local.set $i (i32.const 0))
+        (block $done (loop $l
+          (br_if $done (i32.ge_u (local.get $i) (i32.const {times})))
+          {call}
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l)))
+        (i64.const {ret})"
+    )
+}
+
+/// Pages for 16 MiB at 65536 and a bit.
+const FLOOD_PAGES: u32 = 260;
+
+/// Each hostile case may use its limit plus this much: the engine itself (wasmtime, the compiled
+/// plugin, librdkafka, buffers) stays well under it; the unfixed engine reached 1.8 to 2.1 GB.
+const RSS_MARGIN: u64 = 128 << 20;
+
+fn assert_rss(what: &str, h: &Hostile, limit: u64) {
+    eprintln!(
+        "peak RSS, {what}: {} MiB (limit {} MiB + margin {} MiB)",
+        h.peak_rss >> 20,
+        limit >> 20,
+        RSS_MARGIN >> 20
+    );
+    assert!(h.peak_rss < limit + RSS_MARGIN, "{what}: peak RSS {} MiB", h.peak_rss >> 20);
+}
+
+#[test]
+fn growing_a_table_in_a_loop_hits_the_memory_limit() {
+    let code = "(loop $l (drop (table.grow $t (ref.null func) (i32.const 65536))) (br $l)) (i64.const 0)";
+    let wat = picky_code(&[0x80], &[0x80], code, 4, "(table $t 0 funcref)");
+    let h = run_measured(&wat, "limits: {memory: 16MiB, call_timeout: 20s}", "{a: 0}", "  - policies: [w.f]\n");
+    assert_contained(
+        "table.grow",
+        (h.code, h.err.clone(), h.records.clone(), h.elapsed),
+        // The table's 8-byte elements and the 256 KiB memory pass 16 MiB together before the
+        // table alone passes its 2097152 elements.
+        "the plugin's memories and tables together would exceed 16 MiB (limits.memory per plugin instance)",
+    );
+    assert_rss("table.grow loop, limits.memory 16 MiB", &h, 16 << 20);
+}
+
+#[test]
+fn emitting_more_than_emit_bytes_in_one_call_fails_it() {
+    // 64 messages of 16 MiB in one call, under a 64 MiB memory limit and the default emit_bytes
+    // (64 MiB): the fifth is refused and the call fails; what was emitted is dropped with it.
+    let wat = picky_code(&[0x80], &[0x80], &flood("emit", 64, 0), FLOOD_PAGES, "");
+    let h = run_measured(&wat, "limits: {memory: 64MiB}", "{a: 0}", "  - policies: [w.f]\n");
+    assert_contained(
+        "emit flood",
+        (h.code, h.err.clone(), h.records.clone(), h.elapsed),
+        "the plugin emitted more than 64 MiB in one call (limits.emit_bytes); its further messages were refused",
+    );
+    assert_rss("64 emits of 16 MiB, limits.memory 64 MiB, emit_bytes 64 MiB", &h, (64 + 64) << 20);
+}
+
+#[test]
+fn logging_more_than_log_bytes_in_one_call_fails_it_and_prints_nothing() {
+    // 40 lines of 16 MiB under the default log_bytes (4 MiB): the first is refused.
+    let wat = picky_code(&[0x80], &[0x80], &flood("log", 40, 0), FLOOD_PAGES, "");
+    let h = run_measured(&wat, "limits: {memory: 64MiB}", "{a: 0}", "  - policies: [w.f]\n");
+    assert_contained(
+        "log flood",
+        (h.code, h.err.clone(), h.records.clone(), h.elapsed),
+        "the plugin logged more than 4 MiB in one call (limits.log_bytes)",
+    );
+    assert!(h.err.len() < 64 << 10, "stderr has {} bytes", h.err.len());
+    assert_rss("40 log lines of 16 MiB, default log_bytes", &h, 64 << 20);
+}
+
+#[test]
+fn long_log_lines_are_cut_in_the_failure_report() {
+    // With log_bytes raised, 40 lines of 16 MiB are accepted; the call then returns a value that is
+    // not MessagePack. The report's log tail holds 20 lines of at most 4 KiB each, not 320 MiB.
+    let call = format!("{} (drop) (i64.const {})", flood("log", 40, 0), (4096u64 << 32) | 1);
+    let wat = picky_code(&[0x80], &[0xc1], &call, FLOOD_PAGES, "");
+    let h = run_measured(&wat, "limits: {memory: 64MiB, log_bytes: 1GiB}", "{a: 0}", "  - policies: [w.f]\n");
+    assert_contained(
+        "long log lines",
+        (h.code, h.err.clone(), h.records.clone(), h.elapsed),
+        "the plugin returned bytes that are not one MessagePack value",
+    );
+    assert!(
+        h.err.contains("last log lines:") && h.err.contains("[16777216 bytes, cut to 4096]"),
+        "{}",
+        &h.err[..h.err.len().min(4000)]
+    );
+    assert!(h.err.len() < 256 << 10, "stderr has {} bytes", h.err.len());
+    assert_rss("40 log lines of 16 MiB, log_bytes 1 GiB, failure report", &h, 64 << 20);
+}
+
+#[test]
+fn plugin_logs_are_printed_only_with_verbose() {
+    let marker = b"plugin-log-marker";
+    let call = format!(
+        "(call $log (i32.const 4) (i32.const 8192) (i32.const {})) (i64.const {})",
+        marker.len(),
+        (256u64 << 32) | 1
+    );
+    let wat = picky_code(&[0x80], &[0x80], &call, 4, &format!("(data (i32.const 8192) \"{}\")", wat_bytes(marker)));
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w.wat");
+    std::fs::write(&w, wat).unwrap();
+    let p = scenario(
+        dir.path(),
+        &format!("name: t\nruns: 2\ntimesteps: 1\nstate: {{a: 0}}\nplugins:\n  w: {{wasm: {}}}\nblocks:\n  - policies: [w.f]\n", w.display()),
+    );
+    let out = dir.path().join("out");
+    let run = |v: &[&str]| {
+        let o = engine(&[&["run", p.to_str().unwrap(), "--kafka", "none", "--out", out.to_str().unwrap()], v].concat());
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stderr(&o)
+    };
+    let quiet = run(&[]);
+    assert!(!quiet.contains("plugin-log-marker"), "an error-level plugin log printed without -v: {quiet}");
+    let verbose = run(&["-v"]);
+    assert!(verbose.contains("plugin-log-marker"), "with -v the plugin's log is shown: {verbose}");
 }

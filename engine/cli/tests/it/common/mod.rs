@@ -101,6 +101,7 @@ pub struct Measured {
 /// this child only) and wall time. Stdout and stderr are drained on threads so that a child
 /// writing a lot cannot block on a full pipe.
 #[cfg(unix)]
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives the rusage
 pub fn engine_measured(args: &[&str]) -> Measured {
     use std::io::Read;
     use std::os::unix::process::ExitStatusExt;

@@ -231,14 +231,48 @@ impl RunArgs {
 pub fn validate(path: &Path, plugins: &[(String, PathBuf)]) -> Result<(Model, WasmBackend, Resolved), RunError> {
     let ov = Overrides { plugins: plugins.to_vec(), ..Default::default() };
     let model = distroduce_scenario::load_with(path, &ov)?;
+    check_producer(&model)?;
     let (backend, resolved) = WasmBackend::load(&model)?;
     Ok((model, backend, resolved))
+}
+
+/// `kafka.producer` checked with librdkafka's own configuration parser, so that `validate` (not a
+/// producer created mid-`run`) reports a typo, at the YAML key (issue 12, defect 10).
+pub fn check_producer(model: &Model) -> Result<(), ConfigErrors> {
+    let k = &model.kafka;
+    let secret_keys: Vec<&str> = k.secrets.iter().map(|(key, _)| key.as_str()).collect();
+    let bad = distroduce_sink::kafka_check::check_producer_properties(&k.producer, &k.connection, &secret_keys);
+    if bad.is_empty() {
+        return Ok(());
+    }
+    // Positions are looked up only when there is something to report: the model keeps none for
+    // these pass-through properties.
+    let spans = std::fs::read_to_string(&model.file)
+        .map(|src| distroduce_scenario::span::SpanIndex::build(&src))
+        .unwrap_or_default();
+    let diags = bad
+        .into_iter()
+        .map(|b| {
+            let (path, message) = match &b.key {
+                Some(k) => (format!("kafka.producer.{k}"), format!("producer property `{k}`: {}", b.message)),
+                None => ("kafka.producer".into(), format!("the producer properties do not work together: {}", b.message)),
+            };
+            distroduce_model::diag::Diagnostic {
+                file: model.file.clone(),
+                pos: spans.key(&path),
+                message,
+                hint: Some("the properties are librdkafka's: https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md".into()),
+            }
+        })
+        .collect();
+    Err(ConfigErrors(diags))
 }
 
 /// `engine run`: load, run every job, flush, summarize.
 pub fn run(args: &RunArgs, progress: Option<Arc<dyn Progress>>) -> Result<Summary, RunError> {
     let wall = Instant::now();
     let model = distroduce_scenario::load_with(&args.scenario, &args.overrides())?;
+    check_producer(&model)?;
     let (backend, resolved) = WasmBackend::load(&model)?;
     run_loaded(&model, &backend, &resolved, args, progress, wall)
 }

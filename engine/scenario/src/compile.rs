@@ -414,9 +414,17 @@ fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig, clock: &Clock, base: &P
                 None
             }
         });
+        let name = t.name.clone().unwrap_or_else(|| alias.clone());
+        if let Some(problem) = topic_name_problem(&name) {
+            let hint = "Kafka topic names are 1 to 249 characters of a-z, A-Z, 0-9, `.`, `_` and `-`".to_string();
+            match t.name {
+                Some(_) => r.at(&format!("{path}.name"), problem, hint),
+                None => r.at_key(&path, format!("{problem} (the alias is the topic name when `name` is absent)"), hint),
+            }
+        }
         topics.push(TopicPlan {
             alias: alias.clone(),
-            name: t.name.clone().unwrap_or_else(|| alias.clone()),
+            name,
             partitions: t.partitions,
             replication: t.replication,
             format: t.format,
@@ -565,6 +573,23 @@ fn compile_secret(r: &mut Reporter, path: &str, s: &raw::Secret, base: &Path) ->
             None
         }
     }
+}
+
+/// Why Kafka would refuse `name` as a topic name (its own rule: 1 to 249 characters of
+/// `[a-zA-Z0-9._-]`, and not `.` or `..`), if it would.
+pub fn topic_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("the topic name is empty".into());
+    }
+    if name == "." || name == ".." {
+        return Some(format!("`{name}` cannot be a Kafka topic name"));
+    }
+    if name.len() > 249 {
+        return Some(format!("the topic name is {} characters long; Kafka allows at most 249", name.len()));
+    }
+    name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))).map(|c| {
+        format!("the topic name `{}` contains {c:?}, which Kafka does not allow in topic names", name.escape_debug())
+    })
 }
 
 fn compile_limits(r: &mut Reporter, l: &raw::Limits) -> LimitsPlan {

@@ -148,6 +148,13 @@ pub fn compile_expectations(
         });
         let output = e.output.as_ref().and_then(|o| {
             let opath = format!("{path}.output");
+            if let Some(problem) = super::compile::topic_name_problem(&o.topic) {
+                r.at(
+                    &format!("{opath}.topic"),
+                    problem,
+                    "Kafka topic names are 1 to 249 characters of a-z, A-Z, 0-9, `.`, `_` and `-`".to_string(),
+                );
+            }
             let mut loc = |field: &str, s: &str| match Locator::parse(s) {
                 Ok(l) => Some(l),
                 Err(m) => {

@@ -2,6 +2,7 @@
 //! nowhere ([`NullSink`], for benchmarks that measure the model alone).
 
 pub mod kafka;
+pub mod kafka_check;
 pub mod measure;
 pub mod metrics;
 pub mod records;

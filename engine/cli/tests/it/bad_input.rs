@@ -360,3 +360,52 @@ fn nan_in_state_is_refused_not_turned_into_null() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("scenario.yaml:4:30: `.nan` is not a number values can carry"), "{err}");
 }
+
+#[test]
+fn producer_properties_librdkafka_refuses_are_reported_at_their_key_by_validate_and_run() {
+    let kafka = "kafka:\n  producer:\n    acks: banana\n    lingr.ms: 5\n    linger.ms: 5\nstate:";
+    let y = base(GOOD).replace("state:", kafka);
+    let (code, err) = validate(&y);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("scenario.yaml:6:5: producer property `acks`: Invalid value for configuration property"),
+        "{err}"
+    );
+    assert!(
+        err.contains("scenario.yaml:7:5: producer property `lingr.ms`: No such configuration property: \"lingr.ms\""),
+        "{err}"
+    );
+    assert!(!err.contains("`linger.ms`"), "a valid property is not reported: {err}");
+    // `run` refuses it the same way, before any job (it used to fail creating the producer).
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), &y);
+    let o =
+        engine(&["run", path.to_str().unwrap(), "--kafka", "none", "--out", dir.path().join("out").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(":6:5: producer property `acks`"), "{}", stderr(&o));
+    // Properties that are each valid but conflict: reported at `producer`.
+    let y = base(GOOD).replace("state:", "kafka:\n  producer: {enable.idempotence: true, acks: 1}\nstate:");
+    let (code, err) = validate(&y);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("scenario.yaml:5:3: the producer properties do not work together:"), "{err}");
+}
+
+#[test]
+fn topic_names_kafka_refuses_are_reported_at_their_position() {
+    let long = "x".repeat(250);
+    let kafka = format!(
+        "kafka:\n  topics:\n    \"bad topic\": {{partitions: 1}}\n    dots: {{name: \"..\"}}\n    long: {{name: {long}}}\n    fine: {{name: a.b_c-D9}}\nexpectations:\n  e: {{from: fine, key: \"{{room}}\", window: 1s, aggregate: count, output: {{topic: \"out/x\", key: key, window_start: key}}}}\nstate:"
+    );
+    let (code, err) = validate(&base(GOOD).replace("state:", &kafka));
+    assert_eq!(code, 2, "{err}");
+    for (at, want) in [
+        (":6:5:", "the topic name `bad topic` contains ' ', which Kafka does not allow in topic names (the alias is the topic name when `name` is absent)"),
+        (":7:18:", "`..` cannot be a Kafka topic name"),
+        (":8:18:", "the topic name is 250 characters long; Kafka allows at most 249"),
+        (":11:", "the topic name `out/x` contains '/'"),
+    ] {
+        let line = err.lines().find(|l| l.contains(want)).unwrap_or_else(|| panic!("want {want:?} in:\n{err}"));
+        assert!(line.starts_with("error: scenario.yaml") && line.contains(at), "at {at}: {line}");
+    }
+    assert!(!err.contains("a.b_c-D9"), "a valid name is not reported: {err}");
+}

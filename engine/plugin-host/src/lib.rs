@@ -12,7 +12,7 @@
 pub mod build;
 pub mod cache;
 pub mod component;
-mod describe;
+pub mod describe;
 pub mod host;
 pub mod inspect;
 mod inspect_component;

@@ -93,7 +93,7 @@
 mod command;
 mod consume;
 pub mod extract;
-mod matching;
+pub mod matching;
 pub mod report;
 pub mod time;
 

@@ -228,7 +228,9 @@ pub type Entry<'a> = (&'a [u8], &'a [u8]);
 /// Iterate the (key bytes, value bytes) pairs of a map value.
 pub fn map_entries(b: &[u8]) -> Result<Vec<Entry<'_>>, Malformed> {
     let (n, mut at) = map_header(b)?.ok_or(bad(0, "expected a map"))?;
-    let mut out = Vec::with_capacity(n);
+    // An entry takes at least two bytes; the header alone must not decide what is reserved (a
+    // map32 header claiming 2^32 entries aborted the process: found by engine/fuzz).
+    let mut out = Vec::with_capacity(n.min(b.len().saturating_sub(at) / 2));
     for _ in 0..n {
         let kl = value_len(b, at)?;
         let k = &b[at..at + kl];

@@ -50,6 +50,40 @@ pub fn to_json(b: &[u8]) -> Result<Json, Malformed> {
     Ok(v)
 }
 
+/// How long a map key that is not a string may be as JSON text. Unbounded, keys that are maps
+/// whose keys are maps... escape their inner keys again at every level: 100 levels of them in a
+/// few hundred bytes made 2^100 bytes of text (found by the fuzz suite, engine/fuzz).
+pub const MAX_KEY_TEXT: usize = 4096;
+
+/// A map key as JSON object keys must be: a string as it is, anything else as its JSON text.
+fn key_text(k: Json, at: usize) -> Result<String, Malformed> {
+    struct Bounded(Vec<u8>);
+    impl std::io::Write for Bounded {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if self.0.len() + b.len() > MAX_KEY_TEXT {
+                return Err(std::io::Error::other("too long"));
+            }
+            self.0.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    match k {
+        Json::String(s) => Ok(s),
+        other => {
+            let mut w = Bounded(Vec::new());
+            serde_json::to_writer(&mut w, &other).map_err(|_| Malformed {
+                offset: at,
+                what: "a map key that is not a string is longer than 4096 bytes as JSON text",
+            })?;
+            // serde_json writes UTF-8.
+            Ok(String::from_utf8_lossy(&w.0).into_owned())
+        }
+    }
+}
+
 /// `depth`: how many containers enclose this value.
 fn decode(b: &[u8], at: usize, depth: usize) -> Result<(Json, usize), Malformed> {
     let (h, payload, children) = header(b, at)?;
@@ -86,7 +120,8 @@ fn decode(b: &[u8], at: usize, depth: usize) -> Result<(Json, usize), Malformed>
         },
         Kind::List => {
             let mut pos = end;
-            let mut items = Vec::with_capacity(children);
+            // Each item takes at least one byte: a length prefix that lies must not reserve 77 GB.
+            let mut items = Vec::with_capacity(children.min(b.len().saturating_sub(end)));
             for _ in 0..children {
                 let (v, next) = decode(b, pos, depth + 1)?;
                 items.push(v);
@@ -96,14 +131,11 @@ fn decode(b: &[u8], at: usize, depth: usize) -> Result<(Json, usize), Malformed>
         }
         Kind::Map => {
             let mut pos = end;
-            let mut m = Map::with_capacity(children / 2);
+            let mut m = Map::with_capacity((children / 2).min(b.len().saturating_sub(end) / 2));
             for _ in 0..children / 2 {
                 let (k, next) = decode(b, pos, depth + 1)?;
                 let (v, after) = decode(b, next, depth + 1)?;
-                let key = match k {
-                    Json::String(s) => s,
-                    other => other.to_string(),
-                };
+                let key = key_text(k, pos)?;
                 m.insert(key, v);
                 pos = after;
             }
@@ -116,6 +148,34 @@ fn decode(b: &[u8], at: usize, depth: usize) -> Result<(Json, usize), Malformed>
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Found by the fuzz suite (engine/fuzz, `value` target): maps as keys of maps as keys...,
+    /// 100 levels deep, used to take exponential time and memory; now an error at once.
+    #[test]
+    fn nested_non_string_keys_are_bounded() {
+        let mut key = vec![0xa1, b'"'];
+        for _ in 0..100 {
+            key = [&[0x81][..], &key, &[0xc0]].concat();
+        }
+        let b = [&[0x81][..], &key, &[0xc0]].concat();
+        let started = std::time::Instant::now();
+        assert_eq!(
+            to_json(&b).unwrap_err().what,
+            "a map key that is not a string is longer than 4096 bytes as JSON text"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // Short ones are still their JSON text.
+        assert_eq!(to_json(&[0x81, 0x01, 0xc0]).unwrap(), serde_json::json!({"1": null}));
+    }
+
+    /// Found by the fuzz suite (engine/fuzz, `describe` target): a list or map header claiming 2^32
+    /// items made `to_json` reserve them all up front and abort the process.
+    #[test]
+    fn a_lying_length_prefix_is_an_error_not_an_abort() {
+        for b in [&[0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0][..], &[0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, b'a', 0x01]] {
+            assert!(to_json(b).is_err());
+        }
+    }
 
     #[test]
     fn round_trips_json_keeping_int_float_distinction() {

@@ -93,15 +93,24 @@ pub fn wait_or_kill_group(
 pub struct Measured {
     pub output: Output,
     pub elapsed: std::time::Duration,
-    /// `ru_maxrss` of the engine process, in bytes.
+    /// The engine process's peak RSS in bytes: its `VmHWM`, sampled every 5 ms while it runs.
+    /// (`wait4`'s `ru_maxrss` would be simpler, but Linux starts it at the parent's RSS when the
+    /// child execs, so with many tests running it measures the test process.)
     pub peak_rss: u64,
 }
 
-/// Run the `engine` binary like [`engine`], and measure its peak RSS (`wait4`'s `ru_maxrss`, of
-/// this child only) and wall time. Stdout and stderr are drained on threads so that a child
+/// `VmHWM` of process `pid`, in bytes, while it runs.
+fn vm_hwm(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Run the `engine` binary like [`engine`], and measure its peak RSS and wall time. Stdout and stderr are drained on threads so that a child
 /// writing a lot cannot block on a full pipe.
 #[cfg(unix)]
-#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives the rusage
+#[allow(clippy::zombie_processes)] // reaped by wait4 below
 pub fn engine_measured(args: &[&str]) -> Measured {
     use std::io::Read;
     use std::os::unix::process::ExitStatusExt;
@@ -123,10 +132,29 @@ pub fn engine_measured(args: &[&str]) -> Measured {
     };
     let out = drain(Box::new(child.stdout.take().unwrap()));
     let err = drain(Box::new(child.stderr.take().unwrap()));
+    let (pid_u32, done) = (child.id(), std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = vm_hwm(pid_u32).unwrap_or(0).max(peak);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            peak
+        })
+    };
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value, and wait4 writes it for our own child, which
     // std has not reaped (we never call wait on `child`).
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // Wait for the exit without reaping, so that the sampler never reads a reused pid.
+    // SAFETY: a zeroed siginfo_t is valid; waitid writes it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::waitid(libc::P_PID, pid_u32, &mut info, libc::WEXITED | libc::WNOWAIT) };
+    assert_eq!(r, 0, "waitid: {}", std::io::Error::last_os_error());
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak_rss = sampler.join().unwrap();
     let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     assert_eq!(pid, child.id() as libc::pid_t, "wait4: {}", std::io::Error::last_os_error());
     let elapsed = started.elapsed();
@@ -135,5 +163,6 @@ pub fn engine_measured(args: &[&str]) -> Measured {
         stdout: out.join().unwrap(),
         stderr: err.join().unwrap(),
     };
-    Measured { output, elapsed, peak_rss: usage.ru_maxrss as u64 * 1024 }
+    assert!(peak_rss > 0, "no VmHWM sample of the engine process");
+    Measured { output, elapsed, peak_rss }
 }

@@ -16,14 +16,13 @@ pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
-/// A Rust plugin of plugins/, built for wasm into target/wasm as scripts/build-plugins does. A
-/// plain `cargo test` builds the missing ones once (scripts/test has built them all already).
+/// A Rust plugin of plugins/, built for wasm into target/wasm as scripts/build-plugins does. The
+/// first call of a test process runs the (incremental) build, so a plugin is never older than
+/// the SDK it was built from; after scripts/test's own build that takes a second or two.
 pub fn plugin(name: &str) -> String {
     let target = if name == "wasi_probe_plugin" { "wasm32-wasip1" } else { "wasm32-unknown-unknown" };
     let p = repo().join("target/wasm").join(target).join("release").join(format!("{name}.wasm"));
-    if !p.is_file() {
-        build_rust_plugins();
-    }
+    build_rust_plugins();
     assert!(p.is_file(), "{} is missing: run scripts/build-plugins (scripts/test does)", p.display());
     p.display().to_string()
 }

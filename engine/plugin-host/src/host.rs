@@ -615,7 +615,43 @@ pub fn add_component_imports(linker: &mut wasmtime::component::Linker<StoreData>
         Ok(())
     })?;
     wasmtime_wasi::p2::add_to_linker_sync(linker)?;
+    // Sleeps are virtual in components too (see `poll_oneoff`): wasmtime-wasi's pollables for
+    // `subscribe-duration`/`subscribe-instant` wait on the wall clock in the host, where the call
+    // deadline never fires. Ours are ready at once and advance the plugin's monotonic clock.
+    linker.allow_shadowing(true);
+    let mut clocks = linker.instance(COMPONENT_MONOTONIC_CLOCK)?;
+    clocks.func_wrap("subscribe-duration", |mut c: Cx<'_, StoreData>, (ns,): (u64,)| {
+        advance(&c.data().mono_extra, ns);
+        Ok((ready_pollable(c.data_mut())?,))
+    })?;
+    clocks.func_wrap("subscribe-instant", |mut c: Cx<'_, StoreData>, (when,): (u64,)| {
+        let d = c.data();
+        let now = mono_now(&d.clock, d.mono_extra.load(Ordering::Relaxed));
+        advance(&d.mono_extra, when.saturating_sub(now));
+        Ok((ready_pollable(c.data_mut())?,))
+    })?;
+    linker.allow_shadowing(false);
     Ok(())
+}
+
+/// The monotonic-clock interface of WASI preview 2 that wasmtime-wasi defines (the component
+/// linker matches a plugin's 0.2.x import to it).
+const COMPONENT_MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+/// A pollable that is ready at once: a virtual sleep that has already elapsed.
+struct Elapsed;
+
+#[wasmtime_wasi::async_trait]
+impl wasmtime_wasi::p2::Pollable for Elapsed {
+    async fn ready(&mut self) {}
+}
+
+fn ready_pollable(
+    d: &mut StoreData,
+) -> wasmtime::Result<wasmtime::component::Resource<wasmtime_wasi::p2::DynPollable>> {
+    let view = d.ctx();
+    let r = view.table.push(Elapsed)?;
+    wasmtime_wasi::p2::subscribe(view.table, r)
 }
 
 /// The interface name components import the host functions from.

@@ -643,7 +643,7 @@ impl WasmJob {
     }
 
     /// The cursor's fields (ABI.md §10), or why it cannot be read.
-    fn read_cursor(&self, plugin: usize) -> Result<[u32; 10], CallFailure> {
+    fn read_cursor(&self, plugin: usize) -> Result<[u32; distroduce_abi::fused::cursor::LEN / 4], CallFailure> {
         use distroduce_abi::fused::cursor;
         let inst = self.core(plugin)?;
         let at = self.store.data().fused.map(|f| f.cursor).unwrap_or(0);
@@ -651,7 +651,7 @@ impl WasmJob {
         let cur = data
             .get(at..at.saturating_add(cursor::LEN))
             .ok_or_else(|| CallFailure::BadOutput(format!("the loop's cursor at {at} lies outside its memory")))?;
-        let mut f = [0u32; 10];
+        let mut f = [0u32; cursor::LEN / 4];
         for (i, v) in f.iter_mut().enumerate() {
             *v = u32::from_le_bytes(cur[i * 4..i * 4 + 4].try_into().expect("4 bytes"));
         }
@@ -661,14 +661,15 @@ impl WasmJob {
 
 /// Indices into [`WasmJob::read_cursor`]'s array (u32 words; the timestep takes words 0 and 1).
 mod word {
-    pub const SUBSTEP: usize = 2;
-    pub const POS: usize = 3;
-    pub const STATUS: usize = 4;
-    pub const BLOCKS_DONE: usize = 5;
-    pub const OUT_PTR: usize = 6;
-    pub const OUT_LEN: usize = 7;
-    pub const MSG_PTR: usize = 8;
-    pub const MSG_LEN: usize = 9;
+    use distroduce_abi::fused::cursor;
+    pub const SUBSTEP: usize = cursor::SUBSTEP / 4;
+    pub const POS: usize = cursor::POS / 4;
+    pub const STATUS: usize = cursor::STATUS / 4;
+    pub const BLOCKS_DONE: usize = cursor::BLOCKS_DONE / 4;
+    pub const OUT_PTR: usize = cursor::OUT_PTR / 4;
+    pub const OUT_LEN: usize = cursor::OUT_LEN / 4;
+    pub const MSG_PTR: usize = cursor::MSG_PTR / 4;
+    pub const MSG_LEN: usize = cursor::MSG_LEN / 4;
 }
 
 impl WasmJob {

@@ -94,6 +94,32 @@ fn imported_cadcad_models_give_cadcads_records_byte_for_byte() {
     }
 }
 
+/// A model that is a package (tests/fixtures/cadcad_features/), with a functools.partial and a
+/// lambda among its functions, a state update reading `sH` (so the import turns `history` on), two
+/// blocks, an N = 1 sweep and `sim_config`, gives the records cadCAD 0.5.3 wrote from it:
+///
+///     benches/.venv/bin/python -c "import sys; sys.path[:0] = ['benches/cadcad', \
+///       'engine/cli/tests/fixtures/cadcad_features']; import engines, cadcad_features as m; \
+///       engines.write_jsonl(engines.run_cadcad(m.initial_state, m.partial_state_update_blocks, \
+///       m.params, 1, 4), list(m.initial_state), \
+///       'engine/cli/tests/fixtures/cadcad_features.cadcad.jsonl')"
+#[test]
+fn a_model_package_with_partials_lambdas_and_history_gives_cadcads_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("imported");
+    let o = import(&fixture("cadcad_features/cadcad_features"), &dir, &[]);
+    assert!(o.status.success(), "import failed: {}", stderr(&o));
+    let yaml = read(&dir.join("scenario.yaml"));
+    assert!(yaml.contains("history: true") && yaml.contains("runs: 1 ") && yaml.contains("timesteps: 4 "), "{yaml}");
+    let out = tmp.path().join("out");
+    let r = run(&dir.join("scenario.yaml"), &out);
+    assert!(r.status.success(), "run failed: {}", stderr(&r));
+    assert!(
+        read(&out.join("records.jsonl")) == read(&fixture("cadcad_features.cadcad.jsonl")),
+        "records differ from cadCAD's"
+    );
+}
+
 /// What cannot be carried over is reported all at once, each with where it is, and nothing is
 /// written: a policy cadCAD could not call either, a state value the scenario cannot hold, and
 /// env_processes.

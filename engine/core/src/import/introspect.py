@@ -10,6 +10,7 @@ Problems are collected, not raised, so that the user sees all of them at once: e
 {"what": ..., "hint": ...} in "problems". A failure to import the model at all is one problem
 with Python's traceback.
 """
+import ast
 import dis
 import functools
 import importlib
@@ -29,7 +30,16 @@ NATIVE_HINT = ("Python plugins run inside a WebAssembly component (componentize-
                "extensions such as numpy cannot be loaded there. Use math/random/statistics "
                "instead, or port the functions that need it to Rust (docs/coming-from-cadcad.md)")
 
+CADCAD_HINT = ("the functions run without cadCAD (the engine is the executor): keep Experiment, "
+               "config_sim and Executor in another file (e.g. run.py) and import the module that "
+               "defines initial_state, params and partial_state_update_blocks; give N and T with "
+               "--runs and --timesteps")
+
 problems = []
+
+
+def native_hint(top):
+    return CADCAD_HINT if top in ("cadCAD", "radcad") else NATIVE_HINT
 
 
 def problem(what, hint=""):
@@ -100,6 +110,23 @@ def reads_arg(fn, index):
     return False
 
 
+def direct_imports(root, files):
+    """Top-level names of the modules that the model's own files import."""
+    tops = set()
+    for rel in files:
+        try:
+            with open(os.path.join(root, rel), encoding="utf-8") as fh:
+                tree = ast.parse(fh.read())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                tops.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                tops.add(node.module.split(".")[0])
+    return tops
+
+
 def check_call(fn, nargs, what, shape):
     if not callable(fn):
         problem(f"{what} is a {type(fn).__name__}, not a function", f"cadCAD calls it as {shape}")
@@ -129,7 +156,7 @@ def main():
         top = (e.name or "").split(".")[0]
         if top in NATIVE:
             problem(f"the model imports {top}, which cannot run inside a WebAssembly component "
-                    f"({e})", NATIVE_HINT)
+                    f"({e})", native_hint(top))
         else:
             problem(f"cannot import the model:\n{traceback.format_exc().rstrip()}",
                     "engine import runs the model with the host's Python (`--python` chooses it)")
@@ -139,27 +166,29 @@ def main():
                 "engine import runs the model with the host's Python (`--python` chooses it)")
         return {"problems": problems}
 
-    # Modules the model pulled in: its own files are bundled; native packages cannot be.
+    # Modules the model pulled in: its own files are bundled, the standard library is in the
+    # component; anything else the model's files import themselves cannot be loaded there.
+    # (What those packages import in turn is not listed: it would bury the one line that matters.)
     root_abs = os.path.realpath(root)
-    files = []
+    files, outside = [], {}
     stdlib = getattr(sys, "stdlib_module_names", set())
     stdlib_dir = os.path.realpath(sysconfig.get_paths()["stdlib"])
     for name in sorted(set(sys.modules) - before):
-        m = sys.modules.get(name)
-        top = name.split(".")[0]
-        path = getattr(m, "__file__", None)
-        if path and os.path.realpath(path).startswith(root_abs + os.sep):
-            rel = os.path.relpath(os.path.realpath(path), root_abs)
-            if rel.endswith(".py"):
-                files.append(rel)
-            continue
-        if top in NATIVE and top == name:
+        path = getattr(sys.modules.get(name), "__file__", None)
+        real = os.path.realpath(path) if path else ""
+        if real.startswith(root_abs + os.sep):
+            if real.endswith(".py"):
+                files.append(os.path.relpath(real, root_abs))
+        elif "." not in name and name not in stdlib and name not in sys.builtin_module_names \
+                and not real.startswith(stdlib_dir + os.sep):
+            outside[name] = path
+    for top in sorted(direct_imports(root_abs, files) & set(outside)):
+        if top in NATIVE:
             problem(f"the model imports {top}, which cannot run inside a WebAssembly component",
-                    NATIVE_HINT)
-        elif (top == name and path and top not in stdlib and top not in sys.builtin_module_names
-              and not os.path.realpath(path).startswith(stdlib_dir + os.sep)):
-            problem(f"the model imports {top} ({path}), which is neither the standard library nor "
-                    f"a file under {root_abs}",
+                    native_hint(top))
+        else:
+            problem(f"the model imports {top} ({outside[top]}), which is neither the standard "
+                    f"library nor a file under {root_abs}",
                     "only the standard library and the model's own .py files are bundled into "
                     "the component; copy pure-Python helpers next to the model")
 

@@ -141,9 +141,10 @@ pub fn cadcad(req: &ImportRequest) -> Result<Imported, ImportError> {
     let source = req.path.canonicalize().unwrap_or_else(|_| req.path.clone());
     let text =
         scenario::render(&scenario::Inputs { name: &name, source: &source, runs, timesteps, wasm: &wasm_rel }, &model);
-    std::fs::write(&scenario_path, text).map_err(io(&scenario_path))?;
     let script = plugin::write(&dir.join("plugin"), &name, &root, &module, &source, &model)?;
     let wasm = if req.build { Some(plugin::build(&script)?) } else { None };
+    // Last, so that a failed build leaves no scenario behind and the import can simply be retried.
+    std::fs::write(&scenario_path, text).map_err(io(&scenario_path))?;
     Ok(Imported { dir, scenario: scenario_path, wasm, notes })
 }
 

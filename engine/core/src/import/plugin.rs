@@ -52,7 +52,11 @@ pub fn build(script: &Path) -> Result<PathBuf, ImportError> {
         Some(w) if out.status.success() && w.is_file() => Ok(w),
         _ => Err(ImportError::Build {
             script: script.to_path_buf(),
-            output: tail(&String::from_utf8_lossy(&out.stderr), 40),
+            // componentize-py follows the Python traceback with its own Rust backtrace: drop that.
+            output: tail(
+                String::from_utf8_lossy(&out.stderr).split("\nStack backtrace:").next().unwrap_or("").trim_end(),
+                40,
+            ),
         }),
     }
 }

@@ -62,6 +62,9 @@ pub enum Cmd {
     /// Inspect plugin modules, or create a plugin project.
     #[command(subcommand)]
     Plugin(PluginCmd),
+    /// Turn a model of another simulator into a scenario and plugin (`engine import cadcad model.py`).
+    #[command(subcommand)]
+    Import(ImportCmd),
     /// Check a scenario and its plugins without running it.
     Validate {
         scenario: PathBuf,
@@ -123,6 +126,36 @@ pub enum PluginCmd {
         /// project.
         #[arg(long)]
         sdk: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ImportCmd {
+    /// Import a cadCAD (0.5.3) model unchanged: write DIR/scenario.yaml from its initial_state,
+    /// params and partial_state_update_blocks, and DIR/plugin/, a Python plugin calling its own
+    /// functions, built into a component. Then: `engine run DIR/scenario.yaml`.
+    Cadcad {
+        /// The model: a .py file, or a directory holding model.py or a package.
+        path: PathBuf,
+        /// Output directory (default: distroduce-<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Monte Carlo runs N (default: the model's sim_config, else 1).
+        #[arg(long)]
+        runs: Option<u64>,
+        /// Timesteps T (default: the model's sim_config, else 100).
+        #[arg(long)]
+        timesteps: Option<u64>,
+        /// The Python that imports the model to read it (default: $VIRTUAL_ENV/bin/python, else
+        /// python3). The plugin itself runs the CPython inside the component.
+        #[arg(long)]
+        python: Option<PathBuf>,
+        /// Overwrite DIR/scenario.yaml if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Write the files but do not build the component (DIR/plugin/build builds it).
+        #[arg(long)]
+        no_build: bool,
     },
 }
 

@@ -2,13 +2,14 @@
 //! messages they emit published to Kafka and measured like a benchmark.
 //!
 //! This crate is the operations the `engine` command runs ([`run()`], [`validate`], [`bench`],
-//! [`merge`]), with typed errors ([`RunError`]) and the output directory's layout in one place
+//! [`merge`], [`import`]), with typed errors ([`RunError`]) and the output directory's layout in one place
 //! ([`layout`]). The stages it wires live in their own crates, re-exported here:
 //! [`scenario`] (YAML → validated [`model::Model`]) → [`plugin_host`] (plugins compiled once,
 //! instantiated per job) → [`sim`] (jobs in parallel, cadCAD semantics) → [`sink`] (records to
 //! files, messages to Kafka).
 
 pub mod bench;
+pub mod import;
 pub use distroduce_model::layout;
 pub mod merge;
 pub mod metrics;

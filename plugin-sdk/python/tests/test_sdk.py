@@ -7,7 +7,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from distroduce import PluginError, format_python, msgpack, policy, state_update  # noqa: E402
-from distroduce import plugin  # noqa: E402
+from distroduce import cadcad, plugin  # noqa: E402
 
 
 class Host:
@@ -96,6 +96,48 @@ class PluginTest(unittest.TestCase):
         self.assertEqual(format_python(0), "1970-01-01 00:00:00")
         self.assertEqual(format_python(1_500_000_000), "1970-01-01 00:00:01.500000")
         self.assertEqual(format_python(-1000), "1969-12-31 23:59:59.999999")
+
+
+class CadcadTest(unittest.TestCase):
+    """distroduce.cadcad: cadCAD functions called with cadCAD's arguments, results checked."""
+
+    def test_functions_get_cadcads_arguments(self):
+        seen = {}
+
+        def p(params, substep, sH, s):
+            seen["policy"] = (params, substep, s)
+            return {"add": params["k"] + s["x"]}
+
+        def suf(params, substep, sH, s, _input):
+            seen["suf"] = (substep, _input, sH)
+            return "x", s["x"] + _input["add"]
+
+        cadcad.policy(p, "c_p")
+        cadcad.state_update(suf, "c_suf")
+        h = Host()
+        state = {"x": 1, "simulation": 0, "subset": 0, "run": 1, "substep": 0, "timestep": 0}
+        ctx = {"substep": 2, "timestep": 1, "variable": "x"}
+        out = plugin.call("c_p", msgpack.packb({"ctx": ctx, "params": {"k": 10}, "state": state}), h)
+        self.assertIsNone(h.failed)
+        self.assertEqual(msgpack.unpackb(out), {"add": 11})
+        self.assertEqual(seen["policy"], ({"k": 10}, 2, state))
+        hist = [[state]]
+        inp = {"ctx": ctx, "params": {}, "state": state, "signals": {"add": 11}, "history": hist}
+        self.assertEqual(msgpack.unpackb(plugin.call("c_suf", msgpack.packb(inp), h)), 12)
+        self.assertEqual(seen["suf"], (2, {"add": 11}, hist))
+
+    def test_wrong_results_and_missing_history_fail_clearly(self):
+        cadcad.state_update(lambda params, substep, sH, s, _input: ("y", 1), "c_wrong", label="m.wrong")
+        cadcad.state_update(lambda params, substep, sH, s, _input: 1, "c_bare", label="m.bare")
+        cadcad.policy(lambda params, substep, sH, s: [1], "c_list", label="m.lst")
+        cadcad.policy(lambda params, substep, sH, s: {"n": len(sH)}, "c_hist", label="m.hist")
+        inp = msgpack.packb({"ctx": {"substep": 1, "variable": "x"}, "params": {}, "state": {"x": 0}})
+        for name, words in [("c_wrong", ["m.wrong", "'y'", "'x'"]), ("c_bare", ["m.bare", "(name, value)"]),
+                            ("c_list", ["m.lst", "dict of signals"]), ("c_hist", ["m.hist", "history: true"])]:
+            h = Host()
+            self.assertEqual(plugin.call(name, inp, h), b"")
+            for w in words:
+                self.assertIn(w, h.failed, name)
 
 
 if __name__ == "__main__":

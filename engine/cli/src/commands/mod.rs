@@ -4,13 +4,14 @@
 mod bench;
 #[cfg(feature = "emr")]
 pub mod emr;
+mod import;
 mod merge;
 mod plugin;
 mod run;
 mod validate;
 mod verify;
 
-use crate::args::{Cmd, PluginCmd, RunFlags};
+use crate::args::{Cmd, ImportCmd, PluginCmd, RunFlags};
 use crate::exit::Exit;
 use distroduce::{KafkaTarget, RunArgs};
 
@@ -27,6 +28,12 @@ pub fn dispatch(cmd: Cmd) -> Exit {
         Cmd::Plugin(PluginCmd::Check { file, json }) => plugin::check(&file, json),
         Cmd::Plugin(PluginCmd::New { lang, name, dir, sdk }) => {
             plugin::new(crate::scaffold::NewPlugin { lang, name, dir, sdk })
+        }
+        Cmd::Import(ImportCmd::Cadcad { path, out, runs, timesteps, python, force, no_build }) => {
+            let mut req = distroduce::import::ImportRequest::new(path);
+            (req.out, req.runs, req.timesteps, req.python, req.force, req.build) =
+                (out, runs, timesteps, python, force, !no_build);
+            import::cadcad(&req)
         }
         Cmd::Validate { scenario, plugins } => validate::validate(&scenario, &plugins),
         Cmd::Schema => validate::schema(),

@@ -17,6 +17,7 @@ mod emr;
 mod expect_kafka;
 mod expectations;
 mod hostile;
+mod import_cadcad;
 mod interrupt;
 mod kafka_broker;
 mod kafka_embedded;

@@ -66,6 +66,8 @@ fn sigterm_mid_run_does_the_same_with_exit_143() {
 
 /// SIGKILL gives the engine no chance to clean up: the record files still hold only whole lines
 /// (they are written a line boundary at a time) and `summary.json` says the run did not complete.
+/// Parquet is written at the end of a run: a killed run leaves its spill and no `records.parquet`
+/// (rather than a footerless file no reader opens).
 #[test]
 fn a_killed_run_leaves_whole_lines_and_a_summary_saying_it_did_not_complete() {
     let dir = tempfile::tempdir().unwrap();
@@ -74,7 +76,7 @@ fn a_killed_run_leaves_whole_lines_and_a_summary_saying_it_did_not_complete() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_engine"))
         .args(["run", repo().join("scenarios/chat.yaml").to_str().unwrap(), "--plugin", &chat])
         .args(["--kafka", "none", "--runs", "400", "--timesteps", "2000", "--threads", "2"])
-        .args(["--format", "jsonl,csv", "--out", out.to_str().unwrap()])
+        .args(["--format", "jsonl,csv,parquet", "--out", out.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -101,4 +103,6 @@ fn a_killed_run_leaves_whole_lines_and_a_summary_saying_it_did_not_complete() {
         let columns = header.split(',').count();
         assert!(csv.lines().all(|l| l.split(',').count() >= columns), "no row is cut short");
     }
+    assert!(!out.join("records.parquet").exists() && !out.join("records.parquet.tmp").exists());
+    assert!(out.join("records.parquet.spill").is_file());
 }

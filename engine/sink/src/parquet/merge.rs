@@ -183,3 +183,69 @@ pub fn merge_shards(inputs: &[PathBuf], out: &Path, order: impl Fn(JobKey) -> Jo
     }
     w.finish().map_err(io_err)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use distroduce_model::value::json::from_json;
+    use serde_json::{json, Value as Json};
+
+    type Rows = Vec<([u64; 5], Vec<Vec<u8>>)>;
+
+    fn write(path: &Path, vars: &[(String, TypeName)], rows: &[&([u64; 5], Vec<Vec<u8>>)]) {
+        let mut w = ParquetWriter::with_vars(path, vars.to_vec()).unwrap();
+        for (k, cells) in rows {
+            w.push_row(k, cells.iter().map(|c| Cell::Value(c))).unwrap();
+        }
+        w.finish().unwrap();
+    }
+
+    /// Shards whose own column types differ from the whole run's (ints in one shard, floats in the
+    /// other; a u64 past i64 in one job; a shard with no rows) still merge into the bytes of the
+    /// file written in one go, JSON text included.
+    #[test]
+    fn merged_shards_are_the_bytes_of_one_file_whatever_each_shard_chose() {
+        use TypeName::*;
+        let vars: Vec<(String, TypeName)> =
+            [("i", Int), ("f", Float), ("n", Number), ("s", Str), ("b", Bool), ("a", Any), ("big", Int), ("x", Number)]
+                .iter()
+                .map(|(n, t)| (n.to_string(), *t))
+                .collect();
+        let mut rows: Rows = Vec::new();
+        for (j, job) in [[0, 0, 1], [0, 0, 2], [0, 1, 1], [0, 1, 2]].iter().enumerate() {
+            for t in 0..3u64 {
+                let odd = j % 2 == 1;
+                let vals: [Json; 8] = [
+                    json!(j as i64 * 10 + t as i64),
+                    if odd { json!(0.1 + t as f64) } else { json!(t) },
+                    if odd { json!(0.1 + 0.2) } else { json!(t) },
+                    json!(format!("s{t}")),
+                    json!(t % 2 == 0),
+                    if t == 1 { json!(null) } else { json!({"k": [t, "v"]}) },
+                    if j == 3 && t == 2 { json!(u64::MAX) } else { json!(-1) },
+                    json!(t as f64 / 3.0),
+                ];
+                let mut cells: Vec<Vec<u8>> = vals.iter().map(from_json).collect();
+                if t == 2 {
+                    cells[7] = vec![0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0]; // NaN
+                }
+                rows.push(([job[0], job[1], job[2], 1, t], cells));
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("distroduce-parquet-merge-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let p = |n: &str| dir.join(n).join("records.parquet");
+        write(&p("local"), &vars, &rows.iter().collect::<Vec<_>>());
+        let shard =
+            |odd: bool| rows.iter().filter(|(k, _)| (k[1] * 2 + k[2] - 1) % 2 == odd as u64).collect::<Vec<_>>();
+        write(&p("s0"), &vars, &shard(false));
+        write(&p("s1"), &vars, &shard(true));
+        write(&p("s2"), &vars, &[]);
+        merge_shards(&[p("s1"), p("s2"), p("s0")], &p("merged"), |k| k).unwrap();
+        let local = std::fs::read(p("local")).unwrap();
+        assert!(std::fs::read(p("merged")).unwrap() == local, "merged bytes differ from the whole file");
+        assert!(std::fs::read(p("s0")).unwrap() != local);
+        assert!(!dir.join("merged/records.parquet.spill").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -180,3 +180,20 @@ fn pandas_pyarrow_and_duckdb_read_the_jsonl_records_with_typed_columns() {
     assert_eq!(got["rows"], 80_001);
     assert_eq!(got["row_groups"], serde_json::json!([65_536, 80_001 - 65_536]));
 }
+
+/// `output: {formats: [..., parquet]}` in the scenario does what `--format` does.
+#[test]
+fn the_scenario_can_ask_for_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = read(&repo().join(MARBLES)).replace(
+        "rm: {crate: ../../../plugins/robot-marbles}",
+        &format!("rm: {{wasm: {}}}", plugin("robot_marbles_plugin")),
+    ) + "output: {formats: [jsonl, parquet]}\n";
+    assert!(yaml.contains("wasm:"), "the plugin line was replaced");
+    let path = scenario(dir.path(), &yaml);
+    let out = dir.path().join("out");
+    let o = engine(&["run", path.to_str().unwrap(), "--kafka", "none", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(parquet_rows(&out.join("records.parquet")), 126);
+    assert_eq!(read(&out.join("records.jsonl")).lines().count(), 126);
+}

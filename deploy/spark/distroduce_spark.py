@@ -290,7 +290,8 @@ def run_shard_fn(n, wasm_names, brokers, write_messages, extra, timeout, env=Non
                         f"shard {i}/{n} on {socket.gethostname()}: `{' '.join(cmd)}` exited {p.returncode}\n"
                         f"--- engine stderr ---\n{p.stderr[-8000:]}\n--- engine stdout ---\n{p.stdout[-2000:]}"
                     )
-                files = {f.name: f.read_text() for f in sorted(out.iterdir()) if f.is_file()}
+                # Bytes, not text: records.parquet (--format parquet) is binary.
+                files = {f.name: f.read_bytes() for f in sorted(out.iterdir()) if f.is_file()}
                 yield {
                     "shard": i,
                     "host": socket.gethostname(),
@@ -450,10 +451,10 @@ def main(argv):
                 if d.exists():
                     shutil.rmtree(d)
                 d.mkdir(parents=True)
-                for name, text in r["files"].items():
-                    (d / name).write_text(text)
+                for name, data in r["files"].items():
+                    (d / name).write_bytes(data)
                 dirs.append(str(d))
-                m = json.loads(r["files"].get("summary.json", "{}"))
+                m = json.loads(r["files"].get("summary.json", b"{}"))
                 log(
                     f"shard {r['shard']}/{n} on {r['host']}: task {r['task_seconds']:.2f}s, "
                     f"engine wall {m.get('wall_seconds', float('nan')):.2f}s, {m.get('jobs')} jobs, "

@@ -170,7 +170,7 @@ pub struct RunFlags {
     /// Output directory (default: the scenario's output.dir, else out/<name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Record formats, comma-separated (jsonl, csv, none).
+    /// Record formats, comma-separated (jsonl, csv, parquet, none).
     #[arg(long, value_delimiter = ',', value_parser = parse_format)]
     pub format: Option<Vec<RecordFormat>>,
     /// Kafka bootstrap servers; overrides the scenario. Without either, an embedded broker is used.
@@ -284,7 +284,8 @@ mod tests {
         assert!(parse_shard("x").unwrap_err().contains("I/N"));
         assert_eq!(parse_plugin("chat=a.wasm"), Ok(("chat".into(), PathBuf::from("a.wasm"))));
         assert!(parse_plugin("chat").unwrap_err().contains("NAME=FILE"));
-        assert!(parse_format("parquet").unwrap_err().contains("jsonl, csv, none"));
+        assert_eq!(parse_format("parquet"), Ok(RecordFormat::Parquet));
+        assert!(parse_format("orc").unwrap_err().contains("jsonl, csv, parquet, none"));
     }
 
     #[test]

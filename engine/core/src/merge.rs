@@ -20,6 +20,8 @@ pub enum MergeError {
     Io { path: PathBuf, error: std::io::Error },
     #[error("{path}:{line}: {error}")]
     Line { path: PathBuf, line: usize, error: String },
+    #[error("{0}")]
+    Parquet(#[from] distroduce_sink::parquet::merge::MergeParquetError),
 }
 
 fn read(path: &Path) -> Result<String, MergeError> {
@@ -91,6 +93,26 @@ fn merge_lines(
     Ok(Some(path))
 }
 
+/// The shards' `records.parquet` through the writer of a local run: the same bytes (see
+/// `distroduce_sink::parquet::merge`).
+fn merge_parquet(dirs: &[PathBuf], out: &Path, semantics: Semantics) -> Result<Option<PathBuf>, MergeError> {
+    let name = layout::RECORDS_PARQUET;
+    let present: Vec<bool> = dirs.iter().map(|d| d.join(name).is_file()).collect();
+    if present.iter().all(|p| !p) {
+        return Ok(None);
+    }
+    if let Some(i) = present.iter().position(|p| !p) {
+        return Err(MergeError::Shards(format!("{} has no {name}, but other shards do", dirs[i].display())));
+    }
+    let inputs: Vec<PathBuf> = dirs.iter().map(|d| d.join(name)).collect();
+    let path = out.join(name);
+    distroduce_sink::parquet::merge::merge_shards(&inputs, &path, |[a, b, c]| {
+        let (x, y, z) = output_order(semantics, (a, b, c));
+        [x, y, z]
+    })?;
+    Ok(Some(path))
+}
+
 fn json_key(line: &str) -> Result<JobKey, String> {
     let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
     let n = |k: &str| v[k].as_u64().ok_or_else(|| format!("no integer `{k}`"));
@@ -127,6 +149,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
     let semantics = metrics[0].summary.semantics;
     outputs.extend(merge_lines(dirs, layout::RECORDS_JSONL, out, false, semantics, json_key)?);
     outputs.extend(merge_lines(dirs, layout::RECORDS_CSV, out, true, semantics, csv_key)?);
+    outputs.extend(merge_parquet(dirs, out, semantics)?);
     outputs.extend(merge_lines(dirs, layout::MESSAGES_JSONL, out, false, semantics, json_key)?);
     let expected = merge_expected(dirs, out)?;
     if let Some((path, _)) = &expected {

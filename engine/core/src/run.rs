@@ -6,7 +6,6 @@ use distroduce_model::expect::compute::{write_jsonl, Totals};
 use distroduce_model::expect::ExpectedRecord;
 use distroduce_model::layout::{self, OutputDir};
 use distroduce_model::message::OutMessage;
-use distroduce_model::types::RecordFormat;
 use distroduce_model::{ConfigErrors, Model};
 use distroduce_plugin_host::wasm::{LoadError, WasmBackend};
 use distroduce_plugin_host::{Backend, Resolved};
@@ -14,7 +13,7 @@ use distroduce_scenario::Overrides;
 use distroduce_sim::{JobFailure, Progress, RunOptions, SimError};
 use distroduce_sink::kafka::{EmbeddedBroker, KafkaSink};
 use distroduce_sink::metrics::{CountingSink, Metrics};
-use distroduce_sink::records::{CsvWriter, JsonlWriter, RecordWriter};
+use distroduce_sink::records::create_writers;
 use distroduce_sink::{DeliveryStats, MessageSink, NullSink};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -38,7 +37,7 @@ pub struct RunArgs {
     pub scenario: PathBuf,
     pub threads: usize,
     pub out: Option<PathBuf>,
-    pub formats: Option<Vec<RecordFormat>>,
+    pub formats: Option<Vec<distroduce_model::types::RecordFormat>>,
     pub kafka: KafkaTarget,
     pub runs: Option<u64>,
     pub timesteps: Option<u64>,
@@ -335,20 +334,7 @@ pub fn run_loaded(
         "state": "running (or killed): the final summary replaces this when the run ends",
     });
     layout::write_json(&summary_path, &running, true).map_err(RunError::output(&summary_path))?;
-    let mut writers: Vec<Box<dyn RecordWriter>> = Vec::new();
-    for f in &model.output.formats {
-        match f {
-            RecordFormat::Jsonl => {
-                let path = out.file(layout::RECORDS_JSONL);
-                writers.push(Box::new(JsonlWriter::create(&path, model).map_err(RunError::output(&path))?))
-            }
-            RecordFormat::Csv => {
-                let path = out.file(layout::RECORDS_CSV);
-                writers.push(Box::new(CsvWriter::create(&path, model).map_err(RunError::output(&path))?))
-            }
-            RecordFormat::None => {}
-        }
-    }
+    let mut writers = create_writers(model, &out).map_err(|(path, source)| RunError::Output { path, source })?;
     let opts = RunOptions {
         threads: args.threads.max(1),
         data_plane: args.data_plane,

@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 pub const RECORDS_JSONL: &str = "records.jsonl";
 /// Records as CSV, nested values as JSON text (`pandas.read_csv`).
 pub const RECORDS_CSV: &str = "records.csv";
+/// Records as Parquet with typed columns (`pandas.read_parquet`). Written at the end of the run
+/// from `records.parquet.spill`, the rows as they came, which is then removed: a killed run leaves
+/// the spill and no (footerless, unreadable) Parquet file.
+pub const RECORDS_PARQUET: &str = "records.parquet";
 /// Every message in job order with its origin (`engine run --write-messages`).
 pub const MESSAGES_JSONL: &str = "messages.jsonl";
 /// The end-of-run summary, as printed.

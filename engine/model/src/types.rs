@@ -58,6 +58,9 @@ pub enum RecordFormat {
     Jsonl,
     /// Comma-separated; nested values are JSON text.
     Csv,
+    /// Apache Parquet with typed columns (`pandas.read_parquet`): ints int64, floats double,
+    /// strings, booleans; lists, maps and mixed values as JSON text (README: Parquet records).
+    Parquet,
     /// No record files (benchmarks).
     None,
 }
@@ -157,13 +160,14 @@ impl std::str::FromStr for Semantics {
 
 impl std::str::FromStr for RecordFormat {
     type Err = String;
-    /// The names scenario files use (`jsonl`, `csv`, `none`), for command-line flags.
+    /// The names scenario files use (`jsonl`, `csv`, `parquet`, `none`), for command-line flags.
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "jsonl" => Ok(Self::Jsonl),
             "csv" => Ok(Self::Csv),
+            "parquet" => Ok(Self::Parquet),
             "none" => Ok(Self::None),
-            other => Err(format!("unknown record format `{other}` (jsonl, csv, none)")),
+            other => Err(format!("unknown record format `{other}` (jsonl, csv, parquet, none)")),
         }
     }
 }

@@ -1,10 +1,11 @@
-//! Where a run's output goes: records to local files ([`records`]), messages to Kafka ([`kafka`]) or
+//! Where a run's output goes: records to local files ([`records`], [`parquet`]), messages to Kafka ([`kafka`]) or
 //! nowhere ([`NullSink`], for benchmarks that measure the model alone).
 
 pub mod kafka;
 pub mod kafka_check;
 pub mod measure;
 pub mod metrics;
+pub mod parquet;
 pub mod records;
 
 use distroduce_model::message::OutMessage;

@@ -1,14 +1,38 @@
-//! Record files: JSONL and CSV, both readable by pandas. Records arrive per job, in cadCAD order
+//! Record files: JSONL and CSV, both readable by pandas (Parquet is in [`crate::parquet`]). Records arrive per job, in cadCAD order
 //! (simulation, subset, run, then timestep and substep), whatever the thread count.
 
+use distroduce_model::layout::{self, OutputDir};
 pub use distroduce_model::output::RecordWriter;
 use distroduce_model::record::{json_keys, write_record_json, Record};
+use distroduce_model::types::RecordFormat;
 use distroduce_model::value::json::to_json;
 use distroduce_model::{JobId, Model, BOOKKEEPING};
 use serde_json::Value as Json;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+
+/// One writer per record format of the model (`output.formats`, `--format`), in that order, into
+/// `out`; on failure, the file that could not be created.
+pub fn create_writers(model: &Model, out: &OutputDir) -> Result<Vec<Box<dyn RecordWriter>>, (PathBuf, io::Error)> {
+    let mut writers: Vec<Box<dyn RecordWriter>> = Vec::new();
+    for f in &model.output.formats {
+        let name = match f {
+            RecordFormat::Jsonl => layout::RECORDS_JSONL,
+            RecordFormat::Csv => layout::RECORDS_CSV,
+            RecordFormat::Parquet => layout::RECORDS_PARQUET,
+            RecordFormat::None => continue,
+        };
+        let path = out.file(name);
+        let w: io::Result<Box<dyn RecordWriter>> = match f {
+            RecordFormat::Jsonl => JsonlWriter::create(&path, model).map(|w| Box::new(w) as _),
+            RecordFormat::Csv => CsvWriter::create(&path, model).map(|w| Box::new(w) as _),
+            _ => crate::parquet::ParquetWriter::create(&path, model).map(|w| Box::new(w) as _),
+        };
+        writers.push(w.map_err(|e| (path, e))?);
+    }
+    Ok(writers)
+}
 
 /// How much a record file buffers before it writes.
 const BUFFER: usize = 1 << 20;

@@ -1,5 +1,6 @@
 //! Ctrl-C (SIGINT) or SIGTERM in the middle of a run stops it cleanly: exit 130 or 143, every
-//! record line complete, the summary and metrics written and marked interrupted.
+//! record line complete, records.parquet finished with its footer, the summary and metrics written
+//! and marked interrupted.
 
 use crate::common::*;
 use std::process::{Command, Stdio};
@@ -12,7 +13,7 @@ fn interrupt(signal: &str, code: i32) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_engine"))
         .args(["run", repo().join("scenarios/chat.yaml").to_str().unwrap(), "--plugin", &chat])
         .args(["--kafka", "none", "--runs", "6", "--timesteps", "100000000", "--threads", "2"])
-        .args(["--format", "jsonl,csv", "--write-messages", "--out", out.to_str().unwrap()])
+        .args(["--format", "jsonl,csv,parquet", "--write-messages", "--out", out.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -43,6 +44,11 @@ fn interrupt(signal: &str, code: i32) {
     assert_eq!(summary["records"].as_u64().unwrap() as usize, records.lines().count());
     let csv = read(&out.join("records.csv"));
     assert_eq!(csv.lines().count(), records.lines().count() + 1, "a header and the same rows");
+    // The Parquet file was finished: a footer that counts the same rows, and no spill left.
+    use ::parquet::file::reader::{FileReader, SerializedFileReader};
+    let parquet = SerializedFileReader::new(std::fs::File::open(out.join("records.parquet")).unwrap()).unwrap();
+    assert_eq!(parquet.metadata().file_metadata().num_rows() as usize, records.lines().count());
+    assert!(!out.join("records.parquet.spill").exists());
     for line in read(&out.join("messages.jsonl")).lines() {
         serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
     }
@@ -60,6 +66,8 @@ fn sigterm_mid_run_does_the_same_with_exit_143() {
 
 /// SIGKILL gives the engine no chance to clean up: the record files still hold only whole lines
 /// (they are written a line boundary at a time) and `summary.json` says the run did not complete.
+/// Parquet is written at the end of a run: a killed run leaves its spill and no `records.parquet`
+/// (rather than a footerless file no reader opens).
 #[test]
 fn a_killed_run_leaves_whole_lines_and_a_summary_saying_it_did_not_complete() {
     let dir = tempfile::tempdir().unwrap();
@@ -68,7 +76,7 @@ fn a_killed_run_leaves_whole_lines_and_a_summary_saying_it_did_not_complete() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_engine"))
         .args(["run", repo().join("scenarios/chat.yaml").to_str().unwrap(), "--plugin", &chat])
         .args(["--kafka", "none", "--runs", "400", "--timesteps", "2000", "--threads", "2"])
-        .args(["--format", "jsonl,csv", "--out", out.to_str().unwrap()])
+        .args(["--format", "jsonl,csv,parquet", "--out", out.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -95,4 +103,6 @@ fn a_killed_run_leaves_whole_lines_and_a_summary_saying_it_did_not_complete() {
         let columns = header.split(',').count();
         assert!(csv.lines().all(|l| l.split(',').count() >= columns), "no row is cut short");
     }
+    assert!(!out.join("records.parquet").exists() && !out.join("records.parquet.tmp").exists());
+    assert!(out.join("records.parquet.spill").is_file());
 }

@@ -26,6 +26,7 @@ mod kafka_secure;
 mod languages;
 mod metrics;
 mod outputs;
+mod parquet;
 mod plugin_check;
 mod plugin_new;
 mod python_plugin;

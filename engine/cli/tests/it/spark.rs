@@ -71,6 +71,8 @@ fn spark_shards_merge_into_a_local_run_and_every_message_arrives_once() {
         &format!("{{crate: {}}}", repo().join("plugins/randomwalk").display()),
     );
     assert!(y.contains("id_header") && y.contains("plugins/randomwalk}"), "the scenario template changed");
+    // Parquet too: the shards' binary files travel to the driver intact.
+    let y = y + "output: {formats: [jsonl, parquet]}\n";
     let p = scenario(dir.path(), &y);
     let p = p.to_str().unwrap();
 
@@ -106,6 +108,8 @@ fn spark_shards_merge_into_a_local_run_and_every_message_arrives_once() {
     for f in ["records.jsonl", "messages.jsonl"] {
         assert!(read(&merged.join(f)) == read(&local.join(f)), "{f}: the merged Spark run differs from the local run");
     }
+    let parquet = |d: &std::path::Path| std::fs::read(d.join("records.parquet")).unwrap();
+    assert!(parquet(&merged) == parquet(&local), "records.parquet: the merged Spark run differs from the local run");
     let summary: serde_json::Value = serde_json::from_str(&read(&merged.join("summary.json"))).unwrap();
     let expected: Vec<serde_json::Value> =
         read(&local.join("messages.jsonl")).lines().map(|l| serde_json::from_str(l).unwrap()).collect();

@@ -1,5 +1,5 @@
 //! `engine bench`: run one scenario under a matrix of producer settings (and partitions, params,
-//! runs) and report which gives this workload the best throughput and latency, as a CSV/JSON
+//! runs, transactions) and report which gives this workload the best throughput and latency, as a CSV/JSON
 //! results matrix and a self-contained HTML report (see [`crate::report`]).
 //!
 //! Plugins are compiled once and shared by every cell; each cell gets a fresh producer and, on a
@@ -90,6 +90,10 @@ pub fn configure(
                 return Err("partitions must be at least 1".into());
             }
             m.kafka.topics.iter_mut().for_each(|t| t.partitions = n);
+        } else if k == "transactions" {
+            // The cell's own transactional ids: a cell never fences the previous one's producers.
+            m.kafka.transactions = v.parse().map_err(|e| format!("transactions={v}: {e}"))?;
+            m.kafka.transactional_id_prefix = format!("{}-bench-{cell}", model.kafka.transactional_id_prefix);
         } else if k == "runs" {
             m.runs = v.parse().ok().filter(|r| *r > 0).ok_or_else(|| format!("runs={v}: not a positive number"))?;
         } else if let Some(p) = k.strip_prefix("param.") {

@@ -9,8 +9,8 @@ pub mod job;
 use disorder::DisorderStage;
 use distroduce_model::expect::compute::{JobGroups, Partial};
 use distroduce_model::message::ns_to_ms;
-use distroduce_model::message::OutMessage;
-use distroduce_model::output::{MessageSink, RecordWriter};
+use distroduce_model::message::{MsgMeta, OutMessage};
+use distroduce_model::output::{Boundary, MessageSink, RecordWriter};
 pub use distroduce_model::record::Record;
 use distroduce_model::{JobId, Model};
 use distroduce_plugin_host::{Backend, Resolved};
@@ -247,12 +247,17 @@ impl JobSink for Collect<'_> {
                 headers: Vec::new(),
                 partition: None,
                 event_time_ms: Some(ns_to_ms(self.clock.at(r.timestep))),
-                meta: Default::default(),
+                // The job's, so that a transactional sink puts it in the job's transaction.
+                meta: MsgMeta { job: self.job.index, timestep: r.timestep, substep: r.substep, seq: 0 },
             };
             let started = Instant::now();
             self.sink.send(&msg)?;
             self.publish_time += started.elapsed();
             self.sent += 1;
+        }
+        // A block's messages and its record are out: the block is done.
+        if r.timestep > 0 {
+            self.sink.boundary(&self.job, Boundary::Block { timestep: r.timestep, substep: r.substep })?;
         }
         self.n_records += 1;
         if self.keep_records {
@@ -275,21 +280,25 @@ impl JobSink for Collect<'_> {
         };
         self.send_all(m).map_err(FailKind::Sink)
     }
-    fn timestep_done(&mut self, now_ns: i64) -> Result<(), FailKind> {
+    fn timestep_done(&mut self, t: u64, now_ns: i64) -> Result<(), FailKind> {
         if let Some(p) = self.progress {
             p.advance(1);
             let done = self.n_records.saturating_sub(1);
             p.substeps(done.saturating_sub(self.substeps_reported));
             self.substeps_reported = done;
         }
-        if self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
-            return Err(FailKind::Interrupted);
-        }
+        // The timestep is complete, interrupted or not: its messages (and those the disorder
+        // stage releases now) go out and its transaction is committed before the job stops.
         let mut due = Vec::new();
         if let Some(d) = &mut self.disorder {
             d.timestep_done(now_ns, &mut due);
         }
-        self.send_all(due).map_err(FailKind::Sink)
+        self.send_all(due).map_err(FailKind::Sink)?;
+        self.sink.boundary(&self.job, Boundary::Timestep { timestep: t }).map_err(FailKind::Sink)?;
+        if self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+            return Err(FailKind::Interrupted);
+        }
+        Ok(())
     }
 }
 
@@ -413,6 +422,14 @@ pub fn run(
     Ok(report)
 }
 
+/// Why a job could not start.
+enum JobStartError {
+    /// Its plugins could not be instantiated.
+    Call(distroduce_plugin_host::CallFailure),
+    /// The message sink could not open the job's output (a transactional producer).
+    Sink(String),
+}
+
 fn execute(
     cx: &JobCtx,
     backend: &dyn Backend,
@@ -451,7 +468,10 @@ fn execute(
         if let Some(p) = c.progress {
             p.job_started();
         }
-        backend.instantiate(job::job_seed(cx.model, &job)).map_err(Some)
+        match sink.job_started(&job) {
+            Ok(()) => backend.instantiate(job::job_seed(cx.model, &job)).map_err(|e| Some(JobStartError::Call(e))),
+            Err(e) => Err(Some(JobStartError::Sink(e))),
+        }
     };
     let (substeps, mut failure) = match instance {
         Err(None) => (
@@ -473,9 +493,16 @@ fn execute(
                 job,
                 timestep: 0,
                 substep: 0,
-                block: "instantiation".into(),
+                block: match e {
+                    JobStartError::Call(_) => "instantiation",
+                    JobStartError::Sink(_) => "opening the job's Kafka producer",
+                }
+                .into(),
                 function: String::new(),
-                error: FailKind::Call(e),
+                error: match e {
+                    JobStartError::Call(e) => FailKind::Call(e),
+                    JobStartError::Sink(e) => FailKind::Sink(e),
+                },
                 log_tail: vec![],
                 stderr_tail: String::new(),
             }),
@@ -496,6 +523,23 @@ fn execute(
             log_tail: vec![],
             stderr_tail: String::new(),
         });
+    }
+    if started_job {
+        // Commit what the job sent since its last boundary, unless it failed: then discard it.
+        let commit = failure.as_ref().is_none_or(|f| matches!(f.error, FailKind::Interrupted));
+        if let Err(e) = sink.job_ended(&job, commit) {
+            let t = failure.as_ref().map_or(cx.model.timesteps, |f| f.timestep);
+            failure.get_or_insert(JobFailure {
+                job,
+                timestep: t,
+                substep: 0,
+                block: "ending the job's Kafka transaction".into(),
+                function: String::new(),
+                error: FailKind::Sink(e),
+                log_tail: vec![],
+                stderr_tail: String::new(),
+            });
+        }
     }
     if let Some(p) = c.progress.filter(|_| started_job) {
         p.job_ended(match &failure {

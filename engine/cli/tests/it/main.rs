@@ -34,4 +34,5 @@ mod semantics_modes;
 mod shards;
 mod spark;
 mod streaming;
+mod txn;
 mod verify;

@@ -22,6 +22,7 @@ mod kafka_broker;
 mod kafka_embedded;
 mod kafka_restart;
 mod kafka_secure;
+mod kafka_txn;
 mod languages;
 mod metrics;
 mod outputs;

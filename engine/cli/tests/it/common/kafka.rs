@@ -29,12 +29,27 @@ pub struct Got {
 }
 
 /// Everything on `topic` from the beginning of its `partitions`: read until `n` arrived and `quiet`
-/// more brought nothing (so duplicates beyond `n` are seen too), or until `deadline`.
+/// more brought nothing (so duplicates beyond `n` are seen too), or until `deadline`. Reads
+/// committed messages only (librdkafka's default `isolation.level`, made explicit).
 pub fn consume(topic: &str, partitions: i32, n: usize, quiet: Duration, deadline: Instant) -> Vec<Got> {
+    consume_isolated(topic, partitions, n, quiet, deadline, "read_committed")
+}
+
+/// [`consume`] with `isolation` (`read_committed` or `read_uncommitted`, which also returns the
+/// messages of aborted and still open transactions).
+pub fn consume_isolated(
+    topic: &str,
+    partitions: i32,
+    n: usize,
+    quiet: Duration,
+    deadline: Instant,
+    isolation: &str,
+) -> Vec<Got> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers())
         .set("group.id", fresh("test"))
         .set("enable.auto.commit", "false")
+        .set("isolation.level", isolation)
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();

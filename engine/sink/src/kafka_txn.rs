@@ -194,12 +194,13 @@ impl KafkaTxnSink {
 
     /// A producer with `id`, its transactions initialized (which fences an earlier producer with
     /// the same id and aborts what that one left open).
-    fn open(&self, id: String) -> Result<JobTxn, TxnError> {
+    fn open(&self, id: String) -> Result<JobTxn, Box<TxnError>> {
         let mut cfg = self.cfg.clone();
         cfg.set("transactional.id", &id);
         let ctx = self.publisher.context(self.embedded, Arc::new(Mutex::new(None)));
-        let producer: ThreadedProducer<Ctx> =
-            cfg.create_with_context(ctx).map_err(|e| TxnError::Create { id: id.clone(), reason: e.to_string() })?;
+        let producer: ThreadedProducer<Ctx> = cfg
+            .create_with_context(ctx)
+            .map_err(|e| Box::new(TxnError::Create { id: id.clone(), reason: e.to_string() }))?;
         let started = Instant::now();
         retry(started + self.timeout, |left| producer.init_transactions(left)).map_err(|source| TxnError::Init {
             id: id.clone(),
@@ -223,7 +224,7 @@ impl KafkaTxnSink {
     }
 
     /// Commit the open transaction, if any. One that cannot be committed is aborted.
-    fn commit(&self, j: &mut JobTxn) -> Result<(), TxnError> {
+    fn commit(&self, j: &mut JobTxn) -> Result<(), Box<TxnError>> {
         if !j.open {
             return Ok(());
         }
@@ -250,7 +251,7 @@ impl KafkaTxnSink {
                 if let Err(e) = self.abort(j) {
                     tracing::debug!("{e}");
                 }
-                Err(TxnError::Commit { id: j.id.clone(), timestep: j.timestep, messages, waited, source })
+                Err(Box::new(TxnError::Commit { id: j.id.clone(), timestep: j.timestep, messages, waited, source }))
             }
         }
     }
@@ -262,7 +263,7 @@ impl KafkaTxnSink {
     /// the log would depend on timing. This way every message sent is on the broker and marked
     /// aborted (a `read_uncommitted` consumer sees it, a `read_committed` one never does), and the
     /// delivery figures count it as acknowledged like any other.
-    fn abort(&self, j: &mut JobTxn) -> Result<(), TxnError> {
+    fn abort(&self, j: &mut JobTxn) -> Result<(), Box<TxnError>> {
         if !j.open {
             return Ok(());
         }
@@ -275,7 +276,7 @@ impl KafkaTxnSink {
         self.counts.messages_aborted.fetch_add(j.messages, Ordering::Relaxed);
         j.open = false;
         j.messages = 0;
-        result.map_err(|source| TxnError::Abort { id: j.id.clone(), timestep: j.timestep, source })
+        result.map_err(|source| Box::new(TxnError::Abort { id: j.id.clone(), timestep: j.timestep, source }))
     }
 
     fn slot(&self, job: &JobId) -> Result<&Mutex<Option<JobTxn>>, String> {

@@ -6,10 +6,10 @@
 //! With `kafka.transactions: timestep` the same holds for a `read_committed` consumer, and every
 //! transaction commits: the commits that the outage holds up wait for the broker instead of failing.
 //!
-//! It restarts the shared broker, so the two tests take turns (a lock), and each returns only once
-//! the broker serves again.
+//! It restarts the shared broker, so each test holds it alone (`common::kafka::BROKER`, which the
+//! other broker tests' runs and reads hold shared) and returns only once the broker serves again.
 
-use crate::common::kafka::{brokers, consume, fresh, Got};
+use crate::common::kafka::{brokers, consume_alone, fresh, Got, BROKER};
 use crate::common::*;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -76,9 +76,6 @@ fn tail(log: &str) -> String {
     lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
-/// One restart at a time: both tests restart the same broker.
-static RESTARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 fn restart_scenario(dir: &Path, topic: &str, transactions: bool) -> std::path::PathBuf {
     // A transaction must outlive the messages it waits for (librdkafka refuses a message timeout
     // longer than the transaction timeout).
@@ -124,7 +121,8 @@ fn a_broker_restart_mid_run_keeps_transactions_exactly_once_for_read_committed()
 }
 
 fn restart_mid_run(transactions: bool) {
-    let _turn = RESTARTING.lock().unwrap_or_else(|p| p.into_inner());
+    // The broker alone: one restart at a time, and no other test's run or read meets it.
+    let _turn = BROKER.write().unwrap_or_else(|p| p.into_inner());
     let started = Instant::now();
     let deadline = started + BUDGET;
     // The restart goes through scripts/kafka-local, so the broker under test must be that one.
@@ -198,13 +196,14 @@ fn restart_mid_run(transactions: bool) {
     }
 
     // Everything is on the broker already (acknowledged, committed): reading it back takes
-    // seconds. `consume` reads committed messages only.
-    let got = consume(
+    // seconds, committed messages only.
+    let got = consume_alone(
         &topic,
         PARTITIONS,
         expected.len(),
         Duration::from_secs(2),
         deadline.min(Instant::now() + Duration::from_secs(30)),
+        "read_committed",
     );
     let mut by_id: HashMap<&str, &Got> = HashMap::new();
     let mut duplicates = Vec::new();

@@ -4,7 +4,7 @@
 //! already-sent messages invisible (they are on the broker: a `read_uncommitted` consumer sees
 //! them) while its earlier timesteps are all there. The broker restart case is in kafka_restart.rs.
 
-use crate::common::kafka::{assert_each_once, brokers, consume_isolated, fresh, run_on_broker, Got};
+use crate::common::kafka::{assert_each_once, brokers, consume_isolated, fresh, run_on_broker, shared, Got};
 use crate::common::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -94,6 +94,7 @@ fn failing(dir: &std::path::Path, topic: &str, mode: &str) -> (std::process::Out
     );
     let p = scenario(dir, &y);
     let out = dir.join("out");
+    let _broker = shared();
     let o = engine(&[
         "run",
         p.to_str().unwrap(),

@@ -263,4 +263,26 @@ mod tests {
         assert_eq!(c[1], vec![("linger.ms".to_string(), "0".to_string()), ("acks".to_string(), "all".to_string())]);
         assert_eq!(combinations(&[]), vec![Vec::<(String, String)>::new()]);
     }
+
+    /// `--vary transactions=…` sets the mode, not a producer property, and gives every cell its own
+    /// transactional ids, so that a cell never fences the producers of the one before.
+    #[test]
+    fn transactions_vary_the_mode_with_ids_per_cell() {
+        use distroduce_model::types::TransactionMode;
+        let chat = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/chat.yaml");
+        let model = distroduce_scenario::load(&chat).unwrap();
+        assert_eq!(model.kafka.transactional_id_prefix, "chat", "the default prefix is the scenario's name");
+        let set = |v: &str| vec![("transactions".to_string(), v.to_string())];
+        let m = configure(&model, &set("timestep"), 3, false).unwrap();
+        assert_eq!(m.kafka.transactions, TransactionMode::Timestep);
+        assert_eq!(m.kafka.transactional_id_prefix, "chat-bench-3");
+        assert!(m.kafka.producer.is_empty());
+        let m = configure(&model, &set("block"), 4, false).unwrap();
+        assert_eq!(
+            (m.kafka.transactions, m.kafka.transactional_id_prefix.as_str()),
+            (TransactionMode::Block, "chat-bench-4")
+        );
+        let e = configure(&model, &set("sometimes"), 0, false).unwrap_err();
+        assert!(e.contains("transactions=sometimes: unknown transaction mode"), "{e}");
+    }
 }

@@ -36,12 +36,20 @@ pub struct JobFailure {
 
 impl std::fmt::Display for JobFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (plugin, export) = self.function.split_once('.').unwrap_or(("?", &self.function));
-        write!(
-            f,
-            "plugin `{plugin}` export `{export}` failed in {} at timestep {}, substep {} ({}): {}",
-            self.job, self.timestep, self.substep, self.block, self.error
-        )?;
+        match self.function.split_once('.') {
+            Some((plugin, export)) => write!(
+                f,
+                "plugin `{plugin}` export `{export}` failed in {} at timestep {}, substep {} ({}): {}",
+                self.job, self.timestep, self.substep, self.block, self.error
+            )?,
+            // No plugin function to blame: the output side failed (a record file, the message
+            // sink, a Kafka transaction). Say what, where.
+            None => write!(
+                f,
+                "{} failed in {} at timestep {}, substep {}: {}",
+                self.block, self.job, self.timestep, self.substep, self.error
+            )?,
+        }
         if !self.stderr_tail.trim().is_empty() {
             write!(f, "\n  guest stderr:\n    {}", self.stderr_tail.trim().replace('\n', "\n    "))?;
         }

@@ -147,3 +147,36 @@ fn a_failed_timestep_is_invisible_to_read_committed_and_earlier_ones_are_whole()
         );
     }
 }
+
+/// A transactional producer the broker refuses (here: a transaction timeout above the broker's
+/// `transaction.max.timeout.ms`, 15 min by default) fails its job at once, naming the job, the
+/// producer's `transactional.id` and the broker's reason; the run exits 1.
+#[test]
+#[ignore = "needs Apache Kafka (DISTRODUCE_KAFKA_BROKERS): scripts/test starts one"]
+fn a_producer_the_broker_refuses_fails_its_job_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = fresh("refused");
+    let y = read(&repo().join("scenarios/chat.yaml"))
+        .replace("{crate: ../plugins/chat}", &format!("{{wasm: {}}}", plugin("chat_plugin")))
+        .replace(
+            "kafka:\n  topics:\n    chat: {name: chat,",
+            &format!(
+                "kafka:\n  transactions: timestep\n  transactional_id_prefix: {prefix}\n  producer: {{transaction.timeout.ms: 3600000}}\n  topics:\n    chat: {{name: {},",
+                fresh("refused")
+            ),
+        );
+    assert!(y.contains("transaction.timeout.ms"), "scenarios/chat.yaml changed its kafka section");
+    let p = scenario(dir.path(), &y);
+    let out = dir.path().join("out");
+    let started = Instant::now();
+    let _broker = shared();
+    let o = engine(&["run", p.to_str().unwrap(), "--brokers", &brokers(), "--out", out.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let want = format!(
+        "error: opening the job's Kafka producer failed in simulation 0 subset 0 run 1 at timestep 0, substep 0: the message sink failed: transactional producer `{prefix}-0-0-1`: init_transactions failed"
+    );
+    assert!(err.contains(&want), "{err}");
+    assert!(err.contains("max.transaction.timeout.ms"), "the broker's reason: {err}");
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+}

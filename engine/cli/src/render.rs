@@ -20,6 +20,15 @@ pub fn print_summary(s: &Summary) {
     if d.acked > 0 {
         println!("throughput      {:.0} msgs/s, {:.2} MB/s (by acknowledgement)", s.msgs_per_sec, s.mb_per_sec);
     }
+    if let Some(t) = &d.transactions {
+        println!(
+            "transactions    per {}: {} committed ({} msgs), {} aborted ({} msgs)",
+            t.mode, t.committed, t.messages_committed, t.aborted, t.messages_aborted
+        );
+        if let Some(l) = t.commit_ms {
+            println!("commit ms       {}", percentiles(&l));
+        }
+    }
     if let Some(l) = d.latency_from_due_ms {
         println!("from due ms     {}", percentiles(&l));
     }

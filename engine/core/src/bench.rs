@@ -1,5 +1,5 @@
 //! `engine bench`: run one scenario under a matrix of producer settings (and partitions, params,
-//! runs) and report which gives this workload the best throughput and latency, as a CSV/JSON
+//! runs, transactions) and report which gives this workload the best throughput and latency, as a CSV/JSON
 //! results matrix and a self-contained HTML report (see [`crate::report`]).
 //!
 //! Plugins are compiled once and shared by every cell; each cell gets a fresh producer and, on a
@@ -90,6 +90,10 @@ pub fn configure(
                 return Err("partitions must be at least 1".into());
             }
             m.kafka.topics.iter_mut().for_each(|t| t.partitions = n);
+        } else if k == "transactions" {
+            // The cell's own transactional ids: a cell never fences the previous one's producers.
+            m.kafka.transactions = v.parse().map_err(|e| format!("transactions={v}: {e}"))?;
+            m.kafka.transactional_id_prefix = format!("{}-bench-{cell}", model.kafka.transactional_id_prefix);
         } else if k == "runs" {
             m.runs = v.parse().ok().filter(|r| *r > 0).ok_or_else(|| format!("runs={v}: not a positive number"))?;
         } else if let Some(p) = k.strip_prefix("param.") {
@@ -258,5 +262,27 @@ mod tests {
         assert_eq!(c.len(), 4);
         assert_eq!(c[1], vec![("linger.ms".to_string(), "0".to_string()), ("acks".to_string(), "all".to_string())]);
         assert_eq!(combinations(&[]), vec![Vec::<(String, String)>::new()]);
+    }
+
+    /// `--vary transactions=…` sets the mode, not a producer property, and gives every cell its own
+    /// transactional ids, so that a cell never fences the producers of the one before.
+    #[test]
+    fn transactions_vary_the_mode_with_ids_per_cell() {
+        use distroduce_model::types::TransactionMode;
+        let chat = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/chat.yaml");
+        let model = distroduce_scenario::load(&chat).unwrap();
+        assert_eq!(model.kafka.transactional_id_prefix, "chat", "the default prefix is the scenario's name");
+        let set = |v: &str| vec![("transactions".to_string(), v.to_string())];
+        let m = configure(&model, &set("timestep"), 3, false).unwrap();
+        assert_eq!(m.kafka.transactions, TransactionMode::Timestep);
+        assert_eq!(m.kafka.transactional_id_prefix, "chat-bench-3");
+        assert!(m.kafka.producer.is_empty());
+        let m = configure(&model, &set("block"), 4, false).unwrap();
+        assert_eq!(
+            (m.kafka.transactions, m.kafka.transactional_id_prefix.as_str()),
+            (TransactionMode::Block, "chat-bench-4")
+        );
+        let e = configure(&model, &set("sometimes"), 0, false).unwrap_err();
+        assert!(e.contains("transactions=sometimes: unknown transaction mode"), "{e}");
     }
 }

@@ -181,6 +181,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
     delivery.first_error = s.iter().find_map(|x| x.delivery.first_error.clone());
     delivery.warnings = s.iter().flat_map(|x| x.delivery.warnings.clone()).collect();
     delivery.buckets = buckets.clone();
+    delivery.transactions = s.iter().filter_map(|x| x.delivery.transactions.as_ref()).fold(None, |acc, t| {
+        let mut acc =
+            acc.unwrap_or_else(|| distroduce_model::output::TxnStats { mode: t.mode.clone(), ..Default::default() });
+        acc.add(t);
+        Some(acc)
+    });
     let substeps = sum(&|x| x.substeps);
     let sim = fmax(&|x| x.sim_seconds);
     let summary = Summary {

@@ -6,12 +6,14 @@ use distroduce_model::expect::compute::{write_jsonl, Totals};
 use distroduce_model::expect::ExpectedRecord;
 use distroduce_model::layout::{self, OutputDir};
 use distroduce_model::message::OutMessage;
+use distroduce_model::types::TransactionMode;
 use distroduce_model::{ConfigErrors, Model};
 use distroduce_plugin_host::wasm::{LoadError, WasmBackend};
 use distroduce_plugin_host::{Backend, Resolved};
 use distroduce_scenario::Overrides;
 use distroduce_sim::{JobFailure, Progress, RunOptions, SimError};
 use distroduce_sink::kafka::{EmbeddedBroker, KafkaSink};
+use distroduce_sink::kafka_txn::KafkaTxnSink;
 use distroduce_sink::metrics::{CountingSink, Metrics};
 use distroduce_sink::records::create_writers;
 use distroduce_sink::{DeliveryStats, MessageSink, NullSink};
@@ -240,7 +242,12 @@ pub fn validate(path: &Path, plugins: &[(String, PathBuf)]) -> Result<(Model, Wa
 pub fn check_producer(model: &Model) -> Result<(), ConfigErrors> {
     let k = &model.kafka;
     let secret_keys: Vec<&str> = k.secrets.iter().map(|(key, _)| key.as_str()).collect();
-    let bad = distroduce_sink::kafka_check::check_producer_properties(&k.producer, &k.connection, &secret_keys);
+    let bad = distroduce_sink::kafka_check::check_producer_properties(
+        &k.producer,
+        &k.connection,
+        &secret_keys,
+        k.transactions != TransactionMode::Off,
+    );
     if bad.is_empty() {
         return Ok(());
     }
@@ -306,16 +313,13 @@ pub fn run_loaded(
     let sink: Box<dyn MessageSink> = match (&args.kafka, &model.kafka.brokers) {
         (KafkaTarget::None, _) => Box::new(NullSink::default()),
         (KafkaTarget::Brokers(b), _) | (KafkaTarget::Auto, Some(b)) => {
-            Box::new(KafkaSink::connect_with_metrics(&model.kafka, b, false, metrics.clone()).map_err(RunError::Kafka)?)
+            connect(model, b, false, metrics.clone()).map_err(RunError::Kafka)?
         }
         (KafkaTarget::Auto, None) => {
             let broker = EmbeddedBroker::start(&model.kafka).map_err(RunError::Kafka)?;
             let servers = broker.bootstrap_servers();
             _embedded = Some(broker);
-            Box::new(
-                KafkaSink::connect_with_metrics(&model.kafka, &servers, true, metrics.clone())
-                    .map_err(RunError::Kafka)?,
-            )
+            connect(model, &servers, true, metrics.clone()).map_err(RunError::Kafka)?
         }
     };
     // With live metrics, every message is counted per topic on its way to the sink.
@@ -437,10 +441,25 @@ pub fn run_loaded(
         return Err(RunError::JobsFailed { failures: report.failures, summary: Box::new(summary) });
     }
     let d = &summary.delivery;
-    if !matches!(args.kafka, KafkaTarget::None) && (d.failed > 0 || d.acked < d.produced) {
+    // With every job done, a transaction that was not committed (the oracle's) lost its messages.
+    let uncommitted = d.transactions.as_ref().is_some_and(|t| t.aborted > 0);
+    if !matches!(args.kafka, KafkaTarget::None) && (d.failed > 0 || d.acked < d.produced || uncommitted) {
         return Err(RunError::Undelivered { summary: Box::new(summary) });
     }
     Ok(summary)
+}
+
+/// The Kafka sink `model.kafka` asks for: one producer, or one transactional producer per job.
+fn connect(
+    model: &Model,
+    brokers: &str,
+    embedded: bool,
+    metrics: Option<Arc<Metrics>>,
+) -> Result<Box<dyn MessageSink>, String> {
+    Ok(match model.kafka.transactions {
+        TransactionMode::Off => Box::new(KafkaSink::connect_with_metrics(&model.kafka, brokers, embedded, metrics)?),
+        _ => Box::new(KafkaTxnSink::connect(&model.kafka, brokers, embedded, metrics, model.jobs().len())?),
+    })
 }
 
 /// Each expected record to its expectation's `oracle_topic`: key = group key, value = the record

@@ -39,6 +39,48 @@ pub struct DeliveryStats {
     /// The latency histograms themselves (in metrics.json, for `engine merge`).
     #[serde(skip)]
     pub buckets: Buckets,
+    /// With `kafka.transactions` on: what was committed and aborted. `acked` above still counts
+    /// broker acknowledgements (a message of an aborted transaction can be acknowledged); a
+    /// `read_committed` consumer sees exactly `messages_committed` of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<TxnStats>,
+}
+
+/// Kafka transactions of a run (`kafka.transactions`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TxnStats {
+    /// `timestep` or `block`.
+    pub mode: String,
+    /// Transactions committed and aborted (a transaction holds at least one message).
+    pub committed: u64,
+    pub aborted: u64,
+    /// Messages in committed and in aborted transactions.
+    pub messages_committed: u64,
+    pub messages_aborted: u64,
+    /// Time of each commit call in milliseconds (p50, p90, p99, p99.9, max): how long a
+    /// transaction's messages wait, after the last one is sent, before consumers can read them.
+    pub commit_ms: Option<[f64; 5]>,
+}
+
+impl TxnStats {
+    /// Add another shard's counts. Commit times are percentiles, which cannot be merged: they are
+    /// dropped rather than made up.
+    pub fn add(&mut self, o: &TxnStats) {
+        self.committed += o.committed;
+        self.aborted += o.aborted;
+        self.messages_committed += o.messages_committed;
+        self.messages_aborted += o.messages_aborted;
+        self.commit_ms = None;
+    }
+}
+
+/// A point in a job where a sink that groups messages (Kafka transactions) may close a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundary {
+    /// Block `substep` of `timestep` succeeded and its messages (and record) were sent.
+    Block { timestep: u64, substep: u32 },
+    /// Every block of `timestep` succeeded and its messages were sent.
+    Timestep { timestep: u64 },
 }
 
 /// A destination for plugin-emitted messages. Called from worker threads.
@@ -49,6 +91,25 @@ pub trait MessageSink: Send + Sync {
     fn finish(&self, timeout: Duration) -> DeliveryStats;
     /// One line for the summary: where the messages went.
     fn describe(&self) -> String;
+
+    // Where jobs are. The simulation calls these from the job's worker thread, in order: one
+    // `job_started`, then `send`s and `boundary`s as blocks and timesteps succeed, then one
+    // `job_ended` (also after a failure). A sink that does not group messages ignores them; every
+    // message a job sends carries its job index in `meta.job`. Errors fail the job.
+
+    /// `job` is about to run (a transactional sink opens its producer here).
+    fn job_started(&self, _job: &JobId) -> Result<(), String> {
+        Ok(())
+    }
+    /// `job` reached `at`: everything sent since the previous boundary belongs to it.
+    fn boundary(&self, _job: &JobId, _at: Boundary) -> Result<(), String> {
+        Ok(())
+    }
+    /// `job` ended: `commit` if it completed (or was interrupted after a complete timestep), else
+    /// it failed and what it sent since its last boundary must be discarded.
+    fn job_ended(&self, _job: &JobId, _commit: bool) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Where a run's records go, one job at a time in cadCAD order (see [`crate::record`]).

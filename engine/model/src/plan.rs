@@ -311,6 +311,12 @@ pub struct KafkaPlan {
     /// Excluded from throughput and latency figures.
     pub warmup: Duration,
     pub timestamps: crate::types::TimestampMode,
+    /// `kafka.transactions`: one Kafka transaction per timestep or block of each job, or none.
+    pub transactions: crate::types::TransactionMode,
+    /// `kafka.transactional_id_prefix` (default: the scenario's name): job `j` produces with
+    /// `transactional.id = <prefix>-<simulation>-<subset>-<run>`, the same in every rerun, so a
+    /// rerun fences what is left of an earlier one.
+    pub transactional_id_prefix: String,
 }
 
 #[derive(Debug, Clone)]

@@ -79,6 +79,42 @@ pub enum TimestampMode {
     Produce,
 }
 
+/// How the messages of a job are grouped into Kafka transactions (`kafka.transactions`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TransactionMode {
+    /// No transactions: every message is visible as soon as the broker has it.
+    #[default]
+    Off,
+    /// One transaction per timestep of each job: a `read_committed` consumer sees a job's
+    /// timestep whole or not at all; a failed substep aborts its timestep.
+    Timestep,
+    /// One transaction per block (substep) of each job: smaller transactions, whole blocks.
+    Block,
+}
+
+impl TransactionMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransactionMode::Off => "off",
+            TransactionMode::Timestep => "timestep",
+            TransactionMode::Block => "block",
+        }
+    }
+}
+
+impl std::str::FromStr for TransactionMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" => Ok(Self::Off),
+            "timestep" => Ok(Self::Timestep),
+            "block" => Ok(Self::Block),
+            _ => Err(format!("unknown transaction mode `{s}`; expected off, timestep or block")),
+        }
+    }
+}
+
 /// An aggregate over a group's messages.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]

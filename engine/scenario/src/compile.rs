@@ -84,7 +84,8 @@ pub fn compile(file: &Path, spans: &SpanIndex, mut s: Scenario, ov: &Overrides) 
     let clock = compile_clock(&mut r, &s.clock);
     let plugins = compile_plugins(&mut r, &base, &s, &ov.plugins);
     let blocks = compile_blocks(&mut r, &s, &vars, &plugins);
-    let kafka = compile_kafka(&mut r, &s.kafka, &clock, &base);
+    let mut kafka = compile_kafka(&mut r, &s.kafka, &clock, &base);
+    super::compile_txn::compile_transactions(&mut r, &s.kafka, &s.name, &mut kafka);
     let expectations = super::compile_expect::compile_expectations(&mut r, &s.expectations, &kafka.topics);
     let limits = compile_limits(&mut r, &s.limits);
     let output = OutputPlan {
@@ -497,6 +498,8 @@ fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig, clock: &Clock, base: &P
         rate: k.rate,
         warmup,
         timestamps: k.timestamps,
+        transactions: Default::default(),
+        transactional_id_prefix: String::new(),
     }
 }
 

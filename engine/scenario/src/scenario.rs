@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 pub use super::expect::{DisorderConfig, ExpectationConfig};
-pub use distroduce_model::types::{AggOp, RecordFormat, Semantics, TimestampMode, TypeName, ValueFormat};
+pub use distroduce_model::types::{
+    AggOp, RecordFormat, Semantics, TimestampMode, TransactionMode, TypeName, ValueFormat,
+};
 
 /// A simulation scenario: state, parameters, Monte Carlo settings, the ordered partial state
 /// update blocks (PSUBs) and the WASM plugins implementing them.
@@ -286,6 +288,17 @@ pub struct KafkaConfig {
     /// producer's wall clock.
     #[serde(default)]
     pub timestamps: TimestampMode,
+    /// Kafka transactions aligned to the model: `timestep` commits each job's messages once per
+    /// timestep, `block` once per block, and a failed substep aborts the open transaction, so a
+    /// `read_committed` consumer sees whole timesteps (blocks) or nothing. Each job produces with
+    /// its own transactional producer. Needs `acks: all` and idempotence (librdkafka's defaults).
+    #[serde(default)]
+    pub transactions: TransactionMode,
+    /// Start of every job's `transactional.id`: `<prefix>-<simulation>-<subset>-<run>`. Default:
+    /// the scenario's `name`. Two runs at the same time with the same prefix fence each other: give
+    /// concurrent runs of one scenario different prefixes.
+    #[serde(default)]
+    pub transactional_id_prefix: Option<String>,
 }
 
 /// TLS to the brokers.

@@ -319,7 +319,7 @@ fn run_loaded(
                 backend,
             ));
         }
-        sink.timestep_done(now).map_err(|e| sink_failure(t, model.blocks.len() as u32, e))?;
+        sink.timestep_done(t, now).map_err(|e| sink_failure(t, model.blocks.len() as u32, e))?;
         if model.clock.realtime {
             let due = job_start + std::time::Duration::from_nanos(model.clock.step_ns as u64 * t);
             if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {

@@ -31,8 +31,9 @@ pub trait JobSink {
     /// Which loop runs this job (called once, before its first record): the plugin's in-guest
     /// loop or the host's.
     fn loop_used(&mut self, _fused: bool) {}
-    /// Called once per finished timestep with its virtual clock (progress, held messages).
-    fn timestep_done(&mut self, _now_ns: i64) -> Result<(), FailKind> {
+    /// Called once per finished timestep `t` (every block succeeded and was recorded) with its
+    /// virtual clock (progress, held messages, transaction boundaries).
+    fn timestep_done(&mut self, _t: u64, _now_ns: i64) -> Result<(), FailKind> {
         Ok(())
     }
 }
@@ -255,7 +256,7 @@ pub fn run_job(
         if keep_history {
             history.push(this_ts);
         }
-        sink.timestep_done(now).map_err(|e| sink_failure(t, k_total, e))?;
+        sink.timestep_done(t, now).map_err(|e| sink_failure(t, k_total, e))?;
         if model.clock.realtime {
             let due = job_start + std::time::Duration::from_nanos(model.clock.step_ns as u64 * t);
             if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {

@@ -1,20 +1,21 @@
 //! Running a model: jobs in parallel on a rayon pool, records written in cadCAD order by the calling
 //! thread through a small reorder buffer, messages handed to the sink as each block completes.
 
+mod collect;
 pub mod disorder;
 mod fused;
 pub mod input;
 pub mod job;
 
+use collect::{Collect, RecordRoute};
 use disorder::DisorderStage;
 use distroduce_model::expect::compute::{JobGroups, Partial};
-use distroduce_model::message::ns_to_ms;
 use distroduce_model::message::OutMessage;
 use distroduce_model::output::{MessageSink, RecordWriter};
 pub use distroduce_model::record::Record;
 use distroduce_model::{JobId, Model};
 use distroduce_plugin_host::{Backend, Resolved};
-use job::{run_job, FailKind, JobCtx, JobSink};
+use job::{run_job, FailKind, JobCtx};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::mpsc;
@@ -35,12 +36,20 @@ pub struct JobFailure {
 
 impl std::fmt::Display for JobFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (plugin, export) = self.function.split_once('.').unwrap_or(("?", &self.function));
-        write!(
-            f,
-            "plugin `{plugin}` export `{export}` failed in {} at timestep {}, substep {} ({}): {}",
-            self.job, self.timestep, self.substep, self.block, self.error
-        )?;
+        match self.function.split_once('.') {
+            Some((plugin, export)) => write!(
+                f,
+                "plugin `{plugin}` export `{export}` failed in {} at timestep {}, substep {} ({}): {}",
+                self.job, self.timestep, self.substep, self.block, self.error
+            )?,
+            // No plugin function to blame: the output side failed (a record file, the message
+            // sink, a Kafka transaction). Say what, where.
+            None => write!(
+                f,
+                "{} failed in {} at timestep {}, substep {}: {}",
+                self.block, self.job, self.timestep, self.substep, self.error
+            )?,
+        }
         if !self.stderr_tail.trim().is_empty() {
             write!(f, "\n  guest stderr:\n    {}", self.stderr_tail.trim().replace('\n', "\n    "))?;
         }
@@ -172,127 +181,6 @@ pub struct RunReport {
     pub partials: Vec<Partial>,
 }
 
-/// Publishing every record to a topic (`kafka.records_topic`).
-struct RecordRoute<'a> {
-    topic: usize,
-    keys: &'a [String],
-}
-
-struct Collect<'a> {
-    job: JobId,
-    route: Option<RecordRoute<'a>>,
-    /// The job's records, for the writers; empty when there are none (`--format none`), so that
-    /// memory stays flat however long the run.
-    records: Vec<Record>,
-    keep_records: bool,
-    n_records: u64,
-    /// Whether the job ran in the plugin's in-guest loop (`None`: it never started one).
-    fused: Option<bool>,
-    /// Substeps already reported to `progress` (records but the initial state's).
-    substeps_reported: u64,
-    messages: Vec<OutMessage>,
-    keep_messages: bool,
-    sink: &'a dyn MessageSink,
-    sent: u64,
-    /// Time spent handing messages to the producer (including back-pressure waits).
-    publish_time: Duration,
-    progress: Option<&'a dyn Progress>,
-    cancel: Option<&'a std::sync::atomic::AtomicBool>,
-    clock: distroduce_model::Clock,
-    expectations: &'a [distroduce_model::expect::Expectation],
-    groups: JobGroups,
-    disorder: Option<DisorderStage>,
-}
-
-impl Collect<'_> {
-    /// Hand messages to the producer (after the disorder stage), in order.
-    fn send_all(&mut self, m: Vec<OutMessage>) -> Result<(), String> {
-        let started = Instant::now();
-        for msg in &m {
-            self.sink.send(msg)?;
-        }
-        self.publish_time += started.elapsed();
-        self.sent += m.len() as u64;
-        if self.keep_messages {
-            self.messages.extend(m);
-        }
-        Ok(())
-    }
-
-    /// Release what the disorder stage still holds (end of the job, also after a failure: those
-    /// messages belong to blocks that succeeded).
-    fn finish(&mut self) -> Result<(), String> {
-        let mut out = Vec::new();
-        if let Some(d) = &mut self.disorder {
-            d.finish(&mut out);
-        }
-        self.send_all(out)
-    }
-}
-
-impl JobSink for Collect<'_> {
-    fn loop_used(&mut self, fused: bool) {
-        self.fused = Some(fused);
-    }
-    fn record(&mut self, r: Record) -> Result<(), String> {
-        if let Some(route) = &self.route {
-            let mut value = Vec::new();
-            distroduce_model::record::write_record_json(&mut value, route.keys, &self.job, &r)
-                .map_err(|e| e.to_string())?;
-            let j = &self.job;
-            let msg = OutMessage {
-                topic: route.topic,
-                key: Some(format!("{}-{}-{}", j.simulation, j.subset, j.run).into_bytes()),
-                value,
-                headers: Vec::new(),
-                partition: None,
-                event_time_ms: Some(ns_to_ms(self.clock.at(r.timestep))),
-                meta: Default::default(),
-            };
-            let started = Instant::now();
-            self.sink.send(&msg)?;
-            self.publish_time += started.elapsed();
-            self.sent += 1;
-        }
-        self.n_records += 1;
-        if self.keep_records {
-            self.records.push(r);
-        }
-        Ok(())
-    }
-    fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), FailKind> {
-        // Expectations see each distinct message once, as emitted, whatever disorder follows.
-        for msg in &m {
-            self.groups.add(self.expectations, msg).map_err(FailKind::Expect)?;
-        }
-        let m = match &mut self.disorder {
-            Some(d) => {
-                let mut now = Vec::with_capacity(m.len());
-                d.admit(m, &mut now);
-                now
-            }
-            None => m,
-        };
-        self.send_all(m).map_err(FailKind::Sink)
-    }
-    fn timestep_done(&mut self, now_ns: i64) -> Result<(), FailKind> {
-        if let Some(p) = self.progress {
-            p.advance(1);
-            let done = self.n_records.saturating_sub(1);
-            p.substeps(done.saturating_sub(self.substeps_reported));
-            self.substeps_reported = done;
-        }
-        if self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
-            return Err(FailKind::Interrupted);
-        }
-        let mut due = Vec::new();
-        if let Some(d) = &mut self.disorder {
-            d.timestep_done(now_ns, &mut due);
-        }
-        self.send_all(due).map_err(FailKind::Sink)
-    }
-}
-
 struct JobResult {
     job: JobId,
     records: Vec<Record>,
@@ -413,6 +301,14 @@ pub fn run(
     Ok(report)
 }
 
+/// Why a job could not start.
+enum JobStartError {
+    /// Its plugins could not be instantiated.
+    Call(distroduce_plugin_host::CallFailure),
+    /// The message sink could not open the job's output (a transactional producer).
+    Sink(String),
+}
+
 fn execute(
     cx: &JobCtx,
     backend: &dyn Backend,
@@ -451,7 +347,10 @@ fn execute(
         if let Some(p) = c.progress {
             p.job_started();
         }
-        backend.instantiate(job::job_seed(cx.model, &job)).map_err(Some)
+        match sink.job_started(&job) {
+            Ok(()) => backend.instantiate(job::job_seed(cx.model, &job)).map_err(|e| Some(JobStartError::Call(e))),
+            Err(e) => Err(Some(JobStartError::Sink(e))),
+        }
     };
     let (substeps, mut failure) = match instance {
         Err(None) => (
@@ -473,9 +372,16 @@ fn execute(
                 job,
                 timestep: 0,
                 substep: 0,
-                block: "instantiation".into(),
+                block: match e {
+                    JobStartError::Call(_) => "instantiation",
+                    JobStartError::Sink(_) => "opening the job's Kafka producer",
+                }
+                .into(),
                 function: String::new(),
-                error: FailKind::Call(e),
+                error: match e {
+                    JobStartError::Call(e) => FailKind::Call(e),
+                    JobStartError::Sink(e) => FailKind::Sink(e),
+                },
                 log_tail: vec![],
                 stderr_tail: String::new(),
             }),
@@ -496,6 +402,23 @@ fn execute(
             log_tail: vec![],
             stderr_tail: String::new(),
         });
+    }
+    if started_job {
+        // Commit what the job sent since its last boundary, unless it failed: then discard it.
+        let commit = failure.as_ref().is_none_or(|f| matches!(f.error, FailKind::Interrupted));
+        if let Err(e) = sink.job_ended(&job, commit) {
+            let t = failure.as_ref().map_or(cx.model.timesteps, |f| f.timestep);
+            failure.get_or_insert(JobFailure {
+                job,
+                timestep: t,
+                substep: 0,
+                block: "ending the job's Kafka transaction".into(),
+                function: String::new(),
+                error: FailKind::Sink(e),
+                log_tail: vec![],
+                stderr_tail: String::new(),
+            });
+        }
     }
     if let Some(p) = c.progress.filter(|_| started_job) {
         p.job_ended(match &failure {

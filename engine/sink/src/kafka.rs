@@ -51,8 +51,11 @@ impl EmbeddedBroker {
     }
 }
 
-struct Stats {
+pub(crate) struct Stats {
     acked: AtomicU64,
+    /// Messages a transaction abort removed before the broker had them (not failures: the job
+    /// that sent them failed and its transaction is discarded on purpose).
+    pub(crate) purged: AtomicU64,
     failed: AtomicU64,
     bytes_acked: AtomicU64,
     produced: AtomicU64,
@@ -63,7 +66,7 @@ struct Stats {
     partitions: Mutex<HashMap<(String, i32), (u64, u64)>>,
 }
 
-struct Ctx {
+pub(crate) struct Ctx {
     stats: Arc<Stats>,
     start: Instant,
     track_partitions: bool,
@@ -122,7 +125,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Wait until the cluster answers a metadata request, or fail at once on an authentication or TLS
 /// error (which librdkafka would otherwise retry until `message.timeout.ms`).
-fn wait_until_connected<C: ClientContext>(
+pub(crate) fn wait_until_connected<C: ClientContext>(
     client: &rdkafka::client::Client<C>,
     fatal: &Mutex<Option<String>>,
     brokers: &str,
@@ -183,6 +186,9 @@ impl ProducerContext for Ctx {
                     }
                 }
             }
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight), _)) => {
+                self.stats.purged.fetch_add(1, Ordering::Relaxed);
+            }
             Err((e, m)) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 if let Some(metrics) = &self.metrics {
@@ -195,17 +201,75 @@ impl ProducerContext for Ctx {
     }
 }
 
-pub struct KafkaSink {
-    producer: ThreadedProducer<Ctx>,
+/// What every producer of a run shares: the accounting of deliveries, pacing, and how an
+/// [`OutMessage`] becomes a Kafka record. [`KafkaSink`] has one producer; the transactional sink
+/// ([`super::kafka_txn`]) one per job, all counted here.
+pub(crate) struct Publisher {
     pacer: Option<Pacer>,
     topics: Vec<String>,
-    stats: Arc<Stats>,
+    pub(crate) stats: Arc<Stats>,
     start: Instant,
-    brokers: String,
-    embedded: bool,
     /// `kafka.timestamps: event`: stamp each record with its event time.
     event_timestamps: bool,
-    metrics: Option<Arc<Metrics>>,
+    pub(crate) metrics: Option<Arc<Metrics>>,
+}
+
+pub struct KafkaSink {
+    producer: ThreadedProducer<Ctx>,
+    publisher: Publisher,
+    brokers: String,
+    embedded: bool,
+}
+
+/// The producer settings of `plan` for `brokers`: the engine's bulk defaults, the scenario's
+/// properties, the connection and its credentials.
+pub(crate) fn producer_config(plan: &KafkaPlan, brokers: &str, metrics: bool) -> Result<ClientConfig, String> {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", brokers);
+    // Defaults for a bulk producer; every one can be overridden under kafka.producer.
+    cfg.set("queue.buffering.max.messages", "1000000");
+    cfg.set("message.timeout.ms", "30000");
+    if metrics {
+        cfg.set("statistics.interval.ms", "1000");
+    }
+    for (k, v) in &plan.producer {
+        cfg.set(k, v);
+    }
+    apply_security(&mut cfg, plan)?;
+    Ok(cfg)
+}
+
+impl Publisher {
+    pub(crate) fn new(plan: &KafkaPlan, metrics: Option<Arc<Metrics>>) -> Self {
+        let stats = Arc::new(Stats {
+            acked: AtomicU64::new(0),
+            purged: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            bytes_acked: AtomicU64::new(0),
+            produced: AtomicU64::new(0),
+            last_ack_ns: AtomicU64::new(0),
+            first_error: Mutex::new(None),
+            meter: Meter::new(plan.warmup),
+            partitions: Mutex::new(HashMap::new()),
+        });
+        if let Some(m) = &metrics {
+            m.attach_producer();
+        }
+        Self {
+            pacer: plan.rate.map(Pacer::new),
+            topics: plan.topics.iter().map(|t| t.name.clone()).collect(),
+            stats,
+            start: Instant::now(),
+            event_timestamps: plan.timestamps == TimestampMode::Event,
+            metrics,
+        }
+    }
+
+    /// The context of one more producer that reports into this publisher; `fatal` receives the
+    /// first error only a configuration change can fix.
+    pub(crate) fn context(&self, track_partitions: bool, fatal: Arc<Mutex<Option<String>>>) -> Ctx {
+        Ctx { stats: self.stats.clone(), start: self.start, track_partitions, fatal, metrics: self.metrics.clone() }
+    }
 }
 
 impl KafkaSink {
@@ -224,64 +288,23 @@ impl KafkaSink {
         embedded: bool,
         metrics: Option<Arc<Metrics>>,
     ) -> Result<Self, String> {
-        let mut cfg = ClientConfig::new();
-        cfg.set("bootstrap.servers", brokers);
-        // Defaults for a bulk producer; every one can be overridden under kafka.producer.
-        cfg.set("queue.buffering.max.messages", "1000000");
-        cfg.set("message.timeout.ms", "30000");
-        if metrics.is_some() {
-            cfg.set("statistics.interval.ms", "1000");
-        }
-        for (k, v) in &plan.producer {
-            cfg.set(k, v);
-        }
-        apply_security(&mut cfg, plan)?;
-        let stats = Arc::new(Stats {
-            acked: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            bytes_acked: AtomicU64::new(0),
-            produced: AtomicU64::new(0),
-            last_ack_ns: AtomicU64::new(0),
-            first_error: Mutex::new(None),
-            meter: Meter::new(plan.warmup),
-            partitions: Mutex::new(HashMap::new()),
-        });
-        let start = Instant::now();
+        let cfg = producer_config(plan, brokers, metrics.is_some())?;
+        let publisher = Publisher::new(plan, metrics);
         let fatal = Arc::new(Mutex::new(None));
-        if let Some(m) = &metrics {
-            m.attach_producer();
-        }
-        let ctx = Ctx {
-            stats: stats.clone(),
-            start,
-            track_partitions: embedded,
-            fatal: fatal.clone(),
-            metrics: metrics.clone(),
-        };
-        let producer: ThreadedProducer<Ctx> =
-            cfg.create_with_context(ctx).map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
+        let producer: ThreadedProducer<Ctx> = cfg
+            .create_with_context(publisher.context(embedded, fatal.clone()))
+            .map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
         if !embedded {
             // Proves the cluster is reachable and the credentials work before any job runs; the
             // producer's thread serves the error callback that reports a refused login.
             wait_until_connected(producer.client(), &fatal, brokers)?;
             create_topics(plan, &cfg)?;
         }
-        let topics = plan.topics.iter().map(|t| t.name.clone()).collect();
-        Ok(Self {
-            producer,
-            pacer: plan.rate.map(Pacer::new),
-            topics,
-            stats,
-            start,
-            brokers: brokers.to_string(),
-            embedded,
-            event_timestamps: plan.timestamps == TimestampMode::Event,
-            metrics,
-        })
+        Ok(Self { producer, publisher, brokers: brokers.to_string(), embedded })
     }
 }
 
-fn create_topics(plan: &KafkaPlan, cfg: &ClientConfig) -> Result<(), String> {
+pub(crate) fn create_topics(plan: &KafkaPlan, cfg: &ClientConfig) -> Result<(), String> {
     if plan.topics.is_empty() {
         return Ok(());
     }
@@ -318,8 +341,10 @@ fn create_topics(plan: &KafkaPlan, cfg: &ClientConfig) -> Result<(), String> {
     Ok(())
 }
 
-impl MessageSink for KafkaSink {
-    fn send(&self, m: &OutMessage) -> Result<(), String> {
+impl Publisher {
+    /// Hand `m` to `producer`, waiting while its queue is full. A message librdkafka refuses is
+    /// counted as failed (with the first error kept), not returned: the run reports it.
+    pub(crate) fn send(&self, producer: &ThreadedProducer<Ctx>, m: &OutMessage) -> Result<(), String> {
         let topic = &self.topics[m.topic];
         let mut headers = None;
         if !m.headers.is_empty() {
@@ -345,7 +370,7 @@ impl MessageSink for KafkaSink {
             rec = rec.timestamp(ms);
         }
         loop {
-            match self.producer.send(rec) {
+            match producer.send(rec) {
                 Ok(()) => {
                     self.stats.produced.fetch_add(1, Ordering::Relaxed);
                     if let Some(metrics) = &self.metrics {
@@ -371,18 +396,10 @@ impl MessageSink for KafkaSink {
         }
     }
 
-    fn finish(&self, timeout: Duration) -> DeliveryStats {
-        let flushed = self.producer.flush(timeout);
+    /// The figures so far, with `warnings`; `embedded`: also check the mock cluster's limits.
+    pub(crate) fn delivery(&self, mut warnings: Vec<String>, embedded: bool) -> DeliveryStats {
         let s = &self.stats;
-        let mut warnings = Vec::new();
-        if let Err(e) = flushed {
-            warnings.push(format!(
-                "{} messages were still undelivered after waiting {} ({e})",
-                self.producer.in_flight_count(),
-                humantime::format_duration(timeout)
-            ));
-        }
-        if self.embedded {
+        if embedded {
             let parts = s.partitions.lock().unwrap_or_else(|p| p.into_inner());
             let mut over: Vec<String> = parts
                 .iter()
@@ -413,7 +430,26 @@ impl MessageSink for KafkaSink {
             buckets: measured.buckets,
             first_error: s.first_error.lock().ok().and_then(|e| e.clone()),
             warnings,
+            transactions: None,
         }
+    }
+}
+
+impl MessageSink for KafkaSink {
+    fn send(&self, m: &OutMessage) -> Result<(), String> {
+        self.publisher.send(&self.producer, m)
+    }
+
+    fn finish(&self, timeout: Duration) -> DeliveryStats {
+        let mut warnings = Vec::new();
+        if let Err(e) = self.producer.flush(timeout) {
+            warnings.push(format!(
+                "{} messages were still undelivered after waiting {} ({e})",
+                self.producer.in_flight_count(),
+                humantime::format_duration(timeout)
+            ));
+        }
+        self.publisher.delivery(warnings, self.embedded)
     }
 
     fn describe(&self) -> String {

@@ -43,11 +43,13 @@ fn reason(e: KafkaError) -> String {
 /// together with the `connection` properties (from `kafka.tls`/`kafka.sasl`) and a placeholder
 /// for each credential in `secret_keys` (never the secret itself, which is not read here), in a
 /// producer that is created and dropped without connecting (properties that only conflict with
-/// each other).
+/// each other). `transactional`: with `kafka.transactions` on, the check includes a placeholder
+/// `transactional.id`, so that librdkafka also refuses what a transactional producer cannot use.
 pub fn check_producer_properties(
     props: &[(String, String)],
     connection: &[(String, String)],
     secret_keys: &[&str],
+    transactional: bool,
 ) -> Vec<BadProperty> {
     let mut bad = Vec::new();
     for (k, v) in props {
@@ -64,6 +66,9 @@ pub fn check_producer_properties(
         }
         for k in secret_keys {
             cfg.set(*k, "placeholder");
+        }
+        if transactional {
+            cfg.set("transactional.id", "placeholder");
         }
         let created: Result<BaseProducer<DefaultProducerContext>, _> = cfg.create();
         if let Err(e) = created {
@@ -85,16 +90,30 @@ mod tests {
     fn good_properties_pass() {
         let p =
             props(&[("acks", "all"), ("linger.ms", "5"), ("compression.type", "lz4"), ("enable.idempotence", "true")]);
-        assert_eq!(check_producer_properties(&p, &[], &[]), vec![]);
+        assert_eq!(check_producer_properties(&p, &[], &[], false), vec![]);
         // SCRAM needs its credentials; their placeholders stand in for them.
         let conn = props(&[("security.protocol", "SASL_SSL"), ("sasl.mechanism", "SCRAM-SHA-512")]);
-        assert_eq!(check_producer_properties(&p, &conn, &["sasl.username", "sasl.password"]), vec![]);
+        assert_eq!(check_producer_properties(&p, &conn, &["sasl.username", "sasl.password"], true), vec![]);
+    }
+
+    /// What librdkafka refuses only in a transactional producer is refused with transactions on.
+    #[test]
+    fn transactional_conflicts_are_found() {
+        let p = props(&[("max.in.flight.requests.per.connection", "10")]);
+        assert_eq!(check_producer_properties(&p, &[], &[], false), vec![]);
+        let bad = check_producer_properties(&p, &[], &[], true);
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert!(bad[0].key.is_none() && bad[0].message.contains("max.in.flight"), "{bad:?}");
     }
 
     #[test]
     fn typos_and_bad_values_are_named() {
-        let bad =
-            check_producer_properties(&props(&[("acks", "banana"), ("lingr.ms", "5"), ("linger.ms", "-3")]), &[], &[]);
+        let bad = check_producer_properties(
+            &props(&[("acks", "banana"), ("lingr.ms", "5"), ("linger.ms", "-3")]),
+            &[],
+            &[],
+            false,
+        );
         let keys: Vec<_> = bad.iter().map(|b| b.key.clone().unwrap()).collect();
         assert_eq!(keys, ["acks", "lingr.ms", "linger.ms"], "{bad:?}");
         assert!(bad[0].message.contains("Invalid value"), "{bad:?}");

@@ -3,6 +3,7 @@
 
 pub mod kafka;
 pub mod kafka_check;
+pub mod kafka_txn;
 pub mod measure;
 pub mod metrics;
 pub mod parquet;

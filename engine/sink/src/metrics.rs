@@ -12,6 +12,8 @@
 
 use super::{DeliveryStats, MessageSink};
 use distroduce_model::message::OutMessage;
+use distroduce_model::output::Boundary;
+use distroduce_model::JobId;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -313,6 +315,16 @@ impl MessageSink for CountingSink<'_> {
     }
     fn describe(&self) -> String {
         self.inner.describe()
+    }
+    // Where jobs are matters to the sink inside (its transactions): passed on.
+    fn job_started(&self, job: &JobId) -> Result<(), String> {
+        self.inner.job_started(job)
+    }
+    fn boundary(&self, job: &JobId, at: Boundary) -> Result<(), String> {
+        self.inner.boundary(job, at)
+    }
+    fn job_ended(&self, job: &JobId, commit: bool) -> Result<(), String> {
+        self.inner.job_ended(job, commit)
     }
 }
 

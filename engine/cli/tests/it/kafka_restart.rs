@@ -3,10 +3,13 @@
 //! `scripts/kafka-local restart` stops it (SIGTERM) and starts it again on the same data; then every
 //! message of messages.jsonl is consumed back exactly once, with its value, in order per key.
 //!
-//! It restarts the shared broker, so it lives in its own test binary (cargo runs test binaries one
-//! after another) with a single test function, and returns only once the broker serves again.
+//! With `kafka.transactions: timestep` the same holds for a `read_committed` consumer, and every
+//! transaction commits: the commits that the outage holds up wait for the broker instead of failing.
+//!
+//! It restarts the shared broker, so each test holds it alone (`common::kafka::BROKER`, which the
+//! other broker tests' runs and reads hold shared) and returns only once the broker serves again.
 
-use crate::common::kafka::{brokers, consume, fresh, Got};
+use crate::common::kafka::{brokers, consume_alone, fresh, Got, BROKER};
 use crate::common::*;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -73,7 +76,17 @@ fn tail(log: &str) -> String {
     lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
-fn restart_scenario(dir: &Path, topic: &str) -> std::path::PathBuf {
+fn restart_scenario(dir: &Path, topic: &str, transactions: bool) -> std::path::PathBuf {
+    // A transaction must outlive the messages it waits for (librdkafka refuses a message timeout
+    // longer than the transaction timeout).
+    let txn = if transactions {
+        format!(
+            "  transactions: timestep\n  transactional_id_prefix: {}\n  producer: {{acks: all, message.timeout.ms: 120000, transaction.timeout.ms: 120000}}\n",
+            fresh("restart")
+        )
+    } else {
+        "  producer: {acks: all, enable.idempotence: true, message.timeout.ms: 120000}\n".to_string()
+    };
     let mut y = std::fs::read_to_string(repo().join("scenarios/randomwalk.yaml")).unwrap();
     for (from, to) in [
         ("timesteps: 50\n", format!("timesteps: {TIMESTEPS}\n")),
@@ -85,7 +98,7 @@ fn restart_scenario(dir: &Path, topic: &str) -> std::path::PathBuf {
         (
             "kafka:\n  topics:\n    prices: {name: prices, partitions: 8}",
             format!(
-                "kafka:\n  id_header: true\n  timestamps: produce\n  producer: {{acks: all, enable.idempotence: true, message.timeout.ms: 120000}}\n  topics:\n    prices: {{name: {topic}, partitions: {PARTITIONS}}}"
+                "kafka:\n  id_header: true\n  timestamps: produce\n{txn}  topics:\n    prices: {{name: {topic}, partitions: {PARTITIONS}}}"
             ),
         ),
     ] {
@@ -98,6 +111,18 @@ fn restart_scenario(dir: &Path, topic: &str) -> std::path::PathBuf {
 #[test]
 #[ignore = "needs Apache Kafka (DISTRODUCE_KAFKA_BROKERS): scripts/test starts one"]
 fn a_broker_restart_mid_run_loses_and_duplicates_nothing() {
+    restart_mid_run(false);
+}
+
+#[test]
+#[ignore = "needs Apache Kafka (DISTRODUCE_KAFKA_BROKERS): scripts/test starts one"]
+fn a_broker_restart_mid_run_keeps_transactions_exactly_once_for_read_committed() {
+    restart_mid_run(true);
+}
+
+fn restart_mid_run(transactions: bool) {
+    // The broker alone: one restart at a time, and no other test's run or read meets it.
+    let _turn = BROKER.write().unwrap_or_else(|p| p.into_inner());
     let started = Instant::now();
     let deadline = started + BUDGET;
     // The restart goes through scripts/kafka-local, so the broker under test must be that one.
@@ -111,7 +136,7 @@ fn a_broker_restart_mid_run_loses_and_duplicates_nothing() {
 
     let dir = tempfile::tempdir().unwrap();
     let topic = fresh("restart");
-    let p = restart_scenario(dir.path(), &topic);
+    let p = restart_scenario(dir.path(), &topic, transactions);
     let out = dir.path().join("out");
     let log = dir.path().join("engine.log");
     // Output to a file, not a pipe nobody reads while it runs (librdkafka logs the outage).
@@ -163,14 +188,22 @@ fn a_broker_restart_mid_run_loses_and_duplicates_nothing() {
         read(&out.join("messages.jsonl")).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(expected.len() as u64, produced, "messages.jsonl holds every produced message");
     assert_eq!(expected.len() as u64, JOBS * TIMESTEPS * 3, "one tick per asset, job and timestep");
+    if transactions {
+        let t = &d["transactions"];
+        assert_eq!(t["committed"].as_u64(), Some(JOBS * TIMESTEPS), "one commit per job and timestep: {t}");
+        assert_eq!(t["messages_committed"].as_u64(), Some(produced), "{t}");
+        assert_eq!(t["aborted"].as_u64(), Some(0), "{t}");
+    }
 
-    // Everything is on the broker already (acknowledged): reading it back takes seconds.
-    let got = consume(
+    // Everything is on the broker already (acknowledged, committed): reading it back takes
+    // seconds, committed messages only.
+    let got = consume_alone(
         &topic,
         PARTITIONS,
         expected.len(),
         Duration::from_secs(2),
         deadline.min(Instant::now() + Duration::from_secs(30)),
+        "read_committed",
     );
     let mut by_id: HashMap<&str, &Got> = HashMap::new();
     let mut duplicates = Vec::new();
@@ -227,7 +260,7 @@ fn a_broker_restart_mid_run_loses_and_duplicates_nothing() {
     assert!(started.elapsed() < Duration::from_secs(90), "took {:?}", started.elapsed());
     let outage_logs = engine_log.lines().filter(|l| l.contains("rdkafka")).count();
     eprintln!(
-        "restart-test: {} messages, all back exactly once; run {:.1}s, restart after {:.1}s, took {:.1}s (engine still running after it: {mid_run}); enqueued before/during/after the restart: {before}/{during}/{after}; ack latency max {max_latency_ms:.0} ms, p99 {:.0} ms; {outage_logs} librdkafka log lines; test {:.1}s",
+        "restart-test (transactions: {transactions}): {} messages, all back exactly once; run {:.1}s, restart after {:.1}s, took {:.1}s (engine still running after it: {mid_run}); enqueued before/during/after the restart: {before}/{during}/{after}; ack latency max {max_latency_ms:.0} ms, p99 {:.0} ms; {outage_logs} librdkafka log lines; test {:.1}s",
         expected.len(),
         run_took.as_secs_f64(),
         restarted_after.as_secs_f64(),

@@ -28,11 +28,18 @@ struct Simulation {
 }
 
 fn simulate() -> Simulation {
+    simulate_with("")
+}
+
+/// [`simulate`] with `kafka_extra` (lines of `kafka:` settings) added to the scenario.
+fn simulate_with(kafka_extra: &str) -> Simulation {
     let dir = tempfile::tempdir().unwrap();
     let input = fresh("chat-windows");
     let yaml = read(&repo().join("scenarios/chat-windows.yaml"))
         .replace("crate: ../plugins/chat", &format!("crate: {}", repo().join("plugins/chat").display()))
-        .replace("      name: chat\n", &format!("      name: {input}\n"));
+        .replace("      name: chat\n", &format!("      name: {input}\n"))
+        .replace("kafka:\n", &format!("kafka:\n{kafka_extra}"));
+    assert!(yaml.contains(kafka_extra), "scenarios/chat-windows.yaml has no `kafka:` line");
     assert!(yaml.contains(&input), "scenarios/chat-windows.yaml changed its topic line; update this test");
     let scenario = dir.path().join("sim.yaml");
     std::fs::write(&scenario, &yaml).unwrap();
@@ -56,9 +63,15 @@ fn simulate() -> Simulation {
 
 /// Run `streaming/<app>/run` to completion (it exits after 10 s without input).
 fn run_job(app: &str, input: &str, output: &str, bug: Option<&str>, limit: Duration, log: &Path) {
+    run_job_with(app, input, output, bug, &[], limit, log)
+}
+
+/// [`run_job`] with `extra` arguments for the app.
+fn run_job_with(app: &str, input: &str, output: &str, bug: Option<&str>, extra: &[&str], limit: Duration, log: &Path) {
     use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(repo().join("streaming").join(app).join("run"));
     cmd.args(["--bootstrap", &brokers(), "--input", input, "--output", output, "--idle-exit", "10s"]);
+    cmd.args(extra);
     if let Some(b) = bug {
         cmd.args(["--bug", b]);
     }
@@ -185,4 +198,28 @@ fn kafka_streams_job_passes_and_its_broken_variants_are_caught() {
 #[ignore = "needs Apache Kafka and the stream jobs (Java, PySpark): scripts/test sets them up"]
 fn spark_structured_streaming_job_passes_and_its_broken_variants_are_caught() {
     check_app("spark", "room_counts_spark", "room-counts-spark", Duration::from_secs(300));
+}
+
+/// The users of transactions aligned to the model: a Kafka Streams job with exactly-once
+/// processing (`exactly_once_v2`, which reads its input `read_committed` and writes its output in
+/// its own transactions), on input the engine published in one transaction per timestep
+/// (`kafka.transactions: timestep`), passes `engine verify`.
+#[test]
+#[ignore = "needs Apache Kafka and the stream jobs (Java, PySpark): scripts/test sets them up"]
+fn kafka_streams_exactly_once_v2_passes_on_transactional_input() {
+    let sim = simulate_with(&format!("  transactions: timestep\n  transactional_id_prefix: {}\n", fresh("eos")));
+    let summary: Value = serde_json::from_str(&read(&sim.dir.path().join("out/summary.json"))).unwrap();
+    let t = &summary["delivery"]["transactions"];
+    let produced = summary["delivery"]["produced"].as_u64();
+    assert!(t["committed"].as_u64().unwrap() > 0 && t["messages_committed"].as_u64() == produced, "{t}");
+    let output = fresh("kafka-streams-eos");
+    let log = sim.dir.path().join(format!("{output}.log"));
+    let eos = ["--processing-guarantee", "exactly_once_v2"];
+    run_job_with("kafka-streams", &sim.input, &output, None, &eos, Duration::from_secs(120), &log);
+    assert!(read(&log).contains("exactly_once_v2"), "the app did not run exactly-once:\n{}", read(&log));
+    let (code, stdout, report) = verify(&sim, "room_counts", "room-counts", &output);
+    assert!(
+        code == 0 && problems(&report).is_empty(),
+        "exactly_once_v2 on transactional input failed verification:\n{stdout}"
+    );
 }

@@ -7,6 +7,16 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// Tests that use the broker hold it shared ([`shared`]); the restart tests (kafka_restart.rs),
+/// which stop it and start it again, hold it alone, so that no other test's run or read meets the
+/// outage and fails for it.
+pub static BROKER: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// Hold the broker shared until the guard drops (see [`BROKER`]).
+pub fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    BROKER.read().unwrap_or_else(|p| p.into_inner())
+}
+
 pub fn brokers() -> String {
     std::env::var("DISTRODUCE_KAFKA_BROKERS")
         .expect("DISTRODUCE_KAFKA_BROKERS must name a running broker: run the tests with scripts/test (it starts scripts/kafka-local)")
@@ -29,12 +39,40 @@ pub struct Got {
 }
 
 /// Everything on `topic` from the beginning of its `partitions`: read until `n` arrived and `quiet`
-/// more brought nothing (so duplicates beyond `n` are seen too), or until `deadline`.
+/// more brought nothing (so duplicates beyond `n` are seen too), or until `deadline`. Reads
+/// committed messages only (librdkafka's default `isolation.level`, made explicit).
 pub fn consume(topic: &str, partitions: i32, n: usize, quiet: Duration, deadline: Instant) -> Vec<Got> {
+    consume_isolated(topic, partitions, n, quiet, deadline, "read_committed")
+}
+
+/// [`consume`] with `isolation` (`read_committed` or `read_uncommitted`, which also returns the
+/// messages of aborted and still open transactions).
+pub fn consume_isolated(
+    topic: &str,
+    partitions: i32,
+    n: usize,
+    quiet: Duration,
+    deadline: Instant,
+    isolation: &str,
+) -> Vec<Got> {
+    let _broker = shared();
+    consume_alone(topic, partitions, n, quiet, deadline, isolation)
+}
+
+/// [`consume_isolated`] without taking the broker shared: for a test that holds it alone.
+pub fn consume_alone(
+    topic: &str,
+    partitions: i32,
+    n: usize,
+    quiet: Duration,
+    deadline: Instant,
+    isolation: &str,
+) -> Vec<Got> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers())
         .set("group.id", fresh("test"))
         .set("enable.auto.commit", "false")
+        .set("isolation.level", isolation)
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();
@@ -94,6 +132,7 @@ pub fn assert_each_once<'a>(got: &'a [Got], expected: &[serde_json::Value]) -> H
 
 /// `engine run SCENARIO --brokers <test broker> --write-messages --out OUT`, which must succeed.
 pub fn run_on_broker(scenario: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    let _broker = shared();
     let o = super::engine(&[
         "run",
         scenario.to_str().unwrap(),

@@ -77,7 +77,8 @@ public final class RoomWindowCount {
       String bug,
       Duration idleExit,
       Path stateDir,
-      boolean keepState) {}
+      boolean keepState,
+      String guarantee) {}
 
   public static void main(String[] args) throws Exception {
     Options o;
@@ -95,12 +96,13 @@ public final class RoomWindowCount {
   static final String USAGE =
       "usage: run --input TOPIC --output TOPIC [--bootstrap HOST:PORT] [--window 10s] [--grace 30s]\n"
           + "           [--application-id ID] [--bug window-off-by-one|drop-late] [--idle-exit 20s]\n"
-          + "           [--state-dir DIR]";
+          + "           [--state-dir DIR] [--processing-guarantee at_least_once|exactly_once_v2]";
 
   static Options parse(String[] args) {
     String bootstrap = "127.0.0.1:19092", input = null, output = null, appId = null, bug = null;
     Duration window = Duration.ofSeconds(10), grace = Duration.ofSeconds(30), idle = null;
     Path stateDir = null;
+    String guarantee = StreamsConfig.AT_LEAST_ONCE;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       String v = null;
@@ -131,6 +133,11 @@ public final class RoomWindowCount {
         }
         case "--idle-exit" -> idle = duration(v);
         case "--state-dir" -> stateDir = Path.of(v);
+        case "--processing-guarantee" -> {
+          if (!v.equals(StreamsConfig.AT_LEAST_ONCE) && !v.equals(StreamsConfig.EXACTLY_ONCE_V2))
+            throw new IllegalArgumentException("unknown --processing-guarantee " + v);
+          guarantee = v;
+        }
         default -> throw new IllegalArgumentException("unknown option " + a);
       }
     }
@@ -140,7 +147,8 @@ public final class RoomWindowCount {
     if (grace.isNegative()) throw new IllegalArgumentException("--grace must be >= 0");
     if (appId == null)
       appId = "distroduce-count-" + input + "-" + System.currentTimeMillis() + "-" + ProcessHandle.current().pid();
-    return new Options(bootstrap, input, output, window, grace, appId, bug, idle, stateDir, stateDir != null);
+    return new Options(
+        bootstrap, input, output, window, grace, appId, bug, idle, stateDir, stateDir != null, guarantee);
   }
 
   /** "10s", "500ms", "2m", "1h" or a plain number of seconds. */
@@ -261,6 +269,9 @@ public final class RoomWindowCount {
     p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, -1);
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+    // exactly_once_v2: reads its input read_committed (so aborted producer transactions never count)
+    // and writes its output and offsets in its own transactions.
+    p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, o.guarantee());
     // Event time = the record's timestamp (CreateTime); a record with a negative one fails the app.
     p.put(
         StreamsConfig.DEFAULT_TIMESTAMP_EXTRACTOR_CLASS_CONFIG,
@@ -268,10 +279,10 @@ public final class RoomWindowCount {
 
     Topology topology = topology(o);
     log(String.format(
-        "app %s: %s -> %s, window %d ms, grace %d ms%s, bootstrap %s",
+        "app %s: %s -> %s, window %d ms, grace %d ms%s, %s, bootstrap %s",
         o.applicationId(), o.input(), o.output(), o.window().toMillis(),
         ("drop-late".equals(o.bug()) ? 0 : o.grace().toMillis()),
-        o.bug() == null ? "" : ", BUG " + o.bug(), o.bootstrap()));
+        o.bug() == null ? "" : ", BUG " + o.bug(), o.guarantee(), o.bootstrap()));
 
     long t0 = System.currentTimeMillis();
     // Kafka Streams fails on a missing source topic: wait for it (the producer may start later).

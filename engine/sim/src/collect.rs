@@ -1,0 +1,143 @@
+//! What a job hands back as it runs ([`JobSink`]): records to the writers' buffer (and the records
+//! topic), messages through the disorder stage to the message sink, and where blocks and timesteps
+//! end (progress, cancellation, transaction boundaries).
+
+use crate::disorder::DisorderStage;
+use crate::job::{FailKind, JobSink};
+use crate::Progress;
+use distroduce_model::expect::compute::JobGroups;
+use distroduce_model::message::{ns_to_ms, MsgMeta, OutMessage};
+use distroduce_model::output::{Boundary, MessageSink};
+use distroduce_model::record::Record;
+use distroduce_model::JobId;
+use std::time::{Duration, Instant};
+
+/// Publishing every record to a topic (`kafka.records_topic`).
+pub(crate) struct RecordRoute<'a> {
+    pub(crate) topic: usize,
+    pub(crate) keys: &'a [String],
+}
+
+pub(crate) struct Collect<'a> {
+    pub(crate) job: JobId,
+    pub(crate) route: Option<RecordRoute<'a>>,
+    /// The job's records, for the writers; empty when there are none (`--format none`), so that
+    /// memory stays flat however long the run.
+    pub(crate) records: Vec<Record>,
+    pub(crate) keep_records: bool,
+    pub(crate) n_records: u64,
+    /// Whether the job ran in the plugin's in-guest loop (`None`: it never started one).
+    pub(crate) fused: Option<bool>,
+    /// Substeps already reported to `progress` (records but the initial state's).
+    pub(crate) substeps_reported: u64,
+    pub(crate) messages: Vec<OutMessage>,
+    pub(crate) keep_messages: bool,
+    pub(crate) sink: &'a dyn MessageSink,
+    pub(crate) sent: u64,
+    /// Time spent handing messages to the producer (including back-pressure waits).
+    pub(crate) publish_time: Duration,
+    pub(crate) progress: Option<&'a dyn Progress>,
+    pub(crate) cancel: Option<&'a std::sync::atomic::AtomicBool>,
+    pub(crate) clock: distroduce_model::Clock,
+    pub(crate) expectations: &'a [distroduce_model::expect::Expectation],
+    pub(crate) groups: JobGroups,
+    pub(crate) disorder: Option<DisorderStage>,
+}
+
+impl Collect<'_> {
+    /// Hand messages to the producer (after the disorder stage), in order.
+    fn send_all(&mut self, m: Vec<OutMessage>) -> Result<(), String> {
+        let started = Instant::now();
+        for msg in &m {
+            self.sink.send(msg)?;
+        }
+        self.publish_time += started.elapsed();
+        self.sent += m.len() as u64;
+        if self.keep_messages {
+            self.messages.extend(m);
+        }
+        Ok(())
+    }
+
+    /// Release what the disorder stage still holds (end of the job, also after a failure: those
+    /// messages belong to blocks that succeeded).
+    pub(crate) fn finish(&mut self) -> Result<(), String> {
+        let mut out = Vec::new();
+        if let Some(d) = &mut self.disorder {
+            d.finish(&mut out);
+        }
+        self.send_all(out)
+    }
+}
+
+impl JobSink for Collect<'_> {
+    fn loop_used(&mut self, fused: bool) {
+        self.fused = Some(fused);
+    }
+    fn record(&mut self, r: Record) -> Result<(), String> {
+        if let Some(route) = &self.route {
+            let mut value = Vec::new();
+            distroduce_model::record::write_record_json(&mut value, route.keys, &self.job, &r)
+                .map_err(|e| e.to_string())?;
+            let j = &self.job;
+            let msg = OutMessage {
+                topic: route.topic,
+                key: Some(format!("{}-{}-{}", j.simulation, j.subset, j.run).into_bytes()),
+                value,
+                headers: Vec::new(),
+                partition: None,
+                event_time_ms: Some(ns_to_ms(self.clock.at(r.timestep))),
+                // The job's, so that a transactional sink puts it in the job's transaction.
+                meta: MsgMeta { job: self.job.index, timestep: r.timestep, substep: r.substep, seq: 0 },
+            };
+            let started = Instant::now();
+            self.sink.send(&msg)?;
+            self.publish_time += started.elapsed();
+            self.sent += 1;
+        }
+        // A block's messages and its record are out: the block is done.
+        if r.timestep > 0 {
+            self.sink.boundary(&self.job, Boundary::Block { timestep: r.timestep, substep: r.substep })?;
+        }
+        self.n_records += 1;
+        if self.keep_records {
+            self.records.push(r);
+        }
+        Ok(())
+    }
+    fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), FailKind> {
+        // Expectations see each distinct message once, as emitted, whatever disorder follows.
+        for msg in &m {
+            self.groups.add(self.expectations, msg).map_err(FailKind::Expect)?;
+        }
+        let m = match &mut self.disorder {
+            Some(d) => {
+                let mut now = Vec::with_capacity(m.len());
+                d.admit(m, &mut now);
+                now
+            }
+            None => m,
+        };
+        self.send_all(m).map_err(FailKind::Sink)
+    }
+    fn timestep_done(&mut self, t: u64, now_ns: i64) -> Result<(), FailKind> {
+        if let Some(p) = self.progress {
+            p.advance(1);
+            let done = self.n_records.saturating_sub(1);
+            p.substeps(done.saturating_sub(self.substeps_reported));
+            self.substeps_reported = done;
+        }
+        // The timestep is complete, interrupted or not: its messages (and those the disorder
+        // stage releases now) go out and its transaction is committed before the job stops.
+        let mut due = Vec::new();
+        if let Some(d) = &mut self.disorder {
+            d.timestep_done(now_ns, &mut due);
+        }
+        self.send_all(due).map_err(FailKind::Sink)?;
+        self.sink.boundary(&self.job, Boundary::Timestep { timestep: t }).map_err(FailKind::Sink)?;
+        if self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+            return Err(FailKind::Interrupted);
+        }
+        Ok(())
+    }
+}

@@ -135,17 +135,8 @@ fn substitute(bytes: &[u8], vars: &[(&str, String)]) -> Vec<u8> {
 }
 
 fn write(path: &Path, bytes: &[u8], exec: bool) -> Result<(), ScaffoldError> {
-    let io = |source| ScaffoldError::Io { path: path.to_path_buf(), source };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
-    }
-    std::fs::write(path, bytes).map_err(io)?;
-    #[cfg(unix)]
-    if exec {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
-    }
-    Ok(())
+    distroduce_model::layout::write_file(path, bytes, exec)
+        .map_err(|source| ScaffoldError::Io { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]

@@ -67,6 +67,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Write a generated project file (`engine plugin new`, `engine import`), creating its directory;
+/// `exec` makes it executable (a `build` or `test` script).
+pub fn write_file(path: &Path, bytes: &[u8], exec: bool) -> io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, bytes)?;
+    #[cfg(unix)]
+    if exec {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    #[cfg(not(unix))]
+    let _ = exec;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -119,17 +119,8 @@ fn shell_quote(s: &str) -> String {
 }
 
 fn put(path: &Path, text: &str, exec: bool) -> Result<(), ImportError> {
-    let io = |source| ImportError::Io { path: path.to_path_buf(), source };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
-    }
-    std::fs::write(path, text).map_err(io)?;
-    #[cfg(unix)]
-    if exec {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
-    }
-    Ok(())
+    distroduce_model::layout::write_file(path, text.as_bytes(), exec)
+        .map_err(|source| ImportError::Io { path: path.to_path_buf(), source })
 }
 
 fn tail(s: &str, n: usize) -> String {

@@ -101,12 +101,14 @@ def last_json(path):
 
 def rate(kind, i):
     """Substeps per second of simulation time for one chat measurement."""
-    d = last_json(f"{tmp}/chat-{kind}.{i}.json")
     if kind == "cadcad":
+        d = last_json(f"{tmp}/chat-{kind}.{i}.json")
         got, s = d["substeps"], d["sim_seconds"]
     elif kind == "native":
+        d = last_json(f"{tmp}/chat-{kind}.{i}.json")
         got, s = d["substeps"], d["seconds"]
     else:
+        d = json.load(open(f"{tmp}/chat-{kind}.{i}.json"))
         if d["jobs_failed"]:
             sys.exit(f"dataplane: chat {kind} round {i}: {d['jobs_failed']} jobs failed")
         got, s = d["substeps"], d["sim_seconds"]

@@ -53,11 +53,13 @@ pub enum Cmd {
         flags: RunFlags,
         /// A setting and its values, e.g. `--vary linger.ms=0,5,50 --vary compression.type=none,lz4`.
         /// Keys are librdkafka producer properties, or `partitions`, `runs`, `param.<name>`.
-        #[arg(long = "vary", required = true)]
+        #[arg(long = "vary", required_unless_present = "find_max_rate", conflicts_with = "find_max_rate")]
         axes: Vec<distroduce::bench::Axis>,
         /// Runs of every configuration.
         #[arg(long, default_value_t = 1)]
         repeat: u32,
+        #[command(flatten)]
+        max_rate: MaxRateFlags,
     },
     /// Inspect plugin modules, or create a plugin project.
     #[command(subcommand)]
@@ -271,6 +273,42 @@ fn parse_semantics(s: &str) -> Result<Semantics, String> {
 
 fn parse_data_plane(s: &str) -> Result<distroduce::sim::DataPlane, String> {
     s.parse()
+}
+
+/// `engine bench --find-max-rate`: search the highest rate that meets latency objectives.
+#[derive(Debug, clap::Args)]
+pub struct MaxRateFlags {
+    /// Instead of a settings matrix, find the highest open-loop rate (msgs/s) the cluster sustains
+    /// within every `--slo` (writes max-rate.json, max-rate.csv and report.html).
+    #[arg(long, requires = "slos")]
+    pub find_max_rate: bool,
+    /// A latency objective on delivery latency from each message's due time:
+    /// `p50|p90|p99|p99.9|max=LIMIT` with ms, s or us, e.g. `--slo p99=50ms` (repeatable).
+    #[arg(long = "slo", value_name = "PCT=LIMIT", requires = "find_max_rate")]
+    pub slos: Vec<distroduce::maxrate::Slo>,
+    /// Trials per rate; a rate passes only if every trial meets every objective.
+    #[arg(long, default_value_t = 3, requires = "find_max_rate", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub trials: u32,
+    /// Stop when the bracket between the passing and the failing rate is this narrow (0.05 = 5 %).
+    #[arg(long, default_value_t = 0.05, requires = "find_max_rate", value_parser = parse_precision)]
+    pub precision: f64,
+    /// About how long each trial publishes, in seconds: its timesteps are scaled to the rate.
+    #[arg(long, default_value_t = 5.0, requires = "find_max_rate", value_parser = parse_trial_seconds)]
+    pub trial_seconds: f64,
+}
+
+fn parse_precision(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if p > 0.0 && p < 1.0 => Ok(p),
+        _ => Err(format!("`{s}`: a fraction between 0 and 1, e.g. 0.05 for 5 %")),
+    }
+}
+
+fn parse_trial_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if p > 0.0 && p <= 3600.0 => Ok(p),
+        _ => Err(format!("`{s}`: seconds, more than 0 and at most 3600")),
+    }
 }
 
 #[cfg(test)]

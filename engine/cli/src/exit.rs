@@ -71,7 +71,7 @@ pub fn run_error(e: &distroduce::RunError) -> Exit {
         other => print_error(other),
     }
     match e {
-        RunError::Config(_) | RunError::Metrics(_) => Exit::BadInput,
+        RunError::Config(_) | RunError::Metrics(_) | RunError::Usage(_) => Exit::BadInput,
         _ => Exit::Failed,
     }
 }

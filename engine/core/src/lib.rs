@@ -10,6 +10,7 @@
 
 pub mod bench;
 pub mod import;
+pub mod maxrate;
 pub use distroduce_model::layout;
 pub mod merge;
 pub mod metrics;

@@ -24,7 +24,8 @@ pub fn dispatch(cmd: Cmd) -> Exit {
             run::run(args, summary_json)
         }
         Cmd::Merge { out, shards } => merge::merge(&shards, &out),
-        Cmd::Bench { flags, axes, repeat } => bench::bench(run_args(flags), axes, repeat),
+        Cmd::Bench { flags, max_rate, .. } if max_rate.find_max_rate => bench::max_rate(run_args(flags), max_rate),
+        Cmd::Bench { flags, axes, repeat, .. } => bench::bench(run_args(flags), axes, repeat),
         Cmd::Plugin(PluginCmd::Check { file, json }) => plugin::check(&file, json),
         Cmd::Plugin(PluginCmd::New { lang, name, dir, sdk }) => {
             plugin::new(crate::scaffold::NewPlugin { lang, name, dir, sdk })

@@ -34,6 +34,10 @@ pub struct DeliveryStats {
     pub measured_seconds: f64,
     /// The first delivery error, verbatim from librdkafka.
     pub first_error: Option<String>,
+    /// When the first message was sent (Unix ms): the origin of the delivery clock that the
+    /// warm-up, the pacing and the figures above count from. `None` when nothing was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_unix_ms: Option<f64>,
     /// Warnings the user must see (e.g. the embedded broker dropped data).
     pub warnings: Vec<String>,
     /// The latency histograms themselves (in metrics.json, for `engine merge`).

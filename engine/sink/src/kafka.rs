@@ -24,8 +24,8 @@ use rdkafka::producer::{
 use rdkafka::ClientContext;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What librdkafka's mock cluster keeps per partition (rdkafka_mock.c: 5 MiB, 100k message sets).
 pub const MOCK_PARTITION_BYTES: u64 = 5 * 1024 * 1024;
@@ -62,13 +62,41 @@ pub(crate) struct Stats {
     last_ack_ns: AtomicU64,
     first_error: Mutex<Option<String>>,
     meter: Meter,
+    /// The delivery clock: set by the first send, and every time below (enqueue, due,
+    /// acknowledgement, warm-up) counts from it. Starting it when the sink is created would charge
+    /// connecting, topic creation and the model's own start-up to the first messages, so an
+    /// open-loop pacer would begin behind schedule and latency from due would exceed any SLO.
+    epoch: OnceLock<Epoch>,
     /// (topic, partition) -> (messages, bytes); kept only for the embedded broker's limit check.
     partitions: Mutex<HashMap<(String, i32), (u64, u64)>>,
 }
 
+/// When the first message was sent, monotonic and as Unix time (for `metrics.json`).
+#[derive(Clone, Copy)]
+struct Epoch {
+    at: Instant,
+    unix_ms: f64,
+}
+
+impl Stats {
+    /// The delivery clock, started now if nothing was sent yet.
+    fn epoch(&self) -> Instant {
+        self.epoch
+            .get_or_init(|| Epoch {
+                at: Instant::now(),
+                unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3),
+            })
+            .at
+    }
+
+    /// µs on the delivery clock.
+    fn now_us(&self) -> u64 {
+        self.epoch().elapsed().as_micros() as u64
+    }
+}
+
 pub(crate) struct Ctx {
     stats: Arc<Stats>,
-    start: Instant,
     track_partitions: bool,
     /// The first error that retrying cannot fix (authentication, TLS), from librdkafka's error
     /// callback; [`wait_until_connected`] stops waiting when it sees one.
@@ -162,12 +190,12 @@ pub fn apply_security(cfg: &mut ClientConfig, plan: &KafkaPlan) -> Result<(), St
 }
 
 impl ProducerContext for Ctx {
-    /// Enqueue time and, when paced, due time, in µs since the sink started; the topic's index.
+    /// Enqueue time and, when paced, due time, in µs on the delivery clock; the topic's index.
     type DeliveryOpaque = Box<(u64, Option<u64>, usize)>;
 
     fn delivery(&self, r: &DeliveryResult<'_>, sent: Box<(u64, Option<u64>, usize)>) {
         let (sent_us, due_us, topic) = *sent;
-        let now_us = self.start.elapsed().as_micros() as u64;
+        let now_us = self.stats.now_us();
         match r {
             Ok(m) => {
                 let bytes = (m.payload_len() + m.key().map_or(0, <[u8]>::len)) as u64;
@@ -208,7 +236,6 @@ pub(crate) struct Publisher {
     pacer: Option<Pacer>,
     topics: Vec<String>,
     pub(crate) stats: Arc<Stats>,
-    start: Instant,
     /// `kafka.timestamps: event`: stamp each record with its event time.
     event_timestamps: bool,
     pub(crate) metrics: Option<Arc<Metrics>>,
@@ -250,6 +277,7 @@ impl Publisher {
             last_ack_ns: AtomicU64::new(0),
             first_error: Mutex::new(None),
             meter: Meter::new(plan.warmup),
+            epoch: OnceLock::new(),
             partitions: Mutex::new(HashMap::new()),
         });
         if let Some(m) = &metrics {
@@ -259,7 +287,6 @@ impl Publisher {
             pacer: plan.rate.map(Pacer::new),
             topics: plan.topics.iter().map(|t| t.name.clone()).collect(),
             stats,
-            start: Instant::now(),
             event_timestamps: plan.timestamps == TimestampMode::Event,
             metrics,
         }
@@ -268,7 +295,7 @@ impl Publisher {
     /// The context of one more producer that reports into this publisher; `fatal` receives the
     /// first error only a configuration change can fix.
     pub(crate) fn context(&self, track_partitions: bool, fatal: Arc<Mutex<Option<String>>>) -> Ctx {
-        Ctx { stats: self.stats.clone(), start: self.start, track_partitions, fatal, metrics: self.metrics.clone() }
+        Ctx { stats: self.stats.clone(), track_partitions, fatal, metrics: self.metrics.clone() }
     }
 }
 
@@ -299,9 +326,43 @@ impl KafkaSink {
             // producer's thread serves the error callback that reports a refused login.
             wait_until_connected(producer.client(), &fatal, brokers)?;
             create_topics(plan, &cfg)?;
+            wait_for_leaders(producer.client(), plan)?;
         }
         Ok(Self { producer, publisher, brokers: brokers.to_string(), embedded })
     }
+}
+
+/// Wait until the producer's metadata names a leader for every partition of the run's topics.
+/// A topic created a moment ago has none for a while; without this wait its first messages sit in
+/// the producer's queue until the leaders are elected, which an open-loop trial would count as
+/// latency (hundreds of ms) and a throughput run as a slow start.
+fn wait_for_leaders<C: ClientContext>(client: &rdkafka::client::Client<C>, plan: &KafkaPlan) -> Result<(), String> {
+    let deadline = Instant::now() + CONNECT_TIMEOUT;
+    for t in &plan.topics {
+        loop {
+            let ready = match client.fetch_metadata(Some(&t.name), Duration::from_millis(500)) {
+                Ok(md) => md.topics().iter().any(|mt| {
+                    mt.name() == t.name
+                        && mt.error().is_none()
+                        && !mt.partitions().is_empty()
+                        && mt.partitions().iter().all(|p| p.leader() >= 0 && p.error().is_none())
+                }),
+                Err(_) => false,
+            };
+            if ready {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "topic `{}` has no leader for every partition after {}s (is the cluster healthy?)",
+                    t.name,
+                    CONNECT_TIMEOUT.as_secs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn create_topics(plan: &KafkaPlan, cfg: &ClientConfig) -> Result<(), String> {
@@ -354,8 +415,9 @@ impl Publisher {
             }
             headers = Some(h);
         }
-        let due = self.pacer.as_ref().map(|p| p.wait_turn(self.start));
-        let sent = self.start.elapsed().as_micros() as u64;
+        let epoch = self.stats.epoch();
+        let due = self.pacer.as_ref().map(|p| p.wait_turn(epoch));
+        let sent = epoch.elapsed().as_micros() as u64;
         let mut rec = BaseRecord::with_opaque_to(topic, Box::new((sent, due, m.topic))).payload(&m.value);
         if let Some(k) = &m.key {
             rec = rec.key(k);
@@ -429,6 +491,7 @@ impl Publisher {
             measured_seconds: measured.seconds,
             buckets: measured.buckets,
             first_error: s.first_error.lock().ok().and_then(|e| e.clone()),
+            started_unix_ms: s.epoch.get().map(|e| e.unix_ms),
             warnings,
             transactions: None,
         }

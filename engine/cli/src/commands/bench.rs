@@ -1,7 +1,7 @@
 //! `engine bench`.
 
-use crate::exit::{self, Exit};
 use crate::args::MaxRateFlags;
+use crate::exit::{self, Exit};
 use distroduce::bench::{Axis, BenchArgs};
 use distroduce::maxrate::{MaxRateArgs, SearchConfig};
 use distroduce::model::types::RecordFormat;

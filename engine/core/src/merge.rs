@@ -7,7 +7,7 @@ use crate::run::{ShardMetrics, Summary};
 use distroduce_model::expect::compute::{write_jsonl, Partial, Totals};
 use distroduce_model::layout;
 use distroduce_model::types::Semantics;
-use distroduce_sink::measure::{from_buckets, percentiles, Buckets};
+use distroduce_sink::measure::{distribution, from_buckets, percentiles, Buckets};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -178,6 +178,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
     delivery.ack_seconds = fmax(&|x| x.delivery.ack_seconds);
     delivery.latency_ms = percentiles(&from_buckets(&buckets.latency_us));
     delivery.latency_from_due_ms = percentiles(&from_buckets(&buckets.latency_from_due_us));
+    delivery.latency_distribution = distribution(&from_buckets(&buckets.latency_us));
+    delivery.per_second = Vec::new();
+    delivery.started_unix_ms = s.iter().filter_map(|x| x.delivery.started_unix_ms).reduce(f64::min);
     delivery.first_error = s.iter().find_map(|x| x.delivery.first_error.clone());
     delivery.warnings = s.iter().flat_map(|x| x.delivery.warnings.clone()).collect();
     delivery.buckets = buckets.clone();

@@ -38,6 +38,15 @@ pub struct DeliveryStats {
     /// warm-up, the pacing and the figures above count from. `None` when nothing was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_unix_ms: Option<f64>,
+    /// The latency from enqueue to acknowledgement at 50 %, 75 %, 90 % … 99.999 % and 100 %
+    /// (after the warm-up): the points of an HDR percentile plot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency_distribution: Vec<PercentilePoint>,
+    /// Every second of the run on the delivery clock, warm-up included: acknowledgements and
+    /// their latency (from the due time when paced), so a stall or a broker restart shows. Per
+    /// run; `engine merge` leaves it out (shards' seconds are not the same seconds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_second: Vec<SecondStats>,
     /// Warnings the user must see (e.g. the embedded broker dropped data).
     pub warnings: Vec<String>,
     /// The latency histograms themselves (in metrics.json, for `engine merge`).
@@ -48,6 +57,25 @@ pub struct DeliveryStats {
     /// `read_committed` consumer sees exactly `messages_committed` of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transactions: Option<TxnStats>,
+}
+
+/// One point of a latency distribution.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PercentilePoint {
+    pub percentile: f64,
+    pub latency_ms: f64,
+}
+
+/// Acknowledgements in one second of a run (`second` counts from the first send).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SecondStats {
+    pub second: u64,
+    pub acked: u64,
+    pub bytes: u64,
+    /// `None` for a second without acknowledgements.
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub max_ms: Option<f64>,
 }
 
 /// Kafka transactions of a run (`kafka.transactions`).

@@ -3,11 +3,13 @@
 
 pub mod kafka;
 pub mod kafka_check;
+mod kafka_setup;
 pub mod kafka_txn;
 pub mod measure;
 pub mod metrics;
 pub mod parquet;
 pub mod records;
+mod series;
 
 use distroduce_model::message::OutMessage;
 pub use distroduce_model::output::{DeliveryStats, MessageSink, RecordWriter};

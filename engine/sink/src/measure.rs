@@ -2,7 +2,8 @@
 //! acknowledgement time, latency as an HdrHistogram, a warm-up left out of both, and an open-loop
 //! pacer whose latency is also measured from each message's due time (coordinated omission).
 
-pub use distroduce_model::output::Buckets;
+use crate::series::Series;
+pub use distroduce_model::output::{Buckets, PercentilePoint, SecondStats};
 use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -44,14 +45,35 @@ pub fn percentiles(h: &Histogram<u64>) -> Option<[f64; 5]> {
     Some([q(0.5), q(0.9), q(0.99), q(0.999), h.max() as f64 / 1000.0])
 }
 
-/// Acknowledgements after the warm-up.
+/// The percentiles of the HDR plot (50 % to 99.999 %, equally spaced on its log axis).
+pub const DISTRIBUTION: [f64; 13] =
+    [50.0, 75.0, 90.0, 95.0, 97.5, 99.0, 99.5, 99.9, 99.95, 99.99, 99.995, 99.999, 100.0];
+
+/// The latency distribution of `h` (µs) at [`DISTRIBUTION`], in ms (100 % is the maximum).
+pub fn distribution(h: &Histogram<u64>) -> Vec<PercentilePoint> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    DISTRIBUTION
+        .iter()
+        .map(|&p| PercentilePoint { percentile: p, latency_ms: h.value_at_quantile(p / 100.0) as f64 / 1000.0 })
+        .collect()
+}
+
+/// Acknowledgements after the warm-up, and every second of the run.
 pub struct Meter {
     warmup_us: u64,
     acked: AtomicU64,
     bytes: AtomicU64,
     last_ack_us: AtomicU64,
-    latency: Mutex<Histogram<u64>>,
-    latency_from_due: Mutex<Histogram<u64>>,
+    /// One lock per acknowledgement for both histograms and the time series.
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    latency: Histogram<u64>,
+    latency_from_due: Histogram<u64>,
+    series: Series,
 }
 
 /// What the meter saw.
@@ -62,6 +84,8 @@ pub struct Measured {
     pub latency_ms: Option<[f64; 5]>,
     pub latency_from_due_ms: Option<[f64; 5]>,
     pub buckets: Buckets,
+    pub latency_distribution: Vec<PercentilePoint>,
+    pub per_second: Vec<SecondStats>,
 }
 
 fn buckets(h: &Histogram<u64>) -> Vec<(u64, u64)> {
@@ -84,39 +108,46 @@ impl Meter {
             acked: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             last_ack_us: AtomicU64::new(0),
-            latency: Mutex::new(histogram()),
-            latency_from_due: Mutex::new(histogram()),
+            inner: Mutex::new(Inner { latency: histogram(), latency_from_due: histogram(), series: Series::new() }),
         }
     }
 
     /// An acknowledgement at `now_us` of a message enqueued at `sent_us` (due at `due_us` when paced).
+    /// The time series counts the warm-up too (a slow start is worth seeing); its latency is from
+    /// the due time when paced, else from enqueue.
     pub fn ack(&self, now_us: u64, sent_us: u64, due_us: Option<u64>, bytes: u64) {
+        let latency = now_us.saturating_sub(sent_us).max(1);
+        let from_due = due_us.map(|due| now_us.saturating_sub(due).max(1));
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.series.ack(now_us, from_due.unwrap_or(latency), bytes);
         if now_us < self.warmup_us {
             return;
         }
+        inner.latency.saturating_record(latency);
+        if let Some(l) = from_due {
+            inner.latency_from_due.saturating_record(l);
+        }
+        drop(inner);
         self.acked.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
         self.last_ack_us.fetch_max(now_us, Ordering::Relaxed);
-        if let Ok(mut h) = self.latency.lock() {
-            h.saturating_record(now_us.saturating_sub(sent_us).max(1));
-        }
-        if let (Some(due), Ok(mut h)) = (due_us, self.latency_from_due.lock()) {
-            h.saturating_record(now_us.saturating_sub(due).max(1));
-        }
     }
 
     pub fn measured(&self) -> Measured {
         let last = self.last_ack_us.load(Ordering::Relaxed);
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         Measured {
             acked: self.acked.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
             seconds: last.saturating_sub(self.warmup_us) as f64 / 1e6,
-            latency_ms: self.latency.lock().ok().and_then(|h| percentiles(&h)),
-            latency_from_due_ms: self.latency_from_due.lock().ok().and_then(|h| percentiles(&h)),
+            latency_ms: percentiles(&inner.latency),
+            latency_from_due_ms: percentiles(&inner.latency_from_due),
             buckets: Buckets {
-                latency_us: self.latency.lock().map(|h| buckets(&h)).unwrap_or_default(),
-                latency_from_due_us: self.latency_from_due.lock().map(|h| buckets(&h)).unwrap_or_default(),
+                latency_us: buckets(&inner.latency),
+                latency_from_due_us: buckets(&inner.latency_from_due),
             },
+            latency_distribution: distribution(&inner.latency),
+            per_second: inner.series.rows(),
         }
     }
 }
@@ -154,6 +185,33 @@ mod tests {
         let h = from_buckets(b.latency_us.iter().chain(&b.latency_us));
         assert_eq!(h.len(), 2000);
         assert_eq!(percentiles(&h), m.measured().latency_ms);
+    }
+
+    #[test]
+    fn the_distribution_and_the_seconds_show_what_happened() {
+        let m = Meter::new(Duration::from_millis(500));
+        // Second 0 (half of it warm-up): 1000 acks at 2 ms; second 1: nothing (a stall);
+        // second 2: 10 acks at 300 ms, one at 900 ms.
+        for i in 0..1000u64 {
+            m.ack(i * 900, i * 900 - 2000.min(i * 900), None, 100);
+        }
+        for i in 0..10u64 {
+            m.ack(2_000_000 + i, 1_700_000 + i, None, 100);
+        }
+        m.ack(2_100_000, 1_200_000, Some(1_200_000), 100);
+        let r = m.measured();
+        let secs: Vec<(u64, u64)> = r.per_second.iter().map(|s| (s.second, s.acked)).collect();
+        assert_eq!(secs, [(0, 1000), (1, 0), (2, 11)]);
+        assert_eq!(r.per_second[1].p99_ms, None, "an empty second has no latency");
+        let near = |x: Option<f64>, want: f64| (x.unwrap() - want).abs() <= want * 0.01;
+        assert!(near(r.per_second[0].p99_ms, 2.0), "{:?}", r.per_second[0]);
+        assert!(near(r.per_second[2].p50_ms, 300.0) && near(r.per_second[2].max_ms, 900.0), "{:?}", r.per_second[2]);
+        // The distribution leaves the warm-up out: 444 acks after 0.5 s at 2 ms, 11 slow ones.
+        let d = &r.latency_distribution;
+        assert_eq!(d.iter().map(|p| p.percentile).collect::<Vec<_>>(), DISTRIBUTION);
+        assert!((d[0].latency_ms - 2.0).abs() < 0.01, "{d:?}");
+        assert!((d.last().unwrap().latency_ms - 900.0).abs() < 1.0, "{d:?}");
+        assert!(d.windows(2).all(|w| w[0].latency_ms <= w[1].latency_ms), "{d:?}");
     }
 
     #[test]

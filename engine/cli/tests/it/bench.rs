@@ -39,7 +39,9 @@ fn bench_writes_matrix_and_report_for_every_configuration() {
     let json: serde_json::Value = serde_json::from_str(&read(&out.join("bench.json"))).unwrap();
     assert_eq!(json["cells"].as_array().unwrap().len(), 6);
     let html = read(&out.join("report.html"));
-    assert_eq!(html.matches("<svg").count(), 2, "a throughput and a latency chart");
+    // Throughput and latency bars, the HDR percentile plot, rate and p99 over time.
+    assert_eq!(html.matches("<svg").count(), 5, "a throughput and a latency chart, and three line charts");
+    assert_eq!(html.matches("<polyline class=\"series\"").count(), 3 * 4, "a line per configuration that ran");
     for label in ["linger.ms=0 compression.type=none", "linger.ms=5 compression.type=lz4"] {
         // Each configuration appears in both charts and in the table.
         assert!(html.matches(label).count() >= 3, "{label} in the report");

@@ -31,6 +31,7 @@ mod parquet;
 mod plugin_check;
 mod plugin_new;
 mod python_plugin;
+mod report_browser;
 mod scenarios;
 mod semantics;
 mod semantics_modes;

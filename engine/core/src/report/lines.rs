@@ -54,7 +54,7 @@ pub(crate) struct Chart<'a> {
 
 const W: f64 = 860.0;
 const L: f64 = 80.0;
-const R: f64 = 20.0;
+const R: f64 = 40.0;
 const T: f64 = 20.0;
 const PLOT_H: f64 = 300.0;
 

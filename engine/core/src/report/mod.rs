@@ -4,6 +4,7 @@
 
 mod lines;
 mod maxrate;
+mod over_time;
 
 use crate::bench::Cell;
 use std::fmt::Write;
@@ -123,6 +124,10 @@ pub fn html(scenario: &str, cells: &[Cell]) -> String {
     }
     out.push_str(&bars("Throughput by acknowledgement (msgs/s)", "msgs/s", &tput, &["msgs/s"]));
     out.push_str(&bars("Delivery latency, enqueue to acknowledgement (ms)", "ms", &lat, &["p50", "p99", "p99.9"]));
+    let runs: Vec<(String, &distroduce_model::output::DeliveryStats)> =
+        ok.iter().filter_map(|c| c.summary.as_ref().map(|s| (label(c), &s.delivery))).collect();
+    out.push_str(&over_time::hdr_plot(&runs));
+    out.push_str(&over_time::rate_and_p99(&runs));
     out.push_str("<h2>All runs</h2><table><tr><th>configuration</th><th>run</th><th>acked</th><th>failed</th><th>msgs/s</th><th>MB/s</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>generating s</th><th>publishing s</th><th>error</th></tr>");
     for c in cells {
         let _ = write!(out, "<tr><td>{}</td><td>{}</td>", esc(&c.label()), c.repetition);

@@ -1,0 +1,87 @@
+//! Acknowledgements per second of a run, for the report's over-time charts: a stall or a broker
+//! restart shows as a gap in the rate and a spike in p99.
+//!
+//! Kept cheap on the delivery path: each acknowledgement adds to the counters of the current
+//! second and records into one small histogram (2 significant digits) that is summarised and
+//! cleared when the second changes. Nothing is allocated per message; one row is appended per
+//! second.
+
+use distroduce_model::output::SecondStats;
+use hdrhistogram::Histogram;
+
+/// The current second and the rows of the finished ones (row i is second i of the delivery clock).
+pub(crate) struct Series {
+    rows: Vec<SecondStats>,
+    second: u64,
+    acked: u64,
+    bytes: u64,
+    latency: Histogram<u64>,
+}
+
+/// Longer runs keep their first this-many seconds (a day): the rows stay bounded.
+const MAX_SECONDS: u64 = 86_400;
+
+impl Series {
+    pub(crate) fn new() -> Self {
+        Self {
+            rows: Vec::new(),
+            second: 0,
+            acked: 0,
+            bytes: 0,
+            latency: Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid bounds"),
+        }
+    }
+
+    /// One acknowledgement at `now_us` (delivery clock) with `latency_us`.
+    pub(crate) fn ack(&mut self, now_us: u64, latency_us: u64, bytes: u64) {
+        let second = now_us / 1_000_000;
+        if second > self.second {
+            self.close(second);
+        } else if second < self.second {
+            // Another producer's acknowledgement, timed just before this second began.
+            if let Some(r) = self.rows.get_mut(second as usize) {
+                r.acked += 1;
+                r.bytes += bytes;
+            }
+            return;
+        }
+        if self.second < MAX_SECONDS {
+            self.acked += 1;
+            self.bytes += bytes;
+            self.latency.saturating_record(latency_us.max(1));
+        }
+    }
+
+    /// Summarise the current second and move to `next` (seconds with no acknowledgement between
+    /// them get rows of zeros: that is what a stall looks like).
+    fn close(&mut self, next: u64) {
+        while self.second < next && self.second < MAX_SECONDS {
+            self.rows.push(self.row());
+            self.acked = 0;
+            self.bytes = 0;
+            self.latency.reset();
+            self.second += 1;
+        }
+        self.second = next;
+    }
+
+    fn row(&self) -> SecondStats {
+        let h = &self.latency;
+        let ms = |v: u64| v as f64 / 1000.0;
+        let (p50, p99, max) = if h.is_empty() {
+            (None, None, None)
+        } else {
+            (Some(ms(h.value_at_quantile(0.5))), Some(ms(h.value_at_quantile(0.99))), Some(ms(h.max())))
+        };
+        SecondStats { second: self.second, acked: self.acked, bytes: self.bytes, p50_ms: p50, p99_ms: p99, max_ms: max }
+    }
+
+    /// Every second so far, the current (partial) one last.
+    pub(crate) fn rows(&self) -> Vec<SecondStats> {
+        let mut rows = self.rows.clone();
+        if self.acked > 0 && self.second < MAX_SECONDS {
+            rows.push(self.row());
+        }
+        rows
+    }
+}

@@ -173,12 +173,15 @@ pub(crate) fn chart(c: &Chart) -> String {
         esc(c.y_label)
     );
     for m in &c.marks {
+        // Labels go where the lines are not: a result in the right half is labelled to its left,
+        // objectives at the left end (a rate curve's points sit at the right).
         let (x1_, y1_, x2_, y2_, tx, ty, anchor) = if m.vertical {
             let x = px(m.at);
-            (x, T, x, bottom, x + 4.0, T + 12.0, "start")
+            let left = x > (L + W - R) / 2.0;
+            (x, T, x, bottom, if left { x - 4.0 } else { x + 4.0 }, T + 12.0, if left { "end" } else { "start" })
         } else {
             let y = py(m.at);
-            (L, y, W - R, y, W - R - 4.0, y - 4.0, "end")
+            (L, y, W - R, y, L + 4.0, y - 4.0, "start")
         };
         let _ = write!(
             s,

@@ -425,7 +425,8 @@ pub fn run_loaded(
     };
     let path = out.file(layout::SUMMARY_JSON);
     layout::write_json(&path, &summary, true).map_err(RunError::output(&path))?;
-    let from = sink_started_unix_ms + model.kafka.warmup.as_secs_f64() * 1e3;
+    let from =
+        summary.delivery.first_send_unix_ms.unwrap_or(sink_started_unix_ms) + model.kafka.warmup.as_secs_f64() * 1e3;
     let metrics = ShardMetrics {
         measured_from_unix_ms: from,
         measured_to_unix_ms: from + summary.delivery.measured_seconds * 1e3,

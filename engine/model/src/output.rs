@@ -34,6 +34,10 @@ pub struct DeliveryStats {
     pub measured_seconds: f64,
     /// The first delivery error, verbatim from librdkafka.
     pub first_error: Option<String>,
+    /// When the first message was sent (ms since the Unix epoch): where `ack_seconds` and the
+    /// warm-up start. `None` when nothing was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_send_unix_ms: Option<f64>,
     /// Warnings the user must see (e.g. the embedded broker dropped data).
     pub warnings: Vec<String>,
     /// The latency histograms themselves (in metrics.json, for `engine merge`).

@@ -8,6 +8,7 @@
 
 use super::measure::{Meter, Pacer};
 use super::metrics::{LibrdkafkaStats, Metrics};
+use super::opaque;
 use super::{DeliveryStats, MessageSink};
 use distroduce_model::message::OutMessage;
 use distroduce_model::types::TimestampMode;
@@ -24,8 +25,12 @@ use rdkafka::producer::{
 use rdkafka::ClientContext;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+fn unix_ms() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
 
 /// What librdkafka's mock cluster keeps per partition (rdkafka_mock.c: 5 MiB, 100k message sets).
 pub const MOCK_PARTITION_BYTES: u64 = 5 * 1024 * 1024;
@@ -58,17 +63,34 @@ pub(crate) struct Stats {
     pub(crate) purged: AtomicU64,
     failed: AtomicU64,
     bytes_acked: AtomicU64,
-    produced: AtomicU64,
+    /// Written by the job threads on every send; on a cache line of its own so that those writes
+    /// do not contend with the delivery callback's counters above.
+    produced: Padded,
     last_ack_ns: AtomicU64,
+    /// The first send: the origin of every time the sink measures (acknowledgement times, the
+    /// warm-up, the pacer's due times), so that connecting and creating topics are not counted as
+    /// publishing time (`DeliveryStats::ack_seconds` is "from the first send").
+    origin: OnceLock<Origin>,
     first_error: Mutex<Option<String>>,
     meter: Meter,
     /// (topic, partition) -> (messages, bytes); kept only for the embedded broker's limit check.
     partitions: Mutex<HashMap<(String, i32), (u64, u64)>>,
 }
 
+/// When the first message was sent, by the monotonic and by the wall clock.
+#[derive(Clone, Copy)]
+struct Origin {
+    at: Instant,
+    unix_ms: f64,
+}
+
+/// An atomic counter alone on its cache line(s).
+#[repr(align(128))]
+#[derive(Default)]
+struct Padded(AtomicU64);
+
 pub(crate) struct Ctx {
     stats: Arc<Stats>,
-    start: Instant,
     track_partitions: bool,
     /// The first error that retrying cannot fix (authentication, TLS), from librdkafka's error
     /// callback; [`wait_until_connected`] stops waiting when it sees one.
@@ -162,14 +184,17 @@ pub fn apply_security(cfg: &mut ClientConfig, plan: &KafkaPlan) -> Result<(), St
 }
 
 impl ProducerContext for Ctx {
-    /// Enqueue time and, when paced, due time, in µs since the sink started; the topic's index.
-    type DeliveryOpaque = Box<(u64, Option<u64>, usize)>;
+    /// The topic's index and, when paced, the due time ([`opaque::pack`]): no allocation per message.
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, r: &DeliveryResult<'_>, sent: Box<(u64, Option<u64>, usize)>) {
-        let (sent_us, due_us, topic) = *sent;
-        let now_us = self.start.elapsed().as_micros() as u64;
+    fn delivery(&self, r: &DeliveryResult<'_>, tag: usize) {
+        let (topic, due_us) = opaque::unpack(tag);
+        // A report always follows a send, so the origin is set.
+        let now_us = self.stats.origin.get().map_or(0, |o| o.at.elapsed().as_micros() as u64);
         match r {
             Ok(m) => {
+                // Enqueued `latency` ago, by librdkafka's stamp of the `produce` call.
+                let sent_us = now_us.saturating_sub(opaque::latency_us(m).unwrap_or(0));
                 let bytes = (m.payload_len() + m.key().map_or(0, <[u8]>::len)) as u64;
                 self.stats.acked.fetch_add(1, Ordering::Relaxed);
                 self.stats.bytes_acked.fetch_add(bytes, Ordering::Relaxed);
@@ -208,7 +233,6 @@ pub(crate) struct Publisher {
     pacer: Option<Pacer>,
     topics: Vec<String>,
     pub(crate) stats: Arc<Stats>,
-    start: Instant,
     /// `kafka.timestamps: event`: stamp each record with its event time.
     event_timestamps: bool,
     pub(crate) metrics: Option<Arc<Metrics>>,
@@ -240,14 +264,22 @@ pub(crate) fn producer_config(plan: &KafkaPlan, brokers: &str, metrics: bool) ->
 }
 
 impl Publisher {
-    pub(crate) fn new(plan: &KafkaPlan, metrics: Option<Arc<Metrics>>) -> Self {
+    pub(crate) fn new(plan: &KafkaPlan, metrics: Option<Arc<Metrics>>) -> Result<Self, String> {
+        if plan.topics.len() > opaque::MAX_TOPICS {
+            return Err(format!(
+                "kafka.topics declares {} topics; one producer tells at most {} apart",
+                plan.topics.len(),
+                opaque::MAX_TOPICS
+            ));
+        }
         let stats = Arc::new(Stats {
             acked: AtomicU64::new(0),
             purged: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             bytes_acked: AtomicU64::new(0),
-            produced: AtomicU64::new(0),
+            produced: Padded::default(),
             last_ack_ns: AtomicU64::new(0),
+            origin: OnceLock::new(),
             first_error: Mutex::new(None),
             meter: Meter::new(plan.warmup),
             partitions: Mutex::new(HashMap::new()),
@@ -255,20 +287,19 @@ impl Publisher {
         if let Some(m) = &metrics {
             m.attach_producer();
         }
-        Self {
+        Ok(Self {
             pacer: plan.rate.map(Pacer::new),
             topics: plan.topics.iter().map(|t| t.name.clone()).collect(),
             stats,
-            start: Instant::now(),
             event_timestamps: plan.timestamps == TimestampMode::Event,
             metrics,
-        }
+        })
     }
 
     /// The context of one more producer that reports into this publisher; `fatal` receives the
     /// first error only a configuration change can fix.
     pub(crate) fn context(&self, track_partitions: bool, fatal: Arc<Mutex<Option<String>>>) -> Ctx {
-        Ctx { stats: self.stats.clone(), start: self.start, track_partitions, fatal, metrics: self.metrics.clone() }
+        Ctx { stats: self.stats.clone(), track_partitions, fatal, metrics: self.metrics.clone() }
     }
 }
 
@@ -289,7 +320,7 @@ impl KafkaSink {
         metrics: Option<Arc<Metrics>>,
     ) -> Result<Self, String> {
         let cfg = producer_config(plan, brokers, metrics.is_some())?;
-        let publisher = Publisher::new(plan, metrics);
+        let publisher = Publisher::new(plan, metrics)?;
         let fatal = Arc::new(Mutex::new(None));
         let producer: ThreadedProducer<Ctx> = cfg
             .create_with_context(publisher.context(embedded, fatal.clone()))
@@ -354,9 +385,9 @@ impl Publisher {
             }
             headers = Some(h);
         }
-        let due = self.pacer.as_ref().map(|p| p.wait_turn(self.start));
-        let sent = self.start.elapsed().as_micros() as u64;
-        let mut rec = BaseRecord::with_opaque_to(topic, Box::new((sent, due, m.topic))).payload(&m.value);
+        let origin = self.stats.origin.get_or_init(|| Origin { at: Instant::now(), unix_ms: unix_ms() }).at;
+        let due = self.pacer.as_ref().map(|p| p.wait_turn(origin));
+        let mut rec = BaseRecord::with_opaque_to(topic, opaque::pack(m.topic, due)).payload(&m.value);
         if let Some(k) = &m.key {
             rec = rec.key(k);
         }
@@ -372,7 +403,7 @@ impl Publisher {
         loop {
             match producer.send(rec) {
                 Ok(()) => {
-                    self.stats.produced.fetch_add(1, Ordering::Relaxed);
+                    self.stats.produced.0.fetch_add(1, Ordering::Relaxed);
                     if let Some(metrics) = &self.metrics {
                         metrics.enqueued();
                     }
@@ -417,7 +448,7 @@ impl Publisher {
         }
         let measured = s.meter.measured();
         DeliveryStats {
-            produced: s.produced.load(Ordering::Relaxed),
+            produced: s.produced.0.load(Ordering::Relaxed),
             acked: s.acked.load(Ordering::Relaxed),
             failed: s.failed.load(Ordering::Relaxed),
             bytes_acked: s.bytes_acked.load(Ordering::Relaxed),
@@ -429,6 +460,7 @@ impl Publisher {
             measured_seconds: measured.seconds,
             buckets: measured.buckets,
             first_error: s.first_error.lock().ok().and_then(|e| e.clone()),
+            first_send_unix_ms: s.origin.get().map(|o| o.unix_ms),
             warnings,
             transactions: None,
         }

@@ -6,6 +6,7 @@ pub mod kafka_check;
 pub mod kafka_txn;
 pub mod measure;
 pub mod metrics;
+mod opaque;
 pub mod parquet;
 pub mod records;
 

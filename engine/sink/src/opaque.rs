@@ -31,7 +31,7 @@ pub fn pack(topic: usize, due_us: Option<u64>) -> usize {
 /// The topic index and due time [`pack`] was given.
 pub fn unpack(word: usize) -> (usize, Option<u64>) {
     let topic = word & (MAX_TOPICS - 1);
-    let due = (word & PACED != 0).then(|| (word >> DUE_SHIFT) as u64);
+    let due = (word & PACED != 0).then_some((word >> DUE_SHIFT) as u64);
     (topic, due)
 }
 

@@ -30,7 +30,7 @@ fn plan(rate: Option<f64>) -> KafkaPlan {
 fn message(i: u64) -> OutMessage {
     OutMessage {
         topic: 0,
-        key: (i % 2 == 0).then(|| i.to_string().into_bytes()),
+        key: i.is_multiple_of(2).then(|| i.to_string().into_bytes()),
         value: vec![b'x'; 100],
         headers: Vec::new(),
         partition: None,

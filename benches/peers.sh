@@ -1,68 +1,120 @@
 #!/usr/bin/env bash
-# Peer comparison against one local Apache Kafka broker (scripts/kafka-local), same message size
-# and producer settings for everyone:
+# Peer comparison against one local Apache Kafka broker (scripts/kafka-local), same message size,
+# key scheme and producer settings for everyone:
 #   * kafka-producer-perf-test (org.apache.kafka.tools.ProducerPerformance, from the Kafka jars)
 #   * bare-producer: a bare rdkafka ThreadedProducer (benches/bare_producer.rs), the engine's ceiling
 #   * engine run scenarios/loadgen.yaml (minimal model), scenarios/chat.yaml, scenarios/iot.yaml
-# Prints one table; every line is acknowledged msgs/s timed from first send to last acknowledgement.
+# Every line is acknowledged msgs/s timed from the first send to the last acknowledgement.
 #
-#   benches/peers.sh            # COUNT=1000000 SIZE=100 KAFKA_PORT=19192
+# The engine/bare ratio is measured for three workloads, each ROUNDS times with the bare producer
+# and the engine run back to back (interleaved, so that both see the same machine load): SIZE-byte
+# unkeyed values, 1,000-byte unkeyed values, and SIZE-byte values keyed with KEYS distinct keys
+# (message i: the decimal text of i % KEYS, in the plugin and in the bare producer alike). The
+# ratio reported is the median of the per-round ratios.
+#
+#   benches/peers.sh            # COUNT=1000000 SIZE=100 COUNT_1K=250000 KEYS=1000 ROUNDS=3 KAFKA_PORT=19192
+#   SKIP_BUILD=1 benches/peers.sh   # use the engine, bare-producer and plugins already built
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 COUNT="${COUNT:-1000000}"
 SIZE="${SIZE:-100}"
+COUNT_1K="${COUNT_1K:-250000}"
+KEYS="${KEYS:-1000}"
+ROUNDS="${ROUNDS:-3}"
 export KAFKA_PORT="${KAFKA_PORT:-19192}"
 target="${CARGO_TARGET_DIR:-$root/target}"
 PROPS=(acks=1 linger.ms=5 batch.size=1000000)
+(( COUNT % 2000 == 0 && COUNT_1K % 2000 == 0 )) || { echo "peers.sh: COUNT and COUNT_1K must be multiples of 2000" >&2; exit 2; }
 
-cargo build --release -q -p distroduce-cli -p distroduce-benches --bin engine --bin bare-producer
-scripts/build-plugins >/dev/null
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    cargo build --release -q -p distroduce-cli -p distroduce-benches --bin engine --bin bare-producer
+    scripts/build-plugins >/dev/null
+fi
 started_here=0
 if ! scripts/kafka-local status >/dev/null 2>&1; then
     scripts/kafka-local start >/dev/null
     started_here=1
 fi
-trap '[ "$started_here" = 1 ] && scripts/kafka-local stop >/dev/null 2>&1 || true' EXIT
+work="$(mktemp -d)"
+trap 'rm -rf "$work"; [ "$started_here" = 1 ] && scripts/kafka-local stop >/dev/null 2>&1 || true' EXIT
 brokers="$(scripts/kafka-local bootstrap)"
 cp="$(scripts/kafka-local classpath)"
 stamp="$(date +%s)"
 java_tool() { java -Xmx512m -Dlog4j2.level=warn -cp "$cp" "$@"; }
 create() { java_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --create --topic "$1" --partitions 8 --replication-factor 1 >/dev/null; }
+json() { python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))[sys.argv[2]], 2))' "$@"; }
 
-row() { printf '%-58s %12s %10s\n' "$1" "$2" "$3"; }
+row() { printf '%-80s %12s %10s\n' "$1" "$2" "$3"; }
+echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 row "producer" "msgs/s" "MB/s"
 
 t="peers-perf-$stamp"; create "$t"
 line="$(java_tool org.apache.kafka.tools.ProducerPerformance --topic "$t" --num-records "$COUNT" --record-size "$SIZE" \
-    --throughput -1 --producer-props bootstrap.servers="$brokers" acks=1 linger.ms=5 batch.size=1000000 2>/dev/null | tail -1)"
+    --throughput -1 --producer-props bootstrap.servers="$brokers" "${PROPS[@]}" 2>/dev/null | tail -1)"
 perf_rate="$(sed -E 's/.*, ([0-9.]+) records\/sec \(([0-9.]+) MB\/sec\).*/\1/' <<<"$line")"
 perf_mb="$(sed -E 's/.*, ([0-9.]+) records\/sec \(([0-9.]+) MB\/sec\).*/\2/' <<<"$line")"
-row "kafka-producer-perf-test (Java client 4.1.1)" "$perf_rate" "$perf_mb"
+row "kafka-producer-perf-test (Java client 4.1.1), ${SIZE} B" "$perf_rate" "$perf_mb"
 
-t="peers-bare-$stamp"; create "$t"
-bare="$("$target/release/bare-producer" "$brokers" "$t" "$COUNT" "$SIZE" "${PROPS[@]}")"
-bare_rate="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["msgs_per_sec"])' "$bare")"
-row "bare rdkafka ThreadedProducer (librdkafka 2.12.1)" "$bare_rate" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["mb_per_sec"])' "$bare")"
-
-engine_row() {
-    local label="$1"; shift
-    local out; out="$(mktemp -d)"
-    "$target/release/engine" run "$@" --brokers "$brokers" --format none --out "$out" --summary-json "$out/s.json" >/dev/null
-    local rate mb
-    rate="$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["msgs_per_sec"]))' "$out/s.json")"
-    mb="$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["mb_per_sec"], 2))' "$out/s.json")"
-    row "$label" "$rate" "$mb"
-    LAST_RATE="$rate"
+# The loadgen scenario with another value size and key count (a copy next to nothing: the plugin
+# crate is named by its absolute path).
+loadgen() { # SIZE KEYS -> scenario path
+    local f="$work/loadgen-$1-$2.yaml"
+    sed -e "s#crate: ../plugins/loadgen#crate: $root/plugins/loadgen#" \
+        -e "s#{fn: gen.emit, args: {count: 1000, size: 100}}#{fn: gen.emit_keyed, args: {count: 1000, size: $1, keys: $2}}#" \
+        scenarios/loadgen.yaml >"$f"
+    [ "$2" = 0 ] && sed -i "s#{fn: gen.emit_keyed, args: {count: 1000, size: $1, keys: 0}}#{fn: gen.emit, args: {count: 1000, size: $1}}#" "$f"
+    grep -q "args: {count: 1000, size: $1" "$f" || { echo "peers.sh: scenarios/loadgen.yaml no longer has the args this script rewrites" >&2; exit 1; }
+    echo "$f"
 }
-runs=$(( COUNT / 500 / 1000 ))
-engine_row "engine: loadgen (minimal model, ${SIZE} B, $runs runs x 500 x 1000)" scenarios/loadgen.yaml --runs "$runs"
-lg="$LAST_RATE"
-engine_row "engine: chat (runs 10 x 2000 timesteps)" scenarios/chat.yaml --runs 10 --timesteps 2000
-engine_row "engine: iot (10,000 devices, 60 timesteps)" scenarios/iot.yaml
-python3 - "$lg" "$bare_rate" "$perf_rate" <<'PY'
-import sys
-lg, bare, perf = map(float, sys.argv[1:])
-print(f"engine loadgen / bare rdkafka: {lg / bare:.1%} (target >= 95%)")
+
+bare_run() { # COUNT SIZE KEYS -> sets RATE MB
+    local t="peers-bare-$stamp-$RANDOM$RANDOM" out
+    create "$t"
+    out="$("$target/release/bare-producer" --keys "$3" "$brokers" "$t" "$1" "$2" "${PROPS[@]}")"
+    RATE="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["msgs_per_sec"])' "$out")"
+    MB="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["mb_per_sec"])' "$out")"
+}
+
+engine_run() { # SCENARIO ARGS... -> sets RATE MB
+    local out; out="$(mktemp -d -p "$work")"
+    "$target/release/engine" run "$@" --brokers "$brokers" --format none --out "$out" --summary-json "$out/s.json" >/dev/null
+    RATE="$(json "$out/s.json" msgs_per_sec)"
+    MB="$(json "$out/s.json" mb_per_sec)"
+}
+
+ratios=()
+compare() { # LABEL COUNT SIZE KEYS
+    local label="$1" count="$2" size="$3" keys="$4" scen r rs=()
+    scen="$(loadgen "$size" "$keys")"
+    for r in $(seq "$ROUNDS"); do
+        bare_run "$count" "$size" "$keys"
+        local bare="$RATE"
+        row "bare rdkafka ThreadedProducer (librdkafka 2.12.1), $label #$r" "$RATE" "$MB"
+        engine_run "$scen" --runs 2 --timesteps $(( count / 2000 ))
+        row "engine: loadgen, $label #$r" "$RATE" "$MB"
+        rs+=("$(python3 -c "print($RATE / $bare)")")
+    done
+    ratios+=("$label|${rs[*]}")
+}
+compare "${SIZE} B, unkeyed, $COUNT msgs" "$COUNT" "$SIZE" 0
+compare "1000 B, unkeyed, $COUNT_1K msgs" "$COUNT_1K" 1000 0
+compare "${SIZE} B, $KEYS keys, $COUNT msgs" "$COUNT" "$SIZE" "$KEYS"
+lg_scen="$(loadgen "$SIZE" 0)"
+engine_run "$lg_scen" --runs 2 --timesteps $(( COUNT / 2000 )); lg="$RATE"
+row "engine: loadgen, ${SIZE} B, unkeyed (for the Java ratio)" "$RATE" "$MB"
+engine_run scenarios/chat.yaml --runs 10 --timesteps 2000
+row "engine: chat (runs 10 x 2000 timesteps)" "$RATE" "$MB"
+engine_run scenarios/iot.yaml
+row "engine: iot (10,000 devices, 60 timesteps)" "$RATE" "$MB"
+echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$lg" "$perf_rate" "${ratios[@]}" <<'PY'
+import statistics, sys
+lg, perf = map(float, sys.argv[1:3])
+for spec in sys.argv[3:]:
+    label, rs = spec.split("|")
+    rs = [float(x) for x in rs.split()]
+    each = ", ".join(f"{r:.1%}" for r in rs)
+    print(f"engine loadgen / bare rdkafka, {label}: median {statistics.median(rs):.1%} (rounds: {each}; target >= 95%)")
 print(f"engine loadgen / kafka-producer-perf-test: {lg / perf:.1%} (target >= 100%)")
 PY

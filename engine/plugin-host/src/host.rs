@@ -283,6 +283,11 @@ pub struct StoreData {
     pub fused: Option<FusedSync>,
     /// What the WASI monotonic clock has advanced beyond the virtual clock: reads and sleeps.
     mono_extra: Arc<AtomicU64>,
+    /// The memory of the core instance being called, set by the backend around each call, so that
+    /// `emit` (called once per message) finds the guest's bytes without looking the export up by
+    /// name: that lookup (a hash of `"memory"` per call) was ~7 % of the job threads' cycles in the
+    /// profile of `scenarios/loadgen.yaml` (benches/RESULTS.md, "Publish efficiency").
+    pub calling_memory: Option<wasmtime::Memory>,
 }
 
 /// The in-guest loop's cursor, as the `rng_*` imports read it.
@@ -354,6 +359,7 @@ impl StoreData {
             clock,
             fused: None,
             mono_extra,
+            calling_memory: None,
         }
     }
 
@@ -570,7 +576,11 @@ pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         IMPORT_MODULE,
         import::EMIT,
         |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| -> wasmtime::Result<()> {
-            let Some(mem) = c.get_export(export::MEMORY).and_then(|e| e.into_memory()) else {
+            let mem = match c.data().calling_memory {
+                Some(m) => Some(m),
+                None => c.get_export(export::MEMORY).and_then(|e| e.into_memory()),
+            };
+            let Some(mem) = mem else {
                 c.data_mut().host.fail("emit: the plugin exports no memory");
                 return Ok(());
             };

@@ -608,9 +608,10 @@ impl JobBackend for WasmJob {
                 at += p.len();
             }
         }
-        let packed = inst.funcs[slot.func]
-            .call(&mut *store, (ptr as i32, len as i32))
-            .map_err(|e| classify(store, e, ticks, mem_cap))?;
+        store.data_mut().calling_memory = Some(inst.memory);
+        let packed = inst.funcs[slot.func].call(&mut *store, (ptr as i32, len as i32));
+        store.data_mut().calling_memory = None;
+        let packed = packed.map_err(|e| classify(store, e, ticks, mem_cap))?;
         if let Some(m) = self.store.data_mut().host.fail.take() {
             return Err(CallFailure::Guest(m));
         }
@@ -692,9 +693,10 @@ impl WasmJob {
                 CallFailure::BadOutput(format!("distroduce_alloc returned {ptr}, outside the plugin's memory"))
             })?
             .copy_from_slice(program);
-        let code = load
-            .call(&mut *store, (ptr as i32, program.len() as i32))
-            .map_err(|e| classify(store, e, ticks, mem_cap))?;
+        store.data_mut().calling_memory = Some(memory);
+        let code = load.call(&mut *store, (ptr as i32, program.len() as i32));
+        store.data_mut().calling_memory = None;
+        let code = code.map_err(|e| classify(store, e, ticks, mem_cap))?;
         if code as u32 != status::OK {
             // The plugin's loop cannot run this program (an SDK that does not know a feature):
             // the job goes through the host loop instead.
@@ -726,12 +728,14 @@ impl WasmJob {
             blocks_done: 0,
             failure: Some(FusedFailure { substep, pos: 0, kind: FusedFailKind::Call(CallFailure::BadOutput(m)) }),
         };
-        let run = match self.core(plugin).map(|c| c.fused.as_ref().map(|f| f.run.clone())) {
-            Ok(Some(r)) => r,
+        let (run, memory) = match self.core(plugin).map(|c| (c.fused.as_ref().map(|f| f.run.clone()), c.memory)) {
+            Ok((Some(r), m)) => (r, m),
             _ => return bad(1, "the plugin has no in-guest run loop".into()),
         };
         let store = &mut self.store;
+        store.data_mut().calling_memory = Some(memory);
         let result = run.call(&mut *store, (setup.timestep as i64, setup.now_ns));
+        store.data_mut().calling_memory = None;
         // The deadline covers the timestep's calls; a timeout is reported as the per-call limit.
         let per_call = self.deadline_ticks;
         let trap = result.err().map(|e| classify(store, e, per_call, mem_cap));

@@ -11,6 +11,7 @@ pub use super::kafka_setup::{apply_security, unrecoverable};
 pub(crate) use super::kafka_setup::{create_topics, wait_until_connected};
 use super::measure::{Meter, Pacer};
 use super::metrics::{LibrdkafkaStats, Metrics};
+use super::opaque;
 use super::{DeliveryStats, MessageSink};
 use distroduce_model::message::OutMessage;
 use distroduce_model::types::TimestampMode;
@@ -59,7 +60,9 @@ pub(crate) struct Stats {
     pub(crate) purged: AtomicU64,
     failed: AtomicU64,
     bytes_acked: AtomicU64,
-    produced: AtomicU64,
+    /// Written by the job threads on every send; on a cache line of its own so that those writes
+    /// do not contend with the delivery callback's counters above.
+    produced: Padded,
     last_ack_ns: AtomicU64,
     first_error: Mutex<Option<String>>,
     meter: Meter,
@@ -95,6 +98,11 @@ impl Stats {
         self.epoch().elapsed().as_micros() as u64
     }
 }
+
+/// An atomic counter alone on its cache line(s).
+#[repr(align(128))]
+#[derive(Default)]
+struct Padded(AtomicU64);
 
 pub(crate) struct Ctx {
     stats: Arc<Stats>,
@@ -138,14 +146,16 @@ impl ClientContext for Ctx {
 }
 
 impl ProducerContext for Ctx {
-    /// Enqueue time and, when paced, due time, in µs on the delivery clock; the topic's index.
-    type DeliveryOpaque = Box<(u64, Option<u64>, usize)>;
+    /// The topic's index and, when paced, the due time ([`opaque::pack`]): no allocation per message.
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, r: &DeliveryResult<'_>, sent: Box<(u64, Option<u64>, usize)>) {
-        let (sent_us, due_us, topic) = *sent;
+    fn delivery(&self, r: &DeliveryResult<'_>, tag: usize) {
+        let (topic, due_us) = opaque::unpack(tag);
         let now_us = self.stats.now_us();
         match r {
             Ok(m) => {
+                // Enqueued `latency` ago, by librdkafka's stamp of the `produce` call.
+                let sent_us = now_us.saturating_sub(opaque::latency_us(m).unwrap_or(0));
                 let bytes = (m.payload_len() + m.key().map_or(0, <[u8]>::len)) as u64;
                 self.stats.acked.fetch_add(1, Ordering::Relaxed);
                 self.stats.bytes_acked.fetch_add(bytes, Ordering::Relaxed);
@@ -215,13 +225,20 @@ pub(crate) fn producer_config(plan: &KafkaPlan, brokers: &str, metrics: bool) ->
 }
 
 impl Publisher {
-    pub(crate) fn new(plan: &KafkaPlan, metrics: Option<Arc<Metrics>>) -> Self {
+    pub(crate) fn new(plan: &KafkaPlan, metrics: Option<Arc<Metrics>>) -> Result<Self, String> {
+        if plan.topics.len() > opaque::MAX_TOPICS {
+            return Err(format!(
+                "kafka.topics declares {} topics; one producer tells at most {} apart",
+                plan.topics.len(),
+                opaque::MAX_TOPICS
+            ));
+        }
         let stats = Arc::new(Stats {
             acked: AtomicU64::new(0),
             purged: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             bytes_acked: AtomicU64::new(0),
-            produced: AtomicU64::new(0),
+            produced: Padded::default(),
             last_ack_ns: AtomicU64::new(0),
             first_error: Mutex::new(None),
             meter: Meter::new(plan.warmup),
@@ -231,13 +248,13 @@ impl Publisher {
         if let Some(m) = &metrics {
             m.attach_producer();
         }
-        Self {
+        Ok(Self {
             pacer: plan.rate.map(Pacer::new),
             topics: plan.topics.iter().map(|t| t.name.clone()).collect(),
             stats,
             event_timestamps: plan.timestamps == TimestampMode::Event,
             metrics,
-        }
+        })
     }
 
     /// The context of one more producer that reports into this publisher; `fatal` receives the
@@ -264,7 +281,7 @@ impl KafkaSink {
         metrics: Option<Arc<Metrics>>,
     ) -> Result<Self, String> {
         let cfg = producer_config(plan, brokers, metrics.is_some())?;
-        let publisher = Publisher::new(plan, metrics);
+        let publisher = Publisher::new(plan, metrics)?;
         let fatal = Arc::new(Mutex::new(None));
         let producer: ThreadedProducer<Ctx> = cfg
             .create_with_context(publisher.context(embedded, fatal.clone()))
@@ -295,8 +312,7 @@ impl Publisher {
         }
         let epoch = self.stats.epoch();
         let due = self.pacer.as_ref().map(|p| p.wait_turn(epoch));
-        let sent = epoch.elapsed().as_micros() as u64;
-        let mut rec = BaseRecord::with_opaque_to(topic, Box::new((sent, due, m.topic))).payload(&m.value);
+        let mut rec = BaseRecord::with_opaque_to(topic, opaque::pack(m.topic, due)).payload(&m.value);
         if let Some(k) = &m.key {
             rec = rec.key(k);
         }
@@ -312,7 +328,7 @@ impl Publisher {
         loop {
             match producer.send(rec) {
                 Ok(()) => {
-                    self.stats.produced.fetch_add(1, Ordering::Relaxed);
+                    self.stats.produced.0.fetch_add(1, Ordering::Relaxed);
                     if let Some(metrics) = &self.metrics {
                         metrics.enqueued();
                     }
@@ -357,7 +373,7 @@ impl Publisher {
         }
         let measured = s.meter.measured();
         DeliveryStats {
-            produced: s.produced.load(Ordering::Relaxed),
+            produced: s.produced.0.load(Ordering::Relaxed),
             acked: s.acked.load(Ordering::Relaxed),
             failed: s.failed.load(Ordering::Relaxed),
             bytes_acked: s.bytes_acked.load(Ordering::Relaxed),

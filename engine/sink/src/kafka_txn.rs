@@ -157,7 +157,7 @@ impl KafkaTxnSink {
         jobs: usize,
     ) -> Result<Self, String> {
         let cfg = producer_config(plan, brokers, metrics.is_some())?;
-        let publisher = Publisher::new(plan, metrics);
+        let publisher = Publisher::new(plan, metrics)?;
         if !embedded {
             let fatal = Arc::new(Mutex::new(None));
             let probe: ThreadedProducer<Ctx> = cfg

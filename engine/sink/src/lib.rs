@@ -7,6 +7,7 @@ mod kafka_setup;
 pub mod kafka_txn;
 pub mod measure;
 pub mod metrics;
+mod opaque;
 pub mod parquet;
 pub mod records;
 mod series;

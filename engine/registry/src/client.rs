@@ -29,13 +29,24 @@ pub struct Client {
 
 impl Client {
     pub fn new(url: &str) -> Self {
-        Self { url: url.trim_end_matches('/').to_string(), timeout: Duration::from_secs(10) }
+        Self { url: url.trim_end_matches('/').to_string(), timeout: Duration::from_secs(30) }
     }
 
     fn call(&self, method: &'static str, path: &str, body: Option<&Json>) -> Result<(u16, Json), ClientError> {
         let url = format!("{}{path}", self.url);
         let text = body.map(|b| b.to_string());
-        let r = request(method, &url, text.as_deref(), self.timeout)?;
+        // A server error is retried twice: every call here is idempotent (registering a schema
+        // again returns its id), and a registry under concurrent writes can fail one transiently
+        // (Apicurio on H2: a table lock timeout).
+        let mut attempt = 0;
+        let r = loop {
+            let r = request(method, &url, text.as_deref(), self.timeout)?;
+            if r.status < 500 || attempt == 2 {
+                break r;
+            }
+            attempt += 1;
+            std::thread::sleep(Duration::from_millis(300 * attempt));
+        };
         let parsed = serde_json::from_str(&r.body).unwrap_or(Json::String(r.body.clone()));
         if r.status >= 400 && r.status != 404 {
             return Err(ClientError::Status { method, url, status: r.status, body: r.body });

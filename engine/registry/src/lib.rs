@@ -39,6 +39,11 @@ pub enum Mode {
 /// Returns one line per registered version (`subject v<version> id <id>`) for the run's log.
 pub fn prepare(file: &Path, kafka: &mut KafkaPlan, mode: Mode) -> Result<Vec<String>, RegistryError> {
     let Some(reg) = kafka.schema_registry.clone() else { return Ok(Vec::new()) };
+    if mode == Mode::Register {
+        // Every version is checked before the first is registered: a refused version 2 leaves no
+        // version 1 behind.
+        prepare(file, &mut kafka.clone(), Mode::Check)?;
+    }
     let client = Client::new(&reg.url);
     let mut notes = Vec::new();
     let mut bad = Vec::new();
@@ -145,7 +150,13 @@ fn check(client: &Client, subject: &str, v: &SchemaVersion, against: Against) ->
                 client.compatible(&scratch, "latest", &v.text)
             })();
             let _ = client.delete_subject(&scratch);
-            result
+            // The registry's reason names the subject it was asked about: the real one for the user.
+            result.map(|c| match c {
+                Compatibility::Refused(why) => {
+                    Compatibility::Refused(why.into_iter().map(|w| w.replace(&scratch, subject)).collect())
+                }
+                ok => ok,
+            })
         }
     }
 }

@@ -203,6 +203,19 @@ pub struct AvroEncoder {
     versions: Vec<Version>,
 }
 
+impl AvroEncoder {
+    /// An encoder for schemas already registered: `(from_timestep, schema id, label, schema)` in
+    /// the order they take effect (benchmarks and tests; runs get theirs from [`prepare`]).
+    pub fn new(versions: Vec<(u64, u32, String, AvroSchema)>) -> Self {
+        Self {
+            versions: versions
+                .into_iter()
+                .map(|(from, id, label, schema)| Version { from, id, label, schema })
+                .collect(),
+        }
+    }
+}
+
 impl ValueEncoder for AvroEncoder {
     fn encode(&self, value: &[u8], timestep: u64) -> Result<Vec<u8>, String> {
         let v = self.versions.iter().rev().find(|v| v.from <= timestep).unwrap_or(&self.versions[0]);

@@ -72,6 +72,7 @@ pub fn run_error(e: &distroduce::RunError) -> Exit {
     }
     match e {
         RunError::Config(_) | RunError::Metrics(_) | RunError::Usage(_) => Exit::BadInput,
+        RunError::Registry(distroduce::RegistryError::Schema(_)) => Exit::BadInput,
         _ => Exit::Failed,
     }
 }

@@ -19,6 +19,8 @@ mod run;
 
 pub use distroduce_model as model;
 pub use distroduce_plugin_host as plugin_host;
+pub use distroduce_registry as registry;
+pub use distroduce_registry::RegistryError;
 pub use distroduce_scenario as scenario;
 pub use distroduce_sim as sim;
 pub use distroduce_sink as sink;

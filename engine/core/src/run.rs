@@ -10,6 +10,7 @@ use distroduce_model::types::TransactionMode;
 use distroduce_model::{ConfigErrors, Model};
 use distroduce_plugin_host::wasm::{LoadError, WasmBackend};
 use distroduce_plugin_host::{Backend, Resolved};
+use distroduce_registry::{Mode as RegistryMode, RegistryError};
 use distroduce_scenario::Overrides;
 use distroduce_sim::{JobFailure, Progress, RunOptions, SimError};
 use distroduce_sink::kafka::{EmbeddedBroker, KafkaSink};
@@ -66,6 +67,8 @@ pub struct RunArgs {
     /// An endpoint that is already serving (`engine bench` keeps one across its cells); when unset
     /// and `metrics_addr` is set, each run starts and stops its own.
     pub metrics_server: Option<Arc<MetricsServer>>,
+    /// `--schema-registry URL`: in place of `kafka.schema_registry.url`.
+    pub schema_registry: Option<String>,
 }
 
 impl RunArgs {
@@ -89,6 +92,7 @@ impl RunArgs {
             metrics_addr: None,
             metrics_allow_remote: false,
             metrics_server: None,
+            schema_registry: None,
         }
     }
 }
@@ -167,6 +171,9 @@ pub enum RunError {
     Usage(String),
     #[error("Kafka: {0}")]
     Kafka(String),
+    /// `format: avro`: a schema is invalid or incompatible (bad input), or the registry failed.
+    #[error("{0}")]
+    Registry(#[from] RegistryError),
     /// The live metrics endpoint could not start (address in use, not loopback); nothing ran.
     #[error("{0}")]
     Metrics(#[from] MetricsError),
@@ -224,17 +231,44 @@ impl RunArgs {
             out: self.out.clone(),
             formats: self.formats.clone(),
             plugins: self.plugins.clone(),
+            schema_registry: self.schema_registry.clone(),
         }
     }
 }
 
 /// Parse, compile and check a scenario and its plugins, without running anything.
-pub fn validate(path: &Path, plugins: &[(String, PathBuf)]) -> Result<(Model, WasmBackend, Resolved), RunError> {
-    let ov = Overrides { plugins: plugins.to_vec(), ..Default::default() };
-    let model = distroduce_scenario::load_with(path, &ov)?;
+/// `format: avro` topics have their schemas checked by the registry (valid, and each compatible
+/// with the one before); nothing is left registered.
+pub fn validate(
+    path: &Path,
+    plugins: &[(String, PathBuf)],
+    schema_registry: Option<&str>,
+) -> Result<(Model, WasmBackend, Resolved), RunError> {
+    let ov = Overrides {
+        plugins: plugins.to_vec(),
+        schema_registry: schema_registry.map(str::to_string),
+        ..Default::default()
+    };
+    let mut model = distroduce_scenario::load_with(path, &ov)?;
     check_producer(&model)?;
     let (backend, resolved) = WasmBackend::load(&model)?;
+    let file = model.file.clone();
+    distroduce_registry::prepare(&file, &mut model.kafka, RegistryMode::Check)?;
     Ok((model, backend, resolved))
+}
+
+/// Register the schemas of `format: avro` topics and give them their encoders, before any job;
+/// a model whose topics already have theirs is returned as it is.
+fn with_registered_schemas(model: &Model) -> Result<Option<Model>, RunError> {
+    use distroduce_model::types::ValueFormat;
+    if !model.kafka.topics.iter().any(|t| t.format == ValueFormat::Avro && t.encoder.is_none()) {
+        return Ok(None);
+    }
+    let mut m = model.clone();
+    for line in distroduce_registry::prepare(&model.file, &mut m.kafka, RegistryMode::Register)? {
+        tracing::info!("schema registered: {line}");
+    }
+    Ok(Some(m))
 }
 
 /// `kafka.producer` checked with librdkafka's own configuration parser, so that `validate` (not a
@@ -292,6 +326,8 @@ pub fn run_loaded(
     progress: Option<Arc<dyn Progress>>,
     wall: Instant,
 ) -> Result<Summary, RunError> {
+    let registered = with_registered_schemas(model)?;
+    let model = registered.as_ref().unwrap_or(model);
     // Bound before anything runs: a port in use is an error now, not after the jobs.
     let server = match (&args.metrics_server, args.metrics_addr) {
         (Some(s), _) => Some(s.clone()),

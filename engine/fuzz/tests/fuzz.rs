@@ -185,7 +185,7 @@ fn emit_decoder() {
     run("emit", &corpus("emit"), &tokens, budget(200_000), |b| {
         i += 1;
         let now = [0, -1, i64::MAX, i64::MIN, 1_570_060_800_000_000_000][(i % 5) as usize];
-        let _ = distroduce_model::message::parse_emit(b, &m.kafka.topics, now);
+        let _ = distroduce_model::message::parse_emit(b, &m.kafka.topics, now, 1);
     });
 }
 

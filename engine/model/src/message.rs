@@ -38,7 +38,8 @@ pub fn ns_to_ms(ns: i64) -> i64 {
 /// Decode one `emit` payload and apply its topic's settings (format, key template, headers,
 /// partition). `now_ns` is the virtual clock of the emitting call: the event time unless the
 /// payload gives its own `time_ns`.
-pub fn parse_emit(b: &[u8], topics: &[TopicPlan], now_ns: i64) -> Result<OutMessage, String> {
+/// `timestep` chooses the schema version of `format: avro` topics.
+pub fn parse_emit(b: &[u8], topics: &[TopicPlan], now_ns: i64, timestep: u64) -> Result<OutMessage, String> {
     let (mut topic_v, mut value_v, mut key_v, mut headers_v, mut time_v) = (None, None, None, None, None);
     crate::value::check_one(b).map_err(|e| format!("emit payload: {e}"))?;
     let (n, mut at) = crate::value::map_header(b)
@@ -75,7 +76,11 @@ pub fn parse_emit(b: &[u8], topics: &[TopicPlan], now_ns: i64) -> Result<OutMess
     })?;
     let plan = &topics[topic];
     let raw_value = get("value").ok_or("emit payload has no `value`")?;
-    let value = encode_value(raw_value, plan.format).map_err(|e| format!("message value for `{alias}`: {e}"))?;
+    let value = match &plan.encoder {
+        Some(enc) if plan.format == ValueFormat::Avro => enc.encode(raw_value, timestep),
+        _ => encode_value(raw_value, plan.format),
+    }
+    .map_err(|e| format!("message value for `{alias}`: {e}"))?;
     let key = match get("key") {
         None => match &plan.key {
             Some(t) => Some(render_key(t, raw_value)?),
@@ -163,6 +168,9 @@ fn encode_value(v: &[u8], format: ValueFormat) -> Result<Vec<u8>, String> {
                 Err(format!("the topic's format is `raw`, which takes a string or binary value, not {}", other.name()))
             }
         },
+        ValueFormat::Avro => {
+            Err("the topic's format is `avro` but its schemas were not registered (no schema registry client)".into())
+        }
     }
 }
 
@@ -201,7 +209,7 @@ mod tests {
     #[test]
     fn parses_topic_key_value_and_headers() {
         let b = from_json(&json!({"topic": "chat", "key": "room_1", "value": {"a": 1}, "headers": {"h": "v"}}));
-        let m = parse_emit(&b, &[topic("x"), topic("chat")], 0).unwrap();
+        let m = parse_emit(&b, &[topic("x"), topic("chat")], 0, 0).unwrap();
         assert_eq!(m.topic, 1);
         assert_eq!(m.key.as_deref(), Some(&b"room_1"[..]));
         assert_eq!(m.value, br#"{"a":1}"#);
@@ -214,14 +222,14 @@ mod tests {
         b.truncate(b.len() - 1);
         b.extend(std::iter::repeat_n(0x91u8, 10_000));
         b.push(0xc0);
-        let e = parse_emit(&b, &[topic("chat")], 0).unwrap_err();
+        let e = parse_emit(&b, &[topic("chat")], 0, 0).unwrap_err();
         assert!(e.contains("nested more than 128 levels deep"), "{e}");
     }
 
     #[test]
     fn unknown_alias_names_the_declared_ones() {
         let b = from_json(&json!({"topic": "nope", "value": 1}));
-        let e = parse_emit(&b, &[topic("chat")], 0).unwrap_err();
+        let e = parse_emit(&b, &[topic("chat")], 0, 0).unwrap_err();
         assert!(e.contains("`nope`") && e.contains("declared: chat"), "{e}");
     }
 
@@ -236,6 +244,8 @@ mod tests {
             headers: vec![],
             partition: None,
             disorder: None,
+            schemas: vec![],
+            encoder: None,
         }
     }
 
@@ -246,29 +256,29 @@ mod tests {
         t.headers = vec![("source".into(), b"sim".to_vec())];
         t.partition = Some(0);
         let b = from_json(&json!({"topic": "iot", "value": {"device": {"id": "d7"}, "n": 3}, "headers": {"h": "v"}}));
-        let m = parse_emit(&b, &[t.clone()], 0).unwrap();
+        let m = parse_emit(&b, &[t.clone()], 0, 0).unwrap();
         assert_eq!(m.key.as_deref(), Some(&b"dev-d7/3"[..]));
         assert_eq!(m.headers, vec![("source".to_string(), b"sim".to_vec()), ("h".to_string(), b"v".to_vec())]);
         assert_eq!(m.partition, Some(0));
         let missing = from_json(&json!({"topic": "iot", "value": {"n": 3}}));
-        assert!(parse_emit(&missing, &[t.clone()], 0).unwrap_err().contains("no field `device.id`"));
+        assert!(parse_emit(&missing, &[t.clone()], 0, 0).unwrap_err().contains("no field `device.id`"));
         t.format = ValueFormat::Raw;
         let raw = from_json(&json!({"topic": "iot", "key": "k", "value": "plain text"}));
-        assert_eq!(parse_emit(&raw, &[t.clone()], 0).unwrap().value, b"plain text");
+        assert_eq!(parse_emit(&raw, &[t.clone()], 0, 0).unwrap().value, b"plain text");
         let bad = from_json(&json!({"topic": "iot", "key": "k", "value": {"a": 1}}));
-        assert!(parse_emit(&bad, &[t], 0).unwrap_err().contains("format is `raw`"));
+        assert!(parse_emit(&bad, &[t], 0, 0).unwrap_err().contains("format is `raw`"));
     }
 
     #[test]
     fn event_time_is_the_clock_or_the_payloads_time_ns() {
         let clock = 1_570_060_800_123_456_789;
         let b = from_json(&json!({"topic": "chat", "value": 1}));
-        assert_eq!(parse_emit(&b, &[topic("chat")], clock).unwrap().event_time_ms, Some(1_570_060_800_123));
+        assert_eq!(parse_emit(&b, &[topic("chat")], clock, 0).unwrap().event_time_ms, Some(1_570_060_800_123));
         let own = from_json(&json!({"topic": "chat", "value": 1, "time_ns": 5_999_999i64}));
-        assert_eq!(parse_emit(&own, &[topic("chat")], clock).unwrap().event_time_ms, Some(5));
+        assert_eq!(parse_emit(&own, &[topic("chat")], clock, 0).unwrap().event_time_ms, Some(5));
         assert_eq!(ns_to_ms(-1), -1, "before the epoch rounds towards the past");
         let bad = from_json(&json!({"topic": "chat", "value": 1, "time_ns": "soon"}));
-        assert!(parse_emit(&bad, &[topic("chat")], clock).unwrap_err().contains("`time_ns` must be an integer"));
+        assert!(parse_emit(&bad, &[topic("chat")], clock, 0).unwrap_err().contains("`time_ns` must be an integer"));
     }
 
     #[test]

@@ -218,6 +218,40 @@ pub struct TopicPlan {
     pub headers: Vec<(String, Vec<u8>)>,
     pub partition: Option<i32>,
     pub disorder: Option<Disorder>,
+    /// `format: avro`: the schema versions in the order they take effect (the first from
+    /// timestep 0). Empty for other formats.
+    pub schemas: Vec<SchemaVersion>,
+    /// Encodes values of `format: avro`, attached once the schemas are registered (the registry
+    /// client lives outside the simulation core, in `distroduce-registry`).
+    pub encoder: Option<std::sync::Arc<dyn ValueEncoder>>,
+}
+
+/// One entry of a topic's `schemas` (or its single `schema`).
+#[derive(Debug, Clone)]
+pub struct SchemaVersion {
+    /// The first timestep whose messages use this schema.
+    pub from_timestep: u64,
+    /// The schema's JSON text (read from its file when given as `{file: PATH}`).
+    pub text: String,
+    /// Where the entry is written (`kafka.topics.<alias>.schemas[i]`), for errors.
+    pub path: String,
+    pub pos: Option<crate::types::Pos>,
+}
+
+/// Turns an emitted value (MessagePack) into the bytes a topic sends, for formats that need state
+/// prepared before the run (registered schema ids).
+pub trait ValueEncoder: Send + Sync + std::fmt::Debug {
+    /// Encode `value`, emitted at `timestep`; errors say which field did not fit.
+    fn encode(&self, value: &[u8], timestep: u64) -> Result<Vec<u8>, String>;
+}
+
+/// `kafka.schema_registry` (or `--schema-registry URL`).
+#[derive(Debug, Clone, Default)]
+pub struct RegistryPlan {
+    /// Base URL of the Confluent Schema Registry REST API, e.g.
+    /// `http://127.0.0.1:18081/apis/ccompat/v7`.
+    pub url: String,
+    pub subject_strategy: crate::types::SubjectStrategy,
 }
 
 /// Compiled `kafka.topics.*.disorder`: delays in event-time milliseconds.
@@ -317,6 +351,8 @@ pub struct KafkaPlan {
     /// `transactional.id = <prefix>-<simulation>-<subset>-<run>`, the same in every rerun, so a
     /// rerun fences what is left of an earlier one.
     pub transactional_id_prefix: String,
+    /// `kafka.schema_registry`: where `format: avro` topics register their schemas.
+    pub schema_registry: Option<RegistryPlan>,
 }
 
 #[derive(Debug, Clone)]

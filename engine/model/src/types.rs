@@ -39,7 +39,7 @@ pub enum Semantics {
     Radcad,
 }
 
-/// Encoding of message values. (Avro with a schema registry would be a third variant.)
+/// Encoding of message values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ValueFormat {
@@ -48,6 +48,22 @@ pub enum ValueFormat {
     Json,
     /// Strings as their UTF-8 bytes, binary as-is; other values are an error.
     Raw,
+    /// Avro binary in the Confluent wire format (magic byte 0, 4-byte schema id, Avro datum), with
+    /// the topic's `schema`/`schemas` registered in `kafka.schema_registry`.
+    Avro,
+}
+
+/// How the registry subject of a topic's schema is named (Confluent's subject name strategies).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectStrategy {
+    /// `<topic>-value` (Confluent's default, TopicNameStrategy).
+    #[default]
+    Topic,
+    /// The record's full name, e.g. `chat.Message` (RecordNameStrategy).
+    Record,
+    /// `<topic>-<record full name>` (TopicRecordNameStrategy).
+    TopicRecord,
 }
 
 /// A record file format. All are readable by pandas.

@@ -86,6 +86,9 @@ pub fn compile(file: &Path, spans: &SpanIndex, mut s: Scenario, ov: &Overrides) 
     let blocks = compile_blocks(&mut r, &s, &vars, &plugins);
     let mut kafka = compile_kafka(&mut r, &s.kafka, &clock, &base);
     super::compile_txn::compile_transactions(&mut r, &s.kafka, &s.name, &mut kafka);
+    let any_avro = kafka.topics.iter().any(|t| t.format == distroduce_model::types::ValueFormat::Avro);
+    kafka.schema_registry =
+        super::compile_schema::compile_registry(&mut r, &s.kafka, ov.schema_registry.as_deref(), any_avro);
     let expectations = super::compile_expect::compile_expectations(&mut r, &s.expectations, &kafka.topics);
     let limits = compile_limits(&mut r, &s.limits);
     let output = OutputPlan {
@@ -436,6 +439,8 @@ fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig, clock: &Clock, base: &P
                 .disorder
                 .as_ref()
                 .and_then(|d| super::compile_expect::compile_disorder(r, alias, d, clock, k.id_header)),
+            schemas: super::compile_schema::compile_topic_schemas(r, alias, t, base),
+            encoder: None,
         });
     }
     let (connection, mut secrets) = compile_security(r, k, base);
@@ -500,6 +505,7 @@ fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig, clock: &Clock, base: &P
         timestamps: k.timestamps,
         transactions: Default::default(),
         transactional_id_prefix: String::new(),
+        schema_registry: None,
     }
 }
 

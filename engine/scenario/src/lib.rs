@@ -4,6 +4,7 @@
 
 pub mod compile;
 pub mod compile_expect;
+pub mod compile_schema;
 pub mod compile_txn;
 pub mod expect;
 pub mod limits;
@@ -191,6 +192,8 @@ pub struct Overrides {
     /// `--plugin NAME=FILE`: a prebuilt module in place of a declared plugin (the same model in
     /// another language).
     pub plugins: Vec<(String, PathBuf)>,
+    /// `--schema-registry URL`: in place of `kafka.schema_registry.url`.
+    pub schema_registry: Option<String>,
 }
 
 /// Read, parse and compile a scenario file.

@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 pub use super::expect::{DisorderConfig, ExpectationConfig};
 pub use distroduce_model::types::{
-    AggOp, RecordFormat, Semantics, TimestampMode, TransactionMode, TypeName, ValueFormat,
+    AggOp, RecordFormat, Semantics, SubjectStrategy, TimestampMode, TransactionMode, TypeName, ValueFormat,
 };
 
 /// A simulation scenario: state, parameters, Monte Carlo settings, the ordered partial state
@@ -270,6 +270,10 @@ pub struct KafkaConfig {
     /// keyed by `simulation-subset-run` so each job's records stay ordered within a partition.
     #[serde(default)]
     pub records_topic: Option<String>,
+    /// Where `format: avro` topics register their schemas, e.g.
+    /// `{url: http://127.0.0.1:18081/apis/ccompat/v7}` (scripts/schema-registry url).
+    #[serde(default)]
+    pub schema_registry: Option<SchemaRegistryConfig>,
     /// Add a `distroduce-id: <simulation>-<subset>-<run>-<seq>` header to every message, so that a
     /// consumer can check each message arrived exactly once.
     #[serde(default)]
@@ -420,6 +424,44 @@ pub struct TopicConfig {
     /// Deliberate late, out-of-order or duplicated messages, reproducible from the seed.
     #[serde(default)]
     pub disorder: Option<DisorderConfig>,
+    /// `format: avro`: the Avro schema of every value, inline (a YAML map, or JSON text) or
+    /// `{file: PATH}` (relative to the scenario). Registered in `kafka.schema_registry`.
+    #[serde(default)]
+    pub schema: Option<SchemaSource>,
+    /// `format: avro` with schema evolution: versions taking effect at timesteps, e.g.
+    /// `[{from_timestep: 0, schema: {file: v1.avsc}}, {from_timestep: 50, schema: {file: v2.avsc}}]`.
+    /// Each must be compatible with the one before under the registry's compatibility rule.
+    #[serde(default)]
+    pub schemas: Option<Vec<SchemaEntry>>,
+}
+
+/// An Avro schema: `{file: PATH}`, or the schema itself (a YAML map or list, or JSON text).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SchemaSource {
+    File(FileSecret),
+    Inline(Json),
+}
+
+/// One version of a topic's schema and the first timestep it applies to.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaEntry {
+    /// The first timestep whose messages use this schema (the first entry must be 0).
+    pub from_timestep: u64,
+    pub schema: SchemaSource,
+}
+
+/// A Confluent Schema Registry REST API (Confluent's own, Apicurio's `/apis/ccompat/v7`, ...).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaRegistryConfig {
+    /// Base URL, `http://host:port[/path]` (plain HTTP). Overridden by `--schema-registry`.
+    pub url: String,
+    /// Subject naming: `topic` (`<topic>-value`, default), `record` (the record's full name) or
+    /// `topic_record` (`<topic>-<record full name>`).
+    #[serde(default)]
+    pub subject_strategy: SubjectStrategy,
 }
 
 fn default_partitions() -> i32 {

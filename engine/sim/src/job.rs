@@ -321,7 +321,7 @@ impl<'a> Emits<'a> {
         }
         self.msgs.reserve(host.emitted.len());
         let parsed: Result<Vec<OutMessage>, String> =
-            host.emitted.iter().map(|b| parse_emit(b, self.topics, now_ns)).collect();
+            host.emitted.iter().map(|b| parse_emit(b, self.topics, now_ns, timestep)).collect();
         host.emitted.clear();
         for m in parsed.map_err(FailKind::Emit)? {
             self.add(m, timestep, substep);
@@ -336,7 +336,7 @@ impl<'a> Emits<'a> {
         (timestep, substep): (u64, u32),
         now_ns: i64,
     ) -> Result<(), FailKind> {
-        let m = parse_emit(payload, self.topics, now_ns).map_err(FailKind::Emit)?;
+        let m = parse_emit(payload, self.topics, now_ns, timestep).map_err(FailKind::Emit)?;
         self.add(m, timestep, substep);
         Ok(())
     }

@@ -36,7 +36,9 @@ pub fn dispatch(cmd: Cmd) -> Exit {
                 (out, runs, timesteps, python, force, !no_build);
             import::cadcad(&req)
         }
-        Cmd::Validate { scenario, plugins } => validate::validate(&scenario, &plugins),
+        Cmd::Validate { scenario, plugins, schema_registry } => {
+            validate::validate(&scenario, &plugins, schema_registry.as_deref())
+        }
         Cmd::Schema => validate::schema(),
         Cmd::Verify(f) => verify::verify(f),
         #[cfg(feature = "emr")]
@@ -72,5 +74,6 @@ fn run_args(f: RunFlags) -> RunArgs {
     args.plugins = f.plugins;
     args.metrics_addr = f.metrics_addr;
     args.metrics_allow_remote = f.metrics_allow_remote;
+    args.schema_registry = f.schema_registry;
     args
 }

@@ -3,8 +3,8 @@
 use crate::exit::{self, Exit};
 use std::path::{Path, PathBuf};
 
-pub fn validate(scenario: &Path, plugins: &[(String, PathBuf)]) -> Exit {
-    match distroduce::validate(scenario, plugins) {
+pub fn validate(scenario: &Path, plugins: &[(String, PathBuf)], schema_registry: Option<&str>) -> Exit {
+    match distroduce::validate(scenario, plugins, schema_registry) {
         Ok((model, _, _)) => {
             println!(
                 "{}: ok ({} state variables, {} blocks, {} subsets x {} runs, {} plugins)",

@@ -6,6 +6,7 @@
 //! other test and lists those it did not run with the reason. `scripts/test` starts the services
 //! and runs them all (`--include-ignored`), so CI never skips one.
 
+mod avro;
 mod bad_input;
 mod bench;
 mod common;

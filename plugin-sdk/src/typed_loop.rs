@@ -36,8 +36,8 @@ struct Update<S> {
     /// The state field the variable is.
     field: usize,
     pos: u32,
-    /// Index of the function's signal projection.
-    sig: usize,
+    /// Index of the function's signal projection, if it reads signals.
+    sig: Option<usize>,
     f: Box<dyn TypedUpdate<S>>,
 }
 
@@ -48,6 +48,8 @@ struct Block<S> {
     /// Typed aggregation: every policy returns one `#[signals]` type and every update reads that
     /// type or no signals. `None`: MessagePack aggregation.
     fold: Option<Fold>,
+    /// Only identity policies (or none): the aggregate is the same every timestep, computed once.
+    constant: Option<Vec<u8>>,
 }
 
 /// A job's typed state and program, kept in the guest between timesteps.
@@ -129,18 +131,27 @@ impl<S: TypedState> TypedLoop<S> {
                 if S::field_type(field) != Some(f.output_type()) {
                     return Err(format!("`{name}` returns another type than the state field `{var}`"));
                 }
-                updates.push(Update { var: u.var as usize, field, pos: u.pos, sig: sig_of(u.f), f });
+                let sig = f.signals_type().map(|_| sig_of(u.f));
+                updates.push(Update { var: u.var as usize, field, pos: u.pos, sig, f });
             }
             let fold = typed_fold(&policies, &updates);
             max_policies = max_policies.max(policies.len());
-            blocks.push(Block { policies, updates, fold });
+            blocks.push(Block { policies, updates, fold, constant: None });
+        }
+        // Identity-only blocks: aggregate once (it cannot fail: `{identity: 0}` values add up).
+        let aggregator = aggregator(p)?;
+        for b in &mut blocks {
+            if b.policies.iter().all(Option::is_none) {
+                let ids = vec![IDENTITY_SIGNAL; b.policies.len()];
+                b.constant = Some(aggregator.aggregate(&ids).map_err(|e| e.to_string())?);
+            }
         }
         Ok(TypedLoop {
             state,
             var_names: p.vars.clone(),
             job: p.job,
             seed: p.seed,
-            aggregator: aggregator(p)?,
+            aggregator,
             blocks,
             sig_cache: vec![(false, Vec::new()); sig_projections.len()],
             sig_projections,
@@ -171,8 +182,10 @@ impl<S: TypedState> TypedLoop<S> {
             let nb = block.policies.len();
             for i in 0..nb {
                 let Some(p) = &mut block.policies[i] else {
-                    self.outputs[i].clear();
-                    self.outputs[i].extend_from_slice(IDENTITY_SIGNAL);
+                    if block.constant.is_none() {
+                        self.outputs[i].clear();
+                        self.outputs[i].extend_from_slice(IDENTITY_SIGNAL);
+                    }
                     continue;
                 };
                 self.cursor.substep = k;
@@ -204,10 +217,13 @@ impl<S: TypedState> TypedLoop<S> {
                     }
                 }
             }
-            // Aggregation, typed or on MessagePack.
-            let agg = match block.fold {
-                Some(fold) => fold_typed(fold, &block.policies, &self.aggregator, &mut self.typed_acc),
-                None => self.aggregator.aggregate_into(&self.outputs[..nb], &mut self.agg_scratch, &mut self.signals),
+            // Aggregation: typed, constant, or on MessagePack.
+            let agg = match (block.fold, &block.constant) {
+                (Some(fold), _) => fold_typed(fold, &block.policies, &self.aggregator, &mut self.typed_acc),
+                (None, Some(_)) => Ok(()),
+                (None, None) => {
+                    self.aggregator.aggregate_into(&self.outputs[..nb], &mut self.agg_scratch, &mut self.signals)
+                }
             };
             if let Err(e) = agg {
                 let which = match &e {
@@ -227,11 +243,14 @@ impl<S: TypedState> TypedLoop<S> {
             for u in &mut block.updates {
                 self.cursor.substep = k;
                 self.cursor.pos = u.pos;
-                let signals: &[u8] = if block.fold.is_some() {
-                    NO_SIGNALS
-                } else {
-                    signal_projection(&mut self.sig_cache[u.sig], &self.signals, &self.sig_projections[u.sig]);
-                    &self.sig_cache[u.sig].1
+                let signals: &[u8] = match (u.sig, &block.constant) {
+                    (None, _) => NO_SIGNALS,
+                    (Some(_), _) if block.fold.is_some() => NO_SIGNALS,
+                    (Some(si), constant) => {
+                        let full = constant.as_deref().unwrap_or(&self.signals);
+                        signal_projection(&mut self.sig_cache[si], full, &self.sig_projections[si]);
+                        &self.sig_cache[si].1
+                    }
                 };
                 let cx = TypedCall {
                     state: &self.state,

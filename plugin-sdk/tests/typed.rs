@@ -70,11 +70,16 @@ fn u_n(ctx: &Ctx, state: &State, params: &Params) -> Result<i64, String> {
 }
 
 #[state_update]
+fn u_ident(state: &State, signals: &BTreeMap<String, i64>) -> i64 {
+    state.x + signals.values().sum::<i64>() + 1
+}
+
+#[state_update]
 fn u_other(state: &State) -> f64 {
     state.x as f64
 }
 
-distroduce_sdk::native_table!(state = State; p_rand, p_emit, p_map, p_big, u_x, u_y, u_x_map, u_n, u_other);
+distroduce_sdk::native_table!(state = State; p_rand, p_emit, p_map, p_big, u_x, u_y, u_x_map, u_n, u_other, u_ident);
 
 fn enc(v: &Value) -> Value {
     Value::Bin(rmp_serde::to_vec_named(v).unwrap())
@@ -103,7 +108,7 @@ fn update(var: usize, f: usize, i: usize) -> Value {
 
 /// A program over `fns` (all names in [`native_table!`]'s order) with these blocks.
 fn program(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>) -> Vec<u8> {
-    let fns = ["p_rand", "p_emit", "p_map", "p_big", "u_x", "u_y", "u_x_map", "u_n", "u_other"];
+    let fns = ["p_rand", "p_emit", "p_map", "p_big", "u_x", "u_y", "u_x_map", "u_n", "u_other", "u_ident"];
     let reads = |_| m(vec![("state", Value::Nil), ("bookkeeping", Value::Bool(true)), ("signals", Value::Nil)]);
     let blocks =
         blocks.into_iter().map(|(p, u)| m(vec![("policies", Value::List(p)), ("updates", Value::List(u))])).collect();
@@ -180,15 +185,16 @@ fn records_messages_and_streams_match_the_msgpack_loop() {
         (vec![call(0, 0, None), call(1, 1, None)], vec![update(0, 4, 0), update(1, 5, 1)]),
         // Mixed output types: MessagePack aggregation, decoded by each update.
         (vec![call(2, 1, Some(4)), call(0, 0, None)], vec![update(0, 6, 0), update(1, 5, 1)]),
-        // cadCAD's identity policy.
+        // cadCAD's identity policy, its signals read or not.
         (vec![Value::Nil], vec![update(2, 7, 0)]),
+        (vec![Value::Nil, Value::Nil], vec![update(0, 9, 0)]),
     ];
     let program = program(1000, blocks);
     let typed = TypedLoop::<State>::load(&program, &typed_functions()).unwrap();
-    assert_eq!(typed.typed_aggregation(), [true, false, false]);
+    assert_eq!(typed.typed_aggregation(), [true, false, false, false]);
     let lines = same_in_both(&program, 25);
     assert_eq!(lines.len(), 25);
-    assert!(lines.iter().all(|l| l.contains("status=0") && l.contains("done=3")), "{lines:?}");
+    assert!(lines.iter().all(|l| l.contains("status=0") && l.contains("done=4")), "{lines:?}");
 }
 
 #[test]

@@ -128,20 +128,22 @@ fn program(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>) -> Vec<u8> {
     rmp_serde::to_vec_named(&p).unwrap()
 }
 
+/// What one timestep of a loop leaves: status, cursor, records, message.
+type Step = (u32, distroduce_sdk::fused::Cursor, Vec<u8>, String);
+
 /// Each loop's trace of `timesteps` timesteps: per timestep the status, cursor fields and
 /// records; then everything the host saw.
 fn trace(program: &[u8], typed: bool, timesteps: u64) -> (Vec<String>, TestHost) {
     let mut host = TestHost::new(7, 0);
     let mut lines = Vec::new();
-    let mut step =
-        |t: u64, run: &mut dyn FnMut(&mut TestHost) -> (u32, distroduce_sdk::fused::Cursor, Vec<u8>, String)| {
-            let (status, c, out, msg) = run(&mut host);
-            lines.push(format!(
-                "t={t} status={status} substep={} pos={} done={} out={out:?} msg={msg}",
-                c.substep, c.pos, c.blocks_done
-            ));
-            status
-        };
+    let mut step = |t: u64, run: &mut dyn FnMut(&mut TestHost) -> Step| {
+        let (status, c, out, msg) = run(&mut host);
+        lines.push(format!(
+            "t={t} status={status} substep={} pos={} done={} out={out:?} msg={msg}",
+            c.substep, c.pos, c.blocks_done
+        ));
+        status
+    };
     if typed {
         let mut l = TypedLoop::load(program, &typed_functions()).unwrap();
         for t in 1..=timesteps {

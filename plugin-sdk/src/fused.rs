@@ -23,7 +23,7 @@ use std::collections::HashMap;
 pub type PartsFn = for<'a> fn(&Input<'a>, &mut dyn Host, &mut Vec<u8>) -> Result<(), String>;
 
 /// cadCAD's identity policy output, `{"identity": 0}`.
-const IDENTITY_SIGNAL: &[u8] = b"\x81\xa8identity\x00";
+pub(crate) const IDENTITY_SIGNAL: &[u8] = b"\x81\xa8identity\x00";
 
 /// Where the loop is, at a fixed address the host reads (layout: `distroduce_abi::fused::cursor`).
 #[repr(C)]
@@ -41,7 +41,8 @@ pub struct Cursor {
 }
 
 /// MessagePack `bin` holding an encoded value.
-struct Bytes(Vec<u8>);
+#[derive(Clone)]
+pub(crate) struct Bytes(pub(crate) Vec<u8>);
 
 impl<'de> Deserialize<'de> for Bytes {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -64,47 +65,83 @@ impl<'de> Deserialize<'de> for Bytes {
 
 /// The program as the host encodes it (ABI.md §10).
 #[derive(Deserialize)]
-struct ProgramIn {
-    fns: Vec<String>,
-    reads: Vec<ReadsIn>,
-    vars: Vec<String>,
-    state: Vec<Bytes>,
-    params: Bytes,
-    job: [u64; 3],
-    seed: u64,
-    zero_lone: bool,
-    agg_default: String,
-    agg: Vec<(String, String)>,
-    blocks: Vec<BlockIn>,
+pub(crate) struct ProgramIn {
+    pub(crate) fns: Vec<String>,
+    pub(crate) reads: Vec<ReadsIn>,
+    pub(crate) vars: Vec<String>,
+    pub(crate) state: Vec<Bytes>,
+    pub(crate) params: Bytes,
+    pub(crate) job: [u64; 3],
+    pub(crate) seed: u64,
+    pub(crate) zero_lone: bool,
+    pub(crate) agg_default: String,
+    pub(crate) agg: Vec<(String, String)>,
+    pub(crate) blocks: Vec<BlockIn>,
 }
 
 #[derive(Deserialize, Clone, PartialEq)]
-struct ReadsIn {
-    state: Option<Vec<u32>>,
-    bookkeeping: bool,
-    signals: Option<Vec<String>>,
+pub(crate) struct ReadsIn {
+    pub(crate) state: Option<Vec<u32>>,
+    pub(crate) bookkeeping: bool,
+    pub(crate) signals: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
-struct BlockIn {
+#[derive(Deserialize, Clone)]
+pub(crate) struct BlockIn {
     /// In the order they run; `None` is cadCAD's identity policy.
-    policies: Vec<Option<CallIn>>,
-    updates: Vec<UpdateIn>,
+    pub(crate) policies: Vec<Option<CallIn>>,
+    pub(crate) updates: Vec<UpdateIn>,
 }
 
-#[derive(Deserialize)]
-struct CallIn {
-    f: u32,
-    pos: u32,
-    args: Option<Bytes>,
+#[derive(Deserialize, Clone)]
+pub(crate) struct CallIn {
+    pub(crate) f: u32,
+    pub(crate) pos: u32,
+    pub(crate) args: Option<Bytes>,
 }
 
-#[derive(Deserialize)]
-struct UpdateIn {
-    var: u32,
-    f: u32,
-    pos: u32,
-    args: Option<Bytes>,
+#[derive(Deserialize, Clone)]
+pub(crate) struct UpdateIn {
+    pub(crate) var: u32,
+    pub(crate) f: u32,
+    pub(crate) pos: u32,
+    pub(crate) args: Option<Bytes>,
+}
+
+/// Decodes a program (ABI.md §10) and checks its lengths.
+pub(crate) fn decode_program(program: &[u8]) -> Result<ProgramIn, String> {
+    let p: ProgramIn = rmp_serde::from_slice(program).map_err(|e| format!("malformed program: {e}"))?;
+    if p.state.len() != p.vars.len() || p.reads.len() != p.fns.len() {
+        return Err("malformed program: lengths of `vars`/`state` or `fns`/`reads` differ".into());
+    }
+    Ok(p)
+}
+
+/// The aggregation of a program.
+pub(crate) fn aggregator(p: &ProgramIn) -> Result<Aggregator, String> {
+    let mut per_signal = HashMap::new();
+    for (name, op) in &p.agg {
+        per_signal.insert(name.clone(), agg_op(op)?);
+    }
+    Ok(Aggregator { default: agg_op(&p.agg_default)?, per_signal })
+}
+
+/// What `distroduce_fused_run` drives: the MessagePack loop here or the typed one
+/// ([`crate::typed_loop`]).
+pub trait RunLoop {
+    /// Run every block of `timestep`; returns a status code (ABI.md §10).
+    fn run_timestep(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32;
+    /// The cursor, at an address fixed for the loop's life.
+    fn cursor(&self) -> &Cursor;
+}
+
+impl RunLoop for Loop {
+    fn run_timestep(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
+        Loop::run_timestep(self, timestep, time_ns, host)
+    }
+    fn cursor(&self) -> &Cursor {
+        &self.cursor
+    }
 }
 
 fn agg_op(name: &str) -> Result<AggOp, String> {
@@ -174,9 +211,9 @@ pub struct Loop {
 }
 
 /// Counts `emit`s so that the engine can tell which call sent which message.
-struct Counting<'h> {
-    inner: &'h mut dyn Host,
-    emits: u32,
+pub(crate) struct Counting<'h> {
+    pub(crate) inner: &'h mut dyn Host,
+    pub(crate) emits: u32,
 }
 
 impl Host for Counting<'_> {
@@ -204,11 +241,13 @@ impl Host for Counting<'_> {
 impl Loop {
     /// Decode a program and bind its function names to `table` (name, body).
     pub fn load(program: &[u8], table: &[(&str, PartsFn)]) -> Result<Self, String> {
-        let p: ProgramIn = rmp_serde::from_slice(program).map_err(|e| format!("malformed program: {e}"))?;
+        Self::build(decode_program(program)?, table)
+    }
+
+    /// Bind a decoded program to `table`.
+    pub(crate) fn build(p: ProgramIn, table: &[(&str, PartsFn)]) -> Result<Self, String> {
         let nvars = p.vars.len();
-        if p.state.len() != nvars || p.reads.len() != p.fns.len() {
-            return Err("malformed program: lengths of `vars`/`state` or `fns`/`reads` differ".into());
-        }
+        let aggregator = aggregator(&p)?;
         let fns = p
             .fns
             .iter()
@@ -273,10 +312,6 @@ impl Loop {
             max_updates = max_updates.max(updates.len());
             blocks.push(Block { policies, updates });
         }
-        let mut per_signal = HashMap::new();
-        for (name, op) in &p.agg {
-            per_signal.insert(name.clone(), agg_op(op)?);
-        }
         let var_keys = p
             .vars
             .iter()
@@ -313,7 +348,7 @@ impl Loop {
             job: p.job,
             seed: p.seed,
             zero_lone: p.zero_lone,
-            aggregator: Aggregator { default: agg_op(&p.agg_default)?, per_signal },
+            aggregator,
             blocks,
             stamp: (0, 0),
             outputs: vec![Vec::new(); max_policies],
@@ -464,7 +499,7 @@ impl Loop {
     }
 }
 
-fn put_u32(out: &mut Vec<u8>, v: u32) {
+pub(crate) fn put_u32(out: &mut Vec<u8>, v: u32) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
@@ -512,7 +547,7 @@ fn ensure_projection(
 
 /// Encode the signals map holding what `reads` names (all of it for `None`) into `slot` unless
 /// this block already has it, as the host encodes it.
-fn signal_projection((current, b): &mut (bool, Vec<u8>), full: &[u8], reads: &Option<Vec<String>>) {
+pub(crate) fn signal_projection((current, b): &mut (bool, Vec<u8>), full: &[u8], reads: &Option<Vec<String>>) {
     if *current {
         return;
     }

@@ -40,7 +40,8 @@ pub struct FusedCtx<'a> {
 }
 
 impl FusedCtx<'_> {
-    fn header(&self) -> CtxHeader {
+    /// The `ctx` header the host would have sent for this call.
+    pub fn header(&self) -> CtxHeader {
         let seed =
             distroduce_values::rng::derive(&[self.job_seed, self.timestep, self.substep as u64, self.pos as u64]);
         CtxHeader {
@@ -143,7 +144,7 @@ impl<'a> Input<'a> {
     }
 }
 
-fn decode<T: DeserializeOwned>(raw: &[u8], part: &str) -> Result<T, String> {
+pub(crate) fn decode<T: DeserializeOwned>(raw: &[u8], part: &str) -> Result<T, String> {
     rmp_serde::from_slice(raw).map_err(|e| format!("cannot decode `{part}` as {}: {e}", std::any::type_name::<T>()))
 }
 

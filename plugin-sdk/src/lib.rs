@@ -64,12 +64,18 @@ pub mod fused;
 mod input;
 pub mod native;
 pub mod time;
+pub mod typed;
+mod typed_loop;
+pub mod typed_signals;
 mod value;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
 pub use ctx::{Ctx, Level};
-pub use distroduce_sdk_macros::{native_table, policy, state_update};
+pub use distroduce_sdk_macros::{native_table, policy, signals, state, state_update};
+pub use typed::TypedState;
+pub use typed_loop::TypedLoop;
+pub use typed_signals::{SignalValue, TypedSignals};
 pub use value::Value;
 
 /// A function result that is passed to the host byte for byte, without MessagePack encoding.
@@ -92,8 +98,14 @@ pub mod __private {
     pub use crate::fused::PartsFn;
     pub use crate::input::Input;
     pub use crate::native::run_native;
+    pub use crate::typed::{
+        decode_part, take_into, typed_signals, PolicyCall, TypedCall, TypedFactory, TypedFn, UpdateCall,
+    };
+    pub use crate::typed_signals::{op_for, Fold, SignalsProbe, SignalsProbeFallback, SignalsProbeReal};
     #[cfg(target_arch = "wasm32")]
-    pub use crate::wasm::{fused_cursor, fused_load, fused_run, run_wasm, wasm_describe};
+    pub use crate::wasm::{fused_cursor, fused_load, fused_load_typed, fused_run, run_wasm, wasm_describe};
+    pub use distroduce_values::aggregate::{AggError, Aggregator};
+    pub use rmp_serde;
     pub use serde;
 
     use crate::RawOutput;

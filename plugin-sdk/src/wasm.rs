@@ -4,8 +4,10 @@
 //! The input buffer (written by the host after `distroduce_alloc`) and the output buffer (read
 //! by the host after a call) are separate, so the host may call several functions on one input.
 
-use crate::fused::{Loop, PartsFn};
+use crate::fused::{decode_program, Loop, PartsFn, RunLoop};
 use crate::native::{Body, Host};
+use crate::typed::{TypedFactory, TypedState};
+use crate::typed_loop::TypedLoop;
 use std::cell::RefCell;
 use std::sync::Once;
 
@@ -57,7 +59,7 @@ thread_local! {
     static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// The in-guest run loop of the current job (ABI.md §10), boxed so its cursor stays put.
-    static LOOP: RefCell<Option<Box<Loop>>> = const { RefCell::new(None) };
+    static LOOP: RefCell<Option<Box<dyn RunLoop>>> = const { RefCell::new(None) };
 }
 
 /// ABI §1: must return 1.
@@ -149,6 +151,31 @@ fn install_panic_hook() {
 /// ABI §10 `distroduce_fused_load`: decode the program the host wrote at `(ptr, len)` (inside the
 /// `distroduce_alloc` buffer) and bind it to this plugin's functions.
 pub fn fused_load(ptr: i32, len: i32, table: &[(&str, PartsFn)]) -> i32 {
+    load_with(ptr, len, |program| Loop::load(program, table).map(|l| Box::new(l) as Box<dyn RunLoop>))
+}
+
+/// `distroduce_fused_load` of a plugin with a typed state (ABI.md §11): the typed loop if every
+/// function of the program has a typed form and the state struct fits the scenario, else (with
+/// the reason logged at debug level) the MessagePack loop of [`fused_load`].
+pub fn fused_load_typed<S: TypedState>(
+    ptr: i32,
+    len: i32,
+    table: &[(&str, PartsFn)],
+    typed: &[(&str, TypedFactory<S>)],
+) -> i32 {
+    load_with(ptr, len, |program| {
+        let p = decode_program(program)?;
+        match TypedLoop::<S>::build(&p, typed) {
+            Ok(l) => Ok(Box::new(l) as Box<dyn RunLoop>),
+            Err(why) => {
+                WasmHost.log(1, &format!("typed loop not used, running the MessagePack loop: {why}"));
+                Loop::build(p, table).map(|l| Box::new(l) as Box<dyn RunLoop>)
+            }
+        }
+    })
+}
+
+fn load_with(ptr: i32, len: i32, load: impl FnOnce(&[u8]) -> Result<Box<dyn RunLoop>, String>) -> i32 {
     use distroduce_abi::fused::status;
     install_panic_hook();
     let loaded = INPUT.with_borrow(|buf| {
@@ -157,11 +184,11 @@ pub fn fused_load(ptr: i32, len: i32, table: &[(&str, PartsFn)]) -> i32 {
         if start < base || start.checked_add(len).is_none_or(|end| end > base + buf.len()) {
             return Err("the program is not inside the distroduce_alloc buffer".to_string());
         }
-        Loop::load(&buf[start - base..start - base + len], table)
+        load(&buf[start - base..start - base + len])
     });
     match loaded {
         Ok(l) => {
-            LOOP.with_borrow_mut(|slot| *slot = Some(Box::new(l)));
+            LOOP.with_borrow_mut(|slot| *slot = Some(l));
             status::OK as i32
         }
         Err(msg) => {
@@ -185,5 +212,5 @@ pub fn fused_run(timestep: i64, time_ns: i64) -> i32 {
 
 /// ABI §10 `distroduce_fused_cursor`: the cursor's address, 0 before a program is loaded.
 pub fn fused_cursor() -> i32 {
-    LOOP.with_borrow(|slot| slot.as_ref().map_or(0, |l| &l.cursor as *const _ as usize as i32))
+    LOOP.with_borrow(|slot| slot.as_ref().map_or(0, |l| l.cursor() as *const _ as usize as i32))
 }

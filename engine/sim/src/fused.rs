@@ -235,6 +235,9 @@ fn run_loaded(
     sink.record(Record { substep: 0, timestep: 0, vals: state.clone() })
         .map_err(|e| sink_failure(0, 0, FailKind::Sink(e)))?;
     let mut emits = Emits::new(cx.topics, job, model.kafka.id_header);
+    // Without a writer the values are only checked (type and form), not kept: the guest holds
+    // the state.
+    let values = sink.wants_values();
     let mut out = Vec::new();
     let mut substeps = 0u64;
     let job_start = std::time::Instant::now();
@@ -256,7 +259,7 @@ fn run_loaded(
                 Ok(m) => m,
                 Err(e) => return Err(bad(e, backend)),
             };
-            let mut next = state.clone();
+            let mut next = if values { Some(state.clone()) } else { None };
             for (ui, (vi, _)) in cx.resolved.blocks[bi].updates.iter().enumerate() {
                 let value = match r.u32().and_then(|n| r.bytes(n as usize)) {
                     Ok(v) => v,
@@ -272,7 +275,9 @@ fn run_loaded(
                     let error = FailKind::Type { var: var.name.clone(), want: type_label(var.ty), got: got.name() };
                     return Err(fail_at(t, k, blame(), error, backend));
                 }
-                next[*vi] = Val::from(value);
+                if let Some(next) = &mut next {
+                    next[*vi] = Val::from(value);
+                }
             }
             // This block's messages: up to the last mark, each blamed on the call that sent it.
             let end = marks.last().map_or(taken, |m| m.1 as usize);
@@ -289,9 +294,14 @@ fn run_loaded(
                 let first = plan.policies.first().map(|f| f.display.clone()).unwrap_or_default();
                 sink.messages(std::mem::take(&mut emits.msgs)).map_err(|e| fail_at(t, k, first, e, backend))?;
             }
-            state = next;
-            sink.record(Record { substep: k, timestep: t, vals: state.clone() })
-                .map_err(|e| sink_failure(t, k, FailKind::Sink(e)))?;
+            let vals = match next {
+                Some(next) => {
+                    state = next;
+                    state.clone()
+                }
+                None => Vec::new(),
+            };
+            sink.record(Record { substep: k, timestep: t, vals }).map_err(|e| sink_failure(t, k, FailKind::Sink(e)))?;
             substeps += 1;
         }
         drop(payloads);

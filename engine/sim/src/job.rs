@@ -31,6 +31,12 @@ pub trait JobSink {
     /// Which loop runs this job (called once, before its first record): the plugin's in-guest
     /// loop or the host's.
     fn loop_used(&mut self, _fused: bool) {}
+    /// Whether records must carry the state's values. When nothing writes or publishes them
+    /// (`--format none`, no records topic) a loop that does not need the values itself may send
+    /// records with empty `vals`, and skip building them.
+    fn wants_values(&self) -> bool {
+        true
+    }
     /// Called once per finished timestep `t` (every block succeeded and was recorded) with its
     /// virtual clock (progress, held messages, transaction boundaries).
     fn timestep_done(&mut self, _t: u64, _now_ns: i64) -> Result<(), FailKind> {

@@ -32,6 +32,7 @@ pub fn function(kind: FnKind, attr: TokenStream, item: TokenStream) -> Result<To
     let sig = signature::read(kind, &f)?;
     let body = body_fn(&f, &export, &sig);
     let describe = describe_fn(kind, &export, &sig);
+    let typed = crate::typed::factory(kind, &f, &export, &sig);
     let name_str = export.to_string();
     let describe_str = format!("distroduce_describe_{export}");
     let body_id = format_ident!("__distroduce_body_{}", export);
@@ -43,6 +44,7 @@ pub fn function(kind: FnKind, attr: TokenStream, item: TokenStream) -> Result<To
         #f
         #body
         #describe
+        #typed
 
         /// Native entry point (see `distroduce_sdk::native`).
         #[doc(hidden)]
@@ -173,10 +175,35 @@ fn describe_fn(kind: FnKind, export: &Ident, sig: &Signature) -> TokenStream {
     }
 }
 
+/// `native_table!`'s input: an optional `state = Type;`, then export paths.
+struct Table {
+    state: Option<syn::Type>,
+    paths: Punctuated<Path, Token![,]>,
+}
+
+impl syn::parse::Parse for Table {
+    fn parse(input: syn::parse::ParseStream) -> syn::Result<Self> {
+        let state = if input.peek(Ident) && input.peek2(Token![=]) {
+            let key: Ident = input.parse()?;
+            if key != "state" {
+                return Err(Error::new(key.span(), "expected `state = StateType;` or export names"));
+            }
+            input.parse::<Token![=]>()?;
+            let ty: syn::Type = input.parse()?;
+            input.parse::<Token![;]>()?;
+            Some(ty)
+        } else {
+            None
+        };
+        Ok(Table { state, paths: Punctuated::parse_terminated(input)? })
+    }
+}
+
 pub fn native_table(input: TokenStream) -> Result<TokenStream, Error> {
-    let paths = syn::parse::Parser::parse2(Punctuated::<Path, Token![,]>::parse_terminated, input)?;
+    let Table { state, paths } = syn::parse2(input)?;
     let mut entries = Vec::new();
     let mut fused = Vec::new();
+    let mut typed = Vec::new();
     for path in paths {
         let Some(last) = path.segments.last() else {
             continue;
@@ -198,8 +225,32 @@ pub fn native_table(input: TokenStream) -> Result<TokenStream, Error> {
             ::distroduce_sdk::native::NativeExport { name: #name, call: #call, describe: #describe, parts: #parts }
         });
         fused.push(quote! { (#name, #parts as ::distroduce_sdk::__private::PartsFn) });
+        if let Some(ty) = &state {
+            let factory = with("__distroduce_typed_");
+            typed.push(quote! { (#name, #factory::<#ty> as ::distroduce_sdk::__private::TypedFactory<#ty>) });
+        }
     }
+    let (load, typed_table) = match &state {
+        None => (quote!(::distroduce_sdk::__private::fused_load(ptr, len, &[#(#fused),*])), quote!()),
+        Some(ty) => (
+            quote!(::distroduce_sdk::__private::fused_load_typed::<#ty>(ptr, len, &[#(#fused),*], &[#(#typed),*])),
+            quote! {
+                /// This plugin's typed functions (ABI.md §11), by export name, for native tests
+                /// of the typed loop ([`distroduce_sdk::TypedLoop`]).
+                pub fn typed_functions() -> ::std::vec::Vec<(&'static str, ::distroduce_sdk::__private::TypedFactory<#ty>)> {
+                    ::std::vec![#(#typed),*]
+                }
+
+                /// The same functions for the MessagePack loop.
+                pub fn fused_functions() -> ::std::vec::Vec<(&'static str, ::distroduce_sdk::__private::PartsFn)> {
+                    ::std::vec![#(#fused),*]
+                }
+            },
+        ),
+    };
     Ok(quote! {
+        #typed_table
+
         /// This plugin's functions for the native backend, by export name.
         pub fn native_exports() -> ::std::vec::Vec<::distroduce_sdk::native::NativeExport> {
             ::std::vec![#(#entries),*]
@@ -215,7 +266,7 @@ pub fn native_table(input: TokenStream) -> Result<TokenStream, Error> {
         #[doc(hidden)]
         #[unsafe(export_name = "distroduce_fused_load")]
         pub extern "C" fn __distroduce_fused_load(ptr: i32, len: i32) -> i32 {
-            ::distroduce_sdk::__private::fused_load(ptr, len, &[#(#fused),*])
+            #load
         }
 
         #[cfg(target_arch = "wasm32")]

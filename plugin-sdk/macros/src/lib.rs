@@ -11,6 +11,7 @@
 
 mod expand;
 mod signature;
+mod typed;
 
 use proc_macro::TokenStream;
 use signature::FnKind;
@@ -37,7 +38,26 @@ pub fn state_update(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// `native_table!(enter, send, ref1::s_a)` takes export names (optionally behind a module path)
 /// and defines `pub fn native_functions() -> Vec<(&'static str, NativeFn)>` and
 /// `pub fn native_exports() -> Vec<NativeExport>` (which adds the describe functions).
+/// `native_table!(state = State; ...)` also offers the typed in-guest loop over the
+/// `#[state]` struct `State` (ABI.md §11); every listed function must then take `&State` or no
+/// state.
 #[proc_macro]
 pub fn native_table(input: TokenStream) -> TokenStream {
     expand::native_table(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Declares a plugin's state struct for the typed in-guest loop (ABI.md §11): every field is the
+/// state variable of the same name, kept typed in the guest for the whole job. Derives
+/// `serde::Deserialize` (unless already derived) so the same struct serves the host loop.
+#[proc_macro_attribute]
+pub fn state(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    typed::state(item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Declares a policy output struct whose fields are signals (`i64` or `f64`): a block whose
+/// policies all return it aggregates them typed, field by field. Derives `Serialize`,
+/// `Deserialize` and `Clone` where missing.
+#[proc_macro_attribute]
+pub fn signals(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    typed::signals(item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }

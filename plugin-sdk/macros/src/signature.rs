@@ -66,6 +66,9 @@ pub struct Signature {
     pub returns_result: bool,
     /// The type whose shape the describe map reports as `output`.
     pub output: Type,
+    /// Whether `output` is the function's real result type (not a stand-in for a `Result`
+    /// alias without type arguments).
+    pub output_known: bool,
 }
 
 impl Signature {
@@ -126,6 +129,7 @@ pub fn read(kind: FnKind, f: &ItemFn) -> Result<Signature, Error> {
         ReturnType::Type(_, t) => (**t).clone(),
     };
     let (returns_result, result_ok) = result_ok_type(&ret);
+    let output_known = !returns_result || result_ok.is_some();
     let output = result_ok.unwrap_or_else(|| {
         if returns_result {
             // A `Result` alias without type arguments: its Ok type is unknown.
@@ -134,7 +138,7 @@ pub fn read(kind: FnKind, f: &ItemFn) -> Result<Signature, Error> {
             ret.clone()
         }
     });
-    Ok(Signature { params, returns_result, output })
+    Ok(Signature { params, returns_result, output, output_known })
 }
 
 /// The owned type to decode for a borrowed parameter type: `[T]` becomes `Vec<T>` and `str`

@@ -9,17 +9,19 @@
 //!
 //! Types follow Python's: `a`, `b` are floats, `params.a` and `step_size` integers, so
 //! `step_size · params.a` is an exact integer added to a float, as in Python.
+//!
+//! The state is declared once as a typed struct ([`State`]), and the policy's output as a typed
+//! signals struct ([`Step`]): with `native_table!(state = State; ...)` the engine's in-guest loop
+//! keeps the state as this struct for the whole job and aggregates the five `Step`s field by
+//! field (ABI.md §11), with the records the MessagePack path gives.
 
 use distroduce_sdk::{policy, state_update};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-#[derive(Deserialize)]
-pub struct StateA {
+/// The model's state, kept typed in the guest.
+#[distroduce_sdk::state]
+pub struct State {
     a: f64,
-}
-
-#[derive(Deserialize)]
-pub struct StateB {
     b: f64,
 }
 
@@ -28,14 +30,15 @@ pub struct ParamA {
     a: i64,
 }
 
-#[derive(Serialize, Deserialize)]
+/// The policy's signals.
+#[distroduce_sdk::signals]
 pub struct Step {
     step_size: i64,
 }
 
 /// `a ← a · |cos(a)|`.
 #[state_update]
-pub fn update_a(state: &StateA) -> f64 {
+pub fn update_a(state: &State) -> f64 {
     state.a * state.a.cos().abs()
 }
 
@@ -48,7 +51,7 @@ pub fn p_step() -> Step {
 /// `b ← b + step_size · params.a`, failing where Python's unbounded integer product would leave
 /// the 64-bit range.
 #[state_update]
-pub fn update_b(state: &StateB, params: &ParamA, signals: &Step) -> Result<f64, String> {
+pub fn update_b(state: &State, params: &ParamA, signals: &Step) -> Result<f64, String> {
     let step = signals
         .step_size
         .checked_mul(params.a)
@@ -56,7 +59,7 @@ pub fn update_b(state: &StateB, params: &ParamA, signals: &Step) -> Result<f64, 
     Ok(state.b + step as f64)
 }
 
-distroduce_sdk::native_table!(update_a, p_step, update_b);
+distroduce_sdk::native_table!(state = State; update_a, p_step, update_b);
 
 #[cfg(test)]
 mod tests {
@@ -78,14 +81,74 @@ mod tests {
     fn one_timestep_as_in_python() {
         let mut host = TestHost::new(0, 0);
         // Python: 1.0 * abs(math.cos(1.0)) == 0.5403023058681398
-        let a: f64 =
-            invoke(__distroduce_native_update_a, &input(vec![("a", Value::Float(1.0))], vec![]), &mut host).unwrap();
+        let state = || vec![("a", Value::Float(1.0)), ("b", Value::Float(2.0))];
+        let a: f64 = invoke(__distroduce_native_update_a, &input(state(), vec![]), &mut host).unwrap();
         assert_eq!(a, 0.5403023058681398);
         let step: Step = invoke(__distroduce_native_p_step, &input(vec![], vec![]), &mut host).unwrap();
         assert_eq!(step.step_size, 1);
         let five = vec![("step_size", Value::Int(5))];
-        let b: f64 =
-            invoke(__distroduce_native_update_b, &input(vec![("b", Value::Float(2.0))], five), &mut host).unwrap();
+        let b: f64 = invoke(__distroduce_native_update_b, &input(state(), five), &mut host).unwrap();
         assert_eq!(b, 12.0);
+    }
+
+    /// The engine's program for this model (ABI.md §10): block 1 with cadCAD's identity policy,
+    /// block 2 with five `p_step`s.
+    fn program() -> Vec<u8> {
+        let map = |m: Vec<(&str, Value)>| Value::Map(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+        let bin = |v: Value| Value::Bin(rmp_serde::to_vec_named(&v).unwrap());
+        let call = |f: i64, pos: i64| map(vec![("f", Value::Int(f)), ("pos", Value::Int(pos)), ("args", Value::Nil)]);
+        let update = |var: i64, f: i64| {
+            map(vec![
+                ("var", Value::Int(var)),
+                ("f", Value::Int(f)),
+                ("pos", Value::Int(0x8000_0000)),
+                ("args", Value::Nil),
+            ])
+        };
+        let all = map(vec![("state", Value::Nil), ("bookkeeping", Value::Bool(true)), ("signals", Value::Nil)]);
+        let p = map(vec![
+            ("fns", Value::List(vec!["update_a".into(), "p_step".into(), "update_b".into()])),
+            ("reads", Value::List(vec![all.clone(), all.clone(), all])),
+            ("vars", Value::List(vec!["a".into(), "b".into()])),
+            ("state", Value::List(vec![bin(Value::Float(1.0)), bin(Value::Float(2.0))])),
+            ("params", bin(map(vec![("a", Value::Int(2)), ("b", Value::Int(1))]))),
+            ("job", Value::List(vec![Value::Int(0), Value::Int(1), Value::Int(1)])),
+            ("seed", Value::Int(5)),
+            ("zero_lone", Value::Bool(false)),
+            ("agg_default", "add".into()),
+            ("agg", Value::List(vec![])),
+            (
+                "blocks",
+                Value::List(vec![
+                    map(vec![
+                        ("policies", Value::List(vec![Value::Nil])),
+                        ("updates", Value::List(vec![update(0, 0)])),
+                    ]),
+                    map(vec![
+                        ("policies", Value::List((0..5).map(|i| call(1, i)).collect())),
+                        ("updates", Value::List(vec![update(1, 2)])),
+                    ]),
+                ]),
+            ),
+        ]);
+        rmp_serde::to_vec_named(&p).unwrap()
+    }
+
+    #[test]
+    fn the_typed_loop_runs_the_model_with_the_msgpack_loops_records() {
+        let typed_table = typed_functions();
+        let mut typed = distroduce_sdk::TypedLoop::<State>::load(&program(), &typed_table).unwrap();
+        assert_eq!(typed.typed_aggregation(), [false, true], "block 2 folds the five `Step`s typed");
+        let mut msgpack = distroduce_sdk::fused::Loop::load(&program(), &fused_functions()).unwrap();
+        let (mut h1, mut h2) = (TestHost::new(0, 0), TestHost::new(0, 0));
+        for t in 1..=200 {
+            assert_eq!(typed.run_timestep(t, 0, &mut h1), 0);
+            assert_eq!(msgpack.run_timestep(t, 0, &mut h2), 0);
+            assert_eq!(typed.output(), msgpack.output(), "timestep {t}");
+        }
+        // Python: after timestep 1, a = 0.5403023058681398 and b = 2 + 5 * 2 = 12.
+        let mut one = distroduce_sdk::TypedLoop::<State>::load(&program(), &typed_table).unwrap();
+        one.run_timestep(1, 0, &mut h1);
+        assert_eq!((one.state().a, one.state().b), (0.5403023058681398, 12.0));
     }
 }

@@ -29,9 +29,12 @@ pub struct WalkParams {
     pub dt: f64,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct PriceState {
+/// The state, kept typed in the guest by the in-guest loop (ABI.md §11).
+#[distroduce_sdk::state]
+#[derive(Debug)]
+pub struct State {
     pub prices: Prices,
+    pub crossings: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -53,7 +56,7 @@ pub struct Tick<'a> {
 /// Moves every asset one step; assets are visited in id order, so each one's draw is fixed by
 /// the call's seed and the asset set.
 #[policy]
-pub fn walk(ctx: &Ctx, params: &WalkParams, state: &PriceState) -> Result<Moves, String> {
+pub fn walk(ctx: &Ctx, params: &WalkParams, state: &State) -> Result<Moves, String> {
     let WalkParams { drift, volatility, dt } = *params;
     if !(volatility >= 0.0 && dt > 0.0 && drift.is_finite() && volatility.is_finite() && dt.is_finite()) {
         return Err(format!("need finite drift, volatility >= 0 and dt > 0; got {params:?}"));
@@ -82,16 +85,10 @@ pub struct Threshold {
     pub threshold: f64,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CrossingState {
-    pub prices: Prices,
-    pub crossings: i64,
-}
-
 /// Counts the assets that ended the step on the other side of `threshold` (at or above it
 /// counts as above).
 #[state_update]
-pub fn s_crossings(params: &Threshold, state: &CrossingState, signals: &Moves) -> Result<i64, String> {
+pub fn s_crossings(params: &Threshold, state: &State, signals: &Moves) -> Result<i64, String> {
     let above = |p: f64| p >= params.threshold;
     let crossed = signals
         .prices
@@ -101,7 +98,7 @@ pub fn s_crossings(params: &Threshold, state: &CrossingState, signals: &Moves) -
     state.crossings.checked_add(crossed as i64).ok_or_else(|| "crossings overflow".to_string())
 }
 
-distroduce_sdk::native_table!(walk, s_prices, s_crossings);
+distroduce_sdk::native_table!(state = State; walk, s_prices, s_crossings);
 
 #[cfg(test)]
 mod tests {
@@ -120,7 +117,7 @@ mod tests {
         Value::Map(vec![
             ("ctx".into(), Value::Map(ctx)),
             ("params".into(), Value::Map(params)),
-            ("state".into(), Value::Map(vec![("prices".into(), prices)])),
+            ("state".into(), Value::Map(vec![("prices".into(), prices), ("crossings".into(), Value::Int(0))])),
         ])
     }
 

@@ -197,3 +197,50 @@ fn a_lying_loop_fails_cleanly() {
         assert_eq!(records.lines().count(), 2, "{cursor}: only the initial records");
     }
 }
+
+/// Without a record writer (`--format none`) the engine keeps no values from the in-guest loop,
+/// but it still checks each one: a value of the wrong type fails the job exactly as with records.
+#[test]
+fn values_are_checked_without_a_record_writer() {
+    // A loop whose one block returns the string "x" for the int variable `a`: at 256 the records
+    // (no emits, one value of 2 bytes), at 128 the cursor (block 1 done, records at 256, 10 bytes).
+    let wat = r#"(module
+  (memory (export "memory") 1)
+  (data (i32.const 128) "\00\00\00\00\00\00\00\00\01\00\00\00\00\00\00\00\00\00\00\00\01\00\00\00\00\01\00\00\0a\00\00\00\00\00\00\00\00\00\00\00")
+  (data (i32.const 256) "\00\00\00\00\02\00\00\00\a1x")
+  (func (export "distroduce_abi_version") (result i32) i32.const 1)
+  (func (export "distroduce_alloc") (param i32) (result i32) i32.const 1024)
+  (func (export "one") (param i32 i32) (result i64) i64.const 0x0000001000000001)
+  (func (export "distroduce_fused_load") (param i32 i32) (result i32) i32.const 0)
+  (func (export "distroduce_fused_run") (param i64 i64) (result i32) i32.const 0)
+  (func (export "distroduce_fused_cursor") (result i32) i32.const 128))"#;
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w.wat");
+    std::fs::write(&w, wat).unwrap();
+    let yaml = format!(
+        "name: t\nruns: 1\ntimesteps: 3\nstate: {{a: 0}}\nplugins:\n  w: {{wasm: {}}}\nblocks:\n  - updates: {{a: w.one}}\n",
+        w.display()
+    );
+    let p = scenario(dir.path(), &yaml);
+    let failures = |format: &str| {
+        let out = dir.path().join(format);
+        let o = engine(&[
+            "run",
+            p.to_str().unwrap(),
+            "--kafka",
+            "none",
+            "--data-plane",
+            "fused",
+            "--format",
+            format,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "--format {format}: {err}");
+        err.lines().filter(|l| l.contains(" failed in ")).map(String::from).collect::<Vec<_>>()
+    };
+    let with_records = failures("jsonl");
+    assert!(with_records.iter().any(|l| l.contains("export `one`") && l.contains("returned str")), "{with_records:?}");
+    assert_eq!(failures("none"), with_records);
+}

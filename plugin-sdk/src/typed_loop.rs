@@ -1,0 +1,368 @@
+//! The typed in-guest run loop (ABI.md §11): the §10 loop with the state kept as the plugin's
+//! `#[distroduce_sdk::state]` struct for the whole job.
+//!
+//! Per block, exactly as [`crate::fused::Loop`] (and the engine's host loop): policies in the
+//! program's order on the pre-block state, their outputs aggregated in policy order, every state
+//! update reading the pre-block state and the aggregated signals, the new values held until the
+//! block is complete and only then written into the state. What changes is the representation:
+//! functions read `&State` directly; params and args are decoded once per job; a block whose
+//! policies all return one `#[distroduce_sdk::signals]` struct aggregates typed, otherwise the
+//! outputs are encoded and aggregated as MessagePack. The host receives the same records (each
+//! value encoded from the typed result, the bytes the function's MessagePack output would have)
+//! (which the engine checks against the variables' types as before).
+
+use crate::fused::{
+    aggregator, decode_program, put_u32, signal_projection, Counting, Cursor, ProgramIn, RunLoop, IDENTITY_SIGNAL,
+};
+use crate::input::FusedCtx;
+use crate::native::Host;
+use crate::typed::{TypedCall, TypedFactory, TypedFn, TypedPolicy, TypedState, TypedUpdate};
+use crate::typed_signals::Fold;
+use distroduce_abi::fused::status;
+use distroduce_values::aggregate::{AggError, AggScratch, Aggregator};
+use distroduce_values::check_one;
+use std::any::Any;
+
+/// The empty signals map a policy's call carries.
+const NO_SIGNALS: &[u8] = &[0x80];
+
+struct Policy<S> {
+    pos: u32,
+    f: Box<dyn TypedPolicy<S>>,
+}
+
+struct Update<S> {
+    var: usize,
+    /// The state field the variable is.
+    field: usize,
+    pos: u32,
+    /// Index of the function's signal projection, if it reads signals.
+    sig: Option<usize>,
+    f: Box<dyn TypedUpdate<S>>,
+}
+
+struct Block<S> {
+    /// In the order they run; `None` is cadCAD's identity policy.
+    policies: Vec<Option<Policy<S>>>,
+    updates: Vec<Update<S>>,
+    /// Typed aggregation: every policy returns one `#[signals]` type and every update reads that
+    /// type or no signals. `None`: MessagePack aggregation.
+    fold: Option<Fold>,
+    /// Only identity policies (or none): the aggregate is the same every timestep, computed once.
+    constant: Option<Vec<u8>>,
+}
+
+/// A job's typed state and program, kept in the guest between timesteps.
+pub struct TypedLoop<S> {
+    state: S,
+    var_names: Vec<String>,
+    job: [u64; 3],
+    seed: u64,
+    aggregator: Aggregator,
+    blocks: Vec<Block<S>>,
+    sig_projections: Vec<Option<Vec<String>>>,
+    sig_cache: Vec<(bool, Vec<u8>)>,
+    outputs: Vec<Vec<u8>>,
+    signals: Vec<u8>,
+    /// The typed aggregate of a block (an `Option<T>` of its signals type).
+    typed_acc: Option<Box<dyn Any>>,
+    agg_scratch: AggScratch,
+    marks: Vec<(u32, u32)>,
+    out: Vec<u8>,
+    msg: String,
+    pub cursor: Cursor,
+}
+
+impl<S: TypedState> TypedLoop<S> {
+    /// Decode a program and bind it to `table` (export name, factory); see [`TypedLoop::build`].
+    pub fn load(program: &[u8], table: &[(&str, TypedFactory<S>)]) -> Result<Self, String> {
+        Self::build(&decode_program(program)?, table)
+    }
+
+    /// Bind a program to typed functions. `Err` says why this program cannot run typed (a
+    /// function without a typed form, a variable the state struct lacks, a type mismatch); the
+    /// caller then runs the MessagePack loop.
+    pub(crate) fn build(p: &ProgramIn, table: &[(&str, TypedFactory<S>)]) -> Result<Self, String> {
+        let values: Vec<&[u8]> = p.state.iter().map(|b| b.0.as_slice()).collect();
+        let state = S::decode(&p.vars, &values)?;
+        let factory = |f: u32| -> Result<(&str, TypedFactory<S>), String> {
+            let name = p.fns.get(f as usize).ok_or("malformed program: a call names no function")?;
+            let (_, make) = table
+                .iter()
+                .find(|(n, _)| n == name)
+                .ok_or_else(|| format!("`{name}` has no typed form (not in `native_table!(state = ...)`)"))?;
+            Ok((name, *make))
+        };
+        let mut sig_projections: Vec<Option<Vec<String>>> = Vec::new();
+        let mut sig_of = |f: u32| {
+            let r = &p.reads[f as usize].signals;
+            sig_projections.iter().position(|x| x == r).unwrap_or_else(|| {
+                sig_projections.push(r.clone());
+                sig_projections.len() - 1
+            })
+        };
+        let mut blocks = Vec::with_capacity(p.blocks.len());
+        let mut max_policies = 0;
+        for b in &p.blocks {
+            let mut policies = Vec::with_capacity(b.policies.len());
+            for c in &b.policies {
+                let Some(c) = c else {
+                    policies.push(None);
+                    continue;
+                };
+                let (name, make) = factory(c.f)?;
+                match make(&p.params.0, c.args.as_ref().map(|a| a.0.as_slice()))? {
+                    TypedFn::Policy(f) => policies.push(Some(Policy { pos: c.pos, f })),
+                    TypedFn::Update(_) => return Err(format!("`{name}` is a state update used as a policy")),
+                }
+            }
+            let mut updates = Vec::with_capacity(b.updates.len());
+            for u in &b.updates {
+                let (name, make) = factory(u.f)?;
+                let var = p.vars.get(u.var as usize).ok_or("malformed program: an update names no variable")?;
+                let field = S::FIELDS
+                    .iter()
+                    .position(|f| f == var)
+                    .ok_or_else(|| format!("the state struct has no field `{var}`, which `{name}` updates"))?;
+                let f = match make(&p.params.0, u.args.as_ref().map(|a| a.0.as_slice()))? {
+                    TypedFn::Update(f) => f,
+                    TypedFn::Policy(_) => return Err(format!("`{name}` is a policy used as a state update")),
+                };
+                if S::field_type(field) != Some(f.output_type()) {
+                    return Err(format!("`{name}` returns another type than the state field `{var}`"));
+                }
+                let sig = f.signals_type().map(|_| sig_of(u.f));
+                updates.push(Update { var: u.var as usize, field, pos: u.pos, sig, f });
+            }
+            let fold = typed_fold(&policies, &updates);
+            max_policies = max_policies.max(policies.len());
+            blocks.push(Block { policies, updates, fold, constant: None });
+        }
+        // Identity-only blocks: aggregate once (it cannot fail: `{identity: 0}` values add up).
+        let aggregator = aggregator(p)?;
+        for b in &mut blocks {
+            if b.policies.iter().all(Option::is_none) {
+                let ids = vec![IDENTITY_SIGNAL; b.policies.len()];
+                b.constant = Some(aggregator.aggregate(&ids).map_err(|e| e.to_string())?);
+            }
+        }
+        Ok(TypedLoop {
+            state,
+            var_names: p.vars.clone(),
+            job: p.job,
+            seed: p.seed,
+            aggregator,
+            blocks,
+            sig_cache: vec![(false, Vec::new()); sig_projections.len()],
+            sig_projections,
+            outputs: vec![Vec::new(); max_policies],
+            signals: Vec::new(),
+            typed_acc: None,
+            agg_scratch: AggScratch::default(),
+            marks: Vec::new(),
+            out: Vec::new(),
+            msg: String::new(),
+            cursor: Cursor::default(),
+        })
+    }
+
+    /// Run every block of `timestep`; the status and the records as [`crate::fused::Loop`]'s.
+    pub fn run_timestep(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
+        self.out.clear();
+        self.cursor = Cursor { timestep, ..Cursor::default() };
+        let mut host = Counting { inner: host, emits: 0 };
+        for bi in 0..self.blocks.len() {
+            let k = bi as u32 + 1;
+            self.marks.clear();
+            let ctx =
+                FusedCtx { job: self.job, job_seed: self.seed, timestep, substep: k, pos: 0, time_ns, variable: None };
+            let block = &mut self.blocks[bi];
+            // Policies, on the pre-block state.
+            let mut typed_signals: Option<&dyn Any> = None;
+            let nb = block.policies.len();
+            for i in 0..nb {
+                let Some(p) = &mut block.policies[i] else {
+                    if block.constant.is_none() {
+                        self.outputs[i].clear();
+                        self.outputs[i].extend_from_slice(IDENTITY_SIGNAL);
+                    }
+                    continue;
+                };
+                self.cursor.substep = k;
+                self.cursor.pos = p.pos;
+                let cx = TypedCall {
+                    state: &self.state,
+                    ctx: FusedCtx { pos: p.pos, ..ctx },
+                    signals: NO_SIGNALS,
+                    typed_signals: None,
+                };
+                let before = host.emits;
+                if let Err(m) = p.f.call(&cx, &mut host) {
+                    host.fail(&m);
+                    return stop(&mut self.cursor, &self.msg, &self.out, status::CALL_FAILED);
+                }
+                if host.emits != before {
+                    self.marks.push((p.pos, host.emits));
+                }
+                if block.fold.is_none() {
+                    let out = &mut self.outputs[i];
+                    out.clear();
+                    if let Err(m) = p.f.encode(out) {
+                        host.fail(&m);
+                        return stop(&mut self.cursor, &self.msg, &self.out, status::CALL_FAILED);
+                    }
+                    if let Err(e) = check_one(out) {
+                        self.msg = e.to_string();
+                        return stop(&mut self.cursor, &self.msg, &self.out, status::BAD_OUTPUT);
+                    }
+                }
+            }
+            // Aggregation: typed, constant, or on MessagePack.
+            let agg = match (block.fold, &block.constant) {
+                (Some(fold), _) => fold_typed(fold, &block.policies, &self.aggregator, &mut self.typed_acc),
+                (None, Some(_)) => Ok(()),
+                (None, None) => {
+                    self.aggregator.aggregate_into(&self.outputs[..nb], &mut self.agg_scratch, &mut self.signals)
+                }
+            };
+            if let Err(e) = agg {
+                let which = match &e {
+                    AggError::DuplicateSignal { policy, .. } => *policy,
+                    _ => 0,
+                };
+                self.cursor.substep = k;
+                self.cursor.pos = block.policies.get(which).and_then(|c| c.as_ref()).map_or(0, |c| c.pos);
+                self.msg = e.to_string();
+                return stop(&mut self.cursor, &self.msg, &self.out, status::AGGREGATE_FAILED);
+            }
+            if block.fold.is_some() {
+                typed_signals = self.typed_acc.as_deref();
+            }
+            // State updates, on the pre-block state; their values are held until the block ends.
+            self.sig_cache.iter_mut().for_each(|c| c.0 = false);
+            for u in &mut block.updates {
+                self.cursor.substep = k;
+                self.cursor.pos = u.pos;
+                let signals: &[u8] = match (u.sig, &block.constant) {
+                    (None, _) => NO_SIGNALS,
+                    (Some(_), _) if block.fold.is_some() => NO_SIGNALS,
+                    (Some(si), constant) => {
+                        let full = constant.as_deref().unwrap_or(&self.signals);
+                        signal_projection(&mut self.sig_cache[si], full, &self.sig_projections[si]);
+                        &self.sig_cache[si].1
+                    }
+                };
+                let cx = TypedCall {
+                    state: &self.state,
+                    ctx: FusedCtx { pos: u.pos, variable: Some(&self.var_names[u.var]), ..ctx },
+                    signals,
+                    typed_signals,
+                };
+                let before = host.emits;
+                if let Err(m) = u.f.call(&cx, &mut host) {
+                    host.fail(&m);
+                    return stop(&mut self.cursor, &self.msg, &self.out, status::CALL_FAILED);
+                }
+                if host.emits != before {
+                    self.marks.push((u.pos, host.emits));
+                }
+            }
+            // The block succeeded: its record, then its values become the state.
+            put_u32(&mut self.out, self.marks.len() as u32);
+            for &(pos, n) in &self.marks {
+                put_u32(&mut self.out, pos);
+                put_u32(&mut self.out, n);
+            }
+            {
+                for u in &block.updates {
+                    let at = self.out.len();
+                    put_u32(&mut self.out, 0);
+                    if let Err(m) = u.f.encode(&mut self.out) {
+                        self.out.truncate(at);
+                        host.fail(&m);
+                        return stop(&mut self.cursor, &self.msg, &self.out, status::CALL_FAILED);
+                    }
+                    let len = (self.out.len() - at - 4) as u32;
+                    self.out[at..at + 4].copy_from_slice(&len.to_le_bytes());
+                }
+            }
+            for u in &mut block.updates {
+                u.f.commit(&mut self.state, u.field);
+            }
+            self.cursor.blocks_done = k;
+            self.publish_out();
+        }
+        status::OK
+    }
+
+    fn publish_out(&mut self) {
+        self.cursor.out_ptr = self.out.as_ptr() as usize as u32;
+        self.cursor.out_len = self.out.len() as u32;
+    }
+
+    /// The records of the completed blocks of the last timestep.
+    pub fn output(&self) -> &[u8] {
+        &self.out
+    }
+
+    /// Per block, whether it aggregates typed (else on MessagePack).
+    pub fn typed_aggregation(&self) -> Vec<bool> {
+        self.blocks.iter().map(|b| b.fold.is_some()).collect()
+    }
+
+    /// The message of a failed aggregation or output check.
+    pub fn message(&self) -> &str {
+        &self.msg
+    }
+
+    /// The state as it stands (after the last completed block).
+    pub fn state(&self) -> &S {
+        &self.state
+    }
+}
+
+impl<S: TypedState> RunLoop for TypedLoop<S> {
+    fn run_timestep(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
+        TypedLoop::run_timestep(self, timestep, time_ns, host)
+    }
+    fn cursor(&self) -> &Cursor {
+        &self.cursor
+    }
+}
+
+/// A block aggregates typed when it has policies, no identity policy, all of one
+/// `#[signals]` type, and every update reads that type or no signals.
+fn typed_fold<S>(policies: &[Option<Policy<S>>], updates: &[Update<S>]) -> Option<Fold> {
+    let first = policies.first()?.as_ref()?;
+    let ty = first.f.output_type();
+    let fold = first.f.aggregation()?;
+    let same = policies.iter().all(|p| p.as_ref().is_some_and(|p| p.f.output_type() == ty));
+    let reads_it = updates.iter().all(|u| u.f.signals_type().is_none_or(|t| t == ty));
+    (same && reads_it).then_some(fold)
+}
+
+/// Folds the policies' typed outputs in policy order into `acc` (an `Option<T>`).
+fn fold_typed<S>(
+    fold: Fold,
+    policies: &[Option<Policy<S>>],
+    agg: &Aggregator,
+    acc: &mut Option<Box<dyn Any>>,
+) -> Result<(), AggError> {
+    let mut it = policies.iter().flatten();
+    let first = it.next().expect("a typed block has policies");
+    (fold.start)(acc, first.f.output());
+    let slot = acc.as_mut().expect("set by start");
+    for p in it {
+        (fold.fold)(slot.as_mut(), p.f.output(), agg)?;
+    }
+    Ok(())
+}
+
+fn stop(cursor: &mut Cursor, msg: &str, out: &[u8], code: u32) -> u32 {
+    cursor.status = code;
+    cursor.msg_ptr = msg.as_ptr() as usize as u32;
+    cursor.msg_len = msg.len() as u32;
+    cursor.out_ptr = out.as_ptr() as usize as u32;
+    cursor.out_len = out.len() as u32;
+    code
+}

@@ -1,0 +1,234 @@
+//! The typed in-guest loop (ABI.md §11) against the MessagePack loop (§10) on the same program:
+//! the same records byte for byte, the same messages, random streams, failures and blame.
+
+use distroduce_sdk::fused::Loop;
+use distroduce_sdk::native::TestHost;
+use distroduce_sdk::{policy, state_update, Ctx, TypedLoop, Value};
+use std::collections::BTreeMap;
+
+#[distroduce_sdk::state]
+pub struct State {
+    x: i64,
+    y: f64,
+    n: i64,
+}
+
+#[distroduce_sdk::signals]
+pub struct Sig {
+    dx: i64,
+    dy: f64,
+}
+
+#[derive(serde::Deserialize)]
+pub struct Params {
+    k: f64,
+    limit: i64,
+}
+
+#[policy]
+fn p_rand(ctx: &Ctx) -> Sig {
+    Sig { dx: (ctx.rng_u64() % 5) as i64, dy: ctx.rng_f64() }
+}
+
+#[policy]
+fn p_emit(ctx: &Ctx, state: &State) -> Sig {
+    ctx.emit("t", Some("k"), &state.x);
+    Sig { dx: 1, dy: state.y }
+}
+
+#[policy]
+fn p_map(args: Option<i64>) -> BTreeMap<String, i64> {
+    [("dx".to_string(), args.unwrap_or(2))].into()
+}
+
+#[policy]
+fn p_big() -> Sig {
+    Sig { dx: i64::MAX, dy: 0.0 }
+}
+
+#[state_update]
+fn u_x(state: &State, signals: &Sig) -> i64 {
+    state.x + signals.dx
+}
+
+#[state_update]
+fn u_y(state: &State, signals: &Sig, params: &Params) -> f64 {
+    state.y * 0.5 + signals.dy * params.k
+}
+
+#[state_update]
+fn u_x_map(state: &State, signals: Sig) -> i64 {
+    state.x - signals.dx
+}
+
+#[state_update]
+fn u_n(ctx: &Ctx, state: &State, params: &Params) -> Result<i64, String> {
+    if state.n >= params.limit {
+        return Err(format!("n reached {} at timestep {}", state.n, ctx.timestep));
+    }
+    Ok(state.n + 1)
+}
+
+#[state_update]
+fn u_ident(state: &State, signals: &BTreeMap<String, i64>) -> i64 {
+    state.x + signals.values().sum::<i64>() + 1
+}
+
+#[state_update]
+fn u_other(state: &State) -> f64 {
+    state.x as f64
+}
+
+distroduce_sdk::native_table!(state = State; p_rand, p_emit, p_map, p_big, u_x, u_y, u_x_map, u_n, u_other, u_ident);
+
+fn enc(v: &Value) -> Value {
+    Value::Bin(rmp_serde::to_vec_named(v).unwrap())
+}
+
+fn m(entries: Vec<(&str, Value)>) -> Value {
+    Value::Map(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+fn call(f: usize, pos: usize, args: Option<i64>) -> Value {
+    m(vec![
+        ("f", Value::Int(f as i64)),
+        ("pos", Value::Int(pos as i64)),
+        ("args", args.map_or(Value::Nil, |a| enc(&Value::Int(a)))),
+    ])
+}
+
+fn update(var: usize, f: usize, i: usize) -> Value {
+    m(vec![
+        ("var", Value::Int(var as i64)),
+        ("f", Value::Int(f as i64)),
+        ("pos", Value::Int(0x8000_0000 + i as i64)),
+        ("args", Value::Nil),
+    ])
+}
+
+/// A program over `fns` (all names in [`native_table!`]'s order) with these blocks.
+fn program(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>) -> Vec<u8> {
+    let fns = ["p_rand", "p_emit", "p_map", "p_big", "u_x", "u_y", "u_x_map", "u_n", "u_other", "u_ident"];
+    let reads = |_| m(vec![("state", Value::Nil), ("bookkeeping", Value::Bool(true)), ("signals", Value::Nil)]);
+    let blocks =
+        blocks.into_iter().map(|(p, u)| m(vec![("policies", Value::List(p)), ("updates", Value::List(u))])).collect();
+    let p = m(vec![
+        ("fns", Value::List(fns.iter().map(|f| Value::from(*f)).collect())),
+        ("reads", Value::List(fns.iter().map(reads).collect())),
+        ("vars", Value::List(["x", "y", "n"].iter().map(|f| Value::from(*f)).collect())),
+        ("state", Value::List(vec![enc(&Value::Int(3)), enc(&Value::Float(1.5)), enc(&Value::Int(0))])),
+        ("params", enc(&m(vec![("k", Value::Float(0.25)), ("limit", Value::Int(limit))]))),
+        ("job", Value::List(vec![Value::Int(0), Value::Int(1), Value::Int(2)])),
+        ("seed", Value::Int(99)),
+        ("zero_lone", Value::Bool(false)),
+        ("agg_default", Value::from("add")),
+        ("agg", Value::List(vec![Value::List(vec![Value::from("dy"), Value::from("max")])])),
+        ("blocks", Value::List(blocks)),
+    ]);
+    rmp_serde::to_vec_named(&p).unwrap()
+}
+
+/// What one timestep of a loop leaves: status, cursor, records, message.
+type Step = (u32, distroduce_sdk::fused::Cursor, Vec<u8>, String);
+
+/// Each loop's trace of `timesteps` timesteps: per timestep the status, cursor fields and
+/// records; then everything the host saw.
+fn trace(program: &[u8], typed: bool, timesteps: u64) -> (Vec<String>, TestHost) {
+    let mut host = TestHost::new(7, 0);
+    let mut lines = Vec::new();
+    let mut step = |t: u64, run: &mut dyn FnMut(&mut TestHost) -> Step| {
+        let (status, c, out, msg) = run(&mut host);
+        lines.push(format!(
+            "t={t} status={status} substep={} pos={} done={} out={out:?} msg={msg}",
+            c.substep, c.pos, c.blocks_done
+        ));
+        status
+    };
+    if typed {
+        let mut l = TypedLoop::load(program, &typed_functions()).unwrap();
+        for t in 1..=timesteps {
+            let s = step(t, &mut |h| {
+                let s = l.run_timestep(t, t as i64 * 1000, h);
+                (s, l.cursor, l.output().to_vec(), l.message().to_string())
+            });
+            if s != 0 {
+                break;
+            }
+        }
+    } else {
+        let mut l = Loop::load(program, &fused_functions()).unwrap();
+        for t in 1..=timesteps {
+            let s = step(t, &mut |h| {
+                let s = l.run_timestep(t, t as i64 * 1000, h);
+                (s, l.cursor, l.output().to_vec(), l.message().to_string())
+            });
+            if s != 0 {
+                break;
+            }
+        }
+    }
+    (lines, host)
+}
+
+fn same_in_both(program: &[u8], timesteps: u64) -> Vec<String> {
+    let (typed, th) = trace(program, true, timesteps);
+    let (msgpack, mh) = trace(program, false, timesteps);
+    assert_eq!(typed, msgpack);
+    assert_eq!(th.emitted, mh.emitted);
+    assert_eq!(th.failures, mh.failures);
+    assert_eq!(th.rng_state, mh.rng_state);
+    typed
+}
+
+#[test]
+fn records_messages_and_streams_match_the_msgpack_loop() {
+    let blocks = vec![
+        // Typed aggregation (two `Sig`s, `dy` by max), two updates on the pre-block state.
+        (vec![call(0, 0, None), call(1, 1, None)], vec![update(0, 4, 0), update(1, 5, 1)]),
+        // Mixed output types: MessagePack aggregation, decoded by each update.
+        (vec![call(2, 1, Some(4)), call(0, 0, None)], vec![update(0, 6, 0), update(1, 5, 1)]),
+        // cadCAD's identity policy, its signals read or not.
+        (vec![Value::Nil], vec![update(2, 7, 0)]),
+        (vec![Value::Nil, Value::Nil], vec![update(0, 9, 0)]),
+    ];
+    let program = program(1000, blocks);
+    let typed = TypedLoop::<State>::load(&program, &typed_functions()).unwrap();
+    assert_eq!(typed.typed_aggregation(), [true, false, false, false]);
+    let lines = same_in_both(&program, 25);
+    assert_eq!(lines.len(), 25);
+    assert!(lines.iter().all(|l| l.contains("status=0") && l.contains("done=4")), "{lines:?}");
+}
+
+#[test]
+fn a_failing_update_is_blamed_alike() {
+    let blocks = vec![
+        (vec![call(0, 0, None), call(1, 1, None)], vec![update(0, 4, 0)]),
+        (vec![Value::Nil], vec![update(2, 7, 0)]),
+    ];
+    let lines = same_in_both(&program(4, blocks), 10);
+    let last = lines.last().unwrap();
+    assert!(last.starts_with("t=5 status=1 substep=2 pos=2147483648 done=1"), "{last}");
+}
+
+#[test]
+fn an_aggregation_overflow_is_blamed_alike() {
+    let blocks = vec![(vec![call(3, 0, None), call(3, 1, None)], vec![update(0, 4, 0)])];
+    let lines = same_in_both(&program(4, blocks), 3);
+    assert_eq!(lines.len(), 1);
+    assert!(
+        lines[0].contains("status=2") && lines[0].contains("msg=signal `dx`: integer overflow in add"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn programs_the_struct_cannot_hold_are_refused_with_the_reason() {
+    // `u_other` returns f64 for the i64 variable `x`.
+    let blocks = vec![(vec![], vec![update(0, 8, 0)])];
+    let err = TypedLoop::<State>::load(&program(4, blocks), &typed_functions()).err().unwrap();
+    assert!(err.contains("`u_other` returns another type than the state field `x`"), "{err}");
+    // A policy used as a state update.
+    let blocks = vec![(vec![], vec![update(0, 0, 0)])];
+    let err = TypedLoop::<State>::load(&program(4, blocks), &typed_functions()).err().unwrap();
+    assert!(err.contains("`p_rand` is a policy used as a state update"), "{err}");
+}

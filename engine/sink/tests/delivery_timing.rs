@@ -21,6 +21,8 @@ fn plan(rate: Option<f64>) -> KafkaPlan {
             headers: Vec::new(),
             partition: None,
             disorder: None,
+            schemas: Vec::new(),
+            encoder: None,
         }],
         rate,
         ..Default::default()

@@ -225,6 +225,7 @@ fn oracle_topics_need_the_whole_run() {
     );
     let out = dir.path().join("o");
     let o = engine(&["run", sc.to_str().unwrap(), "--kafka", "none", "--shard", "0/2", "--out", out.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
+    // A command line that cannot work is bad input (exit 2), like a bad --slo.
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("expectation `room_counts` publishes to an oracle topic"), "{}", stderr(&o));
 }

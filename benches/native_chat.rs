@@ -172,28 +172,7 @@ fn json(r: &Record) -> serde_json::Value {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: native-chat RUNS TIMESTEPS [--jsonl FILE]";
-    let (Some(runs), Some(timesteps)) =
-        (args.get(1).and_then(|s| s.parse::<u32>().ok()), args.get(2).and_then(|s| s.parse::<u64>().ok()))
-    else {
-        eprintln!("{usage}");
-        std::process::exit(2);
-    };
-    let jsonl = match (args.get(3).map(String::as_str), args.get(4)) {
-        (Some("--jsonl"), Some(p)) => Some(p.clone()),
-        (None, _) => None,
-        _ => {
-            eprintln!("{usage}");
-            std::process::exit(2);
-        }
-    };
-    let mut file = jsonl.map(|p| {
-        std::io::BufWriter::new(std::fs::File::create(&p).unwrap_or_else(|e| {
-            eprintln!("native-chat: cannot create {p}: {e}");
-            std::process::exit(1);
-        }))
-    });
+    let (runs, timesteps, mut file) = distroduce_benches::native_args("native-chat");
     let mut records = Vec::with_capacity(1 + 4 * timesteps as usize);
     let (mut substeps, mut messages, mut seconds) = (0u64, 0u64, 0.0);
     let mut payload = Vec::with_capacity(256);

@@ -40,28 +40,7 @@ fn job(subset: u32, run: u32, timesteps: u64, out: &mut Vec<Record>) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: native-radcad RUNS TIMESTEPS [--jsonl FILE]";
-    let (Some(runs), Some(timesteps)) =
-        (args.get(1).and_then(|s| s.parse::<u32>().ok()), args.get(2).and_then(|s| s.parse::<u64>().ok()))
-    else {
-        eprintln!("{usage}");
-        std::process::exit(2);
-    };
-    let jsonl = match (args.get(3).map(String::as_str), args.get(4)) {
-        (Some("--jsonl"), Some(p)) => Some(p.clone()),
-        (None, _) => None,
-        _ => {
-            eprintln!("{usage}");
-            std::process::exit(2);
-        }
-    };
-    let mut file = jsonl.map(|p| {
-        std::io::BufWriter::new(std::fs::File::create(&p).unwrap_or_else(|e| {
-            eprintln!("native-radcad: cannot create {p}: {e}");
-            std::process::exit(1);
-        }))
-    });
+    let (runs, timesteps, mut file) = distroduce_benches::native_args("native-radcad");
     let mut records = Vec::with_capacity(1 + 2 * timesteps as usize);
     let mut substeps = 0u64;
     let mut seconds = 0.0;

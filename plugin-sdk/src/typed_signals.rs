@@ -4,7 +4,7 @@
 //! and the errors are exactly those of `distroduce_values::aggregate` on the encoded outputs
 //! (every field is a signal every policy sends, folded in policy order).
 
-use distroduce_values::aggregate::{AggError, AggOp, Aggregator};
+use distroduce_values::aggregate::{op_name, AggError, AggOp, Aggregator};
 use std::any::Any;
 
 /// How a block's typed outputs aggregate: `start` copies the first policy's output (an
@@ -54,18 +54,6 @@ pub fn op_for(agg: &Aggregator, name: &str) -> AggOp {
 /// A signal value that folds as the engine folds its MessagePack encoding.
 pub trait SignalValue {
     fn combine(&mut self, other: &Self, op: AggOp, name: &str) -> Result<(), AggError>;
-}
-
-fn op_name(op: AggOp) -> &'static str {
-    match op {
-        AggOp::Add => "add",
-        AggOp::Mul => "multiply",
-        AggOp::Max => "take the max of",
-        AggOp::Min => "take the min of",
-        AggOp::First => "take the first of",
-        AggOp::Last => "take the last of",
-        AggOp::Merge => "merge",
-    }
 }
 
 impl SignalValue for i64 {

@@ -272,7 +272,9 @@ fn fold_fast<'a>(
     }
 }
 
-fn op_name(op: AggOp) -> &'static str {
+/// The verb an aggregation error names ("cannot add …"); shared with the SDK's typed signals so
+/// that both loops fail with the same words.
+pub fn op_name(op: AggOp) -> &'static str {
     match op {
         AggOp::Add => "add",
         AggOp::Mul => "multiply",

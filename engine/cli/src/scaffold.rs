@@ -168,6 +168,26 @@ mod tests {
         assert!(text.contains(r#"path = "sdk/distroduce-sdk""#), "{text}");
     }
 
+    /// Every source file of the SDK crates travels with the template: a module added to the SDK
+    /// but not to templates/rust/MANIFEST would break every scaffolded project's build.
+    #[test]
+    fn the_rust_template_carries_every_sdk_source_file() {
+        let rust = TEMPLATES.iter().find(|t| t.lang == "rust").unwrap();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap();
+        for (src, dest) in [
+            ("plugin-sdk/src", "sdk/distroduce-sdk/src"),
+            ("plugin-sdk/macros/src", "sdk/distroduce-sdk-macros/src"),
+            ("plugin-sdk/abi/src", "sdk/distroduce-abi/src"),
+            ("plugin-sdk/values/src", "sdk/distroduce-values/src"),
+        ] {
+            for e in std::fs::read_dir(repo.join(src)).unwrap().filter_map(Result::ok) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let wanted = format!("{dest}/{name}");
+                assert!(rust.files.iter().any(|f| f.path == wanted), "templates/rust/MANIFEST lacks {src}/{name}");
+            }
+        }
+    }
+
     fn req() -> NewPlugin {
         NewPlugin { lang: "rust".into(), name: "x".into(), dir: PathBuf::from("."), sdk: None }
     }

@@ -64,9 +64,21 @@ impl Client {
     }
 
     /// Register `schema` under `subject`; its id.
+    ///
+    /// Two writers registering the first version of one subject at once (shards of one run, or
+    /// two runs sharing a record-named subject) can make Apicurio answer 409 "already exists" to
+    /// the loser: then the schema is looked up, and registered again once if it is not there.
     pub fn register(&self, subject: &str, schema: &str) -> Result<u32, ClientError> {
         let path = format!("/subjects/{subject}/versions");
-        let (status, v) = self.call("POST", &path, Some(&avro_body(schema)))?;
+        let (status, v) = match self.call("POST", &path, Some(&avro_body(schema))) {
+            Err(ClientError::Status { status: 409, .. }) => {
+                if let Some((id, _)) = self.lookup(subject, schema)? {
+                    return Ok(id);
+                }
+                self.call("POST", &path, Some(&avro_body(schema)))?
+            }
+            other => other?,
+        };
         if status == 404 {
             return Err(self.not_found("POST", &path, &v));
         }

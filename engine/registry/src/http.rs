@@ -6,6 +6,10 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+/// The most a reply may hold, headers and body: a registry's answers are schemas and small JSON
+/// documents, and a broken or hostile server must not make the engine allocate what it announces.
+pub const MAX_REPLY: u64 = 16 << 20;
+
 /// What went wrong talking to the registry, before any HTTP status.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -61,7 +65,8 @@ pub fn request(method: &str, url: &str, body: Option<&str>, timeout: Duration) -
         req.push_str(b);
     }
     s.write_all(req.as_bytes()).map_err(|e| proto(format!("sending the request: {e}")))?;
-    let mut r = BufReader::new(s);
+    let mut r = BufReader::new(s.take(MAX_REPLY));
+    let too_big = |n: usize| proto(format!("a reply of {n} bytes is more than the {MAX_REPLY} this client reads"));
     let mut line = String::new();
     r.read_line(&mut line).map_err(|e| proto(format!("reading the reply: {e}")))?;
     let status: u16 = line
@@ -72,7 +77,10 @@ pub fn request(method: &str, url: &str, body: Option<&str>, timeout: Duration) -
     let (mut length, mut chunked) = (None, false);
     loop {
         line.clear();
-        r.read_line(&mut line).map_err(|e| proto(format!("reading headers: {e}")))?;
+        let n = r.read_line(&mut line).map_err(|e| proto(format!("reading headers: {e}")))?;
+        if n == 0 || !line.ends_with('\n') {
+            return Err(proto("the reply ended inside its headers (or its headers passed the size limit)".into()));
+        }
         let h = line.trim_end();
         if h.is_empty() {
             break;
@@ -97,16 +105,25 @@ pub fn request(method: &str, url: &str, body: Option<&str>, timeout: Duration) -
                 break;
             }
             let start = body.len();
+            if start.saturating_add(n) as u64 > MAX_REPLY {
+                return Err(too_big(start.saturating_add(n)));
+            }
             body.resize(start + n, 0);
             r.read_exact(&mut body[start..]).map_err(|e| proto(format!("reading a chunk: {e}")))?;
             line.clear();
             r.read_line(&mut line).map_err(|e| proto(format!("reading a chunk: {e}")))?;
         }
     } else if let Some(n) = length {
+        if n as u64 > MAX_REPLY {
+            return Err(too_big(n));
+        }
         body.resize(n, 0);
         r.read_exact(&mut body).map_err(|e| proto(format!("reading the body: {e}")))?;
     } else {
         r.read_to_end(&mut body).map_err(|e| proto(format!("reading the body: {e}")))?;
+        if r.get_ref().limit() == 0 {
+            return Err(too_big(body.len()));
+        }
     }
     Ok(Reply { status, body: String::from_utf8_lossy(&body).into_owned() })
 }
@@ -123,6 +140,39 @@ mod tests {
         );
         assert_eq!(split_url("http://localhost").unwrap(), ("localhost:80".into(), "".into()));
         assert!(split_url("https://x:1").is_err());
+    }
+
+    /// Serve one connection with `reply`, then close it.
+    fn serve(reply: Vec<u8>) -> String {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            if let Ok((mut c, _)) = l.accept() {
+                let mut req = [0u8; 4096];
+                let _ = c.read(&mut req);
+                let _ = c.write_all(&reply);
+            }
+        });
+        format!("http://{addr}/subjects")
+    }
+
+    #[test]
+    fn an_announced_body_past_the_limit_is_refused_before_it_is_allocated() {
+        for reply in [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 999999999999999\r\n\r\n[]".to_vec(),
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffff\r\n".to_vec(),
+        ] {
+            let e = request("GET", &serve(reply), None, Duration::from_secs(5)).err().unwrap();
+            assert!(matches!(e, HttpError::Protocol { .. }) && e.to_string().contains("more than"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_reply_that_never_ends_stops_at_the_limit() {
+        let mut reply = b"HTTP/1.1 200 OK\r\nX-Junk: ".to_vec();
+        reply.resize(MAX_REPLY as usize + 1024, b'a');
+        let e = request("GET", &serve(reply), None, Duration::from_secs(10)).err().unwrap();
+        assert!(matches!(e, HttpError::Protocol { .. }), "{e}");
     }
 
     #[test]

@@ -21,3 +21,23 @@ fn the_native_chat_loop_gives_the_engines_records() {
         assert_eq!(a, b, "record {i}");
     }
 }
+
+#[test]
+fn a_bad_command_line_is_exit_2_with_the_usage_and_an_unwritable_file_exit_1() {
+    let run =
+        |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_native-chat")).args(args).output().unwrap();
+    for bad in [
+        &["1"][..],
+        &["x", "2"],
+        &["1", "2", "--csv", "f"],
+        &["1", "2", "--jsonl"],
+        &["1", "2", "--jsonl", "f", "extra"],
+    ] {
+        let o = run(bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("usage: native-chat RUNS TIMESTEPS"), "{bad:?}");
+    }
+    let o = run(&["1", "2", "--jsonl", "/nonexistent-dir/records.jsonl"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot create /nonexistent-dir/records.jsonl"));
+}

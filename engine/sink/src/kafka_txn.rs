@@ -21,6 +21,7 @@
 //! coordinator moving, a broker restarting) are retried until then, and nothing waits longer.
 
 use super::kafka::{create_topics, producer_config, wait_until_connected, Ctx, Publisher};
+use super::kafka_setup::wait_for_leaders;
 use super::measure::{histogram, percentiles};
 use super::metrics::Metrics;
 use super::{DeliveryStats, MessageSink};
@@ -165,6 +166,8 @@ impl KafkaTxnSink {
                 .map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
             wait_until_connected(probe.client(), &fatal, brokers)?;
             create_topics(plan, &cfg)?;
+            // As for the plain sink: a job's first transaction would otherwise wait for leaders.
+            wait_for_leaders(probe.client(), plan)?;
         }
         let timeout = plan
             .producer

@@ -1,6 +1,6 @@
 //! The cost of encoding one chat message value (7 string fields, as the chat plugin emits it)
-//! from the emitted MessagePack: `format: json` against `format: avro` (Confluent wire format),
-//! through `parse_emit`, the function every emitted message goes through.
+//! from the emitted MessagePack: `format: json` against `format: avro` and `format: protobuf`
+//! (Confluent wire format), through `parse_emit`, the function every emitted message goes through.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use distroduce::model::message::parse_emit;
@@ -8,7 +8,8 @@ use distroduce::model::types::ValueFormat;
 use distroduce::model::value::json::from_json;
 use distroduce::model::TopicPlan;
 use distroduce::registry::avro::AvroSchema;
-use distroduce::registry::AvroEncoder;
+use distroduce::registry::protobuf::ProtoSchema;
+use distroduce::registry::{AvroEncoder, ProtobufEncoder};
 use std::sync::Arc;
 
 const SCHEMA: &str = r#"{"type": "record", "name": "Message", "namespace": "chat", "fields": [
@@ -17,11 +18,25 @@ const SCHEMA: &str = r#"{"type": "record", "name": "Message", "namespace": "chat
   {"name": "receiver", "type": ["null", "string"], "default": null},
   {"name": "input", "type": "string"}, {"name": "created", "type": "string"}]}"#;
 
+const PROTO: &str = r#"syntax = "proto3";
+package chat;
+message Message {
+  string client = 1; string room = 2; string action = 3; string sender = 4;
+  optional string receiver = 5; string input = 6; string created = 7;
+}"#;
+
 fn topic(format: ValueFormat) -> TopicPlan {
-    let encoder = (format == ValueFormat::Avro).then(|| {
-        let s = AvroSchema::parse(SCHEMA).unwrap();
-        Arc::new(AvroEncoder::new(vec![(0, 1, "bench".into(), s)])) as _
-    });
+    let encoder: Option<Arc<dyn distroduce::model::plan::ValueEncoder>> = match format {
+        ValueFormat::Avro => {
+            let s = AvroSchema::parse(SCHEMA).unwrap();
+            Some(Arc::new(AvroEncoder::new(vec![(0, 1, "bench".into(), s)])))
+        }
+        ValueFormat::Protobuf => {
+            let s = ProtoSchema::parse(PROTO, None).unwrap();
+            Some(Arc::new(ProtobufEncoder::new(vec![(0, 1, "bench".into(), s)])))
+        }
+        _ => None,
+    };
     TopicPlan {
         alias: "chat".into(),
         name: "chat".into(),
@@ -43,7 +58,9 @@ fn bench(c: &mut Criterion) {
         "input": "Hi B", "created": "2019-10-03 00:00:00"}}));
     let mut g = c.benchmark_group("value_encoding");
     g.throughput(Throughput::Elements(1));
-    for (name, format) in [("json", ValueFormat::Json), ("avro", ValueFormat::Avro)] {
+    for (name, format) in
+        [("json", ValueFormat::Json), ("avro", ValueFormat::Avro), ("protobuf", ValueFormat::Protobuf)]
+    {
         let topics = [topic(format)];
         let m = parse_emit(&payload, &topics, 0, 1).unwrap();
         eprintln!("{name}: {} bytes per value", m.value.len());

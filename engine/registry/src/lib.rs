@@ -12,10 +12,10 @@ pub mod protobuf;
 
 use avro::AvroSchema;
 use client::{Client, ClientError, Compatibility, SchemaType};
-use protobuf::ProtoSchema;
 use distroduce_model::diag::{ConfigErrors, Diagnostic};
 use distroduce_model::plan::{KafkaPlan, SchemaVersion, TopicPlan, ValueEncoder};
 use distroduce_model::types::{SubjectStrategy, ValueFormat};
+use protobuf::ProtoSchema;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -86,7 +86,9 @@ pub fn prepare(file: &Path, kafka: &mut KafkaPlan, mode: Mode) -> Result<Vec<Str
                     };
                     if let Compatibility::Refused(why) = check(&client, &subject, v, ty, against)? {
                         let mut reason = if why.is_empty() { "no reason given".to_string() } else { why.join("; ") };
-                        if let (Some(Parsed::Protobuf(before)), Parsed::Protobuf(now)) = (i.checked_sub(1).map(|j| &parsed[j]), s) {
+                        if let (Some(Parsed::Protobuf(before)), Parsed::Protobuf(now)) =
+                            (i.checked_sub(1).map(|j| &parsed[j]), s)
+                        {
                             let changes = now.changes_from(before);
                             if !changes.is_empty() {
                                 reason.push_str(&format!(" (against the version before it: {})", changes.join("; ")));
@@ -351,7 +353,9 @@ mod tests {
 
     #[test]
     fn subject_names_follow_the_strategies() {
-        let s = Parsed::Avro(AvroSchema::parse(r#"{"type":"record","name":"Message","namespace":"chat","fields":[]}"#).unwrap());
+        let s = Parsed::Avro(
+            AvroSchema::parse(r#"{"type":"record","name":"Message","namespace":"chat","fields":[]}"#).unwrap(),
+        );
         assert_eq!(subject_name(SubjectStrategy::Topic, "t", &s).unwrap(), "t-value");
         assert_eq!(subject_name(SubjectStrategy::Record, "t", &s).unwrap(), "chat.Message");
         assert_eq!(subject_name(SubjectStrategy::TopicRecord, "t", &s).unwrap(), "t-chat.Message");

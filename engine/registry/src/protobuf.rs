@@ -62,10 +62,17 @@ struct Field {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Shape {
     /// `presence`: written even when it holds its default (proto2, `optional`, oneof members).
-    Single { presence: bool },
-    Repeated { packed: bool },
+    Single {
+        presence: bool,
+    },
+    Repeated {
+        packed: bool,
+    },
     /// A map field: its entries are messages of key (field 1) and value (field 2).
-    Map { key: Ty, value: Ty },
+    Map {
+        key: Ty,
+        value: Ty,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -144,7 +151,9 @@ impl ProtoSchema {
                 Some(p) => (p.child_messages().collect::<Vec<_>>(), Some(p)),
                 None => (file.messages().collect(), None),
             };
-            indexes.push(siblings.iter().position(|s| s.full_name() == m.full_name()).expect("a child of its parent") as i64);
+            indexes.push(
+                siblings.iter().position(|s| s.full_name() == m.full_name()).expect("a child of its parent") as i64
+            );
             match parent {
                 Some(p) => m = p,
                 None => break,
@@ -233,7 +242,9 @@ impl ProtoSchema {
             }
             if let Some(o) = f.oneof {
                 if let Some((_, other)) = oneofs.iter().find(|(x, _)| *x == o) {
-                    return Err(format!("fields `{other}` and `{}` are members of one oneof: set one of them", f.name).into());
+                    return Err(
+                        format!("fields `{other}` and `{}` are members of one oneof: set one of them", f.name).into()
+                    );
                 }
                 oneofs.push((o, &f.name));
             }
@@ -288,7 +299,8 @@ impl ProtoSchema {
                         Ty::String => Json::String(k.clone()),
                         _ => serde_json::from_str(k).unwrap_or_else(|_| Json::String(k.clone())),
                     };
-                    let r = self.write_tagged(1, key, &key_json, out).and_then(|()| self.write_tagged(2, value, item, out));
+                    let r =
+                        self.write_tagged(1, key, &key_json, out).and_then(|()| self.write_tagged(2, value, item, out));
                     r.map_err(|mut e| {
                         e.path.push(k.clone());
                         e
@@ -359,14 +371,19 @@ impl ProtoSchema {
                 let en = &self.enums[e];
                 let symbols = || en.values.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(", ");
                 let number = match v {
-                    Json::String(s) => en.values.iter().find(|(x, _)| x == s).map(|(_, n)| *n).ok_or_else(|| {
-                        format!("`{s}` is not a value of enum `{}` ({})", en.name, symbols())
-                    })?,
+                    Json::String(s) => en
+                        .values
+                        .iter()
+                        .find(|(x, _)| x == s)
+                        .map(|(_, n)| *n)
+                        .ok_or_else(|| format!("`{s}` is not a value of enum `{}` ({})", en.name, symbols()))?,
                     _ => {
                         let n = int(i32_lo, i32_hi, "an enum number")? as i32;
-                        en.values.iter().find(|(_, x)| *x == n).map(|_| n).ok_or_else(|| {
-                            format!("{n} is not a number of enum `{}` ({})", en.name, symbols())
-                        })?
+                        en.values
+                            .iter()
+                            .find(|(_, x)| *x == n)
+                            .map(|_| n)
+                            .ok_or_else(|| format!("{n} is not a number of enum `{}` ({})", en.name, symbols()))?
                     }
                 };
                 varint(i64::from(number) as u64, out);

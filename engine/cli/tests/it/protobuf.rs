@@ -123,7 +123,15 @@ fn every_message_decodes_with_the_registry_and_the_schema_evolves_at_its_timeste
         &format!("  schema_registry: {{url: {}}}\n", registry()),
     );
     let out = dir.path().join("out");
-    let o = engine(&["run", s.to_str().unwrap(), "--brokers", &brokers(), "--out", out.to_str().unwrap(), "--write-messages"]);
+    let o = engine(&[
+        "run",
+        s.to_str().unwrap(),
+        "--brokers",
+        &brokers(),
+        "--out",
+        out.to_str().unwrap(),
+        "--write-messages",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let steps = timesteps(&out);
     assert_eq!(steps.len(), 40, "chat sends 4 messages per timestep for 10 timesteps");
@@ -169,7 +177,16 @@ fn the_record_strategy_names_the_subject_after_the_message() {
         &format!("  schema_registry: {{url: {}, subject_strategy: topic_record}}\n", registry()),
     );
     let out = dir.path().join("out");
-    let o = engine(&["run", s.to_str().unwrap(), "--brokers", &brokers(), "--out", out.to_str().unwrap(), "--timesteps", "2"]);
+    let o = engine(&[
+        "run",
+        s.to_str().unwrap(),
+        "--brokers",
+        &brokers(),
+        "--out",
+        out.to_str().unwrap(),
+        "--timesteps",
+        "2",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let (got, subjects) = consume_decoding(&topic, &subject, 8, DECODER);
     assert!(subjects.contains(&subject), "subject {subject} not in {subjects:?}");
@@ -199,7 +216,16 @@ fn an_incompatible_version_is_refused_at_validate_with_the_registrys_reason() {
     assert!(err.contains("field 6 `input` changed from string to int32"), "what changed: {err}");
     assert!(err.contains("compatibility level is BACKWARD"), "{err}");
     // run refuses it too, before any job.
-    let o = engine(&["run", file, "--kafka", "none", "--schema-registry", &registry(), "--out", dir.path().join("o").to_str().unwrap()]);
+    let o = engine(&[
+        "run",
+        file,
+        "--kafka",
+        "none",
+        "--schema-registry",
+        &registry(),
+        "--out",
+        dir.path().join("o").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
@@ -238,7 +264,11 @@ fn protobuf_settings_are_checked_at_their_place_in_the_file() {
         ("", reg, "has `format: protobuf` but no `schema`"),
         ("      schema: {file: v1.proto}\n", "", "a topic has `format: protobuf` but no schema registry is configured"),
         ("      schema: {message: 1}\n", reg, "a `.proto` schema is text"),
-        ("      schema: {file: v2.proto}\n      message: chat.Nope\n", reg, "the schema declares no message `chat.Nope` (it declares: chat.Room, chat.Message)"),
+        (
+            "      schema: {file: v2.proto}\n      message: chat.Nope\n",
+            reg,
+            "the schema declares no message `chat.Nope` (it declares: chat.Room, chat.Message)",
+        ),
         ("      schema: {file: v2.proto}\n", reg, "declares 2 top-level messages (chat.Room, chat.Message)"),
         ("      schema: {file: broken.proto}\n", reg, "line 3, column 3 of the .proto"),
     ];

@@ -70,11 +70,21 @@ fn a_value_that_does_not_fit_names_the_field() {
     assert_eq!(err(json!({"small": -1})), "field `small`: -1 is out of range for uint32");
     assert_eq!(err(json!({"seq": [1, 3_000_000_000u64]})), "field `seq.[1]`: 3000000000 is out of range for int32");
     assert_eq!(err(json!({"n": 1.5})), "field `n`: expected sint64, got 1.5");
-    assert_eq!(err(json!({"meta": {"lang": "en", "x": 1}})), "field `meta.x`: message `chat.Event.Meta` has no such field (its fields: lang)");
-    assert!(err(json!({"mood": "ok"})).starts_with("field `mood`: message `chat.Event` has no such field (its fields: user, n, score,"));
-    assert_eq!(err(json!({"kind": "LEAVE"})), "field `kind`: `LEAVE` is not a value of enum `chat.Event.Kind` (TEXT, JOIN)");
+    assert_eq!(
+        err(json!({"meta": {"lang": "en", "x": 1}})),
+        "field `meta.x`: message `chat.Event.Meta` has no such field (its fields: lang)"
+    );
+    assert!(err(json!({"mood": "ok"}))
+        .starts_with("field `mood`: message `chat.Event` has no such field (its fields: user, n, score,"));
+    assert_eq!(
+        err(json!({"kind": "LEAVE"})),
+        "field `kind`: `LEAVE` is not a value of enum `chat.Event.Kind` (TEXT, JOIN)"
+    );
     assert_eq!(err(json!({"counts": {"k": "x"}})), "field `counts.k`: expected int32, got \"x\"");
-    assert_eq!(err(json!({"to_user": "a", "to_group": 1})), "fields `to_user` and `to_group` are members of one oneof: set one of them");
+    assert_eq!(
+        err(json!({"to_user": "a", "to_group": 1})),
+        "fields `to_user` and `to_group` are members of one oneof: set one of them"
+    );
     assert_eq!(err(json!([1])), "expected message `chat.Event` (a map), got [1]");
 }
 
@@ -96,7 +106,12 @@ fn bad_schemas_and_message_names_are_clear() {
     let e = ProtoSchema::parse(CHAT, None).unwrap_err();
     assert!(e.contains("declares 2 top-level messages") && e.contains("`message`"), "{e}");
     let e = ProtoSchema::parse(CHAT, Some("chat.Nope")).unwrap_err();
-    assert!(e.starts_with("the schema declares no message `chat.Nope` (it declares: chat.Event, chat.Event.Meta, chat.Other"), "{e}");
+    assert!(
+        e.starts_with(
+            "the schema declares no message `chat.Nope` (it declares: chat.Event, chat.Event.Meta, chat.Other"
+        ),
+        "{e}"
+    );
     let e = ProtoSchema::parse("syntax = \"proto3\";\nimport \"other.proto\";\n", None).unwrap_err();
     assert!(e.contains("other.proto"), "{e}");
     let wkt = "syntax = \"proto3\";\nimport \"google/protobuf/timestamp.proto\";\nmessage M { google.protobuf.Timestamp at = 1; }\n";
@@ -107,11 +122,18 @@ fn bad_schemas_and_message_names_are_clear() {
 #[test]
 fn changes_between_versions_are_named_by_field_number() {
     let v1 = ProtoSchema::parse(CHAT, Some("chat.Event")).unwrap();
-    let v2 = CHAT.replace("sint64 n = 2;", "string n = 2;").replace("double score = 3;", "double points = 3;").replace("  bytes blob = 10;\n", "");
+    let v2 = CHAT
+        .replace("sint64 n = 2;", "string n = 2;")
+        .replace("double score = 3;", "double points = 3;")
+        .replace("  bytes blob = 10;\n", "");
     let v2 = ProtoSchema::parse(&v2, Some("chat.Event")).unwrap();
     assert_eq!(
         v2.changes_from(&v1),
-        ["field 2 `n` changed from sint64 to string", "field 3 was renamed from `score` to `points`", "field 10 `blob` was removed"]
+        [
+            "field 2 `n` changed from sint64 to string",
+            "field 3 was renamed from `score` to `points`",
+            "field 10 `blob` was removed"
+        ]
     );
     assert!(v1.changes_from(&v1).is_empty());
 }

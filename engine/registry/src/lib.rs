@@ -9,6 +9,7 @@ pub mod avro;
 pub mod client;
 pub mod http;
 pub mod protobuf;
+pub mod sample;
 
 use avro::AvroSchema;
 use client::{Client, ClientError, Compatibility, SchemaType};

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# The cost of `format: avro` against `format: json`: scenarios/chat.yaml (4 messages of 7 string
-# fields per timestep) with RUNS jobs of TIMESTEPS timesteps, the same messages in both formats,
-# interleaved repeats, once against a real broker (throughput by acknowledgement, wall time) and once
-# with `--kafka none` (generation and encoding only, no producer). Avro registers its schema in the
-# registry first (part of the wall time, not of the throughput).
+# The cost of `format: avro` and `format: protobuf` against `format: json`: scenarios/chat.yaml (4
+# messages of 7 string fields per timestep) with RUNS jobs of TIMESTEPS timesteps, the same messages
+# in every format, interleaved repeats, once against a real broker (throughput by acknowledgement,
+# wall time) and once with `--kafka none` (generation and encoding only, no producer). Avro and
+# Protobuf register their schema in the registry first (part of the wall time, not of the throughput).
 #
 #   BROKERS=127.0.0.1:19092 REGISTRY="$(scripts/schema-registry url)" REPEAT=3 benches/avro.sh
 #
 # Env: ENGINE (default target/release/engine), TIMESTEPS (default 5000), RUNS (default 4),
-#      REPEAT (default 3), THREADS (default 2).
+#      REPEAT (default 3), THREADS (default 2), FORMATS (default "json avro protobuf"; json first: the base).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${BROKERS:?set BROKERS to a real broker, e.g. 127.0.0.1:19092 (scripts/kafka-local start)}"
@@ -18,6 +18,7 @@ TIMESTEPS="${TIMESTEPS:-5000}"
 RUNS="${RUNS:-4}"
 REPEAT="${REPEAT:-3}"
 THREADS="${THREADS:-2}"
+FORMATS="${FORMATS:-json avro protobuf}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 stamp="$(date +%s)"
@@ -30,11 +31,20 @@ cat >"$tmp/message.avsc" <<'AVSC'
   {"name": "receiver", "type": ["null", "string"], "default": null},
   {"name": "input", "type": "string"}, {"name": "created", "type": "string"}]}
 AVSC
+cat >"$tmp/message.proto" <<'PROTO'
+syntax = "proto3";
+package chat;
+message Message {
+  string client = 1; string room = 2; string action = 3; string sender = 4;
+  optional string receiver = 5; string input = 6; string created = 7;
+}
+PROTO
 
 # scenario FORMAT: chat with RUNS runs of TIMESTEPS timesteps, its topic in FORMAT.
 scenario() {
   local fmt="$1" f="$tmp/chat-$1.yaml" extra=""
   [[ "$fmt" == avro ]] && extra=", schema: {file: message.avsc}"
+  [[ "$fmt" == protobuf ]] && extra=", schema: {file: message.proto}"
   sed -e "s|{crate: ../plugins/chat}|{wasm: $wasm}|" \
     -e "s|^timesteps: .*|timesteps: $TIMESTEPS|" -e "s|^runs: .*|runs: $RUNS|" \
     -e "s|chat: {name: chat, partitions: 8}|chat: {name: chat-avrobench-$stamp-$fmt, partitions: 8, format: $fmt$extra}\n  timestamps: produce\n  producer: {linger.ms: 5, acks: 1}|" \
@@ -46,7 +56,7 @@ scenario() {
 results="$tmp/results.tsv"
 for rep in $(seq "$REPEAT"); do
   for target in broker none; do
-    for fmt in json avro; do
+    for fmt in $FORMATS; do
       kafka=(--brokers "$BROKERS"); [[ "$target" == none ]] && kafka=(--kafka none)
       "$ENGINE" run "$(scenario "$fmt")" "${kafka[@]}" --schema-registry "$REGISTRY" --threads "$THREADS" \
         --format none --out "$tmp/out" --summary-json "$tmp/s.json" >/dev/null
@@ -65,15 +75,15 @@ PY
 done
 echo
 echo "target  format  median msgs/s  median wall s   (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
-python3 - "$results" <<'PY'
+python3 - "$results" $FORMATS <<'PY'
 import statistics, sys
 rows = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()]
 for target in ("broker", "none"):
     base = None
-    for fmt in ("json", "avro"):
+    for fmt in sys.argv[2:]:
         r = [x for x in rows if x[0] == target and x[1] == fmt]
         rate = statistics.median(float(x[4]) for x in r)
         wall = statistics.median(float(x[5]) for x in r)
         base = base or rate
-        print(f"{target:7} {fmt:6} {rate:14,.0f} {wall:14.2f}   {rate / base:6.1%} of json")
+        print(f"{target:7} {fmt:8} {rate:14,.0f} {wall:14.2f}   {rate / base:6.1%} of {sys.argv[2]}")
 PY

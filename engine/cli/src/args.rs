@@ -73,7 +73,7 @@ pub enum Cmd {
         /// Check with a prebuilt module for a plugin (`NAME=FILE`, repeatable), as `run --plugin`.
         #[arg(long = "plugin", value_parser = parse_plugin, value_name = "NAME=FILE")]
         plugins: Vec<(String, PathBuf)>,
-        /// Schema registry URL for `format: avro` topics, in place of `kafka.schema_registry.url`
+        /// Schema registry URL for `format: avro`/`protobuf` topics, in place of `kafka.schema_registry.url`
         /// (the registry checks each schema's compatibility; nothing is registered).
         #[arg(long, value_name = "URL")]
         schema_registry: Option<String>,
@@ -217,7 +217,7 @@ pub struct RunFlags {
     /// Allow a non-loopback `--metrics-addr` (the endpoint has no authentication).
     #[arg(long, requires = "metrics_addr")]
     pub metrics_allow_remote: bool,
-    /// Schema registry (Confluent REST API) for `format: avro` topics, in place of
+    /// Schema registry (Confluent REST API) for `format: avro`/`protobuf` topics, in place of
     /// `kafka.schema_registry.url`, e.g. `http://127.0.0.1:18081/apis/ccompat/v7`.
     #[arg(long, value_name = "URL")]
     pub schema_registry: Option<String>,

@@ -237,7 +237,7 @@ impl RunArgs {
 }
 
 /// Parse, compile and check a scenario and its plugins, without running anything.
-/// `format: avro` topics have their schemas checked by the registry (valid, and each compatible
+/// `format: avro` and `protobuf` topics have their schemas checked by the registry (valid, and each compatible
 /// with the one before); nothing is left registered.
 pub fn validate(
     path: &Path,
@@ -257,11 +257,10 @@ pub fn validate(
     Ok((model, backend, resolved))
 }
 
-/// Register the schemas of `format: avro` topics and give them their encoders, before any job;
+/// Register the schemas of `format: avro` and `protobuf` topics and give them their encoders, before any job;
 /// a model whose topics already have theirs is returned as it is.
 fn with_registered_schemas(model: &Model) -> Result<Option<Model>, RunError> {
-    use distroduce_model::types::ValueFormat;
-    if !model.kafka.topics.iter().any(|t| t.format == ValueFormat::Avro && t.encoder.is_none()) {
+    if !model.kafka.topics.iter().any(|t| t.format.uses_registry() && t.encoder.is_none()) {
         return Ok(None);
     }
     let mut m = model.clone();

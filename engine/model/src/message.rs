@@ -38,7 +38,7 @@ pub fn ns_to_ms(ns: i64) -> i64 {
 /// Decode one `emit` payload and apply its topic's settings (format, key template, headers,
 /// partition). `now_ns` is the virtual clock of the emitting call: the event time unless the
 /// payload gives its own `time_ns`.
-/// `timestep` chooses the schema version of `format: avro` topics.
+/// `timestep` chooses the schema version of `format: avro` and `protobuf` topics.
 pub fn parse_emit(b: &[u8], topics: &[TopicPlan], now_ns: i64, timestep: u64) -> Result<OutMessage, String> {
     let (mut topic_v, mut value_v, mut key_v, mut headers_v, mut time_v) = (None, None, None, None, None);
     crate::value::check_one(b).map_err(|e| format!("emit payload: {e}"))?;
@@ -77,7 +77,7 @@ pub fn parse_emit(b: &[u8], topics: &[TopicPlan], now_ns: i64, timestep: u64) ->
     let plan = &topics[topic];
     let raw_value = get("value").ok_or("emit payload has no `value`")?;
     let value = match &plan.encoder {
-        Some(enc) if plan.format == ValueFormat::Avro => enc.encode(raw_value, timestep),
+        Some(enc) if plan.format.uses_registry() => enc.encode(raw_value, timestep),
         _ => encode_value(raw_value, plan.format),
     }
     .map_err(|e| format!("message value for `{alias}`: {e}"))?;
@@ -168,9 +168,10 @@ fn encode_value(v: &[u8], format: ValueFormat) -> Result<Vec<u8>, String> {
                 Err(format!("the topic's format is `raw`, which takes a string or binary value, not {}", other.name()))
             }
         },
-        ValueFormat::Avro => {
-            Err("the topic's format is `avro` but its schemas were not registered (no schema registry client)".into())
-        }
+        f @ (ValueFormat::Avro | ValueFormat::Protobuf) => Err(format!(
+            "the topic's format is `{}` but its schemas were not registered (no schema registry client)",
+            f.name()
+        )),
     }
 }
 

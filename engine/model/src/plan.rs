@@ -218,10 +218,10 @@ pub struct TopicPlan {
     pub headers: Vec<(String, Vec<u8>)>,
     pub partition: Option<i32>,
     pub disorder: Option<Disorder>,
-    /// `format: avro`: the schema versions in the order they take effect (the first from
-    /// timestep 0). Empty for other formats.
+    /// `format: avro` or `protobuf`: the schema versions in the order they take effect (the
+    /// first from timestep 0). Empty for other formats.
     pub schemas: Vec<SchemaVersion>,
-    /// Encodes values of `format: avro`, attached once the schemas are registered (the registry
+    /// Encodes values of `format: avro` and `protobuf`, attached once the schemas are registered (the registry
     /// client lives outside the simulation core, in `distroduce-registry`).
     pub encoder: Option<std::sync::Arc<dyn ValueEncoder>>,
 }
@@ -231,8 +231,11 @@ pub struct TopicPlan {
 pub struct SchemaVersion {
     /// The first timestep whose messages use this schema.
     pub from_timestep: u64,
-    /// The schema's JSON text (read from its file when given as `{file: PATH}`).
+    /// The schema's text (Avro JSON or `.proto`; read from its file when given as `{file: PATH}`).
     pub text: String,
+    /// `format: protobuf`: the full name of the message type values are encoded as (the topic's
+    /// `message`), if given.
+    pub message: Option<String>,
     /// Where the entry is written (`kafka.topics.<alias>.schemas[i]`), for errors.
     pub path: String,
     pub pos: Option<crate::types::Pos>,
@@ -351,7 +354,7 @@ pub struct KafkaPlan {
     /// `transactional.id = <prefix>-<simulation>-<subset>-<run>`, the same in every rerun, so a
     /// rerun fences what is left of an earlier one.
     pub transactional_id_prefix: String,
-    /// `kafka.schema_registry`: where `format: avro` topics register their schemas.
+    /// `kafka.schema_registry`: where `format: avro` and `protobuf` topics register their schemas.
     pub schema_registry: Option<RegistryPlan>,
 }
 

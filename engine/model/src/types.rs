@@ -51,6 +51,27 @@ pub enum ValueFormat {
     /// Avro binary in the Confluent wire format (magic byte 0, 4-byte schema id, Avro datum), with
     /// the topic's `schema`/`schemas` registered in `kafka.schema_registry`.
     Avro,
+    /// Protobuf binary in the Confluent wire format (magic byte 0, 4-byte schema id, message
+    /// indexes, the message), with the topic's `.proto` `schema`/`schemas` registered in
+    /// `kafka.schema_registry` and its `message` type.
+    Protobuf,
+}
+
+impl ValueFormat {
+    /// Avro and Protobuf: values encoded against schemas registered in a schema registry.
+    pub fn uses_registry(self) -> bool {
+        matches!(self, ValueFormat::Avro | ValueFormat::Protobuf)
+    }
+
+    /// The name written in a scenario (`format: NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueFormat::Json => "json",
+            ValueFormat::Raw => "raw",
+            ValueFormat::Avro => "avro",
+            ValueFormat::Protobuf => "protobuf",
+        }
+    }
 }
 
 /// How the registry subject of a topic's schema is named (Confluent's subject name strategies).

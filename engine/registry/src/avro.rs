@@ -217,7 +217,7 @@ fn type_name(s: &Schema) -> String {
 }
 
 /// A value as the error shows it: JSON, cut short.
-fn show(v: &Json) -> String {
+pub(crate) fn show(v: &Json) -> String {
     let t = v.to_string();
     if t.chars().count() > 60 {
         format!("{}…", t.chars().take(60).collect::<String>())

@@ -22,6 +22,13 @@ pub enum Compatibility {
     Refused(Vec<String>),
 }
 
+/// The registry's `schemaType` of a schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaType {
+    Avro,
+    Protobuf,
+}
+
 pub struct Client {
     pub url: String,
     timeout: Duration,
@@ -55,8 +62,8 @@ impl Client {
     }
 
     /// The id and version of `schema` if it is already registered under `subject`.
-    pub fn lookup(&self, subject: &str, schema: &str) -> Result<Option<(u32, u32)>, ClientError> {
-        let (status, v) = self.call("POST", &format!("/subjects/{subject}"), Some(&avro_body(schema)))?;
+    pub fn lookup(&self, subject: &str, schema: &str, ty: SchemaType) -> Result<Option<(u32, u32)>, ClientError> {
+        let (status, v) = self.call("POST", &format!("/subjects/{subject}"), Some(&body(schema, ty)))?;
         Ok(match status {
             404 => None,
             _ => Some((num(&v, "id")?, num(&v, "version")?)),
@@ -68,14 +75,14 @@ impl Client {
     /// Two writers registering the first version of one subject at once (shards of one run, or
     /// two runs sharing a record-named subject) can make Apicurio answer 409 "already exists" to
     /// the loser: then the schema is looked up, and registered again once if it is not there.
-    pub fn register(&self, subject: &str, schema: &str) -> Result<u32, ClientError> {
+    pub fn register(&self, subject: &str, schema: &str, ty: SchemaType) -> Result<u32, ClientError> {
         let path = format!("/subjects/{subject}/versions");
-        let (status, v) = match self.call("POST", &path, Some(&avro_body(schema))) {
+        let (status, v) = match self.call("POST", &path, Some(&body(schema, ty))) {
             Err(ClientError::Status { status: 409, .. }) => {
-                if let Some((id, _)) = self.lookup(subject, schema)? {
+                if let Some((id, _)) = self.lookup(subject, schema, ty)? {
                     return Ok(id);
                 }
-                self.call("POST", &path, Some(&avro_body(schema)))?
+                self.call("POST", &path, Some(&body(schema, ty)))?
             }
             other => other?,
         };
@@ -86,9 +93,15 @@ impl Client {
     }
 
     /// `POST /compatibility/subjects/{subject}/versions/{version}?verbose=true`.
-    pub fn compatible(&self, subject: &str, version: &str, schema: &str) -> Result<Compatibility, ClientError> {
+    pub fn compatible(
+        &self,
+        subject: &str,
+        version: &str,
+        schema: &str,
+        ty: SchemaType,
+    ) -> Result<Compatibility, ClientError> {
         let path = format!("/compatibility/subjects/{subject}/versions/{version}?verbose=true");
-        let (status, v) = self.call("POST", &path, Some(&avro_body(schema)))?;
+        let (status, v) = self.call("POST", &path, Some(&body(schema, ty)))?;
         if status == 404 {
             return Ok(Compatibility::Ok); // no version to be compatible with
         }
@@ -143,8 +156,12 @@ impl Client {
     }
 }
 
-fn avro_body(schema: &str) -> Json {
-    json!({"schema": schema, "schemaType": "AVRO"})
+fn body(schema: &str, ty: SchemaType) -> Json {
+    let ty = match ty {
+        SchemaType::Avro => "AVRO",
+        SchemaType::Protobuf => "PROTOBUF",
+    };
+    json!({"schema": schema, "schemaType": ty})
 }
 
 fn num(v: &Json, key: &str) -> Result<u32, ClientError> {

@@ -86,9 +86,9 @@ pub fn compile(file: &Path, spans: &SpanIndex, mut s: Scenario, ov: &Overrides) 
     let blocks = compile_blocks(&mut r, &s, &vars, &plugins);
     let mut kafka = compile_kafka(&mut r, &s.kafka, &clock, &base);
     super::compile_txn::compile_transactions(&mut r, &s.kafka, &s.name, &mut kafka);
-    let any_avro = kafka.topics.iter().any(|t| t.format == distroduce_model::types::ValueFormat::Avro);
+    let registry_format = kafka.topics.iter().find(|t| t.format.uses_registry()).map(|t| t.format);
     kafka.schema_registry =
-        super::compile_schema::compile_registry(&mut r, &s.kafka, ov.schema_registry.as_deref(), any_avro);
+        super::compile_schema::compile_registry(&mut r, &s.kafka, ov.schema_registry.as_deref(), registry_format);
     let expectations = super::compile_expect::compile_expectations(&mut r, &s.expectations, &kafka.topics);
     let limits = compile_limits(&mut r, &s.limits);
     let output = OutputPlan {

@@ -1,8 +1,9 @@
-//! `format: avro`: a topic's `schema` or `schemas` (evolution at timesteps) and
-//! `kafka.schema_registry`. Checked here as far as a file can be checked without the registry: the
-//! schemas are read (files relative to the scenario) and must be JSON, the versions must start at
-//! timestep 0 and go forward. Whether they are valid Avro and compatible with each other is for
-//! the registry, asked by `distroduce-registry` at `engine validate` and before a run.
+//! `format: avro` and `format: protobuf`: a topic's `schema` or `schemas` (evolution at
+//! timesteps), its `message` (Protobuf) and `kafka.schema_registry`. Checked here as far as a file
+//! can be checked without the registry: the schemas are read (files relative to the scenario), an
+//! Avro schema must be JSON, the versions must start at timestep 0 and go forward. Whether they are
+//! valid Avro or Protobuf and compatible with each other is for `distroduce-registry` and the
+//! registry, asked at `engine validate` and before a run.
 
 use super::scenario as raw;
 use super::Reporter;
@@ -10,16 +11,24 @@ use distroduce_model::plan::{RegistryPlan, SchemaVersion};
 use distroduce_model::types::ValueFormat;
 use std::path::Path;
 
-/// The schema versions of topic `alias` (empty unless `format: avro`).
+/// The schema versions of topic `alias` (empty unless `format: avro` or `protobuf`).
 pub fn compile_topic_schemas(r: &mut Reporter, alias: &str, t: &raw::TopicConfig, base: &Path) -> Vec<SchemaVersion> {
     let path = format!("kafka.topics.{alias}");
-    if t.format != ValueFormat::Avro {
+    let fmt = t.format.name();
+    if t.message.is_some() && t.format != ValueFormat::Protobuf {
+        r.at_key(
+            &format!("{path}.message"),
+            format!("`message` applies to `format: protobuf` only (topic `{alias}` is `{fmt}`)"),
+            "set `format: protobuf`, or remove it".to_string(),
+        );
+    }
+    if !t.format.uses_registry() {
         for (field, present) in [("schema", t.schema.is_some()), ("schemas", t.schemas.is_some())] {
             if present {
                 r.at_key(
                     &format!("{path}.{field}"),
-                    format!("`{field}` applies to `format: avro` only (topic `{alias}` is `{}`)", fmt_name(t.format)),
-                    "set `format: avro`, or remove it".to_string(),
+                    format!("`{field}` applies to `format: avro` and `protobuf` only (topic `{alias}` is `{fmt}`)"),
+                    "set `format: avro` or `format: protobuf`, or remove it".to_string(),
                 );
             }
         }
@@ -41,9 +50,11 @@ pub fn compile_topic_schemas(r: &mut Reporter, alias: &str, t: &raw::TopicConfig
         (None, None) => {
             r.at_key(
                 &format!("{path}.format"),
-                format!("topic `{alias}` has `format: avro` but no `schema`"),
-                "add `schema: {file: my.avsc}` (or inline), or `schemas: [{from_timestep: 0, schema: ...}]`"
-                    .to_string(),
+                format!("topic `{alias}` has `format: {fmt}` but no `schema`"),
+                format!(
+                    "add `schema: {{file: my.{}}}` (or inline), or `schemas: [{{from_timestep: 0, schema: ...}}]`",
+                    if t.format == ValueFormat::Avro { "avsc" } else { "proto" }
+                ),
             );
             return Vec::new();
         }
@@ -69,16 +80,17 @@ pub fn compile_topic_schemas(r: &mut Reporter, alias: &str, t: &raw::TopicConfig
             );
         }
         prev = Some(from);
-        if let Some(text) = schema_text(r, src, &entry_path, base) {
+        if let Some(text) = schema_text(r, src, &entry_path, base, t.format) {
             let pos = r.spans.value(&entry_path);
-            out.push(SchemaVersion { from_timestep: from, text, path: entry_path, pos });
+            out.push(SchemaVersion { from_timestep: from, text, path: entry_path, pos, message: t.message.clone() });
         }
     }
     out
 }
 
-/// The schema's JSON text, read from its file if it is one; a diagnostic if it is not JSON.
-fn schema_text(r: &mut Reporter, src: &raw::SchemaSource, path: &str, base: &Path) -> Option<String> {
+/// The schema's text, read from its file if it is one; a diagnostic if an Avro schema is not JSON.
+fn schema_text(r: &mut Reporter, src: &raw::SchemaSource, path: &str, base: &Path, fmt: ValueFormat) -> Option<String> {
+    let avro = fmt == ValueFormat::Avro;
     match src {
         raw::SchemaSource::File(f) => {
             let full = base.join(&f.file);
@@ -93,13 +105,20 @@ fn schema_text(r: &mut Reporter, src: &raw::SchemaSource, path: &str, base: &Pat
                     return None;
                 }
             };
-            match serde_json::from_str::<serde_json::Value>(&text) {
-                Ok(_) => Some(text),
-                Err(e) => {
-                    r.at(&format!("{path}.file"), format!("schema file {} is not JSON: {e}", full.display()), None);
-                    None
-                }
+            if let (true, Err(e)) = (avro, serde_json::from_str::<serde_json::Value>(&text)) {
+                r.at(&format!("{path}.file"), format!("schema file {} is not JSON: {e}", full.display()), None);
+                return None;
             }
+            Some(text)
+        }
+        raw::SchemaSource::Inline(serde_json::Value::String(s)) if !avro => Some(s.clone()),
+        raw::SchemaSource::Inline(_) if !avro => {
+            r.at(
+                path,
+                "a `.proto` schema is text, not a YAML map or list",
+                "write it as a YAML string (a `|` block), or `{file: PATH}`".to_string(),
+            );
+            None
         }
         // JSON text in a YAML string (e.g. `schema: '"string"'` or a block scalar).
         raw::SchemaSource::Inline(serde_json::Value::String(s)) => match serde_json::from_str::<serde_json::Value>(s) {
@@ -117,21 +136,21 @@ fn schema_text(r: &mut Reporter, src: &raw::SchemaSource, path: &str, base: &Pat
     }
 }
 
-/// `kafka.schema_registry`, with `--schema-registry` taking its URL's place. Reports an Avro topic
-/// with no registry to register in.
+/// `kafka.schema_registry`, with `--schema-registry` taking its URL's place. Reports a topic of
+/// format `needs` (Avro or Protobuf) with no registry to register in.
 pub fn compile_registry(
     r: &mut Reporter,
     k: &raw::KafkaConfig,
     flag_url: Option<&str>,
-    any_avro: bool,
+    needs: Option<ValueFormat>,
 ) -> Option<RegistryPlan> {
     let strategy = k.schema_registry.as_ref().map(|c| c.subject_strategy).unwrap_or_default();
     let url = flag_url.map(str::to_string).or_else(|| k.schema_registry.as_ref().map(|c| c.url.clone()));
     let Some(url) = url else {
-        if any_avro {
+        if let Some(f) = needs {
             r.at_key(
                 "kafka",
-                "a topic has `format: avro` but no schema registry is configured",
+                format!("a topic has `format: {}` but no schema registry is configured", f.name()),
                 "add `kafka.schema_registry: {url: http://127.0.0.1:18081/apis/ccompat/v7}` or pass `--schema-registry URL` (scripts/schema-registry start prints one)".to_string(),
             );
         }
@@ -146,12 +165,4 @@ pub fn compile_registry(
         }
     }
     Some(RegistryPlan { url: url.trim_end_matches('/').to_string(), subject_strategy: strategy })
-}
-
-fn fmt_name(f: ValueFormat) -> &'static str {
-    match f {
-        ValueFormat::Json => "json",
-        ValueFormat::Raw => "raw",
-        ValueFormat::Avro => "avro",
-    }
 }

@@ -425,17 +425,23 @@ pub struct TopicConfig {
     #[serde(default)]
     pub disorder: Option<DisorderConfig>,
     /// `format: avro`: the Avro schema of every value, inline (a YAML map, or JSON text) or
-    /// `{file: PATH}` (relative to the scenario). Registered in `kafka.schema_registry`.
+    /// `{file: PATH}` (relative to the scenario); `format: protobuf`: the `.proto` text, inline (a
+    /// YAML string) or `{file: PATH}`. Registered in `kafka.schema_registry`.
     #[serde(default)]
     pub schema: Option<SchemaSource>,
-    /// `format: avro` with schema evolution: versions taking effect at timesteps, e.g.
+    /// `format: avro` or `protobuf` with schema evolution: versions taking effect at timesteps, e.g.
     /// `[{from_timestep: 0, schema: {file: v1.avsc}}, {from_timestep: 50, schema: {file: v2.avsc}}]`.
     /// Each must be compatible with the one before under the registry's compatibility rule.
     #[serde(default)]
     pub schemas: Option<Vec<SchemaEntry>>,
+    /// `format: protobuf`: the full name of the message type of every value, e.g. `chat.Event`
+    /// (optional when the `.proto` declares one top-level message).
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
-/// An Avro schema: `{file: PATH}`, or the schema itself (a YAML map or list, or JSON text).
+/// A schema: `{file: PATH}`, or the schema itself (Avro: a YAML map or list, or JSON text;
+/// Protobuf: the `.proto` text).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum SchemaSource {
@@ -458,8 +464,8 @@ pub struct SchemaEntry {
 pub struct SchemaRegistryConfig {
     /// Base URL, `http://host:port[/path]` (plain HTTP). Overridden by `--schema-registry`.
     pub url: String,
-    /// Subject naming: `topic` (`<topic>-value`, default), `record` (the record's full name) or
-    /// `topic_record` (`<topic>-<record full name>`).
+    /// Subject naming: `topic` (`<topic>-value`, default), `record` (the Avro record's or
+    /// Protobuf message's full name) or `topic_record` (`<topic>-<record full name>`).
     #[serde(default)]
     pub subject_strategy: SubjectStrategy,
 }

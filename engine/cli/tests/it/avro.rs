@@ -24,7 +24,7 @@ const V2_BAD: &str = r#"{"type": "record", "name": "Message", "namespace": "chat
   {"name": "input", "type": "string"}, {"name": "created", "type": "string"},
   {"name": "mood", "type": "string"}]}"#;
 
-fn registry() -> String {
+pub(crate) fn registry() -> String {
     std::env::var("DISTRODUCE_SCHEMA_REGISTRY")
         .expect("DISTRODUCE_SCHEMA_REGISTRY must name a running registry: run the tests with scripts/test (scripts/schema-registry start)")
 }
@@ -35,32 +35,54 @@ fn avro_chat(dir: &Path, topic: &str, topic_extra: &str, kafka_extra: &str) -> s
     std::fs::write(dir.join("v1.avsc"), V1).unwrap();
     std::fs::write(dir.join("v2.avsc"), V2).unwrap();
     std::fs::write(dir.join("v2-bad.avsc"), V2_BAD).unwrap();
+    registry_chat(dir, "avro", topic, topic_extra, kafka_extra)
+}
+
+/// The chat scenario publishing `format: FORMAT` to `topic` (3 partitions, id headers).
+pub(crate) fn registry_chat(
+    dir: &Path,
+    format: &str,
+    topic: &str,
+    topic_extra: &str,
+    kafka_extra: &str,
+) -> std::path::PathBuf {
     let y = read(&repo().join("scenarios/chat.yaml"))
         .replace("{crate: ../plugins/chat}", &format!("{{wasm: {}}}", plugin("chat_plugin")))
         .replace(
             "kafka:\n  topics:\n    chat: {name: chat, partitions: 8}\n",
-            &format!("kafka:\n  id_header: true\n{kafka_extra}  topics:\n    chat:\n      name: {topic}\n      partitions: 3\n      format: avro\n{topic_extra}"),
+            &format!("kafka:\n  id_header: true\n{kafka_extra}  topics:\n    chat:\n      name: {topic}\n      partitions: 3\n      format: {format}\n{topic_extra}"),
         );
-    assert!(y.contains("format: avro"), "the chat scenario's kafka section changed");
+    assert!(y.contains(&format!("format: {format}")), "the chat scenario's kafka section changed");
     scenario(dir, &y)
 }
 
 /// Every message of `topic`, decoded by confluent-kafka's AvroDeserializer with the registry:
 /// `{id: distroduce-id header, schema_id, version (of `subject`), value}`; and the registry's subjects.
 fn consume_with_registry(topic: &str, subject: &str, n: usize) -> (Vec<Json>, Vec<String>) {
+    let decoder = r#"
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+avro = AvroDeserializer(sr)
+def decode(raw, ctx):
+    return avro(raw, ctx)
+"#;
+    consume_decoding(topic, subject, n, decoder)
+}
+
+/// Every message of `topic`, decoded by `decoder`: Python that defines `decode(raw, ctx)` with
+/// `sr` (confluent-kafka's registry client) at hand.
+pub(crate) fn consume_decoding(topic: &str, subject: &str, n: usize, decoder: &str) -> (Vec<Json>, Vec<String>) {
     let python = std::env::var("DISTRODUCE_PYTHON")
         .expect("DISTRODUCE_PYTHON must point at the venv's python: run scripts/test");
     let script = r#"
 import json, sys, time
 from confluent_kafka import Consumer
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import SerializationContext, MessageField
 brokers, url, topic, subject, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 sr = SchemaRegistryClient({"url": url})
 versions = {sr.get_version(subject, v).schema_id: v for v in sr.get_versions(subject)}
-de = AvroDeserializer(sr)
-c = Consumer({"bootstrap.servers": brokers, "group.id": "avro-" + topic, "auto.offset.reset": "earliest",
+exec(sys.argv[6])
+c = Consumer({"bootstrap.servers": brokers, "group.id": "registry-" + topic, "auto.offset.reset": "earliest",
               "enable.auto.commit": False})
 c.subscribe([topic])
 out, deadline, quiet_until = [], time.time() + 90, None
@@ -73,7 +95,7 @@ while time.time() < deadline:
             break
         continue
     raw = m.value()
-    value = de(raw, SerializationContext(topic, MessageField.VALUE))
+    value = decode(raw, SerializationContext(topic, MessageField.VALUE))
     sid = int.from_bytes(raw[1:5], "big")
     out.append({"id": dict(m.headers())["distroduce-id"].decode(), "magic": raw[0], "schema_id": sid,
                 "version": versions.get(sid), "value": value})
@@ -83,7 +105,7 @@ print(json.dumps({"messages": out, "subjects": sr.get_subjects()}))
     let o = Command::new(python)
         .arg("-c")
         .arg(script)
-        .args([&brokers(), &registry(), topic, subject, &n.to_string()])
+        .args([&brokers(), &registry(), topic, subject, &n.to_string(), decoder])
         .output()
         .unwrap();
     assert!(o.status.success(), "the registry-aware consumer failed: {}", String::from_utf8_lossy(&o.stderr));
@@ -93,7 +115,7 @@ print(json.dumps({"messages": out, "subjects": sr.get_subjects()}))
 }
 
 /// `messages.jsonl`: the timestep of each message by its distroduce-id.
-fn timesteps(out: &Path) -> HashMap<String, u64> {
+pub(crate) fn timesteps(out: &Path) -> HashMap<String, u64> {
     read(&out.join("messages.jsonl"))
         .lines()
         .map(|l| {

@@ -31,6 +31,7 @@ mod outputs;
 mod parquet;
 mod plugin_check;
 mod plugin_new;
+mod protobuf;
 mod python_plugin;
 mod report_browser;
 mod scenarios;

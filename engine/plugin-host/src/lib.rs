@@ -13,6 +13,7 @@ pub mod build;
 pub mod cache;
 pub mod component;
 pub mod describe;
+pub mod emit;
 pub mod host;
 pub mod inspect;
 mod inspect_component;

@@ -13,6 +13,7 @@ mod common;
 mod conformance;
 mod containment;
 mod data_plane;
+mod emit_batch;
 #[cfg(feature = "emr")]
 mod emr;
 mod expect_kafka;

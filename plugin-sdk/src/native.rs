@@ -22,13 +22,9 @@ pub trait Host {
     fn rng_f64(&mut self) -> f64;
     fn now_ns(&mut self) -> i64;
     fn log(&mut self, level: i32, msg: &str);
-    /// One `emit` map (ABI §5), MessagePack-encoded. A host may hold it back until [`Host::flush`].
+    /// One `emit` map (ABI §5), MessagePack-encoded.
     fn emit(&mut self, msgpack: &[u8]);
     fn fail(&mut self, msg: &str);
-    /// Hand over the messages held back so far. The WASM backend batches emits into one
-    /// `emit_batch` host call (ABI §5); the in-guest loops flush at the end of every block, so that
-    /// a trap in a later block cannot lose the messages of one that completed.
-    fn flush(&mut self) {}
 }
 
 /// A plugin function: input and output MessagePack exactly as the WASM export's. On failure

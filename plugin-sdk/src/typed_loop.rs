@@ -267,9 +267,7 @@ impl<S: TypedState> TypedLoop<S> {
                     self.marks.push((u.pos, host.emits));
                 }
             }
-            // The block succeeded: its messages go to the host, its record is written, then its
-            // values become the state.
-            host.flush();
+            // The block succeeded: its record, then its values become the state.
             put_u32(&mut self.out, self.marks.len() as u32);
             for &(pos, n) in &self.marks {
                 put_u32(&mut self.out, pos);

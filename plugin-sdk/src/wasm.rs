@@ -27,14 +27,7 @@ unsafe extern "C" {
     fn distroduce_emit(ptr: i32, len: i32);
     #[link_name = "fail"]
     fn distroduce_fail(ptr: i32, len: i32);
-    #[link_name = "emit_batch"]
-    fn distroduce_emit_batch(ptr: i32, len: i32);
 }
-
-/// Emits are held back in [`BATCH`] and handed over in one `emit_batch` call once this many bytes
-/// are waiting, at the end of each block of the in-guest loop and at the end of each call. A
-/// message this size or larger goes out through `emit` at once, without a copy.
-const BATCH_BYTES: usize = 64 * 1024;
 
 /// The imports, seen through the same trait as the native backend's host.
 struct WasmHost;
@@ -54,51 +47,17 @@ impl Host for WasmHost {
     fn log(&mut self, level: i32, msg: &str) {
         unsafe { distroduce_log(level, msg.as_ptr() as i32, msg.len() as i32) }
     }
-    /// Appends the message to the batch (ABI §5 `emit_batch`: `u32` length, then the bytes).
     fn emit(&mut self, msgpack: &[u8]) {
-        if msgpack.len() >= BATCH_BYTES {
-            flush_emits();
-            unsafe { distroduce_emit(msgpack.as_ptr() as i32, msgpack.len() as i32) }
-            return;
-        }
-        let full = BATCH.with_borrow_mut(|b| {
-            b.extend_from_slice(&(msgpack.len() as u32).to_le_bytes());
-            b.extend_from_slice(msgpack);
-            b.len() >= BATCH_BYTES
-        });
-        if full {
-            flush_emits();
-        }
+        unsafe { distroduce_emit(msgpack.as_ptr() as i32, msgpack.len() as i32) }
     }
     fn fail(&mut self, msg: &str) {
         unsafe { distroduce_fail(msg.as_ptr() as i32, msg.len() as i32) }
     }
-    fn flush(&mut self) {
-        flush_emits();
-    }
-}
-
-/// Hands the held-back messages to the host in one `emit_batch` call. The buffer is taken out of
-/// its cell for the call, so that a trap in the host call leaves no borrow behind.
-fn flush_emits() {
-    let mut b = BATCH.with_borrow_mut(std::mem::take);
-    if !b.is_empty() {
-        unsafe { distroduce_emit_batch(b.as_ptr() as i32, b.len() as i32) }
-        b.clear();
-    }
-    BATCH.with_borrow_mut(|slot| *slot = b);
-}
-
-/// Forgets held-back messages (of a call that failed or trapped before it could flush).
-fn drop_emits() {
-    BATCH.with_borrow_mut(Vec::clear);
 }
 
 thread_local! {
     static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    /// Emitted messages not yet handed to the host (see [`BATCH_BYTES`]).
-    static BATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// The in-guest run loop of the current job (ABI.md §10), boxed so its cursor stays put.
     static LOOP: RefCell<Option<Box<dyn RunLoop>>> = const { RefCell::new(None) };
 }
@@ -147,7 +106,6 @@ fn pack(out: &[u8]) -> i64 {
 /// encoded straight into the output buffer, which is reused from call to call.
 pub fn run_wasm(ptr: i32, len: i32, body: Body) -> i64 {
     install_panic_hook();
-    drop_emits();
     let result = INPUT.with_borrow(|buf| {
         // Accept any sub-range of the buffer handed out by `distroduce_alloc`, and nothing else:
         // that keeps the slice below within memory Rust knows is initialised.
@@ -167,13 +125,8 @@ pub fn run_wasm(ptr: i32, len: i32, body: Body) -> i64 {
         })
     });
     match result {
-        Ok(packed) => {
-            flush_emits();
-            packed
-        }
+        Ok(packed) => packed,
         Err(msg) => {
-            // The host discards a failed call's messages.
-            drop_emits();
             WasmHost.fail(&msg);
             0
         }
@@ -248,18 +201,13 @@ fn load_with(ptr: i32, len: i32, load: impl FnOnce(&[u8]) -> Result<Box<dyn RunL
 /// ABI §10 `distroduce_fused_run`: one timestep of the loaded program.
 pub fn fused_run(timestep: i64, time_ns: i64) -> i32 {
     use distroduce_abi::fused::status;
-    drop_emits();
-    let code = LOOP.with_borrow_mut(|slot| match slot {
+    LOOP.with_borrow_mut(|slot| match slot {
         Some(l) => l.run_timestep(timestep as u64, time_ns, &mut WasmHost) as i32,
         None => {
             WasmHost.fail("distroduce_fused_run before a successful distroduce_fused_load");
             status::BAD_PROGRAM as i32
         }
-    });
-    // The loops flush at every block's end. Anything left (a loop that does not, or a block
-    // that failed, whose messages the host discards) goes now.
-    flush_emits();
-    code
+    })
 }
 
 /// ABI §10 `distroduce_fused_cursor`: the cursor's address, 0 before a program is loaded.

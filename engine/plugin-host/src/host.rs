@@ -4,7 +4,6 @@
 //! [`HostCalls`] is the backend-neutral part, shared by the WASM and the native backends; the
 //! WASM-only part ([`StoreData`]) adds the WASI context, the memory limiter and captured stderr.
 
-pub use crate::emit::{BadEmit, Emitted};
 use distroduce_abi::{export, import, IMPORT_MODULE};
 pub use distroduce_model::rng::{derive, mix, SplitMix64};
 use std::collections::VecDeque;
@@ -193,12 +192,6 @@ impl HostCalls {
         self.charge_emit(payload.len())?;
         self.emitted.push(payload);
         Ok(())
-    }
-
-    /// Record every message of an `emit_batch` buffer ([`crate::emit::split_batch`]), in order,
-    /// each counted against `limits.emit_bytes` as through `emit` (the length prefixes are not).
-    pub fn emit_batch(&mut self, batch: &[u8]) -> wasmtime::Result<()> {
-        crate::emit::split_batch(batch, |msg| Ok(self.emit(msg)?))
     }
 
     /// Count `len` emitted bytes against the call's limit.
@@ -510,11 +503,35 @@ fn poll_oneoff(mut c: Caller<'_, StoreData>, subs: i32, events: i32, n: i32, nev
     SUCCESS
 }
 
-/// The memory of the calling instance: the one the backend set for this call, else by name.
-fn calling_memory(c: &mut Caller<'_, StoreData>) -> Option<wasmtime::Memory> {
-    match c.data().calling_memory {
-        Some(m) => Some(m),
-        None => c.get_export(export::MEMORY).and_then(|e| e.into_memory()),
+/// Emitted payloads back to back in one buffer: no allocation per message once it has grown.
+#[derive(Debug, Default)]
+pub struct Emitted {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Emitted {
+    pub fn push(&mut self, payload: &[u8]) {
+        self.bytes.extend_from_slice(payload);
+        self.ends.push(self.bytes.len());
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+    /// The payloads in emission order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.ends.iter().scan(0, |start, &end| {
+            let s = &self.bytes[*start..end];
+            *start = end;
+            Some(s)
+        })
+    }
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
     }
 }
 
@@ -559,7 +576,11 @@ pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         IMPORT_MODULE,
         import::EMIT,
         |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| -> wasmtime::Result<()> {
-            let Some(mem) = calling_memory(&mut c) else {
+            let mem = match c.data().calling_memory {
+                Some(m) => Some(m),
+                None => c.get_export(export::MEMORY).and_then(|e| e.into_memory()),
+            };
+            let Some(mem) = mem else {
                 c.data_mut().host.fail("emit: the plugin exports no memory");
                 return Ok(());
             };
@@ -570,25 +591,6 @@ pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
                 None => store.host.fail("emit: message pointer out of bounds"),
             }
             Ok(())
-        },
-    )?;
-    linker.func_wrap(
-        IMPORT_MODULE,
-        import::EMIT_BATCH,
-        |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| -> wasmtime::Result<()> {
-            let Some(mem) = calling_memory(&mut c) else {
-                return Err(BadEmit("emit_batch: the plugin exports no memory".into()).into());
-            };
-            let (data, store) = mem.data_and_store_mut(&mut c);
-            let (start, len) = (ptr as u32 as usize, len as u32 as usize);
-            match start.checked_add(len).and_then(|end| data.get(start..end)) {
-                Some(batch) => store.host.emit_batch(batch),
-                None => Err(BadEmit(format!(
-                    "emit_batch: the batch at {start:#x} ({len} bytes) lies outside the plugin's {} bytes of memory",
-                    data.len()
-                ))
-                .into()),
-            }
         },
     )?;
     linker.func_wrap(IMPORT_MODULE, import::FAIL, |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| {
@@ -666,4 +668,4 @@ fn ready_pollable(
 pub const COMPONENT_HOST: &str = "distroduce:plugin/host@1.0.0";
 
 /// Imports a plugin may use.
-pub const HOST_IMPORTS: [&str; 7] = import::ALL;
+pub const HOST_IMPORTS: [&str; 6] = import::ALL;

@@ -90,7 +90,7 @@ pub(crate) fn abi_problems(module: &Module, forbid_wasi_io: bool) -> Vec<AbiProb
         match imp.module() {
             IMPORT_MODULE if !HOST_IMPORTS.contains(&imp.name()) => out.push(AbiProblem {
                 message: format!("imports `{name}`, which the engine does not provide"),
-                hint: "the `distroduce` host functions are rng_u64, rng_f64, now_ns, log, emit, emit_batch and fail (ABI.md §5)",
+                hint: "the `distroduce` host functions are rng_u64, rng_f64, now_ns, log, emit and fail (ABI.md §5)",
             }),
             WASI_MODULE if forbid_wasi_io && WASI_FORBIDDEN.iter().any(|p| imp.name().starts_with(p)) => {
                 out.push(AbiProblem {

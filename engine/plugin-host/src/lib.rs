@@ -13,7 +13,6 @@ pub mod build;
 pub mod cache;
 pub mod component;
 pub mod describe;
-pub mod emit;
 pub mod host;
 pub mod inspect;
 mod inspect_component;

@@ -566,9 +566,6 @@ fn classify(store: &mut Store<StoreData>, e: wasmtime::Error, deadline_ticks: u6
     if let Some(l) = e.downcast_ref::<LimitExceeded>() {
         return CallFailure::Limit(l.to_string());
     }
-    if let Some(b) = e.downcast_ref::<super::emit::BadEmit>() {
-        return CallFailure::BadOutput(b.0.clone());
-    }
     let text = format!("{e:?}");
     match e.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::Interrupt) => {

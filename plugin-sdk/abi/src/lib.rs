@@ -22,11 +22,8 @@ pub mod import {
     pub const LOG: &str = "log";
     pub const EMIT: &str = "emit";
     pub const FAIL: &str = "fail";
-    /// `(ptr: i32, len: i32)`: several `emit` maps in one call, each as a little-endian `u32`
-    /// length and that many bytes (ABI.md §5).
-    pub const EMIT_BATCH: &str = "emit_batch";
     /// Every host import; anything else in [`super::IMPORT_MODULE`] is rejected at load time.
-    pub const ALL: [&str; 7] = [RNG_U64, RNG_F64, NOW_NS, LOG, EMIT, FAIL, EMIT_BATCH];
+    pub const ALL: [&str; 6] = [RNG_U64, RNG_F64, NOW_NS, LOG, EMIT, FAIL];
 }
 
 /// Exports the guest provides (ABI.md §1 and §2).

@@ -27,15 +27,13 @@ fn picky(good: &[u8], bad: &[u8], emit_bad: bool, extra: &str) -> String {
 }
 
 /// [`picky`] with the instructions run 1 executes (`bad_call`, leaving the packed output as an
-/// i64; `bad` is at 4096) and the memory size in pages. `$emit`, `$emit_batch` and `$log` are
-/// imported.
-pub(crate) fn picky_code(good: &[u8], bad: &[u8], bad_call: &str, pages: u32, extra: &str) -> String {
+/// i64; `bad` is at 4096) and the memory size in pages. `$emit` and `$log` are imported.
+fn picky_code(good: &[u8], bad: &[u8], bad_call: &str, pages: u32, extra: &str) -> String {
     let (g, b) = (wat_bytes(good), wat_bytes(bad));
     let gl = good.len();
     format!(
         r#"(module
   (import "distroduce" "emit" (func $emit (param i32 i32)))
-  (import "distroduce" "emit_batch" (func $emit_batch (param i32 i32)))
   (import "distroduce" "log" (func $log (param i32 i32 i32)))
   (memory (export "memory") {pages})
   (data (i32.const 256) "{g}")
@@ -63,7 +61,7 @@ pub(crate) fn picky_code(good: &[u8], bad: &[u8], bad_call: &str, pages: u32, ex
 
 /// Run a scenario using `wat` as plugin `w` with 2 runs of 3 timesteps; `blocks` uses `w.f`.
 /// Returns (exit code, stderr, records.jsonl, elapsed).
-pub(crate) fn run_hostile(wat: &str, state: &str, blocks: &str) -> (i32, String, String, Duration) {
+fn run_hostile(wat: &str, state: &str, blocks: &str) -> (i32, String, String, Duration) {
     let h = run_measured(wat, "", state, blocks);
     (h.code, h.err, h.records, h.elapsed)
 }
@@ -114,7 +112,7 @@ fn deep_list() -> Vec<u8> {
     b
 }
 
-pub(crate) fn assert_contained(what: &str, (code, err, records, elapsed): (i32, String, String, Duration), want: &str) {
+fn assert_contained(what: &str, (code, err, records, elapsed): (i32, String, String, Duration), want: &str) {
     assert_eq!(code, 1, "{what}: the run fails with exit code 1 (no abort): {err}");
     assert!(
         err.contains("plugin `w` export `f` failed in simulation 0 subset 0 run 1 at timestep 1, substep 1"),

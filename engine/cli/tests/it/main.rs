@@ -13,7 +13,6 @@ mod common;
 mod conformance;
 mod containment;
 mod data_plane;
-mod emit_batch;
 #[cfg(feature = "emr")]
 mod emr;
 mod expect_kafka;

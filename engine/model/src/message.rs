@@ -70,12 +70,15 @@ pub fn parse_emit_into(
     Ok(())
 }
 
+/// What [`parse_fixed`] reads: the topic index, the value and the key.
+type Fixed<'a> = (usize, &'a [u8], Option<&'a [u8]>);
+
 /// The topic index, value and key of a payload in the SDKs' layout for bytes: a map of 2 or 3
 /// entries, `topic` (a declared alias), `value` (binary) and optionally `key` (a UTF-8 string or
 /// nil), in that order and nothing after it, for a topic whose format sends binary values as they
 /// are (`json`, `raw`) and, when the key is absent, has no key template. `None` for anything else.
 /// It accepts only what [`parse_emit`] accepts, with the same result.
-fn parse_fixed<'a>(b: &'a [u8], topics: &[TopicPlan]) -> Option<(usize, &'a [u8], Option<&'a [u8]>)> {
+fn parse_fixed<'a>(b: &'a [u8], topics: &[TopicPlan]) -> Option<Fixed<'a>> {
     let entries = match *b.first()? {
         m @ 0x82..=0x83 => (m & 0x0f) as usize,
         _ => return None,

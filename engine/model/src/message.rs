@@ -13,7 +13,7 @@ pub struct MsgMeta {
     pub seq: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutMessage {
     /// Index into the scenario's topic aliases.
     pub topic: usize,
@@ -33,6 +33,111 @@ pub struct OutMessage {
 /// ns maps onto the same boundary in ms).
 pub fn ns_to_ms(ns: i64) -> i64 {
     ns.div_euclid(1_000_000)
+}
+
+/// [`parse_emit`] into `out`, reusing its buffers (value, key, headers), so that a job that emits
+/// millions of messages stops allocating once its first blocks have been sent. The layout the
+/// SDKs write for bytes (`{topic, value: bin, key?}`, in that order) is read in one pass
+/// ([`parse_fixed`]); anything else goes through [`parse_emit`], which also words every error.
+pub fn parse_emit_into(
+    b: &[u8],
+    topics: &[TopicPlan],
+    now_ns: i64,
+    timestep: u64,
+    out: &mut OutMessage,
+) -> Result<(), String> {
+    let Some((topic, value, key)) = parse_fixed(b, topics) else {
+        *out = parse_emit(b, topics, now_ns, timestep)?;
+        return Ok(());
+    };
+    let plan = &topics[topic];
+    out.topic = topic;
+    out.value.clear();
+    out.value.extend_from_slice(value);
+    match key {
+        Some(k) => {
+            let buf = out.key.get_or_insert_with(Vec::new);
+            buf.clear();
+            buf.extend_from_slice(k);
+        }
+        None => out.key = None,
+    }
+    out.headers.clear();
+    out.headers.extend(plan.headers.iter().cloned());
+    out.partition = plan.partition;
+    out.event_time_ms = Some(ns_to_ms(now_ns));
+    out.meta = MsgMeta::default();
+    Ok(())
+}
+
+/// What [`parse_fixed`] reads: the topic index, the value and the key.
+type Fixed<'a> = (usize, &'a [u8], Option<&'a [u8]>);
+
+/// The topic index, value and key of a payload in the SDKs' layout for bytes: a map of 2 or 3
+/// entries, `topic` (a declared alias), `value` (binary) and optionally `key` (a UTF-8 string or
+/// nil), in that order and nothing after it, for a topic whose format sends binary values as they
+/// are (`json`, `raw`) and, when the key is absent, has no key template. `None` for anything else.
+/// It accepts only what [`parse_emit`] accepts, with the same result.
+fn parse_fixed<'a>(b: &'a [u8], topics: &[TopicPlan]) -> Option<Fixed<'a>> {
+    let entries = match *b.first()? {
+        m @ 0x82..=0x83 => (m & 0x0f) as usize,
+        _ => return None,
+    };
+    let at = literal(b, 1, b"\xa5topic")?;
+    let (alias, at) = str_at(b, at)?;
+    let topic = topics.iter().position(|t| t.alias.as_bytes() == alias)?;
+    let plan = &topics[topic];
+    if !matches!(plan.format, ValueFormat::Json | ValueFormat::Raw) {
+        return None;
+    }
+    let at = literal(b, at, b"\xa5value")?;
+    let (value, mut at) = bin_at(b, at)?;
+    let mut key = None;
+    if entries == 3 {
+        at = literal(b, at, b"\xa3key")?;
+        if *b.get(at)? == 0xc0 {
+            at += 1;
+        } else {
+            let (k, end) = str_at(b, at)?;
+            if !k.is_ascii() {
+                std::str::from_utf8(k).ok()?;
+            }
+            key = Some(k);
+            at = end;
+        }
+    } else if plan.key.is_some() {
+        return None;
+    }
+    (at == b.len()).then_some((topic, value, key))
+}
+
+/// The position after `lit` if `b` has it at `at`.
+fn literal(b: &[u8], at: usize, lit: &[u8]) -> Option<usize> {
+    b.get(at..)?.starts_with(lit).then_some(at + lit.len())
+}
+
+/// The payload of the string at `at` and the position after it.
+fn str_at(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    let (h, n) = match *b.get(at)? {
+        m @ 0xa0..=0xbf => (1, (m & 0x1f) as usize),
+        0xd9 => (2, *b.get(at + 1)? as usize),
+        0xda => (3, u16::from_be_bytes([*b.get(at + 1)?, *b.get(at + 2)?]) as usize),
+        _ => return None,
+    };
+    let end = at + h + n;
+    Some((b.get(at + h..end)?, end))
+}
+
+/// The payload of the binary value at `at` and the position after it.
+fn bin_at(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    let (h, n) = match *b.get(at)? {
+        0xc4 => (2, *b.get(at + 1)? as usize),
+        0xc5 => (3, u16::from_be_bytes([*b.get(at + 1)?, *b.get(at + 2)?]) as usize),
+        0xc6 => (5, u32::from_be_bytes(b.get(at + 1..at + 5)?.try_into().ok()?) as usize),
+        _ => return None,
+    };
+    let end = (at + h).checked_add(n)?;
+    Some((b.get(at + h..end)?, end))
 }
 
 /// Decode one `emit` payload and apply its topic's settings (format, key template, headers,
@@ -280,6 +385,74 @@ mod tests {
         assert_eq!(ns_to_ms(-1), -1, "before the epoch rounds towards the past");
         let bad = from_json(&json!({"topic": "chat", "value": 1, "time_ns": "soon"}));
         assert!(parse_emit(&bad, &[topic("chat")], clock, 0).unwrap_err().contains("`time_ns` must be an integer"));
+    }
+
+    /// `{topic, value: bin, key?}` as the SDKs write it; `key: Some(None)` is an explicit nil.
+    fn sdk_layout(topic: &str, value: &[u8], key: Option<Option<&[u8]>>) -> Vec<u8> {
+        fn s(b: &mut Vec<u8>, t: &[u8]) {
+            match t.len() {
+                n @ 0..32 => b.push(0xa0 | n as u8),
+                n => b.extend_from_slice(&[0xd9, n as u8]),
+            }
+            b.extend_from_slice(t);
+        }
+        let mut b = vec![if key.is_some() { 0x83 } else { 0x82 }];
+        s(&mut b, b"topic");
+        s(&mut b, topic.as_bytes());
+        s(&mut b, b"value");
+        match value.len() {
+            n @ 0..256 => b.extend_from_slice(&[0xc4, n as u8]),
+            n => b.extend_from_slice(&[0xc5, (n >> 8) as u8, n as u8]),
+        }
+        b.extend_from_slice(value);
+        if let Some(k) = key {
+            s(&mut b, b"key");
+            match k {
+                Some(k) => s(&mut b, k),
+                None => b.push(0xc0),
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn the_one_pass_reading_gives_what_the_general_one_gives() {
+        let mut raw = topic("raw");
+        raw.format = ValueFormat::Raw;
+        let mut keyed = topic("keyed");
+        keyed.key = Some(KeyTemplate::parse("k").unwrap());
+        keyed.headers = vec![("h".into(), b"v".to_vec())];
+        keyed.partition = Some(2);
+        let topics = [topic("json"), raw, keyed];
+        let big = vec![b'x'; 300];
+        let cases: Vec<(Vec<u8>, bool)> = vec![
+            (sdk_layout("json", b"payload", None), true),
+            (sdk_layout("raw", &big, Some(Some(b"42"))), true),
+            (sdk_layout("json", b"p", Some(None)), true),
+            (sdk_layout("keyed", b"p", Some(Some("ключ".as_bytes()))), true),
+            // The template fills a missing key: the general reading.
+            (sdk_layout("keyed", b"p", None), false),
+            (sdk_layout("nope", b"p", None), false),
+            (sdk_layout("json", b"p", Some(Some(&[0xff]))), false),
+            ([sdk_layout("json", b"p", None), vec![0xc0]].concat(), false),
+            (from_json(&json!({"topic": "json", "value": {"a": 1}})), false),
+        ];
+        for (b, fast) in cases {
+            assert_eq!(parse_fixed(&b, &topics).is_some(), fast, "{b:02x?}");
+            let want = parse_emit(&b, &topics, 5_000_000, 0);
+            // A recycled message, full of another one's bytes.
+            let mut got = OutMessage {
+                key: Some(b"old key".to_vec()),
+                value: b"old value".to_vec(),
+                headers: vec![("old".into(), vec![1])],
+                meta: MsgMeta { seq: 9, ..MsgMeta::default() },
+                ..OutMessage::default()
+            };
+            match parse_emit_into(&b, &topics, 5_000_000, 0, &mut got) {
+                Ok(()) => assert_eq!(Ok(got), want, "{b:02x?}"),
+                Err(e) => assert_eq!(Err(e), want, "{b:02x?}"),
+            }
+        }
     }
 
     #[test]

@@ -46,19 +46,24 @@ pub(crate) struct Collect<'a> {
 
 impl Collect<'_> {
     /// Hand messages to the producer (after the disorder stage), in order.
-    fn send_all(&mut self, m: Vec<OutMessage>) -> Result<(), String> {
+    fn send_all(&mut self, mut m: Vec<OutMessage>) -> Result<(), String> {
+        self.send_kept(&mut m)
+    }
+
+    /// [`Collect::send_all`], taking out of `m` only the messages it keeps (`keep_messages`).
+    fn send_kept(&mut self, m: &mut Vec<OutMessage>) -> Result<(), String> {
         // Most timesteps of most models send nothing; they need no clock reads.
         if m.is_empty() {
             return Ok(());
         }
         let started = Instant::now();
-        for msg in &m {
+        for msg in m.iter() {
             self.sink.send(msg)?;
         }
         self.publish_time += started.elapsed();
         self.sent += m.len() as u64;
         if self.keep_messages {
-            self.messages.extend(m);
+            self.messages.append(m);
         }
         Ok(())
     }
@@ -112,20 +117,20 @@ impl JobSink for Collect<'_> {
         }
         Ok(())
     }
-    fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), FailKind> {
+    fn messages(&mut self, m: &mut Vec<OutMessage>) -> Result<(), FailKind> {
         // Expectations see each distinct message once, as emitted, whatever disorder follows.
-        for msg in &m {
+        for msg in m.iter() {
             self.groups.add(self.expectations, msg).map_err(FailKind::Expect)?;
         }
-        let m = match &mut self.disorder {
+        match &mut self.disorder {
             Some(d) => {
                 let mut now = Vec::with_capacity(m.len());
-                d.admit(m, &mut now);
-                now
+                d.admit(std::mem::take(m), &mut now);
+                self.send_all(now)
             }
-            None => m,
-        };
-        self.send_all(m).map_err(FailKind::Sink)
+            None => self.send_kept(m),
+        }
+        .map_err(FailKind::Sink)
     }
     fn timestep_done(&mut self, t: u64, now_ns: i64) -> Result<(), FailKind> {
         if let Some(p) = self.progress {

@@ -292,7 +292,7 @@ fn run_loaded(
             taken = end;
             if !emits.msgs.is_empty() {
                 let first = plan.policies.first().map(|f| f.display.clone()).unwrap_or_default();
-                sink.messages(std::mem::take(&mut emits.msgs)).map_err(|e| fail_at(t, k, first, e, backend))?;
+                emits.hand_off(sink).map_err(|e| fail_at(t, k, first, e, backend))?;
             }
             let vals = match next {
                 Some(next) => {

@@ -12,7 +12,7 @@
 
 use super::input::{encode_ctx, encode_record, Keys, SignalProjector, Stamp, StateProjector};
 use super::JobFailure;
-use distroduce_model::message::{parse_emit, MsgMeta, OutMessage};
+use distroduce_model::message::{parse_emit_into, MsgMeta, OutMessage};
 use distroduce_model::record::Record;
 use distroduce_model::rng::derive;
 use distroduce_model::types::Semantics;
@@ -26,8 +26,9 @@ use distroduce_plugin_host::{CallFailure, CallSetup, JobBackend, Resolved, Slot}
 pub trait JobSink {
     /// A new record; an error (from publishing it) fails the job.
     fn record(&mut self, r: Record) -> Result<(), String>;
-    /// Messages of a completed block, in emission order; an error fails the job.
-    fn messages(&mut self, m: Vec<OutMessage>) -> Result<(), FailKind>;
+    /// Messages of a completed block, in emission order; an error fails the job. The sink takes
+    /// out of `m` what it keeps; what it leaves are spent messages whose buffers the caller reuses.
+    fn messages(&mut self, m: &mut Vec<OutMessage>) -> Result<(), FailKind>;
     /// Which loop runs this job (called once, before its first record): the plugin's in-guest
     /// loop or the host's.
     fn loop_used(&mut self, _fused: bool) {}
@@ -165,7 +166,7 @@ pub fn run_job(
 
             // Policies.
             outputs.clear();
-            emits.msgs.clear();
+            emits.discard();
             for step in &plan.policy_order {
                 let PolicyStep::Policy(pi) = *step else { continue };
                 let (slot, f) = (&block.policies[pi], &plan.policies[pi]);
@@ -241,12 +242,10 @@ pub fn run_job(
             drop(states);
 
             // Messages of this block, now that it has succeeded.
-            if !emits.msgs.is_empty() {
-                sink.messages(std::mem::take(&mut emits.msgs)).map_err(|e| {
-                    let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
-                    fail(slot, e, backend)
-                })?;
-            }
+            emits.hand_off(sink).map_err(|e| {
+                let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
+                fail(slot, e, backend)
+            })?;
 
             state = next;
             stamp = Stamp { substep: k, timestep: t };
@@ -304,6 +303,8 @@ fn call_checked(
 pub(crate) struct Emits<'a> {
     topics: &'a [distroduce_model::TopicPlan],
     pub(crate) msgs: Vec<OutMessage>,
+    /// Sent messages whose buffers the next ones reuse ([`parse_emit_into`]).
+    spare: Vec<OutMessage>,
     /// Sequence number within the job.
     seq: u64,
     job: JobId,
@@ -312,7 +313,7 @@ pub(crate) struct Emits<'a> {
 
 impl<'a> Emits<'a> {
     pub(crate) fn new(topics: &'a [distroduce_model::TopicPlan], job: JobId, id_header: bool) -> Self {
-        Self { topics, msgs: Vec::new(), seq: 0, job, id_header }
+        Self { topics, msgs: Vec::new(), spare: Vec::new(), seq: 0, job, id_header }
     }
 
     fn collect(
@@ -326,13 +327,18 @@ impl<'a> Emits<'a> {
             return Ok(());
         }
         self.msgs.reserve(host.emitted.len());
-        let parsed: Result<Vec<OutMessage>, String> =
-            host.emitted.iter().map(|b| parse_emit(b, self.topics, now_ns, timestep)).collect();
-        host.emitted.clear();
-        for m in parsed.map_err(FailKind::Emit)? {
-            self.add(m, timestep, substep);
+        let before = self.msgs.len();
+        let mut result = Ok(());
+        for b in host.emitted.iter() {
+            result = self.push(b, (timestep, substep), now_ns);
+            if result.is_err() {
+                // The call fails: none of its messages count.
+                self.spare.extend(self.msgs.drain(before..));
+                break;
+            }
         }
-        Ok(())
+        host.emitted.clear();
+        result
     }
 
     /// One emitted payload of the block at `(timestep, substep)`.
@@ -342,9 +348,32 @@ impl<'a> Emits<'a> {
         (timestep, substep): (u64, u32),
         now_ns: i64,
     ) -> Result<(), FailKind> {
-        let m = parse_emit(payload, self.topics, now_ns, timestep).map_err(FailKind::Emit)?;
-        self.add(m, timestep, substep);
-        Ok(())
+        let mut m = self.spare.pop().unwrap_or_default();
+        match parse_emit_into(payload, self.topics, now_ns, timestep, &mut m) {
+            Ok(()) => {
+                self.add(m, timestep, substep);
+                Ok(())
+            }
+            Err(e) => {
+                self.spare.push(m);
+                Err(FailKind::Emit(e))
+            }
+        }
+    }
+
+    /// Hand the block's messages to `sink`; the buffers of those it does not keep are reused.
+    pub(crate) fn hand_off(&mut self, sink: &mut dyn JobSink) -> Result<(), FailKind> {
+        if self.msgs.is_empty() {
+            return Ok(());
+        }
+        let sent = sink.messages(&mut self.msgs);
+        self.discard();
+        sent
+    }
+
+    /// Drop the block's messages (keeping their buffers).
+    pub(crate) fn discard(&mut self) {
+        self.spare.append(&mut self.msgs);
     }
 
     fn add(&mut self, mut m: OutMessage, timestep: u64, substep: u32) {

@@ -12,6 +12,7 @@ pub(crate) use super::kafka_setup::{create_topics, wait_until_connected};
 use super::measure::{Meter, Pacer};
 use super::metrics::{LibrdkafkaStats, Metrics};
 use super::opaque;
+use super::topic_handle::TopicHandle;
 use super::{DeliveryStats, MessageSink};
 use distroduce_model::message::OutMessage;
 use distroduce_model::types::TimestampMode;
@@ -200,6 +201,8 @@ pub(crate) struct Publisher {
 }
 
 pub struct KafkaSink {
+    /// One handle per topic alias; declared before `producer`, so released before its client.
+    handles: Vec<TopicHandle>,
     producer: ThreadedProducer<Ctx>,
     publisher: Publisher,
     brokers: String,
@@ -293,7 +296,8 @@ impl KafkaSink {
             create_topics(plan, &cfg)?;
             wait_for_leaders(producer.client(), plan)?;
         }
-        Ok(Self { producer, publisher, brokers: brokers.to_string(), embedded })
+        let handles = TopicHandle::open_all(producer.client().native_ptr(), &publisher.topics)?;
+        Ok(Self { handles, producer, publisher, brokers: brokers.to_string(), embedded })
     }
 }
 
@@ -301,7 +305,38 @@ impl Publisher {
     /// Hand `m` to `producer`, waiting while its queue is full. A message librdkafka refuses is
     /// counted as failed (with the first error kept), not returned: the run reports it.
     pub(crate) fn send(&self, producer: &ThreadedProducer<Ctx>, m: &OutMessage) -> Result<(), String> {
+        self.send_via(producer, &[], m)
+    }
+
+    /// [`Publisher::send`], through `handles` (one per topic alias, of `producer`'s client) when
+    /// the message has neither headers nor a timestamp to carry.
+    pub(crate) fn send_via(
+        &self,
+        producer: &ThreadedProducer<Ctx>,
+        handles: &[TopicHandle],
+        m: &OutMessage,
+    ) -> Result<(), String> {
         let topic = &self.topics[m.topic];
+        let timestamp = m.event_time_ms.filter(|_| self.event_timestamps);
+        // The first send starts the delivery clock.
+        let epoch = self.stats.epoch();
+        let tag = opaque::pack(m.topic, self.pacer.as_ref().map(|p| p.wait_turn(epoch)));
+        if let (Some(h), true, None) = (handles.get(m.topic), m.headers.is_empty(), timestamp) {
+            loop {
+                match h.produce(m.partition, &m.value, m.key.as_deref(), tag) {
+                    Ok(()) => {
+                        self.enqueued();
+                        return Ok(());
+                    }
+                    // Back-pressure: the producer thread drains the queue as acks arrive.
+                    Err(RDKafkaErrorCode::QueueFull) => std::thread::sleep(Duration::from_micros(200)),
+                    Err(e) => {
+                        self.enqueue_failed(m.topic, topic, &e);
+                        return Ok(());
+                    }
+                }
+            }
+        }
         let mut headers = None;
         if !m.headers.is_empty() {
             let mut h = OwnedHeaders::new_with_capacity(m.headers.len());
@@ -310,9 +345,7 @@ impl Publisher {
             }
             headers = Some(h);
         }
-        let epoch = self.stats.epoch();
-        let due = self.pacer.as_ref().map(|p| p.wait_turn(epoch));
-        let mut rec = BaseRecord::with_opaque_to(topic, opaque::pack(m.topic, due)).payload(&m.value);
+        let mut rec = BaseRecord::with_opaque_to(topic, tag).payload(&m.value);
         if let Some(k) = &m.key {
             rec = rec.key(k);
         }
@@ -322,16 +355,13 @@ impl Publisher {
         if let Some(p) = m.partition {
             rec = rec.partition(p);
         }
-        if let Some(ms) = m.event_time_ms.filter(|_| self.event_timestamps) {
+        if let Some(ms) = timestamp {
             rec = rec.timestamp(ms);
         }
         loop {
             match producer.send(rec) {
                 Ok(()) => {
-                    self.stats.produced.0.fetch_add(1, Ordering::Relaxed);
-                    if let Some(metrics) = &self.metrics {
-                        metrics.enqueued();
-                    }
+                    self.enqueued();
                     return Ok(());
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
@@ -340,16 +370,28 @@ impl Publisher {
                     std::thread::sleep(Duration::from_micros(200));
                 }
                 Err((e, _)) => {
-                    self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                    if let Some(metrics) = &self.metrics {
-                        metrics.enqueue_failed(m.topic);
-                    }
-                    let mut first = self.stats.first_error.lock().unwrap_or_else(|p| p.into_inner());
-                    first.get_or_insert_with(|| format!("cannot enqueue a message for {topic}: {e}"));
+                    self.enqueue_failed(m.topic, topic, &e);
                     return Ok(());
                 }
             }
         }
+    }
+
+    fn enqueued(&self) {
+        self.stats.produced.0.fetch_add(1, Ordering::Relaxed);
+        if let Some(metrics) = &self.metrics {
+            metrics.enqueued();
+        }
+    }
+
+    /// A message librdkafka refused: counted as failed, the first error kept for the summary.
+    fn enqueue_failed(&self, index: usize, topic: &str, e: &dyn std::fmt::Display) {
+        self.stats.failed.fetch_add(1, Ordering::Relaxed);
+        if let Some(metrics) = &self.metrics {
+            metrics.enqueue_failed(index);
+        }
+        let mut first = self.stats.first_error.lock().unwrap_or_else(|p| p.into_inner());
+        first.get_or_insert_with(|| format!("cannot enqueue a message for {topic}: {e}"));
     }
 
     /// The figures so far, with `warnings`; `embedded`: also check the mock cluster's limits.
@@ -396,7 +438,7 @@ impl Publisher {
 
 impl MessageSink for KafkaSink {
     fn send(&self, m: &OutMessage) -> Result<(), String> {
-        self.publisher.send(&self.producer, m)
+        self.publisher.send_via(&self.producer, &self.handles, m)
     }
 
     fn finish(&self, timeout: Duration) -> DeliveryStats {

@@ -11,6 +11,7 @@ mod opaque;
 pub mod parquet;
 pub mod records;
 mod series;
+mod topic_handle;
 
 use distroduce_model::message::OutMessage;
 pub use distroduce_model::output::{DeliveryStats, MessageSink, RecordWriter};

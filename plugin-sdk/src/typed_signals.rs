@@ -164,3 +164,27 @@ impl<T> SignalsProbeFallback for &SignalsProbe<T> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SignalValue;
+    use distroduce_values::aggregate::{combine, AggOp};
+
+    /// Lists and strings fold as the engine combines their encodings: same value, same error.
+    #[test]
+    fn lists_and_strings_fold_like_the_engine() {
+        let ops = [AggOp::Add, AggOp::Mul, AggOp::Max, AggOp::Min, AggOp::First, AggOp::Last, AggOp::Merge];
+        for op in ops {
+            let (a, b) = (vec!["x".to_string()], vec!["y".to_string(), "z".to_string()]);
+            let want = combine(op, "s", &rmp_serde::to_vec(&a).unwrap(), &rmp_serde::to_vec(&b).unwrap());
+            let mut got = a.clone();
+            let got = got.combine(&b, op, "s").map(|()| rmp_serde::to_vec(&got).unwrap());
+            assert_eq!(got, want, "{op:?} on lists");
+            let (a, b) = ("ab".to_string(), "cd".to_string());
+            let want = combine(op, "s", &rmp_serde::to_vec(&a).unwrap(), &rmp_serde::to_vec(&b).unwrap());
+            let mut got = a.clone();
+            let got = got.combine(&b, op, "s").map(|()| rmp_serde::to_vec(&got).unwrap());
+            assert_eq!(got, want, "{op:?} on strings");
+        }
+    }
+}

@@ -61,6 +61,12 @@
 //! (numbers, strings, lists) aggregate without encoding; [`Shared`] values (a block's messages)
 //! are forwarded by reference; an export whose host-loop signature reads a projection gets a
 //! `#[state_update(typed_only)]` form bound with `export => typed_fn` (see `plugins/chat`).
+//! Such a form has no export of its own, hence no name:
+//!
+//! ```compile_fail
+//! #[distroduce_sdk::state_update(typed_only, name = "other")]
+//! fn s_typed() -> i64 { 0 } // `typed_only` takes no `name`
+//! ```
 //!
 //! # Export name
 //! The function's name, or `#[policy(name = "x")]`. The name must be a Rust identifier, which

@@ -22,6 +22,12 @@ fn export_name(attr: TokenStream, default: &Ident) -> Result<(Ident, bool), Erro
         }
     });
     syn::parse::Parser::parse2(parser, attr)?;
+    if let (true, Some(lit)) = (typed_only, &name) {
+        return Err(Error::new(
+            lit.span(),
+            "`typed_only` takes no `name`: `native_table!` binds it as `export => this_fn`",
+        ));
+    }
     let export = match name {
         None => default.clone(),
         Some(lit) => syn::parse_str::<Ident>(&lit.value())

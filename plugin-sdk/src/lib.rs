@@ -54,6 +54,20 @@
 //! defines `native_functions()` and `native_exports()` for the engine's native backend (see
 //! [`native`]). Plugin crates are `crate-type = ["cdylib", "rlib"]` so both backends can use them.
 //!
+//! # Typed state (the fast path)
+//! `native_table!(state = State; ...)` with a `#[distroduce_sdk::state]` struct keeps the state
+//! as Rust values in the guest for the whole job (ABI.md §11). Fields may be numbers, strings,
+//! lists and structs of them; policy outputs that are `#[distroduce_sdk::signals]` structs
+//! (numbers, strings, lists) aggregate without encoding; [`Shared`] values (a block's messages)
+//! are forwarded by reference; an export whose host-loop signature reads a projection gets a
+//! `#[state_update(typed_only)]` form bound with `export => typed_fn` (see `plugins/chat`).
+//! Such a form has no export of its own, hence no name:
+//!
+//! ```compile_fail
+//! #[distroduce_sdk::state_update(typed_only, name = "other")]
+//! fn s_typed() -> i64 { 0 } // `typed_only` takes no `name`
+//! ```
+//!
 //! # Export name
 //! The function's name, or `#[policy(name = "x")]`. The name must be a Rust identifier, which
 //! keeps `plugin.export` references in scenarios unambiguous.
@@ -63,6 +77,7 @@ mod describe;
 pub mod fused;
 mod input;
 pub mod native;
+mod shared;
 pub mod time;
 pub mod typed;
 mod typed_loop;
@@ -73,6 +88,7 @@ mod wasm;
 
 pub use ctx::{Ctx, Level};
 pub use distroduce_sdk_macros::{native_table, policy, signals, state, state_update};
+pub use shared::Shared;
 pub use typed::TypedState;
 pub use typed_loop::TypedLoop;
 pub use typed_signals::{SignalValue, TypedSignals};

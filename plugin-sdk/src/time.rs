@@ -15,6 +15,26 @@ pub fn format_python(ns: i64) -> String {
     let sod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
     let (hh, mm, ss) = (sod / 3600, sod % 3600 / 60, sod % 60);
+    if (0..=9999).contains(&y) {
+        // Fixed-width digits without the formatting machinery (plugins stamp every message).
+        let mut out = String::with_capacity(26);
+        let mut put = |v: i64, width: u32, sep: Option<char>| {
+            (0..width).rev().for_each(|i| out.push(char::from(b'0' + (v / 10i64.pow(i) % 10) as u8)));
+            if let Some(c) = sep {
+                out.push(c);
+            }
+        };
+        put(y, 4, Some('-'));
+        put(m.into(), 2, Some('-'));
+        put(d.into(), 2, Some(' '));
+        put(hh, 2, Some(':'));
+        put(mm, 2, Some(':'));
+        put(ss, 2, (frac != 0).then_some('.'));
+        if frac != 0 {
+            put(frac, 6, None);
+        }
+        return out;
+    }
     if frac == 0 {
         format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02}")
     } else {

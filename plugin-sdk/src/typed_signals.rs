@@ -2,7 +2,8 @@
 //! `#[distroduce_sdk::signals]` struct, the loop folds the structs field by field with the
 //! scenario's operators instead of encoding each output and aggregating MessagePack. The result
 //! and the errors are exactly those of `distroduce_values::aggregate` on the encoded outputs
-//! (every field is a signal every policy sends, folded in policy order).
+//! (every field is a signal every policy sends, folded in policy order). Fields may be `i64`,
+//! `f64`, `String` or `Vec<T>` (lists concatenate under `add`, as cadCAD's `a + b`).
 
 use distroduce_values::aggregate::{op_name, AggError, AggOp, Aggregator};
 use std::any::Any;
@@ -20,16 +21,23 @@ pub struct Fold {
 pub trait TypedSignals: Clone + 'static {
     /// Combine `other` into `self`, field by field, as the aggregator says.
     fn fold(&mut self, other: &Self, agg: &Aggregator) -> Result<(), AggError>;
+    /// Make `self` a copy of `other`, reusing `self`'s allocations (lists keep their capacity
+    /// from block to block). The macro assigns field by field with `clone_from`.
+    fn assign(&mut self, other: &Self) {
+        self.clone_from(other);
+    }
 }
 
 /// The [`Fold`] of `T`.
 pub fn fold_of<T: TypedSignals>() -> Fold {
     Fold {
         start: |acc, first| {
-            let first = first.downcast_ref::<Option<T>>().cloned().flatten();
-            match acc.as_mut().and_then(|a| a.downcast_mut::<Option<T>>()) {
-                Some(slot) => slot.clone_from(&first),
-                None => *acc = Some(Box::new(first)),
+            // One copy of the first output (no temporary: lists of strings are not cheap).
+            let first = first.downcast_ref::<Option<T>>().and_then(Option::as_ref);
+            match (acc.as_mut().and_then(|a| a.downcast_mut::<Option<T>>()), first) {
+                (Some(Some(slot)), Some(first)) => slot.assign(first),
+                (Some(slot), first) => *slot = first.cloned(),
+                (None, first) => *acc = Some(Box::new(first.cloned())),
             }
         },
         fold: |acc, next, agg| {
@@ -92,6 +100,38 @@ impl SignalValue for f64 {
     }
 }
 
+/// A list signal: `add` concatenates (cadCAD's `a + b` on lists), `first`/`last` pick; the other
+/// operators fail as they fail on encoded lists.
+impl<T: Clone> SignalValue for Vec<T> {
+    fn combine(&mut self, other: &Self, op: AggOp, name: &str) -> Result<(), AggError> {
+        match op {
+            AggOp::Add => self.extend_from_slice(other),
+            AggOp::First => {}
+            AggOp::Last => self.clone_from(other),
+            _ => return Err(mismatch(name, op, "list")),
+        }
+        Ok(())
+    }
+}
+
+/// A string signal: `add` concatenates, `first`/`last` pick; the other operators fail as they
+/// fail on encoded strings.
+impl SignalValue for String {
+    fn combine(&mut self, other: &Self, op: AggOp, name: &str) -> Result<(), AggError> {
+        match op {
+            AggOp::Add => self.push_str(other),
+            AggOp::First => {}
+            AggOp::Last => self.clone_from(other),
+            _ => return Err(mismatch(name, op, "str")),
+        }
+        Ok(())
+    }
+}
+
+fn mismatch(name: &str, op: AggOp, kind: &'static str) -> AggError {
+    AggError::Mismatch { signal: name.to_string(), op: op_name(op), left: kind, right: kind }
+}
+
 /// Autoref probe: `(&SignalsProbe::<T>::new()).fold()` is `Some` for a `TypedSignals` `T`.
 #[doc(hidden)]
 pub struct SignalsProbe<T>(std::marker::PhantomData<T>);
@@ -122,5 +162,29 @@ pub trait SignalsProbeFallback {
 impl<T> SignalsProbeFallback for &SignalsProbe<T> {
     fn fold(&self) -> Option<Fold> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SignalValue;
+    use distroduce_values::aggregate::{combine, AggOp};
+
+    /// Lists and strings fold as the engine combines their encodings: same value, same error.
+    #[test]
+    fn lists_and_strings_fold_like_the_engine() {
+        let ops = [AggOp::Add, AggOp::Mul, AggOp::Max, AggOp::Min, AggOp::First, AggOp::Last, AggOp::Merge];
+        for op in ops {
+            let (a, b) = (vec!["x".to_string()], vec!["y".to_string(), "z".to_string()]);
+            let want = combine(op, "s", &rmp_serde::to_vec(&a).unwrap(), &rmp_serde::to_vec(&b).unwrap());
+            let mut got = a.clone();
+            let got = got.combine(&b, op, "s").map(|()| rmp_serde::to_vec(&got).unwrap());
+            assert_eq!(got, want, "{op:?} on lists");
+            let (a, b) = ("ab".to_string(), "cd".to_string());
+            let want = combine(op, "s", &rmp_serde::to_vec(&a).unwrap(), &rmp_serde::to_vec(&b).unwrap());
+            let mut got = a.clone();
+            let got = got.combine(&b, op, "s").map(|()| rmp_serde::to_vec(&got).unwrap());
+            assert_eq!(got, want, "{op:?} on strings");
+        }
     }
 }

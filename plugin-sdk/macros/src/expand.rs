@@ -6,30 +6,46 @@ use quote::{format_ident, quote};
 use syn::punctuated::Punctuated;
 use syn::{Error, Ident, ItemFn, LitStr, Path, Token};
 
-/// Parses `name = "x"`, the only attribute argument.
-fn export_name(attr: TokenStream, default: &Ident) -> Result<Ident, Error> {
+/// Parses the attribute arguments: `name = "x"` and the flag `typed_only`.
+fn export_name(attr: TokenStream, default: &Ident) -> Result<(Ident, bool), Error> {
     let mut name: Option<LitStr> = None;
+    let mut typed_only = false;
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("name") {
             name = Some(meta.value()?.parse()?);
             Ok(())
+        } else if meta.path.is_ident("typed_only") {
+            typed_only = true;
+            Ok(())
         } else {
-            Err(meta.error("unknown argument; the only one is `name = \"export_name\"`"))
+            Err(meta.error("unknown argument; expected `name = \"export_name\"` or `typed_only`"))
         }
     });
     syn::parse::Parser::parse2(parser, attr)?;
-    match name {
-        None => Ok(default.clone()),
+    if let (true, Some(lit)) = (typed_only, &name) {
+        return Err(Error::new(
+            lit.span(),
+            "`typed_only` takes no `name`: `native_table!` binds it as `export => this_fn`",
+        ));
+    }
+    let export = match name {
+        None => default.clone(),
         Some(lit) => syn::parse_str::<Ident>(&lit.value())
             .map(|id| Ident::new(&id.to_string(), lit.span()))
-            .map_err(|_| Error::new(lit.span(), "the export name must be a Rust identifier (letters, digits, `_`)")),
-    }
+            .map_err(|_| Error::new(lit.span(), "the export name must be a Rust identifier (letters, digits, `_`)"))?,
+    };
+    Ok((export, typed_only))
 }
 
 pub fn function(kind: FnKind, attr: TokenStream, item: TokenStream) -> Result<TokenStream, Error> {
     let f: ItemFn = syn::parse2(item)?;
-    let export = export_name(attr, &f.sig.ident)?;
+    let (export, typed_only) = export_name(attr, &f.sig.ident)?;
     let sig = signature::read(kind, &f)?;
+    if typed_only {
+        // Only the typed form (ABI.md §11), named in `native_table!` as `export => this_fn`.
+        let typed = crate::typed::factory(kind, &f, &export, &sig);
+        return Ok(quote! { #f #typed });
+    }
     let body = body_fn(&f, &export, &sig);
     let describe = describe_fn(kind, &export, &sig);
     let typed = crate::typed::factory(kind, &f, &export, &sig);
@@ -175,10 +191,30 @@ fn describe_fn(kind: FnKind, export: &Ident, sig: &Signature) -> TokenStream {
     }
 }
 
-/// `native_table!`'s input: an optional `state = Type;`, then export paths.
+/// `native_table!`'s input: an optional `state = Type;`, then export paths, each optionally
+/// followed by `=> path` to a `#[policy(typed_only)]`/`#[state_update(typed_only)]` function
+/// that is the export's typed form.
 struct Table {
     state: Option<syn::Type>,
-    paths: Punctuated<Path, Token![,]>,
+    paths: Punctuated<Entry, Token![,]>,
+}
+
+struct Entry {
+    path: Path,
+    typed: Option<Path>,
+}
+
+impl syn::parse::Parse for Entry {
+    fn parse(input: syn::parse::ParseStream) -> syn::Result<Self> {
+        let path = input.parse()?;
+        let typed = if input.peek(Token![=>]) {
+            input.parse::<Token![=>]>()?;
+            Some(input.parse()?)
+        } else {
+            None
+        };
+        Ok(Entry { path, typed })
+    }
 }
 
 impl syn::parse::Parse for Table {
@@ -204,10 +240,13 @@ pub fn native_table(input: TokenStream) -> Result<TokenStream, Error> {
     let mut entries = Vec::new();
     let mut fused = Vec::new();
     let mut typed = Vec::new();
-    for path in paths {
+    for Entry { path, typed: typed_form } in paths {
         let Some(last) = path.segments.last() else {
             continue;
         };
+        if typed_form.is_some() && state.is_none() {
+            return Err(Error::new_spanned(&path, "`export => typed_fn` needs `state = StateType;` first"));
+        }
         if !last.arguments.is_empty() {
             return Err(Error::new_spanned(&path, "expected an export name, optionally behind a module path"));
         }
@@ -226,7 +265,16 @@ pub fn native_table(input: TokenStream) -> Result<TokenStream, Error> {
         });
         fused.push(quote! { (#name, #parts as ::distroduce_sdk::__private::PartsFn) });
         if let Some(ty) = &state {
-            let factory = with("__distroduce_typed_");
+            let factory = match &typed_form {
+                Some(t) => {
+                    let mut p = t.clone();
+                    if let Some(seg) = p.segments.last_mut() {
+                        seg.ident = format_ident!("__distroduce_typed_{}", seg.ident);
+                    }
+                    p
+                }
+                None => with("__distroduce_typed_"),
+            };
             typed.push(quote! { (#name, #factory::<#ty> as ::distroduce_sdk::__private::TypedFactory<#ty>) });
         }
     }

@@ -20,6 +20,8 @@ use signature::FnKind;
 ///
 /// Parameters are matched by name (`ctx`, `params`, `state`, `args`, `history`); the export is
 /// named after the function unless `#[policy(name = "other")]` says otherwise.
+/// `#[policy(typed_only)]` (also on `#[state_update]`) generates no export, only the typed form
+/// that `native_table!(state = S; export => this_fn)` binds to another function's export.
 #[proc_macro_attribute]
 pub fn policy(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::function(FnKind::Policy, attr.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
@@ -40,7 +42,10 @@ pub fn state_update(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// `pub fn native_exports() -> Vec<NativeExport>` (which adds the describe functions).
 /// `native_table!(state = State; ...)` also offers the typed in-guest loop over the
 /// `#[state]` struct `State` (ABI.md §11); every listed function must then take `&State` or no
-/// state.
+/// state, unless the entry names a typed form: `state_updates::send_message => typed::send_message`
+/// keeps the export as it is for the host loop and §10's loop and runs the
+/// `#[state_update(typed_only)]` function `typed::send_message` in the typed loop (it must compute
+/// the same values; test both).
 #[proc_macro]
 pub fn native_table(input: TokenStream) -> TokenStream {
     expand::native_table(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
@@ -54,7 +59,8 @@ pub fn state(_attr: TokenStream, item: TokenStream) -> TokenStream {
     typed::state(item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
-/// Declares a policy output struct whose fields are signals (`i64` or `f64`): a block whose
+/// Declares a policy output struct whose fields are signals (`i64`, `f64`, `String` or
+/// `Vec<T>`; lists and strings concatenate under `add`): a block whose
 /// policies all return it aggregates them typed, field by field. Derives `Serialize`,
 /// `Deserialize` and `Clone` where missing.
 #[proc_macro_attribute]

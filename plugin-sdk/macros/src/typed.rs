@@ -129,6 +129,9 @@ pub fn signals(item: TokenStream) -> Result<TokenStream, Error> {
                 )?;)*
                 ::core::result::Result::Ok(())
             }
+            fn assign(&mut self, other: &Self) {
+                #(::core::clone::Clone::clone_from(&mut self.#idents, &other.#idents);)*
+            }
         }
     })
 }

@@ -5,16 +5,21 @@
 //!
 //! The Python policies were closures over their arguments (`enter_action('server', 'room_1',
 //! 'A')`); here they are three exports that take the same values as scenario-bound `args`.
+//!
+//! In the in-guest loop the state stays typed ([`typed::State`], ABI.md §11): the state updates
+//! that read MessagePack projections in the host loop have typed forms in [`typed`].
 
 pub mod policies;
 pub mod state_updates;
+pub mod typed;
 
 distroduce_sdk::native_table!(
+    state = typed::State;
     policies::enter,
     policies::send,
     policies::exit,
-    state_updates::send_message,
-    state_updates::count_messages,
-    state_updates::add_send_time,
+    state_updates::send_message => typed::send_message,
+    state_updates::count_messages => typed::count_messages,
+    state_updates::add_send_time => typed::add_send_time,
     state_updates::current_time,
 );

@@ -5,8 +5,13 @@
 //! `{types: [action], messages: [msg], send_times: [seconds], msg_counts: [1]}`.
 
 use distroduce_sdk::time::format_python;
-use distroduce_sdk::{policy, Ctx};
+use distroduce_sdk::{policy, Ctx, Shared};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// A string the args, messages, records and published values share (one allocation per job in
+/// the typed loop, where the args are decoded once); encoded as a plain string.
+pub type Text = Shared<String>;
 
 /// The topic alias the `send` messages go to (the original's `kafkaConfig['send_topic']`).
 pub const TOPIC: &str = "chat";
@@ -15,59 +20,75 @@ pub const TOPIC: &str = "chat";
 /// `state` in the original) is the client id.
 #[derive(Debug, Deserialize)]
 pub struct PresenceArgs {
-    pub client: String,
-    pub room: String,
-    pub user: String,
+    pub client: Text,
+    pub room: Text,
+    pub user: Text,
 }
 
 /// Args of `send`: `message_actions(state, room, message_input, sender, receiver)`.
 #[derive(Debug, Deserialize)]
 pub struct SendArgs {
-    pub client: String,
-    pub room: String,
-    pub input: String,
-    pub sender: String,
-    pub receiver: String,
+    pub client: Text,
+    pub room: Text,
+    pub input: Text,
+    pub sender: Text,
+    pub receiver: Text,
 }
 
 /// One chat event; the field order is the key order of the Python dict in `messages()`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Msg {
-    pub client: String,
-    pub room: String,
-    pub action: String,
-    pub sender: String,
-    pub receiver: Option<String>,
-    pub input: String,
+    pub client: Text,
+    pub room: Text,
+    pub action: Cow<'static, str>,
+    pub sender: Text,
+    pub receiver: Option<Text>,
+    pub input: Text,
     /// `str(datetime)` of the virtual clock when the action was taken.
     pub created: String,
 }
 
-/// A policy's result, keys in the order the original inserted them.
+/// A policy's result, keys in the order the original inserted them. A `#[signals]` struct, so
+/// that the typed loop (ABI.md §11) concatenates the lists of a block's policies without encoding
+/// them; the messages are [`Shared`], so both clients and the records hold one copy of each.
+#[distroduce_sdk::signals]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Actions {
-    pub types: Vec<String>,
-    pub messages: Vec<Msg>,
+    pub types: Vec<Cow<'static, str>>,
+    pub messages: Vec<Shared<Msg>>,
     pub send_times: Vec<f64>,
     pub msg_counts: Vec<i64>,
 }
 
-/// `messages(client_id, room, action, _input, sender, receiver=None)`. Takes the strings by
-/// value, so that the policies can move their args in rather than copy them.
+/// `messages(client_id, room, action, _input, sender, receiver=None)`. The args' strings are
+/// shared, not copied.
 fn message(
     ctx: &Ctx,
-    client: String,
-    room: String,
-    action: &str,
-    input: String,
-    sender: String,
-    receiver: Option<String>,
+    client: &Text,
+    room: &Text,
+    action: &'static str,
+    input: Text,
+    sender: &Text,
+    receiver: Option<&Text>,
 ) -> Msg {
-    Msg { client, room, action: action.to_string(), sender, receiver, input, created: format_python(ctx.now_ns()) }
+    Msg {
+        client: client.clone(),
+        room: room.clone(),
+        action: Cow::Borrowed(action),
+        sender: sender.clone(),
+        receiver: receiver.cloned(),
+        input,
+        created: format_python(ctx.now_ns()),
+    }
 }
 
 fn actions(msg: Msg, send_time: f64) -> Actions {
-    Actions { types: vec![msg.action.clone()], messages: vec![msg], send_times: vec![send_time], msg_counts: vec![1] }
+    Actions {
+        types: vec![msg.action.clone()],
+        messages: vec![Shared::new(msg)],
+        send_times: vec![send_time],
+        msg_counts: vec![1],
+    }
 }
 
 /// `timedelta.total_seconds()`: whole microseconds, as a float.
@@ -77,18 +98,18 @@ fn total_seconds(ns: i64) -> f64 {
 
 /// `enter_action`: the user joins the room. Nothing is published.
 #[policy]
-pub fn enter(ctx: &Ctx, args: PresenceArgs) -> Actions {
-    let input = format!("{} enters {}", args.user, args.room);
-    actions(message(ctx, args.client, args.room, "enter", input, args.user, None), 0.0)
+pub fn enter(ctx: &Ctx, args: &PresenceArgs) -> Actions {
+    let input = Text::new(format!("{} enters {}", *args.user, *args.room));
+    actions(message(ctx, &args.client, &args.room, "enter", input, &args.user, None), 0.0)
 }
 
 /// `message_actions`: publishes the message to `chat`, keyed by room, and reports how long the
 /// publishing took on the virtual clock (0.0 unless the host advances the clock during a call).
 #[policy]
-pub fn send(ctx: &Ctx, args: SendArgs) -> Actions {
+pub fn send(ctx: &Ctx, args: &SendArgs) -> Actions {
     let start = ctx.now_ns();
     let SendArgs { client, room, input, sender, receiver } = args;
-    let msg = message(ctx, client, room, "send", input, sender, Some(receiver));
+    let msg = message(ctx, client, room, "send", input.clone(), sender, Some(receiver));
     ctx.emit(TOPIC, Some(&msg.room), &msg);
     let elapsed = total_seconds(ctx.now_ns().saturating_sub(start));
     actions(msg, elapsed)
@@ -96,7 +117,7 @@ pub fn send(ctx: &Ctx, args: SendArgs) -> Actions {
 
 /// `exit_action`: the user leaves the room. Nothing is published.
 #[policy]
-pub fn exit(ctx: &Ctx, args: PresenceArgs) -> Actions {
-    let input = format!("{} exited {}", args.user, args.room);
-    actions(message(ctx, args.client, args.room, "exit", input, args.user, None), 0.0)
+pub fn exit(ctx: &Ctx, args: &PresenceArgs) -> Actions {
+    let input = Text::new(format!("{} exited {}", *args.user, *args.room));
+    actions(message(ctx, &args.client, &args.room, "exit", input, &args.user, None), 0.0)
 }

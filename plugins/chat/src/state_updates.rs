@@ -29,13 +29,13 @@ pub struct Client {
 
 /// `functools.reduce(add, xs)` over integers: Python's error for an empty list, and a failure
 /// where Python's unbounded integers would leave the `i64` range.
-fn reduce_ints(xs: &[i64]) -> Result<i64, String> {
+pub(crate) fn reduce_ints(xs: &[i64]) -> Result<i64, String> {
     let (first, rest) = xs.split_first().ok_or(EMPTY_REDUCE)?;
     rest.iter().try_fold(*first, |acc, x| acc.checked_add(*x).ok_or_else(|| "integer overflow".to_string()))
 }
 
 /// `functools.reduce(add, xs)` over floats: a left fold, as Python adds them.
-fn reduce_floats(xs: &[f64]) -> Result<f64, String> {
+pub(crate) fn reduce_floats(xs: &[f64]) -> Result<f64, String> {
     let (first, rest) = xs.split_first().ok_or(EMPTY_REDUCE)?;
     Ok(rest.iter().fold(*first, |acc, x| acc + x))
 }

@@ -169,7 +169,13 @@ impl<S: TypedState> TypedLoop<S> {
     /// Run every block of `timestep`; the status and the records as [`crate::fused::Loop`]'s.
     pub fn run_timestep(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
         self.out.clear();
-        self.cursor = Cursor { timestep, ..Cursor::default() };
+        self.step(timestep, time_ns, host)
+    }
+
+    /// [`TypedLoop::run_timestep`] without clearing the records of the timesteps before.
+    fn step(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
+        self.cursor.begin(timestep);
+        self.publish_out();
         let mut host = Counting { inner: host, emits: 0 };
         for bi in 0..self.blocks.len() {
             let k = bi as u32 + 1;
@@ -322,8 +328,14 @@ impl<S: TypedState> TypedLoop<S> {
 }
 
 impl<S: TypedState> RunLoop for TypedLoop<S> {
-    fn run_timestep(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
-        TypedLoop::run_timestep(self, timestep, time_ns, host)
+    fn step(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
+        TypedLoop::step(self, timestep, time_ns, host)
+    }
+    fn clear_output(&mut self) {
+        self.out.clear();
+    }
+    fn output(&self) -> &[u8] {
+        &self.out
     }
     fn cursor(&self) -> &Cursor {
         &self.cursor

@@ -347,7 +347,7 @@ impl<S: TypedState> RunLoop for TypedLoop<S> {
 fn typed_fold<S>(policies: &[Option<Policy<S>>], updates: &[Update<S>]) -> Option<Fold> {
     let first = policies.first()?.as_ref()?;
     let ty = first.f.output_type();
-    let fold = first.f.aggregation()?;
+    let fold = first.f.aggregation().filter(|f| f.ty == ty)?;
     let same = policies.iter().all(|p| p.as_ref().is_some_and(|p| p.f.output_type() == ty));
     let reads_it = updates.iter().all(|u| u.f.signals_type().is_none_or(|t| t == ty));
     (same && reads_it).then_some(fold)
@@ -363,9 +363,13 @@ fn fold_typed<S>(
     let mut it = policies.iter().flatten();
     let first = it.next().expect("a typed block has policies");
     (fold.start)(acc, first.f.output());
-    let slot = acc.as_mut().expect("set by start");
+    let slot = acc.as_mut().expect("set by start").as_mut() as *mut dyn Any as *mut ();
     for p in it {
-        (fold.fold)(slot.as_mut(), p.f.output(), agg)?;
+        let next = p.f.output() as *const dyn Any as *const ();
+        // SAFETY: `start` left an `Option<T>` in `acc` (`T` the type `fold` is of); every policy
+        // of a typed block returns `T` (`typed_fold` checked `output_type` and `Fold::ty`), and
+        // `TypedPolicy::output` is an `Option` of `output_type()`. The accumulator is its own box.
+        unsafe { (fold.fold)(slot, next, agg)? };
     }
     Ok(())
 }

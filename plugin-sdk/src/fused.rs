@@ -126,21 +126,53 @@ pub(crate) fn aggregator(p: &ProgramIn) -> Result<Aggregator, String> {
     Ok(Aggregator { default: agg_op(&p.agg_default)?, per_signal })
 }
 
-/// What `distroduce_fused_run` drives: the MessagePack loop here or the typed one
-/// ([`crate::typed_loop`]).
+/// What `distroduce_fused_run` and `distroduce_fused_run_many` drive: the MessagePack loop here
+/// or the typed one ([`crate::typed_loop`]).
 pub trait RunLoop {
-    /// Run every block of `timestep`; returns a status code (ABI.md §10).
-    fn run_timestep(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32;
+    /// Run every block of `timestep`, appending its records to the output; returns a status
+    /// code (ABI.md §10).
+    fn step(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32;
+    /// Forget the records of earlier calls.
+    fn clear_output(&mut self);
+    /// The records since the last [`RunLoop::clear_output`].
+    fn output(&self) -> &[u8];
     /// The cursor, at an address fixed for the loop's life.
     fn cursor(&self) -> &Cursor;
 }
 
+/// `distroduce_fused_run_many` (ABI.md §10): timesteps `t0 .. t0 + n`, timestep `t` at the clock
+/// `start_ns + step_ns * t`, their records back to back; stops at the first failure, the cursor
+/// then naming the timestep, block and call, and covering the records of everything before.
+pub fn run_many(l: &mut dyn RunLoop, t0: u64, n: u32, (start_ns, step_ns): (i64, i64), host: &mut dyn Host) -> u32 {
+    l.clear_output();
+    for t in t0..t0.saturating_add(n as u64) {
+        let code = l.step(t, distroduce_abi::fused::clock_at(start_ns, step_ns, t), host);
+        if code != status::OK {
+            return code;
+        }
+    }
+    status::OK
+}
+
 impl RunLoop for Loop {
-    fn run_timestep(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
-        Loop::run_timestep(self, timestep, time_ns, host)
+    fn step(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
+        Loop::step(self, timestep, time_ns, host)
+    }
+    fn clear_output(&mut self) {
+        self.out.clear();
+    }
+    fn output(&self) -> &[u8] {
+        &self.out
     }
     fn cursor(&self) -> &Cursor {
         &self.cursor
+    }
+}
+
+impl Cursor {
+    /// Before a timestep: where the loop is; the records published so far stay (ABI.md §10).
+    pub(crate) fn begin(&mut self, timestep: u64) {
+        *self = Cursor { timestep, out_ptr: self.out_ptr, out_len: self.out_len, ..Cursor::default() };
     }
 }
 
@@ -366,7 +398,13 @@ impl Loop {
     /// `u32 len, value` per state update in block order (all little-endian).
     pub fn run_timestep(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
         self.out.clear();
-        self.cursor = Cursor { timestep, ..Cursor::default() };
+        self.step(timestep, time_ns, host)
+    }
+
+    /// [`Loop::run_timestep`] without clearing the records of the timesteps before.
+    fn step(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
+        self.cursor.begin(timestep);
+        self.publish_out();
         let mut host = Counting { inner: host, emits: 0 };
         for bi in 0..self.blocks.len() {
             let k = bi as u32 + 1;

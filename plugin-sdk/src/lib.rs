@@ -119,7 +119,9 @@ pub mod __private {
     };
     pub use crate::typed_signals::{op_for, Fold, SignalsProbe, SignalsProbeFallback, SignalsProbeReal};
     #[cfg(target_arch = "wasm32")]
-    pub use crate::wasm::{fused_cursor, fused_load, fused_load_typed, fused_run, run_wasm, wasm_describe};
+    pub use crate::wasm::{
+        fused_cursor, fused_load, fused_load_typed, fused_run, fused_run_many, run_wasm, wasm_describe,
+    };
     pub use distroduce_values::aggregate::{AggError, Aggregator};
     pub use rmp_serde;
     pub use serde;

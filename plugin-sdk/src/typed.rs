@@ -48,7 +48,12 @@ pub struct TypedCall<'a, S> {
 }
 
 /// One use of a policy: called, then its output read (typed or encoded) before the next call.
-pub trait TypedPolicy<S> {
+///
+/// # Safety
+/// [`TypedPolicy::output`] must return an `&Option<T>` with `TypeId::of::<T>()` equal to
+/// [`TypedPolicy::output_type`], and [`TypedPolicy::aggregation`] a [`Fold`](crate::typed_signals::Fold)
+/// of that `T` (or none): the typed loop folds outputs by address, without a downcast per call.
+pub unsafe trait TypedPolicy<S> {
     fn call(&mut self, cx: &TypedCall<'_, S>, host: &mut dyn Host) -> Result<(), String>;
     /// The last output, MessagePack, appended to `out`.
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), String>;
@@ -92,7 +97,9 @@ pub struct PolicyCall<T, F> {
     pub fold: Option<crate::typed_signals::Fold>,
 }
 
-impl<S, T, F> TypedPolicy<S> for PolicyCall<T, F>
+// SAFETY: `output` is `&self.out`, an `Option<T>`, `output_type` is `T`'s, and the macro sets
+// `fold` only to `fold_of::<T>()` (the loop checks `Fold::ty` against `output_type` too).
+unsafe impl<S, T, F> TypedPolicy<S> for PolicyCall<T, F>
 where
     T: EncodeOutput + 'static,
     F: FnMut(&TypedCall<'_, S>, &mut dyn Host) -> Result<T, String>,
@@ -134,7 +141,7 @@ where
         Ok(())
     }
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), String> {
-        self.out.as_ref().map_or(Ok(()), |v| v.encode_output(out))
+        self.out.as_ref().map_or(Ok(()), |v| encode_value(v, out))
     }
     fn output_type(&self) -> TypeId {
         TypeId::of::<T>()
@@ -145,6 +152,22 @@ where
     fn signals_type(&self) -> Option<TypeId> {
         self.signals
     }
+}
+
+/// A state update's value as MessagePack, the bytes serde would write: numbers directly (the
+/// check on the concrete `T` is resolved at compile time), anything else through serde.
+fn encode_value<T: EncodeOutput + 'static>(v: &T, out: &mut Vec<u8>) -> Result<(), String> {
+    let any = v as &dyn Any;
+    if let Some(f) = any.downcast_ref::<f64>() {
+        out.push(0xcb);
+        out.extend_from_slice(&f.to_be_bytes());
+        return Ok(());
+    }
+    if let Some(i) = any.downcast_ref::<i64>() {
+        distroduce_values::write_int(out, *i);
+        return Ok(());
+    }
+    v.encode_output(out)
 }
 
 /// The block's typed signals, if they are a `T` (else the caller decodes the MessagePack map,

@@ -169,7 +169,13 @@ impl<S: TypedState> TypedLoop<S> {
     /// Run every block of `timestep`; the status and the records as [`crate::fused::Loop`]'s.
     pub fn run_timestep(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
         self.out.clear();
-        self.cursor = Cursor { timestep, ..Cursor::default() };
+        self.step(timestep, time_ns, host)
+    }
+
+    /// [`TypedLoop::run_timestep`] without clearing the records of the timesteps before.
+    fn step(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
+        self.cursor.begin(timestep);
+        self.publish_out();
         let mut host = Counting { inner: host, emits: 0 };
         for bi in 0..self.blocks.len() {
             let k = bi as u32 + 1;
@@ -322,8 +328,14 @@ impl<S: TypedState> TypedLoop<S> {
 }
 
 impl<S: TypedState> RunLoop for TypedLoop<S> {
-    fn run_timestep(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
-        TypedLoop::run_timestep(self, timestep, time_ns, host)
+    fn step(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
+        TypedLoop::step(self, timestep, time_ns, host)
+    }
+    fn clear_output(&mut self) {
+        self.out.clear();
+    }
+    fn output(&self) -> &[u8] {
+        &self.out
     }
     fn cursor(&self) -> &Cursor {
         &self.cursor
@@ -335,7 +347,7 @@ impl<S: TypedState> RunLoop for TypedLoop<S> {
 fn typed_fold<S>(policies: &[Option<Policy<S>>], updates: &[Update<S>]) -> Option<Fold> {
     let first = policies.first()?.as_ref()?;
     let ty = first.f.output_type();
-    let fold = first.f.aggregation()?;
+    let fold = first.f.aggregation().filter(|f| f.ty == ty)?;
     let same = policies.iter().all(|p| p.as_ref().is_some_and(|p| p.f.output_type() == ty));
     let reads_it = updates.iter().all(|u| u.f.signals_type().is_none_or(|t| t == ty));
     (same && reads_it).then_some(fold)
@@ -351,9 +363,13 @@ fn fold_typed<S>(
     let mut it = policies.iter().flatten();
     let first = it.next().expect("a typed block has policies");
     (fold.start)(acc, first.f.output());
-    let slot = acc.as_mut().expect("set by start");
+    let slot = acc.as_mut().expect("set by start").as_mut() as *mut dyn Any as *mut ();
     for p in it {
-        (fold.fold)(slot.as_mut(), p.f.output(), agg)?;
+        let next = p.f.output() as *const dyn Any as *const ();
+        // SAFETY: `start` left an `Option<T>` in `acc` (`T` the type `fold` is of); every policy
+        // of a typed block returns `T` (`typed_fold` checked `output_type` and `Fold::ty`), and
+        // `TypedPolicy::output` is an `Option` of `output_type()`. The accumulator is its own box.
+        unsafe { (fold.fold)(slot, next, agg)? };
     }
     Ok(())
 }

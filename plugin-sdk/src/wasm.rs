@@ -200,11 +200,23 @@ fn load_with(ptr: i32, len: i32, load: impl FnOnce(&[u8]) -> Result<Box<dyn RunL
 
 /// ABI §10 `distroduce_fused_run`: one timestep of the loaded program.
 pub fn fused_run(timestep: i64, time_ns: i64) -> i32 {
+    with_loop(|l| {
+        l.clear_output();
+        l.step(timestep as u64, time_ns, &mut WasmHost)
+    })
+}
+
+/// ABI §10 `distroduce_fused_run_many`: `n` timesteps from `t0` in one call.
+pub fn fused_run_many(t0: i64, n: i32, start_ns: i64, step_ns: i64) -> i32 {
+    with_loop(|l| crate::fused::run_many(l, t0 as u64, n.max(0) as u32, (start_ns, step_ns), &mut WasmHost))
+}
+
+fn with_loop(run: impl FnOnce(&mut dyn RunLoop) -> u32) -> i32 {
     use distroduce_abi::fused::status;
     LOOP.with_borrow_mut(|slot| match slot {
-        Some(l) => l.run_timestep(timestep as u64, time_ns, &mut WasmHost) as i32,
+        Some(l) => run(l.as_mut()) as i32,
         None => {
-            WasmHost.fail("distroduce_fused_run before a successful distroduce_fused_load");
+            WasmHost.fail("the in-guest loop was run before a successful distroduce_fused_load");
             status::BAD_PROGRAM as i32
         }
     })

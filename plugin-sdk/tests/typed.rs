@@ -1,7 +1,7 @@
 //! The typed in-guest loop (ABI.md §11) against the MessagePack loop (§10) on the same program:
 //! the same records byte for byte, the same messages, random streams, failures and blame.
 
-use distroduce_sdk::fused::Loop;
+use distroduce_sdk::fused::{run_many, Loop, RunLoop};
 use distroduce_sdk::native::TestHost;
 use distroduce_sdk::{policy, state_update, Ctx, TypedLoop, Value};
 use std::collections::BTreeMap;
@@ -231,4 +231,56 @@ fn programs_the_struct_cannot_hold_are_refused_with_the_reason() {
     let blocks = vec![(vec![], vec![update(0, 0, 0)])];
     let err = TypedLoop::<State>::load(&program(4, blocks), &typed_functions()).err().unwrap();
     assert!(err.contains("`p_rand` is a policy used as a state update"), "{err}");
+}
+
+fn load(program: &[u8], typed: bool) -> Box<dyn RunLoop> {
+    match typed {
+        true => Box::new(TypedLoop::<State>::load(program, &typed_functions()).unwrap()),
+        false => Box::new(Loop::load(program, &fused_functions()).unwrap()),
+    }
+}
+
+/// `distroduce_fused_run_many` (ABI.md §10): timesteps run many per call give the records of one
+/// timestep per call back to back, the same messages, streams and cursor; a failure stops the
+/// call on the failing timestep with every record before it kept.
+#[test]
+fn many_timesteps_per_call_match_one_per_call() {
+    let blocks = || {
+        vec![
+            (vec![call(0, 0, None), call(1, 1, None)], vec![update(0, 4, 0), update(1, 5, 1)]),
+            (vec![Value::Nil], vec![update(2, 7, 0)]),
+        ]
+    };
+    // With `limit: 4`, `u_n` fails in block 2 of timestep 5.
+    for (limit, want) in [(1000, (0, 12, 2)), (4, (1, 5, 1))] {
+        let program = program(limit, blocks());
+        for typed in [true, false] {
+            let (mut h1, mut h2) = (TestHost::new(7, 0), TestHost::new(7, 0));
+            let mut one = load(&program, typed);
+            let (mut expect, mut code) = (Vec::new(), 0);
+            for t in 1..=12 {
+                one.clear_output();
+                code = one.step(t, t as i64 * 1000, &mut h1);
+                expect.extend_from_slice(one.output());
+                if code != 0 {
+                    break;
+                }
+            }
+            let mut many = load(&program, typed);
+            assert_eq!(run_many(many.as_mut(), 1, 3, (0, 1000), &mut h2), 0);
+            let mut got = many.output().to_vec();
+            let code_many = run_many(many.as_mut(), 4, 9, (0, 1000), &mut h2);
+            got.extend_from_slice(many.output());
+            let c = |l: &dyn RunLoop| {
+                let c = l.cursor();
+                (c.timestep, c.substep, c.pos, c.blocks_done, c.status)
+            };
+            assert_eq!((code_many, c(many.as_ref())), (code, c(one.as_ref())), "typed {typed}, limit {limit}");
+            assert_eq!((code, one.cursor().timestep, one.cursor().blocks_done), want);
+            assert!(got == expect, "typed {typed}, limit {limit}: the records differ");
+            assert_eq!(h2.emitted, h1.emitted);
+            assert_eq!(h2.failures, h1.failures);
+            assert_eq!(h2.rng_state, h1.rng_state);
+        }
+    }
 }

@@ -299,6 +299,9 @@ pub struct FusedSync {
     pub job_seed: u64,
     /// The `(timestep, substep, position)` the current stream was seeded for.
     pub seeded: Option<(u64, u32, u32)>,
+    /// During a call running many timesteps: the timestep `now_ns` and the per-timestep emit and
+    /// log limits were last set for, and the clock (`start_ns`, `step_ns`).
+    pub batch: Option<(u64, (i64, i64))>,
 }
 
 /// Reseed the random stream if the in-guest loop has moved on to another call since it was last
@@ -317,6 +320,24 @@ fn sync_fused_rng(c: &mut Caller<'_, StoreData>) {
         d.host.rng = SplitMix64(seed);
         if let Some(f) = &mut d.fused {
             f.seeded = Some(at);
+        }
+    }
+}
+
+/// In a call running many timesteps, move `now_ns` and the emit and log limits (counted per
+/// timestep in the in-guest loop) to the timestep the cursor names, if it moved on.
+fn sync_fused_timestep(c: &mut Caller<'_, StoreData>) {
+    use distroduce_abi::fused::{clock_at, cursor};
+    let Some(FusedSync { memory, cursor: at, batch: Some((seen, clock)), .. }) = c.data().fused else { return };
+    let Some(b) = memory.data(&*c).get(at + cursor::TIMESTEP..at + cursor::TIMESTEP + 8) else { return };
+    let t = u64::from_le_bytes(b.try_into().expect("8 bytes"));
+    if t != seen {
+        let d = c.data_mut();
+        d.host.now_ns = clock_at(clock.0, clock.1, t);
+        d.host.emit_bytes = 0;
+        d.host.log_bytes = 0;
+        if let Some(f) = &mut d.fused {
+            f.batch = Some((t, clock));
         }
     }
 }
@@ -552,11 +573,15 @@ pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         sync_fused_rng(&mut c);
         c.data_mut().host.rng.next_f64()
     })?;
-    linker.func_wrap(IMPORT_MODULE, import::NOW_NS, |c: Caller<'_, StoreData>| c.data().host.now_ns)?;
+    linker.func_wrap(IMPORT_MODULE, import::NOW_NS, |mut c: Caller<'_, StoreData>| {
+        sync_fused_timestep(&mut c);
+        c.data().host.now_ns
+    })?;
     linker.func_wrap(
         IMPORT_MODULE,
         import::LOG,
         |mut c: Caller<'_, StoreData>, level: i32, ptr: i32, len: i32| -> wasmtime::Result<()> {
+            sync_fused_timestep(&mut c);
             // Only the part of the line that is kept is copied out of the guest.
             let (start, full) = (ptr as u32 as usize, len as u32 as usize);
             let kept = c.get_export(export::MEMORY).and_then(|e| e.into_memory()).and_then(|m| {
@@ -576,6 +601,7 @@ pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         IMPORT_MODULE,
         import::EMIT,
         |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| -> wasmtime::Result<()> {
+            sync_fused_timestep(&mut c);
             let mem = match c.data().calling_memory {
                 Some(m) => Some(m),
                 None => c.get_export(export::MEMORY).and_then(|e| e.into_memory()),

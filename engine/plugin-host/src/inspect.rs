@@ -61,6 +61,16 @@ pub(crate) fn has_fused_loop(module: &Module) -> bool {
         && has(CURSOR, &[], &[ValType::I32])
 }
 
+/// Whether the module's loop also runs many timesteps per call (ABI.md §10): the export with its
+/// type, and no WASI import (WASI's clocks are set once per guest call, so a batch would show one
+/// timestep's clock to all its timesteps).
+pub(crate) fn has_fused_many(module: &Module) -> bool {
+    use distroduce_abi::fused::RUN_MANY;
+    let want = [ValType::I64, ValType::I32, ValType::I64, ValType::I64];
+    let typed = sig(module, RUN_MANY).is_some_and(|(p, r)| is(&p, &want) && is(&r, &[ValType::I32]));
+    typed && has_fused_loop(module) && module.imports().all(|i| i.module() != WASI_MODULE)
+}
+
 /// Function exports that are neither ABI plumbing (`distroduce_*`) nor runtime hooks (`_*`), sorted.
 pub(crate) fn user_exports(module: &Module) -> Vec<String> {
     let mut names: Vec<String> = module

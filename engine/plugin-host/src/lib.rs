@@ -156,20 +156,29 @@ impl fmt::Display for CallFailure {
     }
 }
 
-/// One timestep of the in-guest run loop (ABI.md §10).
+/// One guest call of the in-guest run loop (ABI.md §10): `timesteps` timesteps from `timestep`.
 #[derive(Debug, Clone, Copy)]
 pub struct FusedSetup {
     pub timestep: u64,
+    /// The virtual clock of `timestep`.
     pub now_ns: i64,
-    /// Function calls in a timestep: the call deadline is this many times `limits.call_timeout`.
+    /// Function calls in a timestep: the call deadline is this many times `limits.call_timeout`
+    /// per timestep.
     pub calls: u32,
+    /// How many timesteps (more than 1 only if [`JobBackend::fused_batch`] says the plugin can).
+    pub timesteps: u32,
+    /// The clock of timestep `t` is `clock.0 + clock.1 * t` (saturating).
+    pub clock: (i64, i64),
 }
 
-/// How far a timestep of the in-guest loop got. The records of the completed blocks are in the
-/// output buffer handed to [`JobBackend::fused_run`]; the messages they emitted in
-/// [`HostCalls::emitted`], in order.
+/// How far a call of the in-guest loop got. The records of the completed timesteps and blocks
+/// are in the output buffer handed to [`JobBackend::fused_run`], back to back; the messages they
+/// emitted in [`HostCalls::emitted`], in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FusedOutcome {
+    /// The timestep the loop was in when it returned (the last one, if all went well).
+    pub timestep: u64,
+    /// Completed blocks of `timestep`; the timesteps before it in the call completed.
     pub blocks_done: u32,
     pub failure: Option<FusedFailure>,
 }
@@ -219,9 +228,15 @@ pub trait JobBackend {
     fn fused_load(&mut self, _plugin: usize, _program: &[u8]) -> Result<bool, CallFailure> {
         Ok(false)
     }
-    /// Run one timestep of the loaded program; the completed blocks' records replace `out`.
-    fn fused_run(&mut self, _plugin: usize, _setup: FusedSetup, _out: &mut Vec<u8>) -> FusedOutcome {
+    /// Whether plugin `plugin`'s loop runs many timesteps per call (`distroduce_fused_run_many`).
+    fn fused_batch(&self, _plugin: usize) -> bool {
+        false
+    }
+    /// Run the timesteps of `setup` of the loaded program; the completed blocks' records replace
+    /// `out`.
+    fn fused_run(&mut self, _plugin: usize, setup: FusedSetup, _out: &mut Vec<u8>) -> FusedOutcome {
         FusedOutcome {
+            timestep: setup.timestep,
             blocks_done: 0,
             failure: Some(FusedFailure {
                 substep: 1,

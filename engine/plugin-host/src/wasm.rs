@@ -78,6 +78,8 @@ struct Plugin {
     exports: Vec<String>,
     /// Whether it exports the in-guest run loop (ABI.md §10) with the right types.
     fused: bool,
+    /// Whether that loop runs many timesteps per call (`distroduce_fused_run_many`).
+    fused_many: bool,
 }
 
 /// What a plugin file turned out to be.
@@ -192,6 +194,7 @@ impl WasmBackend {
                     code: Code::Core { pre, has_initialize: module.get_export(export::INITIALIZE).is_some() },
                     exports: resolved.exports[pi].clone(),
                     fused: super::inspect::has_fused_loop(&module),
+                    fused_many: super::inspect::has_fused_many(&module),
                 }),
                 Err(e) => diags.push(diag(model, spec.pos, format!("plugin `{}`: {e:#}", spec.name), None)),
             }
@@ -326,10 +329,14 @@ impl WasmBackend {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(fail)?;
             let fused = if p.fused {
-                use distroduce_abi::fused::{CURSOR, LOAD, RUN};
+                use distroduce_abi::fused::{CURSOR, LOAD, RUN, RUN_MANY};
                 Some(Box::new(FusedFuncs {
                     load: inst.get_typed_func(&mut store, LOAD).map_err(fail)?,
                     run: inst.get_typed_func(&mut store, RUN).map_err(fail)?,
+                    run_many: match p.fused_many {
+                        true => Some(inst.get_typed_func(&mut store, RUN_MANY).map_err(fail)?),
+                        false => None,
+                    },
                     cursor: inst.get_typed_func(&mut store, CURSOR).map_err(fail)?,
                 }))
             } else {
@@ -428,6 +435,7 @@ fn load_component(
             code: Code::Component(c),
             exports: exports.to_vec(),
             fused: false,
+            fused_many: false,
         }),
         Err(e) => {
             diags.push(diag(model, spec.pos, format!("plugin `{}`: {e:#}", spec.name), None));
@@ -501,6 +509,8 @@ struct CoreInstance {
 struct FusedFuncs {
     load: TypedFunc<(i32, i32), i32>,
     run: TypedFunc<(i64, i64), i32>,
+    /// `(t0, n, start_ns, step_ns)`: many timesteps per call.
+    run_many: Option<TypedFunc<(i64, i32, i64, i64), i32>>,
     cursor: TypedFunc<(), i32>,
 }
 
@@ -630,6 +640,10 @@ impl JobBackend for WasmJob {
         self.fused_load_impl(plugin, program)
     }
 
+    fn fused_batch(&self, plugin: usize) -> bool {
+        self.core(plugin).ok().and_then(|c| c.fused.as_ref()).is_some_and(|f| f.run_many.is_some())
+    }
+
     fn fused_run(&mut self, plugin: usize, setup: FusedSetup, out: &mut Vec<u8>) -> FusedOutcome {
         self.fused_run_impl(plugin, setup, out)
     }
@@ -706,14 +720,16 @@ impl WasmJob {
         }
         let at = cursor_fn.call(&mut *store, ()).map_err(|e| classify(store, e, ticks, mem_cap))? as u32 as usize;
         let job_seed = self.job_seed;
-        self.store.data_mut().fused = Some(super::host::FusedSync { memory, cursor: at, job_seed, seeded: None });
+        self.store.data_mut().fused =
+            Some(super::host::FusedSync { memory, cursor: at, job_seed, seeded: None, batch: None });
         self.read_cursor(plugin)?;
         Ok(true)
     }
 
     fn fused_run_impl(&mut self, plugin: usize, setup: FusedSetup, out: &mut Vec<u8>) -> FusedOutcome {
         use distroduce_abi::fused::status;
-        let ticks = self.deadline_ticks.saturating_mul(setup.calls.max(1) as u64);
+        let n = setup.timesteps.max(1);
+        let ticks = self.deadline_ticks.saturating_mul(setup.calls.max(1) as u64).saturating_mul(n as u64);
         let mem_cap = self.memory_bytes;
         let name = self.names[plugin].clone();
         let data = self.store.data_mut();
@@ -721,20 +737,32 @@ impl WasmJob {
         data.set_time(setup.now_ns);
         if let Some(f) = &mut data.fused {
             f.seeded = None;
+            // In a batch, `now_ns` and the emit and log limits follow the cursor's timestep.
+            f.batch = (n > 1).then_some((setup.timestep, setup.clock));
         }
         self.store.set_epoch_deadline(ticks);
         out.clear();
         let bad = |substep: u32, m: String| FusedOutcome {
+            timestep: setup.timestep,
             blocks_done: 0,
             failure: Some(FusedFailure { substep, pos: 0, kind: FusedFailKind::Call(CallFailure::BadOutput(m)) }),
         };
-        let (run, memory) = match self.core(plugin).map(|c| (c.fused.as_ref().map(|f| f.run.clone()), c.memory)) {
+        let funcs =
+            self.core(plugin).map(|c| (c.fused.as_ref().map(|f| (f.run.clone(), f.run_many.clone())), c.memory));
+        let ((run, run_many), memory) = match funcs {
             Ok((Some(r), m)) => (r, m),
             _ => return bad(1, "the plugin has no in-guest run loop".into()),
         };
         let store = &mut self.store;
         store.data_mut().calling_memory = Some(memory);
-        let result = run.call(&mut *store, (setup.timestep as i64, setup.now_ns));
+        let result = match (n, run_many) {
+            (1, _) => run.call(&mut *store, (setup.timestep as i64, setup.now_ns)),
+            (n, Some(many)) => many.call(&mut *store, (setup.timestep as i64, n as i32, setup.clock.0, setup.clock.1)),
+            (_, None) => {
+                store.data_mut().calling_memory = None;
+                return bad(1, "the plugin's loop runs one timestep per call".into());
+            }
+        };
         store.data_mut().calling_memory = None;
         // The deadline covers the timestep's calls; a timeout is reported as the per-call limit.
         let per_call = self.deadline_ticks;
@@ -753,6 +781,8 @@ impl WasmJob {
             }
         }
         let (substep, pos) = (cur[word::SUBSTEP], cur[word::POS]);
+        // One timestep per call: the engine knows which (and older loops need not say).
+        let timestep = if n == 1 { setup.timestep } else { cur[0] as u64 | (cur[1] as u64) << 32 };
         let failure = |kind| Some(FusedFailure { substep, pos, kind });
         let failure = match (trap, cur[word::STATUS]) {
             (Some(t), _) => failure(FusedFailKind::Call(t)),
@@ -780,6 +810,6 @@ impl WasmJob {
                 }
             }
         };
-        FusedOutcome { blocks_done, failure }
+        FusedOutcome { timestep, blocks_done, failure }
     }
 }

@@ -220,47 +220,60 @@ fn function_at(model: &Model, k: u32, pos: u32) -> String {
 
 type FailAt<'a> = dyn Fn(u64, u32, String, FailKind, &mut dyn JobBackend) -> Box<JobFailure> + 'a;
 
-fn run_loaded(
-    cx: &JobCtx,
+/// Timesteps per guest call at most (`distroduce_fused_run_many`), and about how many bytes of
+/// records and messages one call should return: the window the engine holds before the writers
+/// have it, so memory stays flat in the number of timesteps.
+const MAX_BATCH: u32 = 4096;
+const BATCH_BYTES: usize = 256 * 1024;
+
+/// The output of one guest call: its records, its messages and how many of them are taken.
+struct Batch<'b> {
+    r: Reader<'b>,
+    payloads: &'b [&'b [u8]],
+    taken: usize,
+}
+
+/// What a job's records are read into, call after call.
+struct Taker<'a, 'c> {
+    cx: &'a JobCtx<'c>,
     plugin: usize,
-    backend: &mut dyn JobBackend,
+    fail_at: &'a FailAt<'a>,
     job: JobId,
-    sink: &mut dyn JobSink,
-    fail_at: &FailAt,
-) -> Result<u64, Box<JobFailure>> {
-    let model = cx.model;
-    let calls: u32 = cx.resolved.blocks.iter().map(|b| (b.policies.len() + b.updates.len()) as u32).sum();
-    let mut state: Vec<Val> = model.vars.iter().map(|v| v.initial.clone()).collect();
-    let sink_failure = |t: u64, k: u32, error: FailKind| sink_failure(job, t, k, error);
-    sink.record(Record { substep: 0, timestep: 0, vals: state.clone() })
-        .map_err(|e| sink_failure(0, 0, FailKind::Sink(e)))?;
-    let mut emits = Emits::new(cx.topics, job, model.kafka.id_header);
-    // Without a writer the values are only checked (type and form), not kept: the guest holds
-    // the state.
-    let values = sink.wants_values();
-    let mut out = Vec::new();
-    let mut substeps = 0u64;
-    let job_start = std::time::Instant::now();
-    for t in 1..=model.timesteps {
+    /// Whether the sink keeps the values (else they are only checked).
+    values: bool,
+    state: Vec<Val>,
+    emits: Emits<'a>,
+    substeps: u64,
+}
+
+impl Taker<'_, '_> {
+    /// Read the records of the first `blocks` blocks of timestep `t` from the call's output:
+    /// check, record and publish each block as the host loop does.
+    fn timestep(
+        &mut self,
+        t: u64,
+        blocks: u32,
+        batch: &mut Batch,
+        backend: &mut dyn JobBackend,
+        sink: &mut dyn JobSink,
+    ) -> Result<(), Box<JobFailure>> {
+        let (model, plugin, fail_at) = (self.cx.model, self.plugin, self.fail_at);
         let now = model.clock.at(t);
-        let outcome = backend.fused_run(plugin, FusedSetup { timestep: t, now_ns: now, calls }, &mut out);
-        // The messages of this timestep, in emission order; each completed block takes its share.
-        let mut emitted = std::mem::take(&mut backend.host().emitted);
-        let payloads: Vec<&[u8]> = emitted.iter().collect();
-        let mut r = Reader { buf: &out, at: 0 };
-        let mut taken = 0usize;
-        for bi in 0..outcome.blocks_done.min(model.blocks.len() as u32) as usize {
+        let (r, payloads, taken) = (&mut batch.r, batch.payloads, &mut batch.taken);
+        // Marks count the messages of their timestep.
+        let base = *taken;
+        for bi in 0..blocks as usize {
             let k = bi as u32 + 1;
             let plan = &model.blocks[bi];
             let bad = |e: String, backend: &mut dyn JobBackend| {
                 fail_at(t, k, loop_name(model, plugin), FailKind::Call(CallFailure::BadOutput(e)), backend)
             };
-            let marks = match read_marks(&mut r) {
+            let marks = match read_marks(r) {
                 Ok(m) => m,
                 Err(e) => return Err(bad(e, backend)),
             };
-            let mut next = if values { Some(state.clone()) } else { None };
-            for (ui, (vi, _)) in cx.resolved.blocks[bi].updates.iter().enumerate() {
+            let mut next = if self.values { Some(self.state.clone()) } else { None };
+            for (ui, (vi, _)) in self.cx.resolved.blocks[bi].updates.iter().enumerate() {
                 let value = match r.u32().and_then(|n| r.bytes(n as usize)) {
                     Ok(v) => v,
                     Err(e) => return Err(bad(e, backend)),
@@ -280,30 +293,94 @@ fn run_loaded(
                 }
             }
             // This block's messages: up to the last mark, each blamed on the call that sent it.
-            let end = marks.last().map_or(taken, |m| m.1 as usize);
-            if end < taken || end > payloads.len() {
+            let end = marks.last().map_or(*taken, |m| base.saturating_add(m.1 as usize));
+            if end < *taken || end > payloads.len() {
                 return Err(bad(format!("the loop counted {end} messages, the host has {}", payloads.len()), backend));
             }
-            for (i, p) in payloads[taken..end].iter().enumerate() {
-                let at = taken + i;
-                let pos = marks.iter().find(|m| at < m.1 as usize).map_or(0, |m| m.0);
-                emits.push(p, (t, k), now).map_err(|e| fail_at(t, k, function_at(model, k, pos), e, backend))?;
+            for (i, p) in payloads[*taken..end].iter().enumerate() {
+                let at = *taken + i;
+                let pos = marks.iter().find(|m| at < base + m.1 as usize).map_or(0, |m| m.0);
+                self.emits.push(p, (t, k), now).map_err(|e| fail_at(t, k, function_at(model, k, pos), e, backend))?;
             }
-            taken = end;
-            if !emits.msgs.is_empty() {
+            *taken = end;
+            if !self.emits.msgs.is_empty() {
                 let first = plan.policies.first().map(|f| f.display.clone()).unwrap_or_default();
-                emits.hand_off(sink).map_err(|e| fail_at(t, k, first, e, backend))?;
+                self.emits.hand_off(sink).map_err(|e| fail_at(t, k, first, e, backend))?;
             }
             let vals = match next {
                 Some(next) => {
-                    state = next;
-                    state.clone()
+                    self.state = next;
+                    self.state.clone()
                 }
                 None => Vec::new(),
             };
-            sink.record(Record { substep: k, timestep: t, vals }).map_err(|e| sink_failure(t, k, FailKind::Sink(e)))?;
-            substeps += 1;
+            let job = self.job;
+            sink.record(Record { substep: k, timestep: t, vals })
+                .map_err(|e| sink_failure(job, t, k, FailKind::Sink(e)))?;
+            self.substeps += 1;
         }
+        Ok(())
+    }
+}
+
+fn run_loaded(
+    cx: &JobCtx,
+    plugin: usize,
+    backend: &mut dyn JobBackend,
+    job: JobId,
+    sink: &mut dyn JobSink,
+    fail_at: &FailAt,
+) -> Result<u64, Box<JobFailure>> {
+    let model = cx.model;
+    let nblocks = model.blocks.len() as u32;
+    let calls: u32 = cx.resolved.blocks.iter().map(|b| (b.policies.len() + b.updates.len()) as u32).sum();
+    let state: Vec<Val> = model.vars.iter().map(|v| v.initial.clone()).collect();
+    let sink_failure = |t: u64, k: u32, error: FailKind| sink_failure(job, t, k, error);
+    sink.record(Record { substep: 0, timestep: 0, vals: state.clone() })
+        .map_err(|e| sink_failure(0, 0, FailKind::Sink(e)))?;
+    // Without a writer the values are only checked (type and form), not kept: the guest holds
+    // the state.
+    let mut taker = Taker {
+        cx,
+        plugin,
+        fail_at,
+        job,
+        values: sink.wants_values(),
+        state,
+        emits: Emits::new(cx.topics, job, model.kafka.id_header),
+        substeps: 0,
+    };
+    let mut out = Vec::new();
+    let job_start = std::time::Instant::now();
+    // Many timesteps per guest call where the plugin offers it and no wall clock paces the run;
+    // the batch grows while a call's records and messages stay within `BATCH_BYTES`.
+    let batching = backend.fused_batch(plugin) && !model.clock.realtime;
+    let mut batch: u32 = if batching { 16 } else { 1 };
+    let mut t = 1;
+    while t <= model.timesteps {
+        let n = batch.min(u32::try_from(model.timesteps - t + 1).unwrap_or(u32::MAX));
+        let last = t + n as u64 - 1;
+        let clock = (model.clock.start_ns, model.clock.step_ns);
+        let setup = FusedSetup { timestep: t, now_ns: model.clock.at(t), calls, timesteps: n, clock };
+        let outcome = backend.fused_run(plugin, setup, &mut out);
+        if !(t..=last).contains(&outcome.timestep) {
+            let e = format!("the loop stopped at timestep {} in a call for timesteps {t} to {last}", outcome.timestep);
+            return Err(fail_at(t, 1, loop_name(model, plugin), FailKind::Call(CallFailure::BadOutput(e)), backend));
+        }
+        // The messages of these timesteps, in emission order; each completed block takes its share.
+        let mut emitted = std::mem::take(&mut backend.host().emitted);
+        let payloads: Vec<&[u8]> = emitted.iter().collect();
+        let mut call = Batch { r: Reader { buf: &out, at: 0 }, payloads: &payloads, taken: 0 };
+        let stop = outcome.timestep;
+        for ts in t..=stop {
+            let blocks = if ts < stop { nblocks } else { outcome.blocks_done.min(nblocks) };
+            taker.timestep(ts, blocks, &mut call, backend, sink)?;
+            if ts == stop {
+                break;
+            }
+            timestep_done(model, ts, sink, job_start).map_err(|e| sink_failure(ts, nblocks, e))?;
+        }
+        let bytes = out.len() + payloads.iter().map(|p| p.len()).sum::<usize>();
         drop(payloads);
         emitted.clear();
         backend.host().emitted = emitted;
@@ -317,27 +394,36 @@ fn run_loaded(
             if function.is_empty() {
                 function = loop_name(model, plugin);
             }
-            return Err(fail_at(t, f.substep, function, error, backend));
+            return Err(fail_at(stop, f.substep, function, error, backend));
         }
-        if outcome.blocks_done as usize != model.blocks.len() {
-            let e = format!("the loop completed {} of {} blocks", outcome.blocks_done, model.blocks.len());
-            return Err(fail_at(
-                t,
-                outcome.blocks_done + 1,
-                loop_name(model, plugin),
-                FailKind::Call(CallFailure::BadOutput(e)),
-                backend,
-            ));
+        if outcome.blocks_done != nblocks || stop != last {
+            let e = match stop == last {
+                true => format!("the loop completed {} of {} blocks", outcome.blocks_done, nblocks),
+                false => format!("the loop stopped at timestep {stop} of {t} to {last} without an error"),
+            };
+            let k = outcome.blocks_done.min(nblocks) + 1;
+            return Err(fail_at(stop, k, loop_name(model, plugin), FailKind::Call(CallFailure::BadOutput(e)), backend));
         }
-        sink.timestep_done(t, now).map_err(|e| sink_failure(t, model.blocks.len() as u32, e))?;
-        if model.clock.realtime {
-            let due = job_start + std::time::Duration::from_nanos(model.clock.step_ns as u64 * t);
-            if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {
-                std::thread::sleep(wait);
-            }
+        timestep_done(model, stop, sink, job_start).map_err(|e| sink_failure(stop, nblocks, e))?;
+        if batching {
+            let per_timestep = (bytes / n as usize).max(1);
+            batch = u32::try_from(BATCH_BYTES / per_timestep).unwrap_or(MAX_BATCH).clamp(1, MAX_BATCH);
+        }
+        t = last + 1;
+    }
+    Ok(taker.substeps)
+}
+
+/// After timestep `t`'s records: tell the sink, and keep pace with the wall clock if asked.
+fn timestep_done(model: &Model, t: u64, sink: &mut dyn JobSink, job_start: std::time::Instant) -> Result<(), FailKind> {
+    sink.timestep_done(t, model.clock.at(t))?;
+    if model.clock.realtime {
+        let due = job_start + std::time::Duration::from_nanos(model.clock.step_ns as u64 * t);
+        if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {
+            std::thread::sleep(wait);
         }
     }
-    Ok(substeps)
+    Ok(())
 }
 
 /// `(position, messages emitted so far)` of the calls of a block that emitted.

@@ -49,6 +49,10 @@ pub mod fused {
     /// `(timestep: i64, time_ns: i64) -> i32`: run every block of one timestep; returns a
     /// [`status`] code. The cursor then says how far it got.
     pub const RUN: &str = "distroduce_fused_run";
+    /// `(t0: i64, n: i32, start_ns: i64, step_ns: i64) -> i32`: run timesteps `t0 .. t0 + n`,
+    /// timestep `t` at the virtual clock `start_ns + step_ns * t` (saturating), stopping at the
+    /// first failure; returns a [`status`] code. Optional (ABI.md §10, "Many timesteps per call").
+    pub const RUN_MANY: &str = "distroduce_fused_run_many";
     /// `() -> i32`: the address of the cursor (valid after a successful load).
     pub const CURSOR: &str = "distroduce_fused_cursor";
 
@@ -82,6 +86,12 @@ pub mod fused {
         pub const MSG_LEN: usize = 36; // u32
         /// Size of the cursor in bytes.
         pub const LEN: usize = 40;
+    }
+
+    /// The virtual clock of timestep `t` in a [`RUN_MANY`] call, exactly as the engine's clock.
+    #[inline]
+    pub const fn clock_at(start_ns: i64, step_ns: i64, t: u64) -> i64 {
+        start_ns.saturating_add(step_ns.saturating_mul(t as i64))
     }
 
     /// A state update's position in its block is `UPDATE_POS + index`; a policy's is its index.

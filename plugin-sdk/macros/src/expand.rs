@@ -326,6 +326,13 @@ pub fn native_table(input: TokenStream) -> Result<TokenStream, Error> {
 
         #[cfg(target_arch = "wasm32")]
         #[doc(hidden)]
+        #[unsafe(export_name = "distroduce_fused_run_many")]
+        pub extern "C" fn __distroduce_fused_run_many(t0: i64, n: i32, start_ns: i64, step_ns: i64) -> i32 {
+            ::distroduce_sdk::__private::fused_run_many(t0, n, start_ns, step_ns)
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        #[doc(hidden)]
         #[unsafe(export_name = "distroduce_fused_cursor")]
         pub extern "C" fn __distroduce_fused_cursor() -> i32 {
             ::distroduce_sdk::__private::fused_cursor()

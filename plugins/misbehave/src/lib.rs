@@ -66,6 +66,15 @@ pub fn fail_policy() -> Result<Signals, String> {
     Err("misbehave: fail_policy refuses on purpose".to_string())
 }
 
+/// Fails through `fail` once the record read is at or after `args.at`; returns `{}` before.
+#[policy]
+pub fn fail_from(state: &Timestep, args: &At) -> Result<Signals, String> {
+    match state.timestep >= args.at {
+        true => Err(format!("misbehave: fail_from refuses at timestep {}", state.timestep)),
+        false => Ok(Signals::new()),
+    }
+}
+
 /// A policy whose output is an integer instead of a map of signals.
 #[policy]
 pub fn not_a_map() -> i64 {
@@ -107,6 +116,7 @@ distroduce_sdk::native_table!(
     panic_policy,
     bad_output,
     fail_policy,
+    fail_from,
     not_a_map,
     emit_unknown_topic,
     wrong_type,

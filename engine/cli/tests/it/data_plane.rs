@@ -135,6 +135,48 @@ fn failures_are_blamed_alike_in_both_loops() {
     }
 }
 
+/// A failure in the middle of a call that runs many timesteps (ABI.md §10,
+/// `distroduce_fused_run_many`) is blamed on the same job, timestep, substep and function as in
+/// the host loop, and every record and message before it is kept, whether the guest traps or
+/// reports the failure.
+#[test]
+fn a_failure_inside_a_batch_of_timesteps_keeps_everything_before_it() {
+    let wasm = plugin("misbehave_plugin");
+    for (policy, want) in [
+        ("{fn: bad.panic_policy, args: {at: 150}}", "panic_policy panicked at timestep 150"),
+        ("{fn: bad.fail_from, args: {at: 123}}", "fail_from refuses at timestep 123"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        // Every timestep emits one message (to the alias `nope`, declared here) before the
+        // failing block, so the batch's messages are split at the failure too.
+        let yaml = format!(
+            "name: t\nruns: 2\ntimesteps: 300\nstate: {{calls: 0}}\nplugins:\n  bad: {{wasm: {wasm}}}\n\
+             kafka:\n  topics:\n    nope: {{name: nope}}\nblocks:\n  - policies: [bad.count_calls, bad.emit_unknown_topic]\n    updates: {{calls: bad.s_calls}}\n  - policies: [bad.count_calls, {policy}]\n    updates: {{calls: bad.s_calls}}\n"
+        );
+        let path = scenario(dir.path(), &yaml);
+        let outs: Vec<(i32, String, String, String)> = ["host", "fused"]
+            .iter()
+            .map(|plane| {
+                let out = dir.path().join(plane);
+                let args = ["run", path.to_str().unwrap(), "--kafka", "none", "--threads", "1", "--write-messages"];
+                let o = engine(&[&args[..], &["--data-plane", plane, "--out", out.to_str().unwrap()]].concat());
+                let (records, messages) = (read(&out.join("records.jsonl")), read(&out.join("messages.jsonl")));
+                (o.status.code().unwrap_or(-1), stderr(&o), records, messages)
+            })
+            .collect();
+        let (host, fused) = (&outs[0], &outs[1]);
+        assert_eq!((host.0, fused.0), (1, 1), "{policy}: {}\n{}", host.1, fused.1);
+        assert!(fused.1.contains(want), "{policy}: {}", fused.1);
+        let failures = |s: &str| s.lines().filter(|l| l.contains(" failed in ")).map(String::from).collect::<Vec<_>>();
+        assert!(!failures(&host.1).is_empty(), "{policy}: {}", host.1);
+        assert_eq!(failures(&fused.1), failures(&host.1), "{policy}");
+        assert!(fused.2.lines().count() > 200, "{policy}: the records before the failure are kept");
+        assert_eq!(fused.2, host.2, "{policy}: records kept up to the failure");
+        assert!(fused.3.lines().count() > 100, "{policy}: the messages before the failure are kept");
+        assert_eq!(fused.3, host.3, "{policy}: messages kept up to the failure");
+    }
+}
+
 /// A module with a constant state update `one` (returns 1) and an in-guest loop whose exports
 /// are given as WAT.
 fn loop_module(load: &str, run: &str, cursor: &str) -> String {

@@ -56,6 +56,45 @@ pub(crate) fn registry_chat(
     scenario(dir, &y)
 }
 
+/// `engine run` of scenario `s` with `--kafka none` against the registry, records to `out`.
+pub(crate) fn run_with_registry(s: &Path, out: &Path) -> std::process::Output {
+    engine(&[
+        "run",
+        s.to_str().unwrap(),
+        "--kafka",
+        "none",
+        "--schema-registry",
+        &registry(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+/// Validate, then run, scenario `s` whose second schema version (the entry naming `bad_file`) the
+/// registry refuses for `subject`: both exit 2, validate at that entry's file:line:col with the
+/// registry's refusal and the compatibility level, and no job runs. Returns validate's and run's
+/// stderr for the format's own reasons.
+pub(crate) fn refused_at_validate_and_run(s: &Path, bad_file: &str, subject: &str) -> (String, String) {
+    let file = s.to_str().unwrap();
+    let line = read(s).lines().position(|l| l.contains(bad_file)).unwrap() + 1;
+    let o = engine(&["validate", file, "--schema-registry", &registry()]);
+    let validate = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{validate}");
+    assert!(validate.contains(&format!("{file}:{line}:")), "at the schema entry's line {line}: {validate}");
+    let refusal = format!(
+        "kafka.topics.chat.schemas[1]: the schema registry refuses this schema for subject `{subject}` as incompatible"
+    );
+    assert!(validate.contains(&refusal), "{validate}");
+    assert!(validate.contains("compatibility level is BACKWARD"), "{validate}");
+    let out = s.parent().unwrap().join("refused-out");
+    let o = run_with_registry(s, &out);
+    let run = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{run}");
+    assert!(run.contains("incompatible"), "{run}");
+    assert!(!out.join("records.jsonl").exists(), "no job ran");
+    (validate, run)
+}
+
 /// Every message of `topic`, decoded by confluent-kafka's AvroDeserializer with the registry:
 /// `{id: distroduce-id header, schema_id, version (of `subject`), value}`; and the registry's subjects.
 fn consume_with_registry(topic: &str, subject: &str, n: usize) -> (Vec<Json>, Vec<String>) {
@@ -220,22 +259,9 @@ fn an_incompatible_version_is_refused_at_validate_and_run_with_the_registrys_rea
         "      schemas:\n        - {from_timestep: 0, schema: {file: v1.avsc}}\n        - {from_timestep: 4, schema: {file: v2-bad.avsc}}\n",
         "",
     );
-    let file = s.to_str().unwrap();
-    let line = read(&s).lines().position(|l| l.contains("v2-bad.avsc")).unwrap() + 1;
-    let o = engine(&["validate", file, "--schema-registry", &registry()]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains(&format!("{file}:{line}:")), "at the schema entry's line {line}: {err}");
-    assert!(err.contains(&format!("kafka.topics.chat.schemas[1]: the schema registry refuses this schema for subject `{topic}-value` as incompatible")), "{err}");
-    assert!(err.contains("mood"), "the registry's reason names the field: {err}");
-    assert!(err.contains("compatibility level is BACKWARD"), "{err}");
-    // validate left nothing behind, and run refuses before any job.
-    let out = dir.path().join("out");
-    let o = engine(&["run", file, "--kafka", "none", "--schema-registry", &registry(), "--out", out.to_str().unwrap()]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("incompatible") && err.contains("mood"), "{err}");
-    assert!(!out.join("records.jsonl").exists(), "no job ran");
+    let (validate, run) = refused_at_validate_and_run(&s, "v2-bad.avsc", &format!("{topic}-value"));
+    assert!(validate.contains("mood"), "the registry's reason names the field: {validate}");
+    assert!(run.contains("mood"), "{run}");
 }
 
 #[test]
@@ -250,16 +276,7 @@ fn a_value_the_schema_cannot_hold_fails_its_job_naming_plugin_timestep_and_field
     .unwrap();
     let s = avro_chat(dir.path(), &topic, "      schema: {file: int.avsc}\n", "");
     let out = dir.path().join("out");
-    let o = engine(&[
-        "run",
-        s.to_str().unwrap(),
-        "--kafka",
-        "none",
-        "--schema-registry",
-        &registry(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_with_registry(&s, &out);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("plugin `chat` export `send`"), "{err}");

@@ -4,7 +4,9 @@
 //! the message type by the message indexes on the wire and decodes with confluent-kafka's
 //! ProtobufDeserializer, never with our own decoder.
 
-use crate::avro::{consume_decoding, registry, registry_chat, timesteps};
+use crate::avro::{
+    consume_decoding, refused_at_validate_and_run, registry, registry_chat, run_with_registry, timesteps,
+};
 use crate::common::kafka::{brokers, fresh, shared};
 use crate::common::*;
 use std::path::{Path, PathBuf};
@@ -196,7 +198,7 @@ fn the_record_strategy_names_the_subject_after_the_message() {
 
 #[test]
 #[ignore = "needs the schema registry (DISTRODUCE_SCHEMA_REGISTRY): scripts/test starts it"]
-fn an_incompatible_version_is_refused_at_validate_with_the_registrys_reason() {
+fn an_incompatible_version_is_refused_at_validate_and_run_with_the_registrys_reason() {
     let dir = tempfile::tempdir().unwrap();
     let topic = fresh("proto-incompatible");
     let s = proto_chat(
@@ -205,28 +207,9 @@ fn an_incompatible_version_is_refused_at_validate_with_the_registrys_reason() {
         "      schemas:\n        - {from_timestep: 0, schema: {file: v1.proto}}\n        - {from_timestep: 4, schema: {file: v2-bad.proto}}\n",
         "",
     );
-    let file = s.to_str().unwrap();
-    let line = read(&s).lines().position(|l| l.contains("v2-bad.proto")).unwrap() + 1;
-    let o = engine(&["validate", file, "--schema-registry", &registry()]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains(&format!("{file}:{line}:")), "at the schema entry's line {line}: {err}");
-    assert!(err.contains(&format!("kafka.topics.chat.schemas[1]: the schema registry refuses this schema for subject `{topic}-value` as incompatible")), "{err}");
-    assert!(err.contains("not backward compatible"), "the registry's reason: {err}");
-    assert!(err.contains("field 6 `input` changed from string to int32"), "what changed: {err}");
-    assert!(err.contains("compatibility level is BACKWARD"), "{err}");
-    // run refuses it too, before any job.
-    let o = engine(&[
-        "run",
-        file,
-        "--kafka",
-        "none",
-        "--schema-registry",
-        &registry(),
-        "--out",
-        dir.path().join("o").to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let (validate, _) = refused_at_validate_and_run(&s, "v2-bad.proto", &format!("{topic}-value"));
+    assert!(validate.contains("not backward compatible"), "the registry's reason: {validate}");
+    assert!(validate.contains("field 6 `input` changed from string to int32"), "what changed: {validate}");
 }
 
 #[test]
@@ -242,7 +225,7 @@ fn a_value_the_message_cannot_hold_fails_its_job_naming_plugin_timestep_and_fiel
         let topic = fresh("proto-misfit");
         let s = proto_chat(dir.path(), &topic, &format!("      schema: {{file: {schema}}}\n"), "");
         let out = dir.path().join("out");
-        let o = engine(&["run", s.to_str().unwrap(), "--kafka", "none", "--schema-registry", &registry(), "--out", out.to_str().unwrap()]);
+        let o = run_with_registry(&s, &out);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{err}");
         assert!(err.contains("plugin `chat` export `send`"), "{err}");

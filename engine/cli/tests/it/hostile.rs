@@ -464,3 +464,38 @@ fn plugin_logs_are_printed_only_with_verbose() {
     let verbose = run(&["-v"]);
     assert!(verbose.contains("plugin-log-marker"), "with -v the plugin's log is shown: {verbose}");
 }
+
+/// A schema file nested 20,000 levels deep (Avro records in records, Protobuf messages in
+/// messages) is refused at its place in the scenario, exit 2; the parsers' recursion limits hold,
+/// so the engine does not overflow its stack. No registry is asked (its address is closed).
+#[test]
+fn schemas_nested_20k_deep_are_refused_at_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 20_000;
+    let mut avsc = r#""string""#.to_string();
+    for i in 0..n {
+        avsc = format!(r#"{{"type":"record","name":"R{i}","fields":[{{"name":"f","type":{avsc}}}]}}"#);
+    }
+    std::fs::write(dir.path().join("deep.avsc"), avsc).unwrap();
+    let proto = format!(
+        "syntax = \"proto3\";\npackage deep;\n{}string x = 1; {}\n",
+        (0..n).map(|i| format!("message M{i} {{ ")).collect::<String>(),
+        "}".repeat(n)
+    );
+    std::fs::write(dir.path().join("deep.proto"), proto).unwrap();
+    let reg = "  schema_registry: {url: http://127.0.0.1:1}\n";
+    for (format, file, want) in
+        [("avro", "deep.avsc", "recursion limit"), ("protobuf", "deep.proto", "maximum recursion limit")]
+    {
+        let s =
+            crate::avro::registry_chat(dir.path(), format, "deep", &format!("      schema: {{file: {file}}}\n"), reg);
+        let o = engine(&["validate", s.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{format}: {err}");
+        assert!(
+            err.lines().next().unwrap_or("").contains(&format!("{}:", s.display())),
+            "at its place: {format}: {err}"
+        );
+        assert!(err.contains(want), "{format}: {err}");
+    }
+}

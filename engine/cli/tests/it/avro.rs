@@ -56,6 +56,16 @@ pub(crate) fn registry_chat(
     scenario(dir, &y)
 }
 
+/// `engine run` of scenario `s` publishing to the test broker, records to `out`, with `extra`
+/// arguments; the run must succeed.
+pub(crate) fn run_to_broker(s: &Path, out: &Path, extra: &[&str]) {
+    let b = brokers();
+    let mut args = vec!["run", s.to_str().unwrap(), "--brokers", &b, "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = engine(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 /// `engine run` of scenario `s` with `--kafka none` against the registry, records to `out`.
 pub(crate) fn run_with_registry(s: &Path, out: &Path) -> std::process::Output {
     engine(&[
@@ -179,16 +189,7 @@ fn every_message_decodes_with_the_registry_and_the_schema_evolves_at_its_timeste
         &format!("  schema_registry: {{url: {}}}\n", registry()),
     );
     let out = dir.path().join("out");
-    let o = engine(&[
-        "run",
-        s.to_str().unwrap(),
-        "--brokers",
-        &brokers(),
-        "--out",
-        out.to_str().unwrap(),
-        "--write-messages",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_to_broker(&s, &out, &["--write-messages"]);
     let steps = timesteps(&out);
     assert_eq!(steps.len(), 40, "chat sends 4 messages per timestep for 10 timesteps");
     let (got, _) = consume_with_registry(&topic, &format!("{topic}-value"), steps.len());
@@ -229,17 +230,7 @@ fn the_record_strategies_name_the_subject_after_the_record() {
             &format!("  schema_registry: {{url: {}, subject_strategy: {strategy}}}\n", registry()),
         );
         let out = dir.path().join("out");
-        let o = engine(&[
-            "run",
-            s.to_str().unwrap(),
-            "--brokers",
-            &brokers(),
-            "--out",
-            out.to_str().unwrap(),
-            "--timesteps",
-            "2",
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
+        run_to_broker(&s, &out, &["--timesteps", "2"]);
         let (got, subjects) = consume_with_registry(&topic, &subject, 8);
         assert!(subjects.contains(&subject), "{strategy}: subject {subject} not in {subjects:?}");
         assert!(!subjects.contains(&format!("{topic}-value")), "{strategy}: the topic strategy's subject was used");

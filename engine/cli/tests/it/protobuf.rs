@@ -5,9 +5,9 @@
 //! ProtobufDeserializer, never with our own decoder.
 
 use crate::avro::{
-    consume_decoding, refused_at_validate_and_run, registry, registry_chat, run_with_registry, timesteps,
+    consume_decoding, refused_at_validate_and_run, registry, registry_chat, run_to_broker, run_with_registry, timesteps,
 };
-use crate::common::kafka::{brokers, fresh, shared};
+use crate::common::kafka::{fresh, shared};
 use crate::common::*;
 use std::path::{Path, PathBuf};
 
@@ -125,16 +125,7 @@ fn every_message_decodes_with_the_registry_and_the_schema_evolves_at_its_timeste
         &format!("  schema_registry: {{url: {}}}\n", registry()),
     );
     let out = dir.path().join("out");
-    let o = engine(&[
-        "run",
-        s.to_str().unwrap(),
-        "--brokers",
-        &brokers(),
-        "--out",
-        out.to_str().unwrap(),
-        "--write-messages",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_to_broker(&s, &out, &["--write-messages"]);
     let steps = timesteps(&out);
     assert_eq!(steps.len(), 40, "chat sends 4 messages per timestep for 10 timesteps");
     let (got, _) = consume_decoding(&topic, &format!("{topic}-value"), steps.len(), DECODER);
@@ -179,17 +170,7 @@ fn the_record_strategy_names_the_subject_after_the_message() {
         &format!("  schema_registry: {{url: {}, subject_strategy: topic_record}}\n", registry()),
     );
     let out = dir.path().join("out");
-    let o = engine(&[
-        "run",
-        s.to_str().unwrap(),
-        "--brokers",
-        &brokers(),
-        "--out",
-        out.to_str().unwrap(),
-        "--timesteps",
-        "2",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_to_broker(&s, &out, &["--timesteps", "2"]);
     let (got, subjects) = consume_decoding(&topic, &subject, 8, DECODER);
     assert!(subjects.contains(&subject), "subject {subject} not in {subjects:?}");
     assert_eq!(got.len(), 8);

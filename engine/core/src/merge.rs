@@ -24,6 +24,10 @@ pub enum MergeError {
     Parquet(#[from] distroduce_sink::parquet::merge::MergeParquetError),
 }
 
+/// A shard's metrics.json is a few KiB (a per-second series adds ~100 bytes a second); a path
+/// that leads to something endless must not be read whole.
+const MAX_METRICS_JSON_BYTES: u64 = 256 << 20;
+
 fn read(path: &Path) -> Result<String, MergeError> {
     std::fs::read_to_string(path).map_err(|error| MergeError::Io { path: path.to_path_buf(), error })
 }
@@ -131,7 +135,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
     let mut metrics = Vec::new();
     for d in dirs {
         let path = d.join(layout::METRICS_JSON);
-        let m: ShardMetrics = serde_json::from_str(&read(&path)?).map_err(|e| {
+        let text = distroduce_model::files::read_capped_string(&path, MAX_METRICS_JSON_BYTES)
+            .map_err(|error| MergeError::Io { path: path.clone(), error })?;
+        let m: ShardMetrics = serde_json::from_str(&text).map_err(|e| {
             MergeError::Shards(format!("{}: {e}; is this the --out of an `engine run --shard I/N`?", path.display()))
         })?;
         metrics.push(m);

@@ -286,9 +286,10 @@ pub fn check_producer(model: &Model) -> Result<(), ConfigErrors> {
     }
     // Positions are looked up only when there is something to report: the model keeps none for
     // these pass-through properties.
-    let spans = std::fs::read_to_string(&model.file)
-        .map(|src| distroduce_scenario::span::SpanIndex::build(&src))
-        .unwrap_or_default();
+    let spans =
+        distroduce_model::files::read_capped_string(&model.file, distroduce_scenario::limits::MAX_SCENARIO_FILE_BYTES)
+            .map(|src| distroduce_scenario::span::SpanIndex::build(&src))
+            .unwrap_or_default();
     let diags = bad
         .into_iter()
         .map(|b| {

@@ -4,10 +4,12 @@
 //! [`Model`] ([`plan`]); the plugin host and the simulation move [`value`]s (MessagePack bytes);
 //! a run produces [`record::Record`]s and [`message::OutMessage`]s and hands them to the
 //! [`output`] interfaces that the sinks implement; [`expect`] computes what a correct downstream
-//! stream job must output from those messages. Nothing here touches files, WebAssembly or Kafka.
+//! stream job must output from those messages. Nothing here touches WebAssembly or Kafka, and files
+//! only through [`files::read_capped`] (secrets, and the reader the other crates use).
 
 pub mod diag;
 pub mod expect;
+pub mod files;
 pub mod layout;
 pub mod message;
 pub mod output;

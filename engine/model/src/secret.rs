@@ -6,7 +6,6 @@
 //! logging or printing a model cannot leak one.
 
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// A secret file larger than this is not a secret file (a path mix-up); refuse it.
@@ -81,13 +80,10 @@ impl SecretSource {
 }
 
 fn read_secret_file(path: &Path) -> Result<String, SecretError> {
-    let io = |source| SecretError::File { path: path.to_path_buf(), source };
-    let f = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
-    f.take(MAX_SECRET_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
-    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
-        return Err(SecretError::FileTooLarge(path.to_path_buf()));
-    }
+    let bytes = crate::files::read_capped(path, MAX_SECRET_FILE_BYTES).map_err(|source| match source.kind() {
+        std::io::ErrorKind::FileTooLarge => SecretError::FileTooLarge(path.to_path_buf()),
+        _ => SecretError::File { path: path.to_path_buf(), source },
+    })?;
     let text = String::from_utf8(bytes).map_err(|_| SecretError::FileNotUtf8(path.to_path_buf()))?;
     // Files written by `echo`, editors and secret managers end with a newline that is not part of
     // the secret.

@@ -148,7 +148,7 @@ pub fn inspect(path: &Path) -> Inspection {
             return r;
         }
     };
-    let bytes = match std::fs::read(path) {
+    let bytes = match distroduce_model::files::read_capped(path, crate::MAX_PLUGIN_FILE_BYTES) {
         Ok(b) => b,
         Err(e) => {
             r.problems.push(format!("cannot read {}: {e}", path.display()));

@@ -23,6 +23,10 @@ use distroduce_model::Model;
 use host::HostCalls;
 use std::fmt;
 
+/// Bytes of a plugin file (module or component). The largest plugin here, the Python chat
+/// component (an interpreter inside), is about 40 MB; a path to `/dev/zero` must not be read forever.
+pub const MAX_PLUGIN_FILE_BYTES: u64 = 256 << 20;
+
 /// A function resolved at load time: plugin index and function index within that plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot {

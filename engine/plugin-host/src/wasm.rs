@@ -151,7 +151,7 @@ impl WasmBackend {
                     }
                 },
             };
-            let bytes = match std::fs::read(&path) {
+            let bytes = match distroduce_model::files::read_capped(&path, crate::MAX_PLUGIN_FILE_BYTES) {
                 Ok(b) => b,
                 Err(e) => {
                     diags.push(diag(

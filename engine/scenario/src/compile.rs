@@ -168,10 +168,13 @@ fn check_sizes(r: &mut Reporter, s: &Scenario, ov: &Overrides, subsets: u64) {
     }
 }
 
-/// Why `p` is not a file: it is a directory, or there is nothing there.
+/// Why `p` is not a file: it is a directory, something else that is not a file (a device, a pipe),
+/// or there is nothing there.
 fn missing(p: &Path) -> &'static str {
     if p.is_dir() {
         "expected a .wasm file, but this is a directory:"
+    } else if p.exists() {
+        "expected a .wasm file, but this is not a regular file (a device, pipe or socket):"
     } else {
         "no such file"
     }

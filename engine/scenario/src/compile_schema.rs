@@ -94,7 +94,7 @@ fn schema_text(r: &mut Reporter, src: &raw::SchemaSource, path: &str, base: &Pat
     match src {
         raw::SchemaSource::File(f) => {
             let full = base.join(&f.file);
-            let text = match std::fs::read_to_string(&full) {
+            let text = match distroduce_model::files::read_capped_string(&full, crate::limits::MAX_SCHEMA_FILE_BYTES) {
                 Ok(t) => t,
                 Err(e) => {
                     r.at(

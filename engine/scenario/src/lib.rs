@@ -57,9 +57,10 @@ impl<'a> Reporter<'a> {
     }
 }
 
-/// Read a YAML file; an unreadable file is a diagnostic with `hint`.
+/// Read a YAML file of at most [`limits::MAX_SCENARIO_FILE_BYTES`]; an unreadable or larger file is
+/// a diagnostic with `hint`.
 pub fn read_source(path: &Path, what: &str, hint: &str) -> Result<String, ConfigErrors> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = distroduce_model::files::read_capped(path, limits::MAX_SCENARIO_FILE_BYTES).map_err(|e| {
         ConfigErrors(vec![Diagnostic {
             file: path.to_path_buf(),
             pos: None,

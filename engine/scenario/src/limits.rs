@@ -16,3 +16,10 @@ pub const MAX_RECORDS: u64 = 10_000_000_000;
 
 /// How deeply YAML collections may nest in a scenario file.
 pub const MAX_YAML_DEPTH: usize = 64;
+
+/// Bytes of a scenario file. The largest scenario in this repository is a few KiB; a sweep written
+/// out by a script stays far below this.
+pub const MAX_SCENARIO_FILE_BYTES: u64 = 16 << 20;
+
+/// Bytes of a schema file a topic names (`schema: {file: …}`, Avro or `.proto`).
+pub const MAX_SCHEMA_FILE_BYTES: u64 = 16 << 20;

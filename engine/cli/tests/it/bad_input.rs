@@ -409,3 +409,44 @@ fn topic_names_kafka_refuses_are_reported_at_their_position() {
     }
     assert!(!err.contains("a.b_c-D9"), "a valid name is not reported: {err}");
 }
+
+/// A path a scenario names may lead to something endless: a scenario, schema or plugin file that is
+/// a symlink to `/dev/zero` is refused once past its kind's limit (exit 2, naming the file and the
+/// limit), not read until memory runs out.
+#[test]
+fn files_that_never_end_are_refused_at_their_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let zeros = |name: &str| {
+        let p = dir.path().join(name);
+        std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+        p
+    };
+    let check = |what: &str, scenario: &std::path::Path, want: &[&str]| {
+        let o = engine(&["validate", scenario.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        for w in want {
+            assert!(err.contains(w), "{what}: want {w:?} in: {err}");
+        }
+    };
+    let s = zeros("endless.yaml");
+    check("scenario", &s, &[&format!("{}: cannot read scenario", s.display()), "larger than the limit of 16 MiB"]);
+
+    zeros("endless.avsc");
+    let s = crate::avro::registry_chat(
+        dir.path(),
+        "avro",
+        "endless",
+        "      schema: {file: endless.avsc}\n",
+        "  schema_registry: {url: http://127.0.0.1:1}\n",
+    );
+    check("schema", &s, &[&format!("{}:", s.display()), "cannot read schema file", "larger than the limit of 16 MiB"]);
+
+    let wasm = zeros("endless.wasm");
+    let s = scenario(dir.path(), &base(GOOD).replace(&plugin("conformance_plugin"), wasm.to_str().unwrap()));
+    check("plugin", &s, &["plugin `ref`: expected a .wasm file, but this is not a regular file"]);
+    // `plugin check` reads the file it is given, whatever it is.
+    let o = engine(&["plugin", "check", wasm.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("larger than the limit of 256 MiB"), "{}", stderr(&o));
+}

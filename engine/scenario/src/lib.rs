@@ -302,7 +302,7 @@ mod tests {
     }
 
     /// `scenarios/schema.json` is what `engine schema` prints, so editors can point at the file.
-    /// After changing the scenario types: `DISTRODUCE_BLESS=1 cargo test -p distroduce-scenario`.
+    /// After changing the scenario types: `DISTRODUCE_BLESS=1 cargo test --release -p distroduce-cli -p distroduce-scenario --lib`.
     #[test]
     fn the_checked_in_schema_is_fresh() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/schema.json");
@@ -313,7 +313,7 @@ mod tests {
         let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             on_disk == fresh,
-            "scenarios/schema.json is stale: run `DISTRODUCE_BLESS=1 cargo test -p distroduce-scenario` and commit it"
+            "scenarios/schema.json is stale: run `DISTRODUCE_BLESS=1 cargo test --release -p distroduce-cli -p distroduce-scenario --lib` and commit it"
         );
     }
 }

@@ -3,11 +3,14 @@
 //! run-major, by the shards' `semantics`), totals added, latency histograms merged, and
 //! throughput over the shards' common wall-clock window.
 
+mod lines;
+
 use crate::run::{ShardMetrics, Summary};
 use distroduce_model::expect::compute::{write_jsonl, Partial, Totals};
 use distroduce_model::layout;
 use distroduce_model::types::Semantics;
 use distroduce_sink::measure::{distribution, from_buckets, percentiles, Buckets};
+use lines::merge_lines;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -46,55 +49,6 @@ fn output_order(semantics: Semantics, (simulation, subset, run): JobKey) -> JobK
         Semantics::Cadcad => (simulation, subset, run),
         Semantics::Radcad => (simulation, run, subset),
     }
-}
-
-/// Lines of one kind of file (records.jsonl, messages.jsonl, records.csv) from every shard, grouped
-/// by job in file order, then written job by job.
-fn merge_lines(
-    dirs: &[PathBuf],
-    name: &str,
-    out: &Path,
-    header: bool,
-    semantics: Semantics,
-    key: impl Fn(&str) -> Result<JobKey, String>,
-) -> Result<Option<PathBuf>, MergeError> {
-    let present: Vec<bool> = dirs.iter().map(|d| d.join(name).is_file()).collect();
-    if present.iter().all(|p| !p) {
-        return Ok(None);
-    }
-    if let Some(i) = present.iter().position(|p| !p) {
-        return Err(MergeError::Shards(format!("{} has no {name}, but other shards do", dirs[i].display())));
-    }
-    let mut jobs: BTreeMap<JobKey, Vec<String>> = BTreeMap::new();
-    let mut head = None;
-    for d in dirs {
-        let path = d.join(name);
-        let text = read(&path)?;
-        let mut lines = text.lines();
-        if header {
-            head = lines.next().map(str::to_string);
-        }
-        for (i, l) in lines.enumerate() {
-            let k = key(l).map_err(|error| MergeError::Line {
-                path: path.clone(),
-                line: i + 1 + header as usize,
-                error,
-            })?;
-            jobs.entry(output_order(semantics, k)).or_default().push(l.to_string());
-        }
-    }
-    let mut text = String::new();
-    if let Some(h) = head {
-        text.push_str(&h);
-        text.push('\n');
-    }
-    for l in jobs.into_values().flatten() {
-        text.push_str(&l);
-        text.push('\n');
-    }
-    let path = out.join(name);
-    layout::write_atomic(&path, text.as_bytes()).map_err(|error| MergeError::Io { path: path.clone(), error })?;
-    Ok(Some(path))
 }
 
 /// The shards' `records.parquet` through the writer of a local run: the same bytes (see

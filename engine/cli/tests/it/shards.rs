@@ -109,3 +109,45 @@ fn merged_radcad_shards_keep_radcads_run_major_order() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(read(&merged.join("records.jsonl")), read(&fixture("sem_run_order.radcad.jsonl")));
 }
+
+/// Shard files are merged by streaming, a job at a time; a file whose jobs go back in output order,
+/// or a CSV whose header differs from the other shards', is refused at its line (exit 2), and no
+/// partial merged file is left behind.
+#[test]
+fn shard_files_out_of_job_order_or_with_another_header_are_refused_at_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..2 {
+        run(dir.path(), &format!("s{i}"), &["--shard", &format!("{i}/2")]);
+    }
+    let (s0, s1) = (dir.path().join("s0"), dir.path().join("s1"));
+    let merge = || {
+        let out = dir.path().join("merged");
+        engine(&["merge", "--out", out.to_str().unwrap(), s0.to_str().unwrap(), s1.to_str().unwrap()])
+    };
+    let records = s1.join("records.jsonl");
+    let good = read(&records);
+    let lines: Vec<&str> = good.lines().collect();
+    // Shard 1 has jobs 1, 3, 5, …: its last line (a later job) moved to the top.
+    let n = lines.len();
+    let moved = [&lines[n - 1..], &lines[..n - 1]].concat().join("\n") + "\n";
+    std::fs::write(&records, moved).unwrap();
+    let o = merge();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("{}:2: this job comes before the line above it", records.display())),
+        "{}",
+        stderr(&o)
+    );
+    for f in ["records.jsonl", "records.jsonl.tmp"] {
+        assert!(!dir.path().join("merged").join(f).exists(), "no {f} from a refused merge");
+    }
+    std::fs::write(&records, good).unwrap();
+
+    let csv = s0.join("records.csv");
+    let text = read(&csv);
+    std::fs::write(&csv, text.replacen(',', ";", 1)).unwrap();
+    let o = merge();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("records.csv:1: the header differs from the other shards'"), "{err}");
+}

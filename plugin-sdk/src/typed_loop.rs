@@ -38,6 +38,11 @@ struct Update<S> {
     pos: u32,
     /// Index of the function's signal projection, if it reads signals.
     sig: Option<usize>,
+    /// Whether its values may be left out of the records (ABI.md §10, `values: false`): the
+    /// engine reads none, and the value's type fixes its MessagePack kind.
+    omit: bool,
+    /// Whether a value of it was sent in this job (the engine checks that one's kind).
+    sent: bool,
     f: Box<dyn TypedUpdate<S>>,
 }
 
@@ -131,7 +136,8 @@ impl<S: TypedState> TypedLoop<S> {
                     return Err(format!("`{name}` returns another type than the state field `{var}`"));
                 }
                 let sig = f.signals_type().map(|_| sig_of(u.f));
-                updates.push(Update { var: u.var as usize, field, pos: u.pos, sig, f });
+                let omit = !p.values && fixed_kind(f.output_type());
+                updates.push(Update { var: u.var as usize, field, pos: u.pos, sig, omit, sent: false, f });
             }
             let fold = typed_fold(&policies, &updates).map(|fold| TypedAgg::new(fold, &p_agg));
             max_policies = max_policies.max(policies.len());
@@ -280,7 +286,12 @@ impl<S: TypedState> TypedLoop<S> {
                 put_u32(&mut self.out, n);
             }
             {
-                for u in &block.updates {
+                for u in &mut block.updates {
+                    if u.omit && u.sent {
+                        put_u32(&mut self.out, distroduce_abi::fused::OMITTED);
+                        continue;
+                    }
+                    u.sent = true;
                     let at = self.out.len();
                     put_u32(&mut self.out, 0);
                     if let Err(m) = u.f.encode(&mut self.out) {
@@ -340,6 +351,12 @@ impl<S: TypedState> RunLoop for TypedLoop<S> {
     fn cursor(&self) -> &Cursor {
         &self.cursor
     }
+}
+
+/// Whether every value of type `ty` encodes as one MessagePack kind (float, int, bool).
+fn fixed_kind(ty: std::any::TypeId) -> bool {
+    use std::any::TypeId;
+    [TypeId::of::<f64>(), TypeId::of::<i64>(), TypeId::of::<bool>()].contains(&ty)
 }
 
 /// A block aggregates typed when it has policies, no identity policy, all of one

@@ -103,8 +103,10 @@ pub struct TypedCall<'a, S> {
 ///
 /// # Safety
 /// [`TypedPolicy::output`] must return an `&Option<T>` with `TypeId::of::<T>()` equal to
-/// [`TypedPolicy::output_type`], and [`TypedPolicy::aggregation`] a [`Fold`](crate::typed_signals::Fold)
-/// of that `T` (or none): the typed loop folds outputs by address, without a downcast per call.
+/// [`TypedPolicy::output_type`], at the same address for the value's life (the typed loop takes
+/// it once, when it binds the program), and [`TypedPolicy::aggregation`] a
+/// [`Fold`](crate::typed_signals::Fold) of that `T` (or none): the typed loop folds outputs by
+/// address, without a downcast or a call per policy.
 pub unsafe trait TypedPolicy<S> {
     fn call(&mut self, cx: &TypedCall<'_, S>, host: &mut dyn Host) -> Result<(), String>;
     /// The last output, MessagePack, appended to `out`.
@@ -149,7 +151,8 @@ pub struct PolicyCall<T, F> {
     pub fold: Option<crate::typed_signals::Fold>,
 }
 
-// SAFETY: `output` is `&self.out`, an `Option<T>`, `output_type` is `T`'s, and the macro sets
+// SAFETY: `output` is `&self.out`, an `Option<T>` (a field: its address is fixed while the
+// value does not move, and the loop keeps it boxed), `output_type` is `T`'s, and the macro sets
 // `fold` only to `fold_of::<T>()` (the loop checks `Fold::ty` against `output_type` too).
 unsafe impl<S, T, F> TypedPolicy<S> for PolicyCall<T, F>
 where

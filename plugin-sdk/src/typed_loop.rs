@@ -139,7 +139,7 @@ impl<S: TypedState> TypedLoop<S> {
                 let omit = !p.values && fixed_kind(f.output_type());
                 updates.push(Update { var: u.var as usize, field, pos: u.pos, sig, omit, sent: false, f });
             }
-            let fold = typed_fold(&policies, &updates).map(|fold| TypedAgg::new(fold, &p_agg));
+            let fold = typed_fold(&policies, &updates).map(|fold| TypedAgg::new(fold, &p_agg, &policies));
             max_policies = max_policies.max(policies.len());
             blocks.push(Block { policies, updates, fold, constant: None });
         }
@@ -229,7 +229,7 @@ impl<S: TypedState> TypedLoop<S> {
             }
             // Aggregation: typed, constant, or on MessagePack.
             let agg = match (&mut block.fold, &block.constant) {
-                (Some(fold), _) => fold.run(&block.policies),
+                (Some(fold), _) => fold.run(),
                 (None, Some(_)) => Ok(()),
                 (None, None) => {
                     self.aggregator.aggregate_into(&self.outputs[..nb], &mut self.agg_scratch, &mut self.signals)
@@ -378,31 +378,32 @@ struct TypedAgg {
     _acc: Box<dyn Any>,
     acc_ptr: *mut (),
     ops: Vec<AggOp>,
+    /// Each policy's output (`TypedPolicy::output`, fixed for the job: the policies are boxed),
+    /// in policy order.
+    outs: Vec<*const ()>,
 }
 
 impl TypedAgg {
-    fn new(fold: Fold, agg: &Aggregator) -> Self {
+    /// `policies`: the block's, all returning `fold`'s type (checked by `typed_fold`).
+    fn new<S>(fold: Fold, agg: &Aggregator, policies: &[Option<Policy<S>>]) -> Self {
         let mut acc = (fold.new_acc)();
         let acc_ptr = acc.as_mut() as *mut dyn Any as *mut ();
-        TypedAgg { fold, _acc: acc, acc_ptr, ops: (fold.ops)(agg) }
+        let outs = policies.iter().flatten().map(|p| p.f.output() as *const dyn Any as *const ()).collect();
+        TypedAgg { fold, _acc: acc, acc_ptr, ops: (fold.ops)(agg), outs }
     }
 
     /// Folds the policies' typed outputs in policy order into the accumulator.
-    fn run<S>(&mut self, policies: &[Option<Policy<S>>]) -> Result<(), AggError> {
-        let mut it = policies.iter().flatten();
-        let first = it.next().expect("a typed block has policies");
-        let out = |p: &Policy<S>| p.f.output() as *const dyn Any as *const ();
+    fn run(&mut self) -> Result<(), AggError> {
+        let (first, rest) = self.outs.split_first().expect("a typed block has policies");
         // SAFETY: `acc_ptr` is the boxed `Option<T>` made by `new_acc` (`T` = `fold.ty`); every
         // policy of a typed block returns `T` (`typed_fold` checked `output_type` and `Fold::ty`),
-        // and `TypedPolicy::output` is an `Option` of `output_type()`. The accumulator is its own
-        // box, so it aliases no output; `ops` come from `fold.ops`.
+        // `TypedPolicy::output` is an `Option` of `output_type()` at a fixed address, and the
+        // policies live in the block as long as this. The accumulator is its own box, so it
+        // aliases no output; `ops` come from `fold.ops`.
         unsafe {
-            (self.fold.start)(self.acc_ptr, out(first));
-            for p in it {
-                (self.fold.fold)(self.acc_ptr, out(p), &self.ops)?;
-            }
+            (self.fold.start)(self.acc_ptr, *first);
+            (self.fold.fold)(self.acc_ptr, rest, &self.ops)
         }
-        Ok(())
     }
 }
 

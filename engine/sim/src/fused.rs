@@ -441,11 +441,25 @@ fn timestep_done(model: &Model, t: u64, sink: &mut dyn JobSink, job_start: std::
     Ok(())
 }
 
-/// `(position, messages emitted so far)` of the calls of a block that emitted.
-fn read_marks(r: &mut Reader) -> Result<Vec<(u32, u32)>, String> {
+/// `(position, messages emitted so far)` of the calls of a block that emitted, read in place
+/// (a block without messages, the usual case, costs one word and no allocation).
+fn read_marks<'a>(r: &mut Reader<'a>) -> Result<Marks<'a>, String> {
     let n = r.u32()? as usize;
     if n > r.buf.len() / 8 {
         return Err(format!("the loop claims {n} emitting calls in a block"));
     }
-    (0..n).map(|_| Ok((r.u32()?, r.u32()?))).collect()
+    Ok(Marks(r.bytes(n * 8)?))
+}
+
+/// A block's marks: `n` little-endian `(u32 position, u32 emitted)` pairs.
+struct Marks<'a>(&'a [u8]);
+
+impl Marks<'_> {
+    fn iter(&self) -> impl DoubleEndedIterator<Item = (u32, u32)> + '_ {
+        let word = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes"));
+        self.0.chunks_exact(8).map(move |c| (word(&c[..4]), word(&c[4..])))
+    }
+    fn last(&self) -> Option<(u32, u32)> {
+        self.iter().next_back()
+    }
 }

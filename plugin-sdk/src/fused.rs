@@ -77,6 +77,14 @@ pub(crate) struct ProgramIn {
     pub(crate) agg_default: String,
     pub(crate) agg: Vec<(String, String)>,
     pub(crate) blocks: Vec<BlockIn>,
+    /// `false`: the engine reads no values (ABI.md §10); a loop may then leave out those whose
+    /// kind is fixed by their type. Absent in older engines' programs: values are read.
+    #[serde(default = "yes")]
+    pub(crate) values: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize, Clone, PartialEq)]
@@ -537,6 +545,7 @@ impl Loop {
     }
 }
 
+#[inline]
 pub(crate) fn put_u32(out: &mut Vec<u8>, v: u32) {
     out.extend_from_slice(&v.to_le_bytes());
 }

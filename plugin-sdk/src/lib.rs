@@ -122,7 +122,7 @@ pub mod __private {
     pub use crate::wasm::{
         fused_cursor, fused_load, fused_load_typed, fused_run, fused_run_many, run_wasm, wasm_describe,
     };
-    pub use distroduce_values::aggregate::{AggError, Aggregator};
+    pub use distroduce_values::aggregate::{AggError, AggOp, Aggregator};
     pub use rmp_serde;
     pub use serde;
 

@@ -23,15 +23,67 @@ pub trait TypedState: Sized + 'static {
     fn decode(vars: &[String], values: &[&[u8]]) -> Result<Self, String>;
     /// The type of field `i`.
     fn field_type(i: usize) -> Option<TypeId>;
-    /// Move the value out of `value` (an `Option<T>` with `T` field `i`'s type) into field `i`.
-    fn set(&mut self, i: usize, value: &mut dyn Any);
+    /// Move the value out of `value` into field `i` (nothing if it holds another type than the
+    /// field's, or no value).
+    fn set(&mut self, i: usize, value: Held<'_>);
 }
 
-/// `set` for one field: `value` must be an `Option<T>`.
+/// A state update's held value (an `&mut Option<T>`), its type known without a downcast call:
+/// the type is compared with the field's as a constant, when the field is set.
+pub struct Held<'a> {
+    ptr: *mut (),
+    ty: TypeId,
+    _borrow: std::marker::PhantomData<&'a mut ()>,
+}
+
+impl<'a> Held<'a> {
+    pub fn new<T: 'static>(value: &'a mut Option<T>) -> Self {
+        Held { ptr: value as *mut Option<T> as *mut (), ty: TypeId::of::<T>(), _borrow: std::marker::PhantomData }
+    }
+
+    /// The value, if it is a `T`.
+    #[inline]
+    pub fn take<T: 'static>(self) -> Option<T> {
+        if self.ty != TypeId::of::<T>() {
+            return None;
+        }
+        // SAFETY: `new` took an `&'a mut Option<T>` of this very `T` (same `TypeId`).
+        unsafe { &mut *(self.ptr as *mut Option<T>) }.take()
+    }
+}
+
+/// `set` for one field.
 #[doc(hidden)]
-pub fn take_into<T: 'static>(slot: &mut T, value: &mut dyn Any) {
-    if let Some(v) = value.downcast_mut::<Option<T>>().and_then(Option::take) {
+#[inline]
+pub fn take_into<T: 'static>(slot: &mut T, value: Held<'_>) {
+    if let Some(v) = value.take::<T>() {
         *slot = v;
+    }
+}
+
+/// The block's typed signals as a state update sees them: an `&Option<T>` and `T`'s type.
+#[derive(Clone, Copy)]
+pub struct SignalsRef<'a> {
+    ptr: *const (),
+    ty: TypeId,
+    _borrow: std::marker::PhantomData<&'a ()>,
+}
+
+impl<'a> SignalsRef<'a> {
+    /// # Safety
+    /// `ptr` must point at an `Option<T>` that lives for `'a`, with `TypeId::of::<T>() == ty`.
+    pub unsafe fn from_raw(ptr: *const (), ty: TypeId) -> Self {
+        SignalsRef { ptr, ty, _borrow: std::marker::PhantomData }
+    }
+
+    /// The signals, if they are a `T`.
+    #[inline]
+    pub fn get<T: 'static>(self) -> Option<&'a T> {
+        if self.ty != TypeId::of::<T>() {
+            return None;
+        }
+        // SAFETY: `from_raw`'s contract: an `Option<T>` of this `T`, living for `'a`.
+        unsafe { &*(self.ptr as *const Option<T>) }.as_ref()
     }
 }
 
@@ -44,15 +96,17 @@ pub struct TypedCall<'a, S> {
     pub signals: &'a [u8],
     /// The block's signals, typed, when every policy of the block returned one type (ABI.md
     /// §11); a state update that reads that type takes it from here without decoding.
-    pub typed_signals: Option<&'a dyn Any>,
+    pub typed_signals: Option<SignalsRef<'a>>,
 }
 
 /// One use of a policy: called, then its output read (typed or encoded) before the next call.
 ///
 /// # Safety
 /// [`TypedPolicy::output`] must return an `&Option<T>` with `TypeId::of::<T>()` equal to
-/// [`TypedPolicy::output_type`], and [`TypedPolicy::aggregation`] a [`Fold`](crate::typed_signals::Fold)
-/// of that `T` (or none): the typed loop folds outputs by address, without a downcast per call.
+/// [`TypedPolicy::output_type`], at the same address for the value's life (the typed loop takes
+/// it once, when it binds the program), and [`TypedPolicy::aggregation`] a
+/// [`Fold`](crate::typed_signals::Fold) of that `T` (or none): the typed loop folds outputs by
+/// address, without a downcast or a call per policy.
 pub unsafe trait TypedPolicy<S> {
     fn call(&mut self, cx: &TypedCall<'_, S>, host: &mut dyn Host) -> Result<(), String>;
     /// The last output, MessagePack, appended to `out`.
@@ -97,7 +151,8 @@ pub struct PolicyCall<T, F> {
     pub fold: Option<crate::typed_signals::Fold>,
 }
 
-// SAFETY: `output` is `&self.out`, an `Option<T>`, `output_type` is `T`'s, and the macro sets
+// SAFETY: `output` is `&self.out`, an `Option<T>` (a field: its address is fixed while the
+// value does not move, and the loop keeps it boxed), `output_type` is `T`'s, and the macro sets
 // `fold` only to `fold_of::<T>()` (the loop checks `Fold::ty` against `output_type` too).
 unsafe impl<S, T, F> TypedPolicy<S> for PolicyCall<T, F>
 where
@@ -147,7 +202,7 @@ where
         TypeId::of::<T>()
     }
     fn commit(&mut self, state: &mut S, field: usize) {
-        state.set(field, &mut self.out);
+        state.set(field, Held::new(&mut self.out));
     }
     fn signals_type(&self) -> Option<TypeId> {
         self.signals
@@ -157,14 +212,17 @@ where
 /// A state update's value as MessagePack, the bytes serde would write: numbers directly (the
 /// check on the concrete `T` is resolved at compile time), anything else through serde.
 fn encode_value<T: EncodeOutput + 'static>(v: &T, out: &mut Vec<u8>) -> Result<(), String> {
-    let any = v as &dyn Any;
-    if let Some(f) = any.downcast_ref::<f64>() {
+    // `TypeId::of` of two known types compares as a constant (no `Any::type_id` call).
+    if TypeId::of::<T>() == TypeId::of::<f64>() {
+        // SAFETY: `T` is `f64`.
+        let f = unsafe { *(v as *const T as *const f64) };
         out.push(0xcb);
         out.extend_from_slice(&f.to_be_bytes());
         return Ok(());
     }
-    if let Some(i) = any.downcast_ref::<i64>() {
-        distroduce_values::write_int(out, *i);
+    if TypeId::of::<T>() == TypeId::of::<i64>() {
+        // SAFETY: `T` is `i64`.
+        distroduce_values::write_int(out, unsafe { *(v as *const T as *const i64) });
         return Ok(());
     }
     v.encode_output(out)
@@ -173,8 +231,9 @@ fn encode_value<T: EncodeOutput + 'static>(v: &T, out: &mut Vec<u8>) -> Result<(
 /// The block's typed signals, if they are a `T` (else the caller decodes the MessagePack map,
 /// which holds the same values).
 #[doc(hidden)]
+#[inline]
 pub fn typed_signals<'a, T: 'static, S>(cx: &TypedCall<'a, S>) -> Option<&'a T> {
-    cx.typed_signals.and_then(|a| a.downcast_ref::<Option<T>>()).and_then(Option::as_ref)
+    cx.typed_signals.and_then(SignalsRef::get::<T>)
 }
 
 /// A part decoded once per use (params, args).

@@ -16,10 +16,10 @@ use crate::fused::{
 };
 use crate::input::FusedCtx;
 use crate::native::Host;
-use crate::typed::{TypedCall, TypedFactory, TypedFn, TypedPolicy, TypedState, TypedUpdate};
+use crate::typed::{SignalsRef, TypedCall, TypedFactory, TypedFn, TypedPolicy, TypedState, TypedUpdate};
 use crate::typed_signals::Fold;
 use distroduce_abi::fused::status;
-use distroduce_values::aggregate::{AggError, AggScratch, Aggregator};
+use distroduce_values::aggregate::{AggError, AggOp, AggScratch, Aggregator};
 use distroduce_values::check_one;
 use std::any::Any;
 
@@ -38,6 +38,11 @@ struct Update<S> {
     pos: u32,
     /// Index of the function's signal projection, if it reads signals.
     sig: Option<usize>,
+    /// Whether its values may be left out of the records (ABI.md §10, `values: false`): the
+    /// engine reads none, and the value's type fixes its MessagePack kind.
+    omit: bool,
+    /// Whether a value of it was sent in this job (the engine checks that one's kind).
+    sent: bool,
     f: Box<dyn TypedUpdate<S>>,
 }
 
@@ -47,7 +52,7 @@ struct Block<S> {
     updates: Vec<Update<S>>,
     /// Typed aggregation: every policy returns one `#[signals]` type and every update reads that
     /// type or no signals. `None`: MessagePack aggregation.
-    fold: Option<Fold>,
+    fold: Option<TypedAgg>,
     /// Only identity policies (or none): the aggregate is the same every timestep, computed once.
     constant: Option<Vec<u8>>,
 }
@@ -64,8 +69,6 @@ pub struct TypedLoop<S> {
     sig_cache: Vec<(bool, Vec<u8>)>,
     outputs: Vec<Vec<u8>>,
     signals: Vec<u8>,
-    /// The typed aggregate of a block (an `Option<T>` of its signals type).
-    typed_acc: Option<Box<dyn Any>>,
     agg_scratch: AggScratch,
     marks: Vec<(u32, u32)>,
     out: Vec<u8>,
@@ -101,6 +104,7 @@ impl<S: TypedState> TypedLoop<S> {
                 sig_projections.len() - 1
             })
         };
+        let p_agg = aggregator(p)?;
         let mut blocks = Vec::with_capacity(p.blocks.len());
         let mut max_policies = 0;
         for b in &p.blocks {
@@ -132,14 +136,15 @@ impl<S: TypedState> TypedLoop<S> {
                     return Err(format!("`{name}` returns another type than the state field `{var}`"));
                 }
                 let sig = f.signals_type().map(|_| sig_of(u.f));
-                updates.push(Update { var: u.var as usize, field, pos: u.pos, sig, f });
+                let omit = !p.values && fixed_kind(f.output_type());
+                updates.push(Update { var: u.var as usize, field, pos: u.pos, sig, omit, sent: false, f });
             }
-            let fold = typed_fold(&policies, &updates);
+            let fold = typed_fold(&policies, &updates).map(|fold| TypedAgg::new(fold, &p_agg, &policies));
             max_policies = max_policies.max(policies.len());
             blocks.push(Block { policies, updates, fold, constant: None });
         }
         // Identity-only blocks: aggregate once (it cannot fail: `{identity: 0}` values add up).
-        let aggregator = aggregator(p)?;
+        let aggregator = p_agg;
         for b in &mut blocks {
             if b.policies.iter().all(Option::is_none) {
                 let ids = vec![IDENTITY_SIGNAL; b.policies.len()];
@@ -157,7 +162,6 @@ impl<S: TypedState> TypedLoop<S> {
             sig_projections,
             outputs: vec![Vec::new(); max_policies],
             signals: Vec::new(),
-            typed_acc: None,
             agg_scratch: AggScratch::default(),
             marks: Vec::new(),
             out: Vec::new(),
@@ -184,7 +188,7 @@ impl<S: TypedState> TypedLoop<S> {
                 FusedCtx { job: self.job, job_seed: self.seed, timestep, substep: k, pos: 0, time_ns, variable: None };
             let block = &mut self.blocks[bi];
             // Policies, on the pre-block state.
-            let mut typed_signals: Option<&dyn Any> = None;
+            let mut typed_signals: Option<SignalsRef> = None;
             let nb = block.policies.len();
             for i in 0..nb {
                 let Some(p) = &mut block.policies[i] else {
@@ -224,8 +228,8 @@ impl<S: TypedState> TypedLoop<S> {
                 }
             }
             // Aggregation: typed, constant, or on MessagePack.
-            let agg = match (block.fold, &block.constant) {
-                (Some(fold), _) => fold_typed(fold, &block.policies, &self.aggregator, &mut self.typed_acc),
+            let agg = match (&mut block.fold, &block.constant) {
+                (Some(fold), _) => fold.run(),
                 (None, Some(_)) => Ok(()),
                 (None, None) => {
                     self.aggregator.aggregate_into(&self.outputs[..nb], &mut self.agg_scratch, &mut self.signals)
@@ -241,8 +245,10 @@ impl<S: TypedState> TypedLoop<S> {
                 self.msg = e.to_string();
                 return stop(&mut self.cursor, &self.msg, &self.out, status::AGGREGATE_FAILED);
             }
-            if block.fold.is_some() {
-                typed_signals = self.typed_acc.as_deref();
+            if let Some(fold) = &block.fold {
+                // SAFETY: the accumulator is an `Option<T>` of the fold's `T`, and it lives in
+                // the block, which outlives this block's calls.
+                typed_signals = Some(unsafe { SignalsRef::from_raw(fold.acc_ptr, fold.fold.ty) });
             }
             // State updates, on the pre-block state; their values are held until the block ends.
             self.sig_cache.iter_mut().for_each(|c| c.0 = false);
@@ -280,7 +286,12 @@ impl<S: TypedState> TypedLoop<S> {
                 put_u32(&mut self.out, n);
             }
             {
-                for u in &block.updates {
+                for u in &mut block.updates {
+                    if u.omit && u.sent {
+                        put_u32(&mut self.out, distroduce_abi::fused::OMITTED);
+                        continue;
+                    }
+                    u.sent = true;
                     let at = self.out.len();
                     put_u32(&mut self.out, 0);
                     if let Err(m) = u.f.encode(&mut self.out) {
@@ -342,6 +353,12 @@ impl<S: TypedState> RunLoop for TypedLoop<S> {
     }
 }
 
+/// Whether every value of type `ty` encodes as one MessagePack kind (float, int, bool).
+fn fixed_kind(ty: std::any::TypeId) -> bool {
+    use std::any::TypeId;
+    [TypeId::of::<f64>(), TypeId::of::<i64>(), TypeId::of::<bool>()].contains(&ty)
+}
+
 /// A block aggregates typed when it has policies, no identity policy, all of one
 /// `#[signals]` type, and every update reads that type or no signals.
 fn typed_fold<S>(policies: &[Option<Policy<S>>], updates: &[Update<S>]) -> Option<Fold> {
@@ -353,25 +370,41 @@ fn typed_fold<S>(policies: &[Option<Policy<S>>], updates: &[Update<S>]) -> Optio
     (same && reads_it).then_some(fold)
 }
 
-/// Folds the policies' typed outputs in policy order into `acc` (an `Option<T>`).
-fn fold_typed<S>(
+/// A block's typed aggregation, bound once per job: its accumulator and each field's operator.
+struct TypedAgg {
     fold: Fold,
-    policies: &[Option<Policy<S>>],
-    agg: &Aggregator,
-    acc: &mut Option<Box<dyn Any>>,
-) -> Result<(), AggError> {
-    let mut it = policies.iter().flatten();
-    let first = it.next().expect("a typed block has policies");
-    (fold.start)(acc, first.f.output());
-    let slot = acc.as_mut().expect("set by start").as_mut() as *mut dyn Any as *mut ();
-    for p in it {
-        let next = p.f.output() as *const dyn Any as *const ();
-        // SAFETY: `start` left an `Option<T>` in `acc` (`T` the type `fold` is of); every policy
-        // of a typed block returns `T` (`typed_fold` checked `output_type` and `Fold::ty`), and
-        // `TypedPolicy::output` is an `Option` of `output_type()`. The accumulator is its own box.
-        unsafe { (fold.fold)(slot, next, agg)? };
+    /// An `Option<T>` (`T` = `fold.ty`), boxed so that its address is fixed for the job; only
+    /// reached through `acc_ptr`, kept here to own it.
+    _acc: Box<dyn Any>,
+    acc_ptr: *mut (),
+    ops: Vec<AggOp>,
+    /// Each policy's output (`TypedPolicy::output`, fixed for the job: the policies are boxed),
+    /// in policy order.
+    outs: Vec<*const ()>,
+}
+
+impl TypedAgg {
+    /// `policies`: the block's, all returning `fold`'s type (checked by `typed_fold`).
+    fn new<S>(fold: Fold, agg: &Aggregator, policies: &[Option<Policy<S>>]) -> Self {
+        let mut acc = (fold.new_acc)();
+        let acc_ptr = acc.as_mut() as *mut dyn Any as *mut ();
+        let outs = policies.iter().flatten().map(|p| p.f.output() as *const dyn Any as *const ()).collect();
+        TypedAgg { fold, _acc: acc, acc_ptr, ops: (fold.ops)(agg), outs }
     }
-    Ok(())
+
+    /// Folds the policies' typed outputs in policy order into the accumulator.
+    fn run(&mut self) -> Result<(), AggError> {
+        let (first, rest) = self.outs.split_first().expect("a typed block has policies");
+        // SAFETY: `acc_ptr` is the boxed `Option<T>` made by `new_acc` (`T` = `fold.ty`); every
+        // policy of a typed block returns `T` (`typed_fold` checked `output_type` and `Fold::ty`),
+        // `TypedPolicy::output` is an `Option` of `output_type()` at a fixed address, and the
+        // policies live in the block as long as this. The accumulator is its own box, so it
+        // aliases no output; `ops` come from `fold.ops`.
+        unsafe {
+            (self.fold.start)(self.acc_ptr, *first);
+            (self.fold.fold)(self.acc_ptr, rest, &self.ops)
+        }
+    }
 }
 
 fn stop(cursor: &mut Cursor, msg: &str, out: &[u8], code: u32) -> u32 {

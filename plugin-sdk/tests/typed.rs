@@ -108,11 +108,16 @@ fn update(var: usize, f: usize, i: usize) -> Value {
 
 /// A program over `fns` (all names in [`native_table!`]'s order) with these blocks.
 fn program(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>) -> Vec<u8> {
+    program_with(limit, blocks, None)
+}
+
+/// [`program`], with the key `values` if given (ABI.md §10).
+fn program_with(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>, values: Option<bool>) -> Vec<u8> {
     let fns = ["p_rand", "p_emit", "p_map", "p_big", "u_x", "u_y", "u_x_map", "u_n", "u_other", "u_ident"];
     let reads = |_| m(vec![("state", Value::Nil), ("bookkeeping", Value::Bool(true)), ("signals", Value::Nil)]);
     let blocks =
         blocks.into_iter().map(|(p, u)| m(vec![("policies", Value::List(p)), ("updates", Value::List(u))])).collect();
-    let p = m(vec![
+    let mut p = vec![
         ("fns", Value::List(fns.iter().map(|f| Value::from(*f)).collect())),
         ("reads", Value::List(fns.iter().map(reads).collect())),
         ("vars", Value::List(["x", "y", "n"].iter().map(|f| Value::from(*f)).collect())),
@@ -124,8 +129,9 @@ fn program(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>) -> Vec<u8> {
         ("agg_default", Value::from("add")),
         ("agg", Value::List(vec![Value::List(vec![Value::from("dy"), Value::from("max")])])),
         ("blocks", Value::List(blocks)),
-    ]);
-    rmp_serde::to_vec_named(&p).unwrap()
+    ];
+    p.extend(values.map(|v| ("values", Value::Bool(v))));
+    rmp_serde::to_vec_named(&m(p)).unwrap()
 }
 
 /// What one timestep of a loop leaves: status, cursor, records, message.
@@ -283,4 +289,54 @@ fn many_timesteps_per_call_match_one_per_call() {
             assert_eq!(h2.rng_state, h1.rng_state);
         }
     }
+}
+
+/// With `values: false` (no writer reads the values, ABI.md §10) the typed loop sends each
+/// update's first value of the job and leaves out the later ones (their types fix their kind);
+/// everything else (marks, messages, streams, failures) is unchanged. The MessagePack loop sends
+/// every value.
+#[test]
+fn without_values_the_typed_loop_leaves_out_all_but_the_first() {
+    let blocks = || {
+        vec![
+            (vec![call(0, 0, None), call(1, 1, None)], vec![update(0, 4, 0), update(1, 5, 1)]),
+            (vec![call(2, 1, Some(4)), call(0, 0, None)], vec![update(0, 6, 0), update(1, 5, 1)]),
+            (vec![Value::Nil], vec![update(2, 7, 0)]),
+        ]
+    };
+    let updates = [2, 2, 1];
+    let (full, fh) = trace(&program(1000, blocks()), true, 6);
+    let (lean, lh) = trace(&program_with(1000, blocks(), Some(false)), true, 6);
+    let (msgpack, _) = trace(&program_with(1000, blocks(), Some(false)), false, 6);
+    assert_eq!(msgpack, full, "the MessagePack loop sends every value");
+    assert_eq!((lh.emitted, lh.failures, lh.rng_state), (fh.emitted, fh.failures, fh.rng_state));
+    assert_eq!(lean[0], full[0], "timestep 1 sends every value");
+    // Later timesteps: the same records with each value's length and bytes as one 0xFFFFFFFF.
+    let mut one = TypedLoop::<State>::load(&program(1000, blocks()), &typed_functions()).unwrap();
+    let mut lean_loop =
+        TypedLoop::<State>::load(&program_with(1000, blocks(), Some(false)), &typed_functions()).unwrap();
+    let (mut h1, mut h2) = (TestHost::new(7, 0), TestHost::new(7, 0));
+    for t in 1..=6 {
+        assert_eq!(one.run_timestep(t, 0, &mut h1), 0);
+        assert_eq!(lean_loop.run_timestep(t, 0, &mut h2), 0);
+        let want = if t == 1 { one.output().to_vec() } else { left_out(one.output(), &updates) };
+        assert_eq!(lean_loop.output(), want, "timestep {t}");
+    }
+}
+
+/// `records` (ABI.md §10) with every value replaced by the left-out word.
+fn left_out(records: &[u8], updates: &[usize]) -> Vec<u8> {
+    let word = |at: usize| u32::from_le_bytes(records[at..at + 4].try_into().unwrap()) as usize;
+    let (mut out, mut at) = (Vec::new(), 0);
+    for &n in updates {
+        let marks = 4 + 8 * word(at);
+        out.extend_from_slice(&records[at..at + marks]);
+        at += marks;
+        for _ in 0..n {
+            at += 4 + word(at);
+            out.extend_from_slice(&distroduce_abi::fused::OMITTED.to_le_bytes());
+        }
+    }
+    assert_eq!(at, records.len());
+    out
 }

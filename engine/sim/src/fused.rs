@@ -11,7 +11,7 @@
 
 use super::job::{job_seed, sink_failure, Emits, FailKind, JobCtx, JobSink};
 use super::JobFailure;
-use distroduce_abi::fused::UPDATE_POS;
+use distroduce_abi::fused::{OMITTED, UPDATE_POS};
 use distroduce_model::record::Record;
 use distroduce_model::types::{admits, type_label, AggOp, Semantics};
 use distroduce_model::value::{check_one, kind, write_array_len, write_map_len, write_str, write_uint, Val};
@@ -58,11 +58,14 @@ fn write_names<'a>(out: &mut Vec<u8>, names: impl ExactSizeIterator<Item = &'a s
     names.for_each(|n| write_str(out, n));
 }
 
-/// The program of one job (ABI.md §10).
-fn program(cx: &JobCtx, plugin: usize, job: &JobId) -> Vec<u8> {
+/// The program of one job (ABI.md §10); `values`: whether the engine reads the state's values
+/// (else the loop may leave out those whose kind is fixed).
+fn program(cx: &JobCtx, plugin: usize, job: &JobId, values: bool) -> Vec<u8> {
     let model = cx.model;
     let mut b = Vec::new();
-    write_map_len(&mut b, 11);
+    write_map_len(&mut b, 12);
+    write_str(&mut b, "values");
+    b.push(if values { 0xc3 } else { 0xc2 });
     let exports = &cx.resolved.exports[plugin];
     write_str(&mut b, "fns");
     write_names(&mut b, exports.iter().map(String::as_str));
@@ -194,7 +197,7 @@ pub fn run_job_fused(
             stderr_tail: backend.stderr_tail(),
         })
     };
-    match backend.fused_load(plugin, &program(cx, plugin, &job)) {
+    match backend.fused_load(plugin, &program(cx, plugin, &job, sink.wants_values())) {
         Ok(true) => sink.loop_used(true),
         Ok(false) => return None,
         Err(e) => return Some(Err(fail_at(0, 0, String::new(), FailKind::Call(e), backend))),
@@ -239,8 +242,11 @@ struct Taker<'a, 'c> {
     plugin: usize,
     fail_at: &'a FailAt<'a>,
     job: JobId,
-    /// Whether the sink keeps the values (else they are only checked).
+    /// Whether the sink keeps the values (else they are only checked, and the loop may leave
+    /// out those whose kind its types fix, once it sent one).
     values: bool,
+    /// Per block and update, whether a value of it was checked in this job.
+    checked: Vec<Vec<bool>>,
     state: Vec<Val>,
     emits: Emits<'a>,
     substeps: u64,
@@ -274,7 +280,14 @@ impl Taker<'_, '_> {
             };
             let mut next = if self.values { Some(self.state.clone()) } else { None };
             for (ui, (vi, _)) in self.cx.resolved.blocks[bi].updates.iter().enumerate() {
-                let value = match r.u32().and_then(|n| r.bytes(n as usize)) {
+                let value = match r.u32() {
+                    // Left out: the same kind as the value of this update checked before.
+                    Ok(OMITTED) if !self.values && self.checked[bi][ui] => continue,
+                    Ok(OMITTED) => return Err(bad("the loop left out a value the engine reads".into(), backend)),
+                    Ok(n) => r.bytes(n as usize),
+                    Err(e) => Err(e),
+                };
+                let value = match value {
                     Ok(v) => v,
                     Err(e) => return Err(bad(e, backend)),
                 };
@@ -288,6 +301,7 @@ impl Taker<'_, '_> {
                     let error = FailKind::Type { var: var.name.clone(), want: type_label(var.ty), got: got.name() };
                     return Err(fail_at(t, k, blame(), error, backend));
                 }
+                self.checked[bi][ui] = true;
                 if let Some(next) = &mut next {
                     next[*vi] = Val::from(value);
                 }
@@ -346,6 +360,7 @@ fn run_loaded(
         fail_at,
         job,
         values: sink.wants_values(),
+        checked: cx.resolved.blocks.iter().map(|b| vec![false; b.updates.len()]).collect(),
         state,
         emits: Emits::new(cx.topics, job, model.kafka.id_header),
         substeps: 0,
@@ -426,11 +441,25 @@ fn timestep_done(model: &Model, t: u64, sink: &mut dyn JobSink, job_start: std::
     Ok(())
 }
 
-/// `(position, messages emitted so far)` of the calls of a block that emitted.
-fn read_marks(r: &mut Reader) -> Result<Vec<(u32, u32)>, String> {
+/// `(position, messages emitted so far)` of the calls of a block that emitted, read in place
+/// (a block without messages, the usual case, costs one word and no allocation).
+fn read_marks<'a>(r: &mut Reader<'a>) -> Result<Marks<'a>, String> {
     let n = r.u32()? as usize;
     if n > r.buf.len() / 8 {
         return Err(format!("the loop claims {n} emitting calls in a block"));
     }
-    (0..n).map(|_| Ok((r.u32()?, r.u32()?))).collect()
+    Ok(Marks(r.bytes(n * 8)?))
+}
+
+/// A block's marks: `n` little-endian `(u32 position, u32 emitted)` pairs.
+struct Marks<'a>(&'a [u8]);
+
+impl Marks<'_> {
+    fn iter(&self) -> impl DoubleEndedIterator<Item = (u32, u32)> + '_ {
+        let word = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes"));
+        self.0.chunks_exact(8).map(move |c| (word(&c[..4]), word(&c[4..])))
+    }
+    fn last(&self) -> Option<(u32, u32)> {
+        self.iter().next_back()
+    }
 }

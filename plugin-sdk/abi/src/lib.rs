@@ -97,6 +97,11 @@ pub mod fused {
     /// A state update's position in its block is `UPDATE_POS + index`; a policy's is its index.
     /// The same numbers seed each call's random stream.
     pub const UPDATE_POS: u32 = 0x8000_0000;
+
+    /// In a record, the length word of a state update's value that the loop left out (ABI.md
+    /// §10, `values: false`): the value has the same MessagePack kind as the last one this update
+    /// sent in the job, and nothing reads it.
+    pub const OMITTED: u32 = u32::MAX;
 }
 
 /// A function's result: `(ptr << 32) | len`, both unsigned 32-bit (ABI.md §1).

@@ -87,7 +87,7 @@ pub fn state(item: TokenStream) -> Result<TokenStream, Error> {
                     _ => ::core::option::Option::None,
                 }
             }
-            fn set(&mut self, i: usize, value: &mut dyn ::core::any::Any) {
+            fn set(&mut self, i: usize, value: ::distroduce_sdk::typed::Held<'_>) {
                 match i {
                     #(#index => ::distroduce_sdk::__private::take_into(&mut self.#idents, value),)*
                     _ => {}
@@ -111,20 +111,23 @@ pub fn signals(item: TokenStream) -> Result<TokenStream, Error> {
     );
     let idents: Vec<&Ident> = fields.iter().map(|(f, _)| *f).collect();
     let names: Vec<String> = idents.iter().map(|f| f.to_string()).collect();
+    let index: Vec<usize> = (0..fields.len()).collect();
     Ok(quote! {
         #derive
         #s
 
         impl ::distroduce_sdk::TypedSignals for #name {
+            const NAMES: &'static [&'static str] = &[#(#names),*];
+            #[inline]
             fn fold(
                 &mut self,
                 other: &Self,
-                agg: &::distroduce_sdk::__private::Aggregator,
+                ops: &[::distroduce_sdk::__private::AggOp],
             ) -> ::core::result::Result<(), ::distroduce_sdk::__private::AggError> {
                 #(::distroduce_sdk::SignalValue::combine(
                     &mut self.#idents,
                     &other.#idents,
-                    ::distroduce_sdk::__private::op_for(agg, #names),
+                    ops[#index],
                     #names,
                 )?;)*
                 ::core::result::Result::Ok(())

@@ -61,6 +61,50 @@ pub fn update_b(state: &State, params: &ParamA, signals: &Step) -> Result<f64, S
 
 distroduce_sdk::native_table!(state = State; update_a, p_step, update_b);
 
+/// The engine's program for this model (ABI.md §10), job 1 of subset 0 with `params.a = 2`: block
+/// 1 with cadCAD's identity policy, block 2 with five `p_step`s; `values`: whether the engine
+/// reads the values. For native tests and `examples/native_loop.rs`.
+#[doc(hidden)]
+pub fn program(values: bool) -> Vec<u8> {
+    use distroduce_sdk::Value;
+    let map = |m: Vec<(&str, Value)>| Value::Map(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+    let bin = |v: Value| Value::Bin(rmp_serde::to_vec_named(&v).unwrap());
+    let call = |f: i64, pos: i64| map(vec![("f", Value::Int(f)), ("pos", Value::Int(pos)), ("args", Value::Nil)]);
+    let update = |var: i64, f: i64| {
+        map(vec![
+            ("var", Value::Int(var)),
+            ("f", Value::Int(f)),
+            ("pos", Value::Int(0x8000_0000)),
+            ("args", Value::Nil),
+        ])
+    };
+    let all = map(vec![("state", Value::Nil), ("bookkeeping", Value::Bool(true)), ("signals", Value::Nil)]);
+    let p = map(vec![
+        ("fns", Value::List(vec!["update_a".into(), "p_step".into(), "update_b".into()])),
+        ("reads", Value::List(vec![all.clone(), all.clone(), all])),
+        ("vars", Value::List(vec!["a".into(), "b".into()])),
+        ("state", Value::List(vec![bin(Value::Float(1.0)), bin(Value::Float(2.0))])),
+        ("params", bin(map(vec![("a", Value::Int(2)), ("b", Value::Int(1))]))),
+        ("job", Value::List(vec![Value::Int(0), Value::Int(1), Value::Int(1)])),
+        ("seed", Value::Int(5)),
+        ("zero_lone", Value::Bool(false)),
+        ("agg_default", "add".into()),
+        ("agg", Value::List(vec![])),
+        ("values", Value::Bool(values)),
+        (
+            "blocks",
+            Value::List(vec![
+                map(vec![("policies", Value::List(vec![Value::Nil])), ("updates", Value::List(vec![update(0, 0)]))]),
+                map(vec![
+                    ("policies", Value::List((0..5).map(|i| call(1, i)).collect())),
+                    ("updates", Value::List(vec![update(1, 2)])),
+                ]),
+            ]),
+        ),
+    ]);
+    rmp_serde::to_vec_named(&p).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,55 +135,12 @@ mod tests {
         assert_eq!(b, 12.0);
     }
 
-    /// The engine's program for this model (ABI.md §10): block 1 with cadCAD's identity policy,
-    /// block 2 with five `p_step`s.
-    fn program() -> Vec<u8> {
-        let map = |m: Vec<(&str, Value)>| Value::Map(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
-        let bin = |v: Value| Value::Bin(rmp_serde::to_vec_named(&v).unwrap());
-        let call = |f: i64, pos: i64| map(vec![("f", Value::Int(f)), ("pos", Value::Int(pos)), ("args", Value::Nil)]);
-        let update = |var: i64, f: i64| {
-            map(vec![
-                ("var", Value::Int(var)),
-                ("f", Value::Int(f)),
-                ("pos", Value::Int(0x8000_0000)),
-                ("args", Value::Nil),
-            ])
-        };
-        let all = map(vec![("state", Value::Nil), ("bookkeeping", Value::Bool(true)), ("signals", Value::Nil)]);
-        let p = map(vec![
-            ("fns", Value::List(vec!["update_a".into(), "p_step".into(), "update_b".into()])),
-            ("reads", Value::List(vec![all.clone(), all.clone(), all])),
-            ("vars", Value::List(vec!["a".into(), "b".into()])),
-            ("state", Value::List(vec![bin(Value::Float(1.0)), bin(Value::Float(2.0))])),
-            ("params", bin(map(vec![("a", Value::Int(2)), ("b", Value::Int(1))]))),
-            ("job", Value::List(vec![Value::Int(0), Value::Int(1), Value::Int(1)])),
-            ("seed", Value::Int(5)),
-            ("zero_lone", Value::Bool(false)),
-            ("agg_default", "add".into()),
-            ("agg", Value::List(vec![])),
-            (
-                "blocks",
-                Value::List(vec![
-                    map(vec![
-                        ("policies", Value::List(vec![Value::Nil])),
-                        ("updates", Value::List(vec![update(0, 0)])),
-                    ]),
-                    map(vec![
-                        ("policies", Value::List((0..5).map(|i| call(1, i)).collect())),
-                        ("updates", Value::List(vec![update(1, 2)])),
-                    ]),
-                ]),
-            ),
-        ]);
-        rmp_serde::to_vec_named(&p).unwrap()
-    }
-
     #[test]
     fn the_typed_loop_runs_the_model_with_the_msgpack_loops_records() {
         let typed_table = typed_functions();
-        let mut typed = distroduce_sdk::TypedLoop::<State>::load(&program(), &typed_table).unwrap();
+        let mut typed = distroduce_sdk::TypedLoop::<State>::load(&program(true), &typed_table).unwrap();
         assert_eq!(typed.typed_aggregation(), [false, true], "block 2 folds the five `Step`s typed");
-        let mut msgpack = distroduce_sdk::fused::Loop::load(&program(), &fused_functions()).unwrap();
+        let mut msgpack = distroduce_sdk::fused::Loop::load(&program(true), &fused_functions()).unwrap();
         let (mut h1, mut h2) = (TestHost::new(0, 0), TestHost::new(0, 0));
         for t in 1..=200 {
             assert_eq!(typed.run_timestep(t, 0, &mut h1), 0);
@@ -147,7 +148,7 @@ mod tests {
             assert_eq!(typed.output(), msgpack.output(), "timestep {t}");
         }
         // Python: after timestep 1, a = 0.5403023058681398 and b = 2 + 5 * 2 = 12.
-        let mut one = distroduce_sdk::TypedLoop::<State>::load(&program(), &typed_table).unwrap();
+        let mut one = distroduce_sdk::TypedLoop::<State>::load(&program(true), &typed_table).unwrap();
         one.run_timestep(1, 0, &mut h1);
         assert_eq!((one.state().a, one.state().b), (0.5403023058681398, 12.0));
     }

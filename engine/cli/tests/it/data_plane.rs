@@ -256,6 +256,20 @@ fn values_are_checked_without_a_record_writer() {
   (func (export "distroduce_fused_load") (param i32 i32) (result i32) i32.const 0)
   (func (export "distroduce_fused_run") (param i64 i64) (result i32) i32.const 0)
   (func (export "distroduce_fused_cursor") (result i32) i32.const 128))"#;
+    let failures = |format: &str| {
+        let o = run_fused(wat, format);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "--format {format}: {err}");
+        err.lines().filter(|l| l.contains(" failed in ")).map(String::from).collect::<Vec<_>>()
+    };
+    let with_records = failures("jsonl");
+    assert!(with_records.iter().any(|l| l.contains("export `one`") && l.contains("returned str")), "{with_records:?}");
+    assert_eq!(failures("none"), with_records);
+}
+
+/// Runs a one-block scenario (`a: 0`, one run of 3 timesteps) on the loop module `wat` through
+/// the in-guest loop, with `--format format`.
+fn run_fused(wat: &str, format: &str) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let w = dir.path().join("w.wat");
     std::fs::write(&w, wat).unwrap();
@@ -264,25 +278,43 @@ fn values_are_checked_without_a_record_writer() {
         w.display()
     );
     let p = scenario(dir.path(), &yaml);
-    let failures = |format: &str| {
-        let out = dir.path().join(format);
-        let o = engine(&[
-            "run",
-            p.to_str().unwrap(),
-            "--kafka",
-            "none",
-            "--data-plane",
-            "fused",
-            "--format",
-            format,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(1), "--format {format}: {err}");
-        err.lines().filter(|l| l.contains(" failed in ")).map(String::from).collect::<Vec<_>>()
+    let out = dir.path().join("out");
+    let args = ["run", p.to_str().unwrap(), "--kafka", "none", "--data-plane", "fused", "--format", format, "--out"];
+    let mut args: Vec<&str> = args.to_vec();
+    args.push(out.to_str().unwrap());
+    engine(&args)
+}
+
+/// Without a record writer the engine lets the loop leave values out (ABI.md §10, `values:
+/// false`), but only after it checked a value of the same update in the job; with records, never.
+#[test]
+fn values_are_left_out_only_after_a_checked_one_and_only_without_records() {
+    // Cursor at 128: block 1 done, records at 256 (9 bytes: no emits, `a = 0`). From timestep
+    // `from` on, the value's length word is 0xFFFFFFFF (left out) and the records 8 bytes.
+    let wat = |from: u64| {
+        format!(
+            r#"(module
+  (memory (export "memory") 1)
+  (data (i32.const 128) "\00\00\00\00\00\00\00\00\01\00\00\00\00\00\00\00\00\00\00\00\01\00\00\00\00\01\00\00\09\00\00\00\00\00\00\00\00\00\00\00")
+  (data (i32.const 256) "\00\00\00\00\01\00\00\00\00")
+  (func (export "distroduce_abi_version") (result i32) i32.const 1)
+  (func (export "distroduce_alloc") (param i32) (result i32) i32.const 1024)
+  (func (export "one") (param i32 i32) (result i64) i64.const 0x0000001000000001)
+  (func (export "distroduce_fused_load") (param i32 i32) (result i32) i32.const 0)
+  (func (export "distroduce_fused_run") (param i64 i64) (result i32)
+    (if (i64.ge_u (local.get 0) (i64.const {from}))
+      (then (i32.store (i32.const 260) (i32.const -1)) (i32.store (i32.const 156) (i32.const 8))))
+    i32.const 0)
+  (func (export "distroduce_fused_cursor") (result i32) i32.const 128))"#
+        )
     };
-    let with_records = failures("jsonl");
-    assert!(with_records.iter().any(|l| l.contains("export `one`") && l.contains("returned str")), "{with_records:?}");
-    assert_eq!(failures("none"), with_records);
+    let o = run_fused(&wat(2), "none");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for (from, format) in [(2, "jsonl"), (1, "none")] {
+        let o = run_fused(&wat(from), format);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "from {from}, --format {format}: {err}");
+        assert!(err.contains("left out a value the engine reads"), "from {from}, --format {format}: {err}");
+        assert!(err.contains(&format!("timestep {from}")), "from {from}, --format {format}: {err}");
+    }
 }

@@ -115,8 +115,9 @@ mod tests {
         }
     }
 
-    /// Every acknowledgement's (enqueue stamp, our read, our latency, librdkafka's latency read after).
-    struct Seen(std::sync::Mutex<Vec<(Option<u64>, u64, u64, Option<u64>)>>);
+    /// One acknowledgement: the enqueue stamp, our read, our latency, librdkafka's latency read after.
+    type Row = (Option<u64>, u64, u64, Option<u64>);
+    struct Seen(std::sync::Mutex<Vec<Row>>);
     impl rdkafka::ClientContext for Seen {}
     impl rdkafka::producer::ProducerContext for Seen {
         type DeliveryOpaque = ();
@@ -157,7 +158,10 @@ mod tests {
             let enq = enq.expect("an enqueue stamp");
             assert!(before <= enq && enq <= now && now <= after, "{before} {enq} {now} {after}");
             assert_eq!(latency, now - enq);
-            assert!(latency <= lib.expect("librdkafka's latency"), "ours {latency} µs, librdkafka's later read {lib:?}");
+            assert!(
+                latency <= lib.expect("librdkafka's latency"),
+                "ours {latency} µs, librdkafka's later read {lib:?}"
+            );
         }
     }
 }

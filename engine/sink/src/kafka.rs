@@ -6,10 +6,10 @@
 //! cluster. The produce path is the real one, but the mock keeps only about 5 MiB or 100k message
 //! sets per partition and silently drops older data; [`KafkaSink::finish`] warns when a run went past that.
 
+use super::clock;
 use super::kafka_setup::wait_for_leaders;
 pub use super::kafka_setup::{apply_security, unrecoverable};
 pub(crate) use super::kafka_setup::{create_topics, wait_until_connected};
-use super::clock;
 use super::measure::{Meter, Pacer};
 use super::metrics::{LibrdkafkaStats, Metrics};
 use super::opaque;

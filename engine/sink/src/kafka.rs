@@ -6,6 +6,7 @@
 //! cluster. The produce path is the real one, but the mock keeps only about 5 MiB or 100k message
 //! sets per partition and silently drops older data; [`KafkaSink::finish`] warns when a run went past that.
 
+use super::clock;
 use super::kafka_setup::wait_for_leaders;
 pub use super::kafka_setup::{apply_security, unrecoverable};
 pub(crate) use super::kafka_setup::{create_topics, wait_until_connected};
@@ -76,27 +77,23 @@ pub(crate) struct Stats {
     partitions: Mutex<HashMap<(String, i32), (u64, u64)>>,
 }
 
-/// When the first message was sent, monotonic and as Unix time (for `metrics.json`).
+/// When the first message was sent: as an [`Instant`] (the pacer's start), as µs of
+/// [`clock::mono_us`] (acknowledgements) and as Unix time (for `metrics.json`), read back to back.
 #[derive(Clone, Copy)]
 struct Epoch {
     at: Instant,
+    mono_us: u64,
     unix_ms: f64,
 }
 
 impl Stats {
     /// The delivery clock, started now if nothing was sent yet.
-    fn epoch(&self) -> Instant {
-        self.epoch
-            .get_or_init(|| Epoch {
-                at: Instant::now(),
-                unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3),
-            })
-            .at
-    }
-
-    /// µs on the delivery clock.
-    fn now_us(&self) -> u64 {
-        self.epoch().elapsed().as_micros() as u64
+    fn epoch(&self) -> &Epoch {
+        self.epoch.get_or_init(|| Epoch {
+            at: Instant::now(),
+            mono_us: clock::mono_us(),
+            unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3),
+        })
     }
 }
 
@@ -152,11 +149,13 @@ impl ProducerContext for Ctx {
 
     fn delivery(&self, r: &DeliveryResult<'_>, tag: usize) {
         let (topic, due_us) = opaque::unpack(tag);
-        let now_us = self.stats.now_us();
         match r {
             Ok(m) => {
-                // Enqueued `latency` ago, by librdkafka's stamp of the `produce` call.
-                let sent_us = now_us.saturating_sub(opaque::latency_us(m).unwrap_or(0));
+                // One clock read: the acknowledgement's time, and its latency from librdkafka's
+                // stamp of the `produce` call.
+                let (now_mono, latency) = clock::ack_times(m);
+                let now_us = now_mono.saturating_sub(self.stats.epoch().mono_us);
+                let sent_us = now_us.saturating_sub(latency);
                 let bytes = (m.payload_len() + m.key().map_or(0, <[u8]>::len)) as u64;
                 self.stats.acked.fetch_add(1, Ordering::Relaxed);
                 self.stats.bytes_acked.fetch_add(bytes, Ordering::Relaxed);
@@ -319,7 +318,7 @@ impl Publisher {
         let topic = &self.topics[m.topic];
         let timestamp = m.event_time_ms.filter(|_| self.event_timestamps);
         // The first send starts the delivery clock.
-        let epoch = self.stats.epoch();
+        let epoch = self.stats.epoch().at;
         let tag = opaque::pack(m.topic, self.pacer.as_ref().map(|p| p.wait_turn(epoch)));
         if let (Some(h), true, None) = (handles.get(m.topic), m.headers.is_empty(), timestamp) {
             loop {

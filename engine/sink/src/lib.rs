@@ -1,6 +1,7 @@
 //! Where a run's output goes: records to local files ([`records`], [`parquet`]), messages to Kafka ([`kafka`]) or
 //! nowhere ([`NullSink`], for benchmarks that measure the model alone).
 
+mod clock;
 pub mod kafka;
 pub mod kafka_check;
 mod kafka_setup;

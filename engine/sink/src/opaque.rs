@@ -5,9 +5,8 @@
 //! a bare producer does not pay (benches/RESULTS.md, "Publish efficiency").
 //!
 //! The enqueue time is not carried at all: librdkafka stamps every message when it is enqueued and
-//! [`latency_us`] reads it back, so the latency keeps its meaning (enqueue to acknowledgement).
-
-use rdkafka::message::BorrowedMessage;
+//! the delivery callback reads that stamp back ([`crate::clock`]), so the latency keeps its meaning
+//! (enqueue to acknowledgement).
 
 /// Bits of the topic index.
 const TOPIC_BITS: u32 = 16;
@@ -33,15 +32,6 @@ pub fn unpack(word: usize) -> (usize, Option<u64>) {
     let topic = word & (MAX_TOPICS - 1);
     let due = (word & PACED != 0).then_some((word >> DUE_SHIFT) as u64);
     (topic, due)
-}
-
-/// µs from when librdkafka enqueued `m` (the `produce` call) to now, by librdkafka's own clock
-/// (`rd_kafka_message_latency`); `None` if it has no enqueue time for it.
-pub fn latency_us(m: &BorrowedMessage<'_>) -> Option<u64> {
-    // SAFETY: `m` is a delivery report librdkafka hands the callback; its pointer is valid for the
-    // borrow, and the function only reads the message's enqueue time.
-    let us = unsafe { rdkafka::bindings::rd_kafka_message_latency(m.ptr()) };
-    u64::try_from(us).ok()
 }
 
 #[cfg(test)]

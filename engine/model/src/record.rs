@@ -2,10 +2,11 @@
 //! their JSON form (the same bytes in records.jsonl and on a `records_topic`).
 
 use crate::plan::{JobId, Model};
-use crate::value::json::to_json;
+use crate::value::json_text::{write_json_text, Style};
 use crate::value::Val;
+use serde_json::ser::{CompactFormatter, Formatter};
 use serde_json::Value as Json;
-use std::io::{self, Write};
+use std::io;
 
 /// One output row: the state variables (in declaration order) and the row's bookkeeping; the job's
 /// identity supplies `simulation, subset, run`.
@@ -16,54 +17,41 @@ pub struct Record {
     pub vals: Vec<Val>,
 }
 
-/// JSON with Python's `json.dumps` separators (`", "` and `": "`), so that record files compare byte for
-/// byte with cadCAD output dumped by Python.
-struct PyFormatter;
-
-impl serde_json::ser::Formatter for PyFormatter {
-    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            w.write_all(b", ")
-        }
-    }
-    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            w.write_all(b", ")
-        }
-    }
-    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        w.write_all(b": ")
-    }
-}
-
-/// Write `v` as Python would.
-pub fn write_py_json<W: Write>(w: &mut W, v: &Json) -> io::Result<()> {
-    use serde::Serialize;
-    let mut ser = serde_json::Serializer::with_formatter(w, PyFormatter);
-    v.serialize(&mut ser).map_err(io::Error::other)
-}
-
-/// Write one record as a JSON object: state variables (their JSON-quoted names in `keys`), then the
-/// bookkeeping fields, with Python's separators.
-pub fn write_record_json<W: Write>(out: &mut W, keys: &[String], job: &JobId, r: &Record) -> io::Result<()> {
-    out.write_all(b"{")?;
+/// Append one record as a JSON object: state variables (their JSON-quoted names in `keys`), then
+/// the bookkeeping fields, with Python's separators. Values go straight from MessagePack to text
+/// ([`write_json_text`]); a value that is not valid MessagePack is an `InvalidData` error and
+/// leaves `out` as it was.
+pub fn write_record_json(out: &mut Vec<u8>, keys: &[String], job: &JobId, r: &Record) -> io::Result<()> {
+    let start = out.len();
+    out.push(b'{');
     for (i, (k, v)) in keys.iter().zip(&r.vals).enumerate() {
         if i > 0 {
-            out.write_all(b", ")?;
+            out.extend_from_slice(b", ");
         }
-        write!(out, "{k}: ")?;
-        write_py_json(out, &to_json(v).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?)?;
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b": ");
+        if let Err(e) = write_json_text(out, v, Style::Python) {
+            out.truncate(start);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+        }
     }
-    let sep = if keys.is_empty() { "" } else { ", " };
-    write!(
-        out,
-        "{sep}\"simulation\": {}, \"subset\": {}, \"run\": {}, \"substep\": {}, \"timestep\": {}}}",
-        job.simulation, job.subset, job.run, r.substep, r.timestep
-    )
+    if !keys.is_empty() {
+        out.extend_from_slice(b", ");
+    }
+    let fields: [(&[u8], u64); 5] = [
+        (b"\"simulation\": ", u64::from(job.simulation)),
+        (b", \"subset\": ", u64::from(job.subset)),
+        (b", \"run\": ", u64::from(job.run)),
+        (b", \"substep\": ", u64::from(r.substep)),
+        (b", \"timestep\": ", r.timestep),
+    ];
+    for (name, n) in fields {
+        out.extend_from_slice(name);
+        // Writing to a Vec cannot fail.
+        let _ = CompactFormatter.write_u64(out, n);
+    }
+    out.push(b'}');
+    Ok(())
 }
 
 /// JSON-quoted state variable names, for [`write_record_json`].

@@ -100,8 +100,8 @@ impl JsonlWriter {
 impl RecordWriter for JsonlWriter {
     fn write_job(&mut self, job: &JobId, records: &[Record]) -> io::Result<()> {
         for r in records {
-            write_record_json(&mut self.out, &self.keys, job, r)?;
-            self.out.write_all(b"\n")?;
+            write_record_json(&mut self.out.buf, &self.keys, job, r)?;
+            self.out.buf.push(b'\n');
             self.out.end_line()?;
         }
         Ok(())

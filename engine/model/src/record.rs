@@ -116,7 +116,12 @@ impl<'v> RecordView<'v> for RecordRef<'v> {
 /// the bookkeeping fields, with Python's separators. Values go straight from MessagePack to text
 /// ([`write_json_text`]); a value that is not valid MessagePack is an `InvalidData` error and
 /// leaves `out` as it was.
-pub fn write_record_json<'v>(out: &mut Vec<u8>, keys: &[String], job: &JobId, r: impl RecordView<'v>) -> io::Result<()> {
+pub fn write_record_json<'v>(
+    out: &mut Vec<u8>,
+    keys: &[String],
+    job: &JobId,
+    r: impl RecordView<'v>,
+) -> io::Result<()> {
     let start = out.len();
     let (substep, timestep) = (r.substep(), r.timestep());
     out.push(b'{');
@@ -162,8 +167,13 @@ mod tests {
 
     #[test]
     fn a_batch_gives_back_each_records_values() {
-        let rec = |substep, timestep, vals: &[&[u8]]| Record { substep, timestep, vals: vals.iter().map(|v| Val::from(*v)).collect() };
-        let records = [rec(0, 0, &[&[0x01], &[0xa1, b'x']]), rec(1, 1, &[]), rec(2, 1, &[&[0xc0], &[0x92, 0x01, 0x02]])];
+        let rec = |substep, timestep, vals: &[&[u8]]| Record {
+            substep,
+            timestep,
+            vals: vals.iter().map(|v| Val::from(*v)).collect(),
+        };
+        let records =
+            [rec(0, 0, &[&[0x01], &[0xa1, b'x']]), rec(1, 1, &[]), rec(2, 1, &[&[0xc0], &[0x92, 0x01, 0x02]])];
         let mut batch = PackedRecords::default();
         records.iter().for_each(|r| batch.push(r));
         assert_eq!(batch.len(), 3);

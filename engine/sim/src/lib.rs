@@ -187,7 +187,7 @@ pub(crate) enum ToWriter {
     /// A full batch of a running job's records (the job at this position of the run's order).
     Records(usize, PackedRecords),
     /// A job ended; its last records are in it.
-    Done(JobResult),
+    Done(Box<JobResult>),
 }
 
 pub(crate) struct JobResult {
@@ -264,7 +264,7 @@ pub fn run(
                 jobs.par_iter().with_max_len(1).for_each_with(tx, |tx, job| {
                     let to_writer = keep_records.then(|| (&*tx, position[&job.index]));
                     let r = execute(cx, backend, *job, sink, opts, &json_keys, to_writer);
-                    let _ = tx.send(ToWriter::Done(r));
+                    let _ = tx.send(ToWriter::Done(Box::new(r)));
                 })
             })
         });
@@ -285,7 +285,7 @@ pub fn run(
                 ToWriter::Records(pos, records) if pos == next => write(&jobs[pos], &records),
                 ToWriter::Records(pos, records) => early.entry(pos).or_default().push(records),
                 ToWriter::Done(r) => {
-                    pending.insert(position[&r.job.index], r);
+                    pending.insert(position[&r.job.index], *r);
                 }
             }
             while let Some(r) = pending.remove(&next) {

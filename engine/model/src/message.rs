@@ -2,7 +2,8 @@
 
 use crate::plan::{KeyPart, KeyTemplate, TopicPlan};
 use crate::types::ValueFormat;
-use crate::value::{as_num, as_str, json::to_json, kind, map_entries, value_len, Kind, Num};
+use crate::value::json_text::{write_json_text, Style};
+use crate::value::{as_num, as_str, kind, map_entries, value_len, Kind, Num};
 
 /// Where a message came from: job, timestep, substep, and its sequence number within the job.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -256,7 +257,7 @@ fn render_key(t: &KeyTemplate, value: &[u8]) -> Result<Vec<u8>, String> {
                 }
                 match kind(v).map_err(|e| e.to_string())? {
                     Kind::Str | Kind::Bin => out.extend_from_slice(&raw_bytes(v)),
-                    _ => out.extend_from_slice(to_json(v).map_err(|e| e.to_string())?.to_string().as_bytes()),
+                    _ => write_json_text(&mut out, v, Style::Compact).map_err(|e| e.to_string())?,
                 }
             }
         }
@@ -302,8 +303,9 @@ fn bytes_or_json(v: &[u8]) -> Result<Vec<u8>, String> {
     if kind(v).map_err(|e| e.to_string())? == Kind::Bin {
         return Ok(raw_bytes(v));
     }
-    let j = to_json(v).map_err(|e| e.to_string())?;
-    serde_json::to_vec(&j).map_err(|e| e.to_string())
+    let mut out = Vec::new();
+    write_json_text(&mut out, v, Style::Compact).map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use crate::message::OutMessage;
 use crate::plan::JobId;
-use crate::record::Record;
+use crate::record::PackedRecords;
 use std::io;
 use std::path::Path;
 use std::time::Duration;
@@ -147,7 +147,7 @@ pub trait MessageSink: Send + Sync {
 /// Where a run's records go, one job at a time in cadCAD order (see [`crate::record`]).
 pub trait RecordWriter: Send {
     /// All records of one job, in order. Called from one thread, jobs in cadCAD order.
-    fn write_job(&mut self, job: &JobId, records: &[Record]) -> io::Result<()>;
+    fn write_job(&mut self, job: &JobId, records: &PackedRecords) -> io::Result<()>;
     fn finish(&mut self) -> io::Result<()>;
     fn path(&self) -> &Path;
 }

@@ -2,10 +2,11 @@
 //! their JSON form (the same bytes in records.jsonl and on a `records_topic`).
 
 use crate::plan::{JobId, Model};
-use crate::value::json::to_json;
+use crate::value::json_text::{write_json_text, Style};
 use crate::value::Val;
+use serde_json::ser::{CompactFormatter, Formatter};
 use serde_json::Value as Json;
-use std::io::{self, Write};
+use std::io;
 
 /// One output row: the state variables (in declaration order) and the row's bookkeeping; the job's
 /// identity supplies `simulation, subset, run`.
@@ -16,58 +17,169 @@ pub struct Record {
     pub vals: Vec<Val>,
 }
 
-/// JSON with Python's `json.dumps` separators (`", "` and `": "`), so that record files compare byte for
-/// byte with cadCAD output dumped by Python.
-struct PyFormatter;
+/// A record as the writers read it: a [`Record`] or a row of a [`PackedRecords`].
+pub trait RecordView<'v>: Copy {
+    fn substep(self) -> u32;
+    fn timestep(self) -> u64;
+    /// The values' MessagePack bytes, in declaration order.
+    fn vals(self) -> impl Iterator<Item = &'v [u8]> + Clone;
+}
 
-impl serde_json::ser::Formatter for PyFormatter {
-    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            w.write_all(b", ")
-        }
+impl<'v> RecordView<'v> for &'v Record {
+    fn substep(self) -> u32 {
+        self.substep
     }
-    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            w.write_all(b", ")
-        }
+    fn timestep(self) -> u64 {
+        self.timestep
     }
-    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        w.write_all(b": ")
+    fn vals(self) -> impl Iterator<Item = &'v [u8]> + Clone {
+        self.vals.iter().map(|v| &v[..])
     }
 }
 
-/// Write `v` as Python would.
-pub fn write_py_json<W: Write>(w: &mut W, v: &Json) -> io::Result<()> {
-    use serde::Serialize;
-    let mut ser = serde_json::Serializer::with_formatter(w, PyFormatter);
-    v.serialize(&mut ser).map_err(io::Error::other)
+/// Records packed for the writers: every value's bytes back to back in one buffer. A job hands
+/// its records to the writer thread as a few buffers rather than one allocation per value and
+/// record (which the writer thread then had to free, contending with the job threads' allocator).
+#[derive(Debug, Default)]
+pub struct PackedRecords {
+    bytes: Vec<u8>,
+    /// Where each value ends in `bytes`.
+    ends: Vec<usize>,
+    /// Each record's substep, timestep and where its values end in `ends`.
+    rows: Vec<(u32, u64, usize)>,
 }
 
-/// Write one record as a JSON object: state variables (their JSON-quoted names in `keys`), then the
-/// bookkeeping fields, with Python's separators.
-pub fn write_record_json<W: Write>(out: &mut W, keys: &[String], job: &JobId, r: &Record) -> io::Result<()> {
-    out.write_all(b"{")?;
-    for (i, (k, v)) in keys.iter().zip(&r.vals).enumerate() {
+impl PackedRecords {
+    pub fn push(&mut self, r: &Record) {
+        for v in &r.vals {
+            self.bytes.extend_from_slice(v);
+            self.ends.push(self.bytes.len());
+        }
+        self.rows.push((r.substep, r.timestep, self.ends.len()));
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Bytes of values held.
+    pub fn value_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = RecordRef<'_>> {
+        let mut first = 0;
+        self.rows.iter().map(move |&(substep, timestep, end)| {
+            let start = if first == 0 { 0 } else { self.ends[first - 1] };
+            let r = RecordRef { substep, timestep, bytes: &self.bytes, ends: &self.ends[first..end], start };
+            first = end;
+            r
+        })
+    }
+}
+
+/// One record of a [`PackedRecords`].
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRef<'v> {
+    pub substep: u32,
+    pub timestep: u64,
+    bytes: &'v [u8],
+    /// Where this record's values end in `bytes`.
+    ends: &'v [usize],
+    /// Where its first value starts.
+    start: usize,
+}
+
+impl<'v> RecordView<'v> for RecordRef<'v> {
+    fn substep(self) -> u32 {
+        self.substep
+    }
+    fn timestep(self) -> u64 {
+        self.timestep
+    }
+    fn vals(self) -> impl Iterator<Item = &'v [u8]> + Clone {
+        let bytes = self.bytes;
+        let mut start = self.start;
+        self.ends.iter().map(move |&e| {
+            let v = &bytes[start..e];
+            start = e;
+            v
+        })
+    }
+}
+
+/// Append one record as a JSON object: state variables (their JSON-quoted names in `keys`), then
+/// the bookkeeping fields, with Python's separators. Values go straight from MessagePack to text
+/// ([`write_json_text`]); a value that is not valid MessagePack is an `InvalidData` error and
+/// leaves `out` as it was.
+pub fn write_record_json<'v>(
+    out: &mut Vec<u8>,
+    keys: &[String],
+    job: &JobId,
+    r: impl RecordView<'v>,
+) -> io::Result<()> {
+    let start = out.len();
+    let (substep, timestep) = (r.substep(), r.timestep());
+    out.push(b'{');
+    for (i, (k, v)) in keys.iter().zip(r.vals()).enumerate() {
         if i > 0 {
-            out.write_all(b", ")?;
+            out.extend_from_slice(b", ");
         }
-        write!(out, "{k}: ")?;
-        write_py_json(out, &to_json(v).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?)?;
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b": ");
+        if let Err(e) = write_json_text(out, v, Style::Python) {
+            out.truncate(start);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+        }
     }
-    let sep = if keys.is_empty() { "" } else { ", " };
-    write!(
-        out,
-        "{sep}\"simulation\": {}, \"subset\": {}, \"run\": {}, \"substep\": {}, \"timestep\": {}}}",
-        job.simulation, job.subset, job.run, r.substep, r.timestep
-    )
+    if !keys.is_empty() {
+        out.extend_from_slice(b", ");
+    }
+    let fields: [(&[u8], u64); 5] = [
+        (b"\"simulation\": ", u64::from(job.simulation)),
+        (b", \"subset\": ", u64::from(job.subset)),
+        (b", \"run\": ", u64::from(job.run)),
+        (b", \"substep\": ", u64::from(substep)),
+        (b", \"timestep\": ", timestep),
+    ];
+    for (name, n) in fields {
+        out.extend_from_slice(name);
+        // Writing to a Vec cannot fail.
+        let _ = CompactFormatter.write_u64(out, n);
+    }
+    out.push(b'}');
+    Ok(())
 }
 
 /// JSON-quoted state variable names, for [`write_record_json`].
 pub fn json_keys(model: &Model) -> Vec<String> {
     // A string always encodes; `Json::from` cannot fail where `to_string` returns a Result.
     model.vars.iter().map(|v| Json::from(v.name.as_str()).to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_gives_back_each_records_values() {
+        let rec = |substep, timestep, vals: &[&[u8]]| Record {
+            substep,
+            timestep,
+            vals: vals.iter().map(|v| Val::from(*v)).collect(),
+        };
+        let records =
+            [rec(0, 0, &[&[0x01], &[0xa1, b'x']]), rec(1, 1, &[]), rec(2, 1, &[&[0xc0], &[0x92, 0x01, 0x02]])];
+        let mut batch = PackedRecords::default();
+        records.iter().for_each(|r| batch.push(r));
+        assert_eq!(batch.len(), 3);
+        for (r, b) in records.iter().zip(batch.iter()) {
+            assert_eq!((r.substep(), r.timestep()), (b.substep(), b.timestep()));
+            assert_eq!(r.vals().collect::<Vec<_>>(), b.vals().collect::<Vec<_>>());
+        }
+    }
 }

@@ -8,9 +8,12 @@ use crate::Progress;
 use distroduce_model::expect::compute::JobGroups;
 use distroduce_model::message::{ns_to_ms, MsgMeta, OutMessage};
 use distroduce_model::output::{Boundary, MessageSink};
-use distroduce_model::record::Record;
+use distroduce_model::record::{PackedRecords, Record};
 use distroduce_model::JobId;
 use std::time::{Duration, Instant};
+
+/// How many bytes of values a job holds before it hands them to the writer thread.
+const RECORD_BATCH_BYTES: usize = 1 << 20;
 
 /// Publishing every record to a topic (`kafka.records_topic`).
 pub(crate) struct RecordRoute<'a> {
@@ -21,10 +24,11 @@ pub(crate) struct RecordRoute<'a> {
 pub(crate) struct Collect<'a> {
     pub(crate) job: JobId,
     pub(crate) route: Option<RecordRoute<'a>>,
-    /// The job's records, for the writers; empty when there are none (`--format none`), so that
-    /// memory stays flat however long the run.
-    pub(crate) records: Vec<Record>,
-    pub(crate) keep_records: bool,
+    /// The job's records not yet handed to the writers; none without writers (`--format none`).
+    pub(crate) records: PackedRecords,
+    /// With writers: the writer thread, and this job's position in the run's order. Records go
+    /// there in batches of [`RECORD_BATCH_BYTES`] as the job runs, the rest when it ends.
+    pub(crate) to_writer: Option<(&'a std::sync::mpsc::Sender<crate::ToWriter>, usize)>,
     pub(crate) n_records: u64,
     /// Whether the job ran in the plugin's in-guest loop (`None`: it never started one).
     pub(crate) fused: Option<bool>,
@@ -84,7 +88,7 @@ impl JobSink for Collect<'_> {
         self.fused = Some(fused);
     }
     fn wants_values(&self) -> bool {
-        self.route.is_some() || self.keep_records
+        self.route.is_some() || self.to_writer.is_some()
     }
     fn record(&mut self, r: Record) -> Result<(), String> {
         if let Some(route) = &self.route {
@@ -112,8 +116,12 @@ impl JobSink for Collect<'_> {
             self.sink.boundary(&self.job, Boundary::Block { timestep: r.timestep, substep: r.substep })?;
         }
         self.n_records += 1;
-        if self.keep_records {
-            self.records.push(r);
+        if let Some((tx, pos)) = self.to_writer {
+            self.records.push(&r);
+            if self.records.value_bytes() >= RECORD_BATCH_BYTES {
+                // The writer thread ends after the job threads: it is there to receive.
+                let _ = tx.send(crate::ToWriter::Records(pos, std::mem::take(&mut self.records)));
+            }
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ use disorder::DisorderStage;
 use distroduce_model::expect::compute::{JobGroups, Partial};
 use distroduce_model::message::OutMessage;
 use distroduce_model::output::{MessageSink, RecordWriter};
+use distroduce_model::record::PackedRecords;
 pub use distroduce_model::record::Record;
 use distroduce_model::{JobId, Model};
 use distroduce_plugin_host::{Backend, Resolved};
@@ -181,9 +182,17 @@ pub struct RunReport {
     pub partials: Vec<Partial>,
 }
 
-struct JobResult {
+/// What job threads send the writer thread.
+pub(crate) enum ToWriter {
+    /// A full batch of a running job's records (the job at this position of the run's order).
+    Records(usize, PackedRecords),
+    /// A job ended; its last records are in it.
+    Done(Box<JobResult>),
+}
+
+pub(crate) struct JobResult {
     job: JobId,
-    records: Vec<Record>,
+    records: PackedRecords,
     n_records: u64,
     fused: Option<bool>,
     messages: Vec<OutMessage>,
@@ -241,7 +250,7 @@ pub fn run(
     let mut report = RunReport { jobs: jobs.len(), ..Default::default() };
     // Jobs run by (the plugin's loop, the host's).
     let mut loops = (0usize, 0usize);
-    let (tx, rx) = mpsc::channel::<JobResult>();
+    let (tx, rx) = mpsc::channel::<ToWriter>();
 
     let mut io_result = Ok(());
     let keep_records = !writers.is_empty();
@@ -249,20 +258,42 @@ pub fn run(
         let cx = &cx;
         let jobs = &jobs;
         let pool = &pool;
+        let position = &position;
         s.spawn(move || {
             pool.install(|| {
                 jobs.par_iter().with_max_len(1).for_each_with(tx, |tx, job| {
-                    let _ = tx.send(execute(cx, backend, *job, sink, opts, &json_keys, keep_records));
+                    let to_writer = keep_records.then(|| (&*tx, position[&job.index]));
+                    let r = execute(cx, backend, *job, sink, opts, &json_keys, to_writer);
+                    let _ = tx.send(ToWriter::Done(Box::new(r)));
                 })
             })
         });
-        // Reorder: write job i only after jobs 0..i.
+        // Reorder: write job i only after jobs 0..i. The first unfinished job's records are
+        // written as they come; a later job's wait until it is first.
         let mut pending: BTreeMap<usize, JobResult> = BTreeMap::new();
+        let mut early: BTreeMap<usize, Vec<PackedRecords>> = BTreeMap::new();
         let mut next = 0usize;
-        for r in rx {
-            pending.insert(position[&r.job.index], r);
+        let mut write = |job: &JobId, records: &PackedRecords| {
+            if io_result.is_ok() && !records.is_empty() {
+                io_result = writers
+                    .iter_mut()
+                    .try_for_each(|w| w.write_job(job, records).map_err(|e| SimError::write(w.as_ref(), e)));
+            }
+        };
+        for msg in rx {
+            match msg {
+                ToWriter::Records(pos, records) if pos == next => write(&jobs[pos], &records),
+                ToWriter::Records(pos, records) => early.entry(pos).or_default().push(records),
+                ToWriter::Done(r) => {
+                    pending.insert(position[&r.job.index], *r);
+                }
+            }
             while let Some(r) = pending.remove(&next) {
                 next += 1;
+                write(&r.job, &r.records);
+                for records in early.remove(&next).unwrap_or_default() {
+                    write(&jobs[next], &records);
+                }
                 report.records += r.n_records;
                 match r.fused {
                     Some(true) => loops.0 += 1,
@@ -273,11 +304,6 @@ pub fn run(
                 report.messages += r.sent;
                 report.publish_time += r.publish_time;
                 report.generation_time += r.job_time.saturating_sub(r.publish_time);
-                if io_result.is_ok() {
-                    io_result = writers
-                        .iter_mut()
-                        .try_for_each(|w| w.write_job(&r.job, &r.records).map_err(|e| SimError::write(w.as_ref(), e)));
-                }
                 report.kept_messages.extend(r.messages);
                 report.partials.extend(r.partials);
                 match r.failure {
@@ -316,14 +342,14 @@ fn execute(
     sink: &dyn MessageSink,
     opts: &RunOptions,
     json_keys: &[String],
-    keep_records: bool,
+    to_writer: Option<(&mpsc::Sender<ToWriter>, usize)>,
 ) -> JobResult {
     let started = Instant::now();
     let mut c = Collect {
         job,
         route: cx.model.kafka.records_topic.map(|topic| RecordRoute { topic, keys: json_keys }),
-        records: Vec::new(),
-        keep_records,
+        records: PackedRecords::default(),
+        to_writer,
         n_records: 0,
         fused: None,
         substeps_reported: 0,

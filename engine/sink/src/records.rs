@@ -3,7 +3,7 @@
 
 use distroduce_model::layout::{self, OutputDir};
 pub use distroduce_model::output::RecordWriter;
-use distroduce_model::record::{json_keys, write_record_json, Record};
+use distroduce_model::record::{json_keys, write_record_json, PackedRecords, RecordView};
 use distroduce_model::types::RecordFormat;
 use distroduce_model::value::json::to_json;
 use distroduce_model::{JobId, Model, BOOKKEEPING};
@@ -98,10 +98,10 @@ impl JsonlWriter {
 }
 
 impl RecordWriter for JsonlWriter {
-    fn write_job(&mut self, job: &JobId, records: &[Record]) -> io::Result<()> {
-        for r in records {
-            write_record_json(&mut self.out, &self.keys, job, r)?;
-            self.out.write_all(b"\n")?;
+    fn write_job(&mut self, job: &JobId, records: &PackedRecords) -> io::Result<()> {
+        for r in records.iter() {
+            write_record_json(&mut self.out.buf, &self.keys, job, r)?;
+            self.out.buf.push(b'\n');
             self.out.end_line()?;
         }
         Ok(())
@@ -140,9 +140,9 @@ fn csv_field(s: &str) -> String {
 }
 
 impl RecordWriter for CsvWriter {
-    fn write_job(&mut self, job: &JobId, records: &[Record]) -> io::Result<()> {
-        for r in records {
-            for v in &r.vals {
+    fn write_job(&mut self, job: &JobId, records: &PackedRecords) -> io::Result<()> {
+        for r in records.iter() {
+            for v in r.vals() {
                 let text = match cell(v)? {
                     Json::String(s) => s,
                     Json::Null => String::new(),

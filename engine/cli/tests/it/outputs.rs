@@ -30,3 +30,34 @@ print(len(j))
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), s.records.to_string());
 }
+
+/// Jobs hand their records to the writers in 1 MiB batches as they run (the first unfinished
+/// job's are written at once, later jobs' wait): with jobs of several batches each, running side
+/// by side on two threads, the files are the bytes of a one-thread run, in job order.
+#[test]
+fn records_written_as_jobs_run_are_in_job_order_whatever_the_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = |threads: usize| {
+        let mut args = RunArgs::new(repo().join("scenarios/chat.yaml"));
+        args.out = Some(dir.path().join(threads.to_string()));
+        args.kafka = KafkaTarget::None;
+        args.formats = Some(vec![RecordFormat::Jsonl, RecordFormat::Csv]);
+        (args.runs, args.timesteps, args.threads) = (Some(4), Some(1200), threads);
+        let s = run(&args, None).unwrap();
+        assert_eq!(s.records, 4 * (1 + 1200 * 4));
+        let f = |name: &str| std::fs::read(dir.path().join(threads.to_string()).join(name)).unwrap();
+        (f("records.jsonl"), f("records.csv"))
+    };
+    let (one, two) = (files(1), files(2));
+    // Each job's values are several batches (about 0.8 KB per record).
+    assert!(one.0.len() > 12 << 20, "{} bytes", one.0.len());
+    assert!(one == two, "the record files differ between 1 and 2 threads");
+    let runs: Vec<u64> = read_runs(&one.0);
+    assert!(runs.windows(2).all(|w| w[0] <= w[1]) && runs.first() == Some(&1) && runs.last() == Some(&4));
+}
+
+/// The `run` of each JSONL line.
+fn read_runs(jsonl: &[u8]) -> Vec<u64> {
+    let text = String::from_utf8_lossy(jsonl);
+    text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["run"].as_u64().unwrap()).collect()
+}

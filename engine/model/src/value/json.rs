@@ -56,7 +56,7 @@ pub fn to_json(b: &[u8]) -> Result<Json, Malformed> {
 pub const MAX_KEY_TEXT: usize = 4096;
 
 /// A map key as JSON object keys must be: a string as it is, anything else as its JSON text.
-fn key_text(k: Json, at: usize) -> Result<String, Malformed> {
+pub(crate) fn key_text(k: Json, at: usize) -> Result<String, Malformed> {
     struct Bounded(Vec<u8>);
     impl std::io::Write for Bounded {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -85,7 +85,7 @@ fn key_text(k: Json, at: usize) -> Result<String, Malformed> {
 }
 
 /// `depth`: how many containers enclose this value.
-fn decode(b: &[u8], at: usize, depth: usize) -> Result<(Json, usize), Malformed> {
+pub(crate) fn decode(b: &[u8], at: usize, depth: usize) -> Result<(Json, usize), Malformed> {
     let (h, payload, children) = header(b, at)?;
     let s = &b[at..];
     if children > 0 && depth >= MAX_DEPTH {

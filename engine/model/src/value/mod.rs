@@ -4,6 +4,7 @@
 pub use distroduce_values::*;
 mod aggregate_tests;
 pub mod json;
+pub mod json_text;
 
 #[cfg(test)]
 mod tests {

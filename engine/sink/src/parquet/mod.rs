@@ -32,7 +32,7 @@ pub use cell::Cell;
 use cell::{Bookkeeping, SpillReader, SpillWriter};
 use columns::{Builder, Seen};
 use distroduce_model::output::RecordWriter;
-use distroduce_model::record::Record;
+use distroduce_model::record::{PackedRecords, RecordView};
 use distroduce_model::types::TypeName;
 use distroduce_model::{JobId, Model, BOOKKEEPING};
 use parquet::arrow::ArrowWriter;
@@ -165,10 +165,10 @@ impl ParquetWriter {
 }
 
 impl RecordWriter for ParquetWriter {
-    fn write_job(&mut self, job: &JobId, records: &[Record]) -> io::Result<()> {
-        for r in records {
+    fn write_job(&mut self, job: &JobId, records: &PackedRecords) -> io::Result<()> {
+        for r in records.iter() {
             let keys = [job.simulation as u64, job.subset as u64, job.run as u64, r.substep as u64, r.timestep];
-            self.push_row(&keys, r.vals.iter().map(|v| Cell::Value(v)))?;
+            self.push_row(&keys, r.vals().map(Cell::Value))?;
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! throughput over the shards' common wall-clock window.
 
 mod lines;
+mod series;
 
 use crate::run::{ShardMetrics, Summary};
 use distroduce_model::expect::compute::{write_jsonl, Partial, Totals};
@@ -126,7 +127,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
     let buckets = Buckets {
         latency_us: metrics.iter().flat_map(|m| m.buckets.latency_us.iter().copied()).collect(),
         latency_from_due_us: metrics.iter().flat_map(|m| m.buckets.latency_from_due_us.iter().copied()).collect(),
+        per_second_us: Vec::new(),
     };
+    let shards: Vec<_> = metrics.iter().map(|m| (&m.summary.delivery, &m.buckets)).collect();
+    let (per_second, per_second_us) = series::merge_series(&shards);
+    let buckets = Buckets { per_second_us, ..buckets };
     let mut delivery = s[0].delivery.clone();
     delivery.produced = sum(&|x| x.delivery.produced);
     delivery.acked = sum(&|x| x.delivery.acked);
@@ -139,7 +144,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
     delivery.latency_ms = percentiles(&from_buckets(&buckets.latency_us));
     delivery.latency_from_due_ms = percentiles(&from_buckets(&buckets.latency_from_due_us));
     delivery.latency_distribution = distribution(&from_buckets(&buckets.latency_us));
-    delivery.per_second = Vec::new();
+    delivery.per_second = per_second;
     delivery.started_unix_ms = s.iter().filter_map(|x| x.delivery.started_unix_ms).reduce(f64::min);
     delivery.first_error = s.iter().find_map(|x| x.delivery.first_error.clone());
     delivery.warnings = s.iter().flat_map(|x| x.delivery.warnings.clone()).collect();

@@ -157,4 +157,8 @@ pub trait RecordWriter: Send {
 pub struct Buckets {
     pub latency_us: Vec<(u64, u64)>,
     pub latency_from_due_us: Vec<(u64, u64)>,
+    /// The latency of each second of `per_second` (same index), so that `engine merge` can give
+    /// a sharded run's seconds their percentiles. Absent in metrics.json of older engines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_second_us: Vec<Vec<(u64, u64)>>,
 }

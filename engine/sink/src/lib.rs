@@ -11,7 +11,7 @@ pub mod metrics;
 mod opaque;
 pub mod parquet;
 pub mod records;
-mod series;
+pub mod series;
 mod topic_handle;
 
 use distroduce_model::message::OutMessage;

@@ -145,6 +145,7 @@ impl Meter {
             buckets: Buckets {
                 latency_us: buckets(&inner.latency),
                 latency_from_due_us: buckets(&inner.latency_from_due),
+                per_second_us: inner.series.latency_buckets(),
             },
             latency_distribution: distribution(&inner.latency),
             per_second: inner.series.rows(),

@@ -12,6 +12,8 @@ use hdrhistogram::Histogram;
 /// The current second and the rows of the finished ones (row i is second i of the delivery clock).
 pub(crate) struct Series {
     rows: Vec<SecondStats>,
+    /// Each finished second's latency histogram as (µs, count) pairs, for `engine merge`.
+    buckets: Vec<Vec<(u64, u64)>>,
     second: u64,
     acked: u64,
     bytes: u64,
@@ -23,13 +25,7 @@ const MAX_SECONDS: u64 = 86_400;
 
 impl Series {
     pub(crate) fn new() -> Self {
-        Self {
-            rows: Vec::new(),
-            second: 0,
-            acked: 0,
-            bytes: 0,
-            latency: Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid bounds"),
-        }
+        Self { rows: Vec::new(), buckets: Vec::new(), second: 0, acked: 0, bytes: 0, latency: second_histogram() }
     }
 
     /// One acknowledgement at `now_us` (delivery clock) with `latency_us`.
@@ -57,6 +53,7 @@ impl Series {
     fn close(&mut self, next: u64) {
         while self.second < next && self.second < MAX_SECONDS {
             self.rows.push(self.row());
+            self.buckets.push(pairs(&self.latency));
             self.acked = 0;
             self.bytes = 0;
             self.latency.reset();
@@ -66,22 +63,49 @@ impl Series {
     }
 
     fn row(&self) -> SecondStats {
-        let h = &self.latency;
-        let ms = |v: u64| v as f64 / 1000.0;
-        let (p50, p99, max) = if h.is_empty() {
-            (None, None, None)
-        } else {
-            (Some(ms(h.value_at_quantile(0.5))), Some(ms(h.value_at_quantile(0.99))), Some(ms(h.max())))
-        };
-        SecondStats { second: self.second, acked: self.acked, bytes: self.bytes, p50_ms: p50, p99_ms: p99, max_ms: max }
+        second_row(self.second, self.acked, self.bytes, &self.latency)
     }
 
     /// Every second so far, the current (partial) one last.
     pub(crate) fn rows(&self) -> Vec<SecondStats> {
         let mut rows = self.rows.clone();
-        if self.acked > 0 && self.second < MAX_SECONDS {
+        if self.current_counts() {
             rows.push(self.row());
         }
         rows
     }
+
+    /// The latency buckets of each of [`Series::rows`], same index.
+    pub(crate) fn latency_buckets(&self) -> Vec<Vec<(u64, u64)>> {
+        let mut b = self.buckets.clone();
+        if self.current_counts() {
+            b.push(pairs(&self.latency));
+        }
+        b
+    }
+
+    fn current_counts(&self) -> bool {
+        self.acked > 0 && self.second < MAX_SECONDS
+    }
+}
+
+/// The histogram of one second: 2 significant digits, 1 µs to an hour.
+pub fn second_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid bounds")
+}
+
+fn pairs(h: &Histogram<u64>) -> Vec<(u64, u64)> {
+    h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect()
+}
+
+/// A second's row from its counts and its latency histogram (of one run, or of a sharded run's
+/// shards added together by `engine merge`).
+pub fn second_row(second: u64, acked: u64, bytes: u64, h: &Histogram<u64>) -> SecondStats {
+    let ms = |v: u64| v as f64 / 1000.0;
+    let (p50, p99, max) = if h.is_empty() {
+        (None, None, None)
+    } else {
+        (Some(ms(h.value_at_quantile(0.5))), Some(ms(h.value_at_quantile(0.99))), Some(ms(h.max())))
+    };
+    SecondStats { second, acked, bytes, p50_ms: p50, p99_ms: p99, max_ms: max }
 }

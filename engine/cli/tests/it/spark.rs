@@ -116,6 +116,12 @@ fn spark_shards_merge_into_a_local_run_and_every_message_arrives_once() {
     assert_eq!(summary["jobs"], 12);
     assert_eq!(summary["messages_emitted"].as_u64().unwrap() as usize, expected.len());
     assert_eq!(summary["delivery"]["acked"].as_u64().unwrap() as usize, expected.len(), "{summary}");
+    // The four executors' per-second series on one clock: every acknowledgement in some second,
+    // and the merged seconds have latencies (from the shards' buckets, not left out).
+    let per_second = summary["delivery"]["per_second"].as_array().expect("a merged per-second series");
+    let acked: u64 = per_second.iter().map(|s| s["acked"].as_u64().unwrap()).sum();
+    assert_eq!(acked as usize, expected.len(), "every acknowledgement is in a second: {summary}");
+    assert!(per_second.iter().all(|s| s["acked"] == 0 || s["p99_ms"].is_f64()), "{summary}");
 
     let got = consume(
         &topic,

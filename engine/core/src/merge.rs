@@ -124,14 +124,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
     let from = metrics.iter().map(|m| m.measured_from_unix_ms).fold(f64::INFINITY, f64::min);
     let to = metrics.iter().map(|m| m.measured_to_unix_ms).fold(0.0, f64::max);
     let window = ((to - from) / 1e3).max(0.0);
+    let shards: Vec<_> = metrics.iter().map(|m| (&m.summary.delivery, &m.buckets)).collect();
+    let (per_second, per_second_us) = series::merge_series(&shards);
     let buckets = Buckets {
         latency_us: metrics.iter().flat_map(|m| m.buckets.latency_us.iter().copied()).collect(),
         latency_from_due_us: metrics.iter().flat_map(|m| m.buckets.latency_from_due_us.iter().copied()).collect(),
-        per_second_us: Vec::new(),
+        per_second_us,
     };
-    let shards: Vec<_> = metrics.iter().map(|m| (&m.summary.delivery, &m.buckets)).collect();
-    let (per_second, per_second_us) = series::merge_series(&shards);
-    let buckets = Buckets { per_second_us, ..buckets };
     let mut delivery = s[0].delivery.clone();
     delivery.produced = sum(&|x| x.delivery.produced);
     delivery.acked = sum(&|x| x.delivery.acked);

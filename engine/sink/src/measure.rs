@@ -88,7 +88,8 @@ pub struct Measured {
     pub per_second: Vec<SecondStats>,
 }
 
-fn buckets(h: &Histogram<u64>) -> Vec<(u64, u64)> {
+/// A histogram as (µs, count) pairs ([`Buckets`]).
+pub fn buckets(h: &Histogram<u64>) -> Vec<(u64, u64)> {
     h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect()
 }
 

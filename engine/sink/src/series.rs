@@ -21,7 +21,7 @@ pub(crate) struct Series {
 }
 
 /// Longer runs keep their first this-many seconds (a day): the rows stay bounded.
-const MAX_SECONDS: u64 = 86_400;
+pub const MAX_SECONDS: u64 = 86_400;
 
 impl Series {
     pub(crate) fn new() -> Self {
@@ -53,7 +53,7 @@ impl Series {
     fn close(&mut self, next: u64) {
         while self.second < next && self.second < MAX_SECONDS {
             self.rows.push(self.row());
-            self.buckets.push(pairs(&self.latency));
+            self.buckets.push(crate::measure::buckets(&self.latency));
             self.acked = 0;
             self.bytes = 0;
             self.latency.reset();
@@ -79,7 +79,7 @@ impl Series {
     pub(crate) fn latency_buckets(&self) -> Vec<Vec<(u64, u64)>> {
         let mut b = self.buckets.clone();
         if self.current_counts() {
-            b.push(pairs(&self.latency));
+            b.push(crate::measure::buckets(&self.latency));
         }
         b
     }
@@ -92,10 +92,6 @@ impl Series {
 /// The histogram of one second: 2 significant digits, 1 µs to an hour.
 pub fn second_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid bounds")
-}
-
-fn pairs(h: &Histogram<u64>) -> Vec<(u64, u64)> {
-    h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect()
 }
 
 /// A second's row from its counts and its latency histogram (of one run, or of a sharded run's

@@ -8,8 +8,12 @@
 use super::{output_order, JobKey, MergeError};
 use distroduce_model::types::Semantics;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+
+/// The longest line a shard file may hold: a record of a state far larger than any scenario's
+/// (a file of one endless line must not be read into memory whole).
+const MAX_LINE_BYTES: u64 = 256 << 20;
 
 /// One shard's file, read a line at a time, with the job key of the line it holds.
 struct Cursor {
@@ -19,23 +23,41 @@ struct Cursor {
     line_no: usize,
     /// The held line's job, in output order; `None` at the end of the file.
     key: Option<JobKey>,
+    /// [`MAX_LINE_BYTES`] (smaller in tests).
+    max_line: u64,
 }
 
 impl Cursor {
     fn open(path: PathBuf) -> Result<Self, MergeError> {
         let file = File::open(&path).map_err(|error| MergeError::Io { path: path.clone(), error })?;
-        Ok(Self { path, reader: BufReader::with_capacity(1 << 16, file), line: String::new(), line_no: 0, key: None })
+        Ok(Self {
+            path,
+            reader: BufReader::with_capacity(1 << 16, file),
+            line: String::new(),
+            line_no: 0,
+            key: None,
+            max_line: MAX_LINE_BYTES,
+        })
     }
 
     /// The next line into `self.line` (without its newline); false at the end of the file.
     fn next_line(&mut self) -> Result<bool, MergeError> {
         self.line.clear();
-        let n =
-            self.reader.read_line(&mut self.line).map_err(|error| MergeError::Io { path: self.path.clone(), error })?;
+        let n = (&mut self.reader)
+            .take(self.max_line + 1)
+            .read_line(&mut self.line)
+            .map_err(|error| MergeError::Io { path: self.path.clone(), error })?;
         if n == 0 {
             return Ok(false);
         }
         self.line_no += 1;
+        if n as u64 > self.max_line {
+            return Err(MergeError::Line {
+                path: self.path.clone(),
+                line: self.line_no,
+                error: format!("the line is longer than {} bytes: not a file `engine run` wrote", self.max_line),
+            });
+        }
         if self.line.ends_with('\n') {
             self.line.pop();
         }
@@ -148,4 +170,23 @@ fn write_merged(
     }
     let f = w.into_inner().map_err(|e| MergeError::Io { path: tmp.to_path_buf(), error: e.into_error() })?;
     f.sync_data().map_err(io(tmp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_past_the_limit_is_refused_at_its_number_without_reading_it_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("records.jsonl");
+        std::fs::write(&p, format!("short\n{}\n", "x".repeat(100))).unwrap();
+        let mut c = Cursor::open(p.clone()).unwrap();
+        c.max_line = 64;
+        assert!(c.next_line().unwrap());
+        assert_eq!(c.line, "short");
+        let e = c.next_line().unwrap_err().to_string();
+        assert_eq!(e, format!("{}:2: the line is longer than 64 bytes: not a file `engine run` wrote", p.display()));
+        assert!(c.line.len() <= 65, "read at most the limit + 1 bytes");
+    }
 }

@@ -5,10 +5,12 @@
 //! distance from the earliest rounded to whole seconds (so a row may hold up to half a second of
 //! another shard's neighbouring second). Counts add; percentiles come from the shards' latency
 //! buckets of that second added together, as one run's would. Shards written by an engine that
-//! kept no per-second buckets give no series (an empty series, as before).
+//! kept no per-second buckets give no series (an empty series, as before). As in one run, only
+//! the first [`MAX_SECONDS`] are kept, whatever seconds and start times a metrics.json claims.
 
 use distroduce_model::output::{Buckets, DeliveryStats, SecondStats};
-use distroduce_sink::series::{second_histogram, second_row};
+use distroduce_sink::measure::buckets;
+use distroduce_sink::series::{second_histogram, second_row, MAX_SECONDS};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 
@@ -24,11 +26,16 @@ pub(super) fn merge_series(shards: &[(&DeliveryStats, &Buckets)]) -> (Vec<Second
     let start = with_rows.iter().filter_map(|(d, _)| d.started_unix_ms).fold(f64::INFINITY, f64::min);
     let mut seconds: BTreeMap<u64, (u64, u64, Histogram<u64>)> = BTreeMap::new();
     for (d, b) in with_rows {
+        // `as` saturates: an absurd start time gives an offset past every kept second.
         let offset = ((d.started_unix_ms.unwrap_or(start) - start) / 1e3).round().max(0.0) as u64;
         for (row, pairs) in d.per_second.iter().zip(&b.per_second_us) {
-            let (acked, bytes, h) = seconds.entry(row.second + offset).or_insert_with(|| (0, 0, second_histogram()));
-            *acked += row.acked;
-            *bytes += row.bytes;
+            let second = row.second.saturating_add(offset);
+            if second >= MAX_SECONDS {
+                continue;
+            }
+            let (acked, bytes, h) = seconds.entry(second).or_insert_with(|| (0, 0, second_histogram()));
+            *acked = acked.saturating_add(row.acked);
+            *bytes = bytes.saturating_add(row.bytes);
             for &(v, n) in pairs {
                 let _ = h.record_n(v.max(1), n);
             }
@@ -38,10 +45,7 @@ pub(super) fn merge_series(shards: &[(&DeliveryStats, &Buckets)]) -> (Vec<Second
     let empty = second_histogram();
     (0..=last)
         .map(|s| match seconds.get(&s) {
-            Some((acked, bytes, h)) => (
-                second_row(s, *acked, *bytes, h),
-                h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect(),
-            ),
+            Some((acked, bytes, h)) => (second_row(s, *acked, *bytes, h), buckets(h)),
             // A second no shard acknowledged anything in: a row of zeros, as a stall shows in one run.
             None => (second_row(s, 0, 0, &empty), Vec::new()),
         })
@@ -59,7 +63,7 @@ mod tests {
             let mut h = second_histogram();
             latencies.iter().for_each(|&l| h.record(l).unwrap());
             d.per_second.push(second_row(i, latencies.len() as u64, 100 * latencies.len() as u64, &h));
-            b.per_second_us.push(h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect());
+            b.per_second_us.push(buckets(&h));
         }
         (d, b)
     }
@@ -87,6 +91,22 @@ mod tests {
         assert_eq!(rows[0].acked, 200);
         assert!(near(rows[0].p50_ms, 40.0), "101 of 200 acks at 40 ms: {:?}", rows[0]);
         assert!(near(rows[0].max_ms, 40.0));
+    }
+
+    /// A hostile or corrupt metrics.json (a second or a start time far in the future, counts
+    /// that would overflow) neither allocates rows up to it nor overflows.
+    #[test]
+    fn absurd_seconds_and_start_times_are_cut_at_the_series_limit() {
+        let a = shard(0.0, &[(0, &[1_000])]);
+        let (mut far, fb) = shard(1e300, &[(0, &[1_000])]);
+        far.per_second[0].acked = u64::MAX;
+        let (mut late, lb) = shard(0.0, &[(0, &[1_000])]);
+        late.per_second[0].second = u64::MAX;
+        let (mut big, bb) = shard(0.0, &[(0, &[1_000])]);
+        big.per_second[0].acked = u64::MAX;
+        let (rows, _) = merge_series(&[(&a.0, &a.1), (&far, &fb), (&late, &lb), (&big, &bb)]);
+        assert_eq!(rows.len(), 1, "only second 0 is kept: {rows:?}");
+        assert_eq!(rows[0].acked, u64::MAX, "saturated, not wrapped");
     }
 
     #[test]

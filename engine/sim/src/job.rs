@@ -12,7 +12,7 @@
 
 use super::input::{encode_ctx, encode_record, Keys, SignalProjector, Stamp, StateProjector};
 use super::JobFailure;
-use distroduce_model::message::{parse_emit_into, MsgMeta, OutMessage};
+use distroduce_model::message::{MsgMeta, OutMessage};
 use distroduce_model::record::Record;
 use distroduce_model::rng::derive;
 use distroduce_model::types::Semantics;
@@ -20,6 +20,7 @@ use distroduce_model::types::{admits, type_label};
 use distroduce_model::value::aggregate::AggScratch;
 use distroduce_model::value::{check_one, kind, write_array_len, write_map_len, write_str, Val};
 use distroduce_model::{HistoryMode, JobId, Model, PolicyStep};
+use distroduce_plugin_host::host::Emitted;
 use distroduce_plugin_host::{CallFailure, CallSetup, JobBackend, Resolved, Slot};
 
 /// What a job hands back as it goes.
@@ -57,7 +58,8 @@ pub struct JobCtx<'a> {
     pub model: &'a Model,
     pub resolved: &'a Resolved,
     pub keys: &'a Keys,
-    pub topics: &'a [distroduce_model::TopicPlan],
+    /// The run's topics, which the plugins' emits name (parsed at emit time, in the host).
+    pub topics: std::sync::Arc<[distroduce_model::TopicPlan]>,
     /// The plugin whose in-guest loop runs the jobs (ABI.md §10), if any.
     pub fused: Option<usize>,
     /// A job whose plugin declines the loop fails instead of falling back to the host loop.
@@ -70,6 +72,7 @@ pub fn run_job(
     job: JobId,
     sink: &mut dyn JobSink,
 ) -> Result<u64, Box<JobFailure>> {
+    backend.host().emitted.set_topics(cx.topics.clone());
     if let Some(plugin) = cx.fused {
         match super::fused::run_job_fused(cx, plugin, backend, job, sink) {
             Some(result) => return result,
@@ -115,11 +118,12 @@ pub fn run_job(
     let mut outputs: Vec<Vec<u8>> = Vec::new();
     let (mut agg_scratch, mut signals) = (AggScratch::default(), Vec::new());
     let mut substeps = 0u64;
-    let mut emits = Emits::new(cx.topics, job, model.kafka.id_header);
+    let mut emits = Emits::new(job, model.kafka.id_header);
 
     let job_start = std::time::Instant::now();
     for t in 1..=model.timesteps {
         let now = model.clock.at(t);
+        backend.host().emitted.timestep = t;
         let mut this_ts: Vec<Vec<u8>> = Vec::new();
         for (bi, block) in cx.resolved.blocks.iter().enumerate() {
             let k = bi as u32 + 1;
@@ -179,7 +183,7 @@ pub fn run_job(
                 let state_entry = states.entry(&cx.resolved.reads[slot.plugin][slot.func]);
                 let parts = [&head[..], &common, state_entry, &tail];
                 call_checked(backend, *slot, &parts, CallSetup { seed: call_seed, now_ns: now }, &mut out)
-                    .and_then(|()| emits.collect(backend, (t, k), now))
+                    .and_then(|()| emits.collect(backend, (t, k)))
                     .map_err(|e| fail(*slot, e, backend))?;
                 outputs.push(std::mem::take(&mut out));
             }
@@ -227,7 +231,7 @@ pub fn run_job(
                 let signal_entry = sigs.entry(reads);
                 let parts = [&head[..], &common, state_entry, signal_entry, &tail];
                 call_checked(backend, *slot, &parts, CallSetup { seed: call_seed, now_ns: now }, &mut out)
-                    .and_then(|()| emits.collect(backend, (t, k), now))
+                    .and_then(|()| emits.collect(backend, (t, k)))
                     .map_err(|e| fail(*slot, e, backend))?;
                 let got = kind(&out).expect("checked above");
                 if !admits(var.ty, got) {
@@ -298,12 +302,11 @@ fn call_checked(
     check_one(out).map_err(|e| FailKind::Output(e.to_string()))
 }
 
-/// The messages of the current block, parsed right after each call so that a bad message is
-/// blamed on the function that sent it.
-pub(crate) struct Emits<'a> {
-    topics: &'a [distroduce_model::TopicPlan],
+/// The messages of the current block, taken from the host (which parsed them at emit time) right
+/// after each call, so that a bad message is blamed on the function that sent it.
+pub(crate) struct Emits {
     pub(crate) msgs: Vec<OutMessage>,
-    /// Sent messages whose buffers the next ones reuse ([`parse_emit_into`]).
+    /// Spent messages, handed back to the host to parse the next ones into.
     spare: Vec<OutMessage>,
     /// Sequence number within the job.
     seq: u64,
@@ -311,54 +314,50 @@ pub(crate) struct Emits<'a> {
     id_header: bool,
 }
 
-impl<'a> Emits<'a> {
-    pub(crate) fn new(topics: &'a [distroduce_model::TopicPlan], job: JobId, id_header: bool) -> Self {
-        Self { topics, msgs: Vec::new(), spare: Vec::new(), seq: 0, job, id_header }
+impl Emits {
+    pub(crate) fn new(job: JobId, id_header: bool) -> Self {
+        Self { msgs: Vec::new(), spare: Vec::new(), seq: 0, job, id_header }
     }
 
-    fn collect(
-        &mut self,
-        backend: &mut dyn JobBackend,
-        (timestep, substep): (u64, u32),
-        now_ns: i64,
-    ) -> Result<(), FailKind> {
-        let host = backend.host();
-        if host.emitted.is_empty() {
+    /// The messages of the call just made at `(timestep, substep)`; if one of them is bad, the
+    /// call fails and none of its messages count.
+    fn collect(&mut self, backend: &mut dyn JobBackend, (timestep, substep): (u64, u32)) -> Result<(), FailKind> {
+        let emitted = &mut backend.host().emitted;
+        emitted.recycle(&mut self.spare);
+        if emitted.is_empty() {
             return Ok(());
         }
-        self.msgs.reserve(host.emitted.len());
-        let before = self.msgs.len();
-        let mut result = Ok(());
-        for b in host.emitted.iter() {
-            result = self.push(b, (timestep, substep), now_ns);
-            if result.is_err() {
-                // The call fails: none of its messages count.
-                self.spare.extend(self.msgs.drain(before..));
-                break;
-            }
-        }
-        host.emitted.clear();
-        result
+        let n = emitted.len();
+        let taken = self.take(emitted, 0..n, (timestep, substep));
+        emitted.clear();
+        taken.map_err(|(_, e)| FailKind::Emit(e))
     }
 
-    /// One emitted payload of the block at `(timestep, substep)`.
-    pub(crate) fn push(
+    /// Take the messages at positions `range` of `emitted`, sent at `(timestep, substep)`: all of
+    /// them, or (one is bad) none, and the bad one's position and error.
+    pub(crate) fn take(
         &mut self,
-        payload: &[u8],
+        emitted: &mut Emitted,
+        range: std::ops::Range<usize>,
         (timestep, substep): (u64, u32),
-        now_ns: i64,
-    ) -> Result<(), FailKind> {
-        let mut m = self.spare.pop().unwrap_or_default();
-        match parse_emit_into(payload, self.topics, now_ns, timestep, &mut m) {
-            Ok(()) => {
-                self.add(m, timestep, substep);
-                Ok(())
-            }
-            Err(e) => {
-                self.spare.push(m);
-                Err(FailKind::Emit(e))
-            }
+    ) -> Result<(), (usize, String)> {
+        let before = self.msgs.len();
+        if let Err(e) = emitted.take(range, &mut self.msgs) {
+            self.spare.extend(self.msgs.drain(before..));
+            return Err(e);
         }
+        for m in &mut self.msgs[before..] {
+            m.meta = MsgMeta { job: self.job.index, timestep, substep, seq: self.seq };
+            if self.id_header {
+                let j = &self.job;
+                m.headers.push((
+                    "distroduce-id".into(),
+                    format!("{}-{}-{}-{}", j.simulation, j.subset, j.run, self.seq).into_bytes(),
+                ));
+            }
+            self.seq += 1;
+        }
+        Ok(())
     }
 
     /// Hand the block's messages to `sink`; the buffers of those it does not keep are reused.
@@ -376,17 +375,9 @@ impl<'a> Emits<'a> {
         self.spare.append(&mut self.msgs);
     }
 
-    fn add(&mut self, mut m: OutMessage, timestep: u64, substep: u32) {
-        m.meta = MsgMeta { job: self.job.index, timestep, substep, seq: self.seq };
-        if self.id_header {
-            let j = &self.job;
-            m.headers.push((
-                "distroduce-id".into(),
-                format!("{}-{}-{}-{}", j.simulation, j.subset, j.run, self.seq).into_bytes(),
-            ));
-        }
-        self.seq += 1;
-        self.msgs.push(m);
+    /// Give the spent messages' buffers back to the host.
+    pub(crate) fn recycle(&mut self, emitted: &mut Emitted) {
+        emitted.recycle(&mut self.spare);
     }
 }
 

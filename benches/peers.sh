@@ -9,10 +9,19 @@
 # The engine/bare ratio is measured for three workloads, each ROUNDS times with the bare producer
 # and the engine run back to back (interleaved, so that both see the same machine load): SIZE-byte
 # unkeyed values, 1,000-byte unkeyed values, and SIZE-byte values keyed with KEYS distinct keys
-# (message i: the decimal text of i % KEYS, in the plugin and in the bare producer alike). The
-# ratio reported is the median of the per-round ratios.
+# (message i: the decimal text of i % KEYS, in the plugin and in the bare producer alike); which
+# of the two goes first alternates from round to round. The ratio reported is the median of the
+# per-round ratios, with their quartiles and range.
 #
-#   benches/peers.sh            # COUNT=1000000 SIZE=100 COUNT_1K=250000 KEYS=1000 ROUNDS=3 KAFKA_PORT=19192
+# Pinning (PIN=1, the default, on a machine of 2 or more cores): the broker's JVM runs on core
+# BROKER_CPU (0) and every producer (kafka-producer-perf-test, the bare producer, the engine, with
+# all their threads) on core PRODUCER_CPU (1), the same for all, so that the broker and the
+# producer under test no longer take each other's core in bursts (with 2 shared cores the
+# per-round ratios spread from 51 % to 116 % unpinned). The engine then sees one core and runs one
+# job thread; the bare producer has one sending thread. The shared broker on 19092 is never
+# pinned (PIN=0 there).
+#
+#   benches/peers.sh            # COUNT=1000000 SIZE=100 COUNT_1K=250000 KEYS=1000 ROUNDS=5 KAFKA_PORT=19192
 #   SKIP_BUILD=1 benches/peers.sh   # use the engine, bare-producer and plugins already built
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,10 +30,12 @@ COUNT="${COUNT:-1000000}"
 SIZE="${SIZE:-100}"
 COUNT_1K="${COUNT_1K:-250000}"
 KEYS="${KEYS:-1000}"
-ROUNDS="${ROUNDS:-3}"
+ROUNDS="${ROUNDS:-5}"
 export KAFKA_PORT="${KAFKA_PORT:-19192}"
 target="${CARGO_TARGET_DIR:-$root/target}"
 PROPS=(acks=1 linger.ms=5 batch.size=1000000)
+PIN="${PIN:-1}"; BROKER_CPU="${BROKER_CPU:-0}"; PRODUCER_CPU="${PRODUCER_CPU:-1}"
+if [ "$PIN" = 1 ] && { [ "$(nproc)" -lt 2 ] || [ "$KAFKA_PORT" = 19092 ]; }; then PIN=0; fi
 (( COUNT % 2000 == 0 && COUNT_1K % 2000 == 0 )) || { echo "peers.sh: COUNT and COUNT_1K must be multiples of 2000" >&2; exit 2; }
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
@@ -39,9 +50,22 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"; [ "$started_here" = 1 ] && scripts/kafka-local stop >/dev/null 2>&1 || true' EXIT
 brokers="$(scripts/kafka-local bootstrap)"
+# Producers run through `on_producer_core`; the broker (every thread of its JVM) and the topic
+# tools are moved to the other core.
+on_producer_core() { "$@"; }
+on_broker_core() { "$@"; }
+if [ "$PIN" = 1 ]; then
+    state="${KAFKA_STATE_DIR:-${TMPDIR:-/tmp}/distroduce-kafka-$KAFKA_PORT}"
+    taskset -a -p -c "$BROKER_CPU" "$(cat "$state/kafka.pid")" >/dev/null
+    on_producer_core() { taskset -c "$PRODUCER_CPU" "$@"; }
+    on_broker_core() { taskset -c "$BROKER_CPU" "$@"; }
+    pinning="broker (all JVM threads) on core $BROKER_CPU, every producer on core $PRODUCER_CPU (taskset)"
+else
+    pinning="none (PIN=0)"
+fi
 cp="$(scripts/kafka-local classpath)"
 stamp="$(date +%s)"
-java_tool() { java -Xmx512m -Dlog4j2.level=warn -cp "$cp" "$@"; }
+java_tool() { on_broker_core java -Xmx512m -Dlog4j2.level=warn -cp "$cp" "$@"; }
 create() { java_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --create --topic "$1" --partitions 8 --replication-factor 1 >/dev/null; }
 # Each round's topics are deleted after it: rounds of 1 M messages left ~19 GB on the broker.
 drop_round() { java_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --delete --topic "peers-(bare|engine)-$stamp-.*" >/dev/null 2>&1 || true; }
@@ -49,10 +73,11 @@ json() { python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))[s
 
 row() { printf '%-80s %12s %10s\n' "$1" "$2" "$3"; }
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "pinning: $pinning"
 row "producer" "msgs/s" "MB/s"
 
 t="peers-perf-$stamp"; create "$t"
-line="$(java_tool org.apache.kafka.tools.ProducerPerformance --topic "$t" --num-records "$COUNT" --record-size "$SIZE" \
+line="$(on_producer_core java -Xmx512m -Dlog4j2.level=warn -cp "$cp" org.apache.kafka.tools.ProducerPerformance --topic "$t" --num-records "$COUNT" --record-size "$SIZE" \
     --throughput -1 --producer-props bootstrap.servers="$brokers" "${PROPS[@]}" 2>/dev/null | tail -1)"
 perf_rate="$(sed -E 's/.*, ([0-9.]+) records\/sec \(([0-9.]+) MB\/sec\).*/\1/' <<<"$line")"
 perf_mb="$(sed -E 's/.*, ([0-9.]+) records\/sec \(([0-9.]+) MB\/sec\).*/\2/' <<<"$line")"
@@ -73,14 +98,14 @@ loadgen() { # SIZE KEYS -> scenario path
 bare_run() { # COUNT SIZE KEYS -> sets RATE MB
     local t="peers-bare-$stamp-$RANDOM$RANDOM" out
     create "$t"
-    out="$("$target/release/bare-producer" --keys "$3" "$brokers" "$t" "$1" "$2" "${PROPS[@]}")"
+    out="$(on_producer_core "$target/release/bare-producer" --keys "$3" "$brokers" "$t" "$1" "$2" "${PROPS[@]}")"
     RATE="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["msgs_per_sec"])' "$out")"
     MB="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["mb_per_sec"])' "$out")"
 }
 
 engine_run() { # SCENARIO ARGS... -> sets RATE MB
     local out; out="$(mktemp -d -p "$work")"
-    "$target/release/engine" run "$@" --brokers "$brokers" --format none --out "$out" --summary-json "$out/s.json" >/dev/null
+    on_producer_core "$target/release/engine" run "$@" --brokers "$brokers" --format none --out "$out" --summary-json "$out/s.json" >/dev/null
     RATE="$(json "$out/s.json" msgs_per_sec)"
     MB="$(json "$out/s.json" mb_per_sec)"
 }
@@ -90,18 +115,23 @@ compare() { # LABEL COUNT SIZE KEYS
     local label="$1" count="$2" size="$3" keys="$4" scen r rs=()
     scen="$(loadgen "$size" "$keys")"
     for r in $(seq "$ROUNDS"); do
-        bare_run "$count" "$size" "$keys"
-        local bare="$RATE"
-        row "bare rdkafka ThreadedProducer (librdkafka 2.12.1), $label #$r" "$RATE" "$MB"
         # A fresh topic for the engine too, created the same way: a topic that already holds the
         # earlier rounds' messages (gigabytes of log segments) is not what the bare producer gets.
-        local et="peers-engine-$stamp-$RANDOM$RANDOM"
+        local et="peers-engine-$stamp-$RANDOM$RANDOM" bare engine
         create "$et"
         sed "s#load: {name: load,#load: {name: $et,#" "$scen" >"$scen.round"
         grep -q "name: $et," "$scen.round" || { echo "peers.sh: scenarios/loadgen.yaml no longer names its topic 'load'" >&2; exit 1; }
-        engine_run "$scen.round" --runs 2 --timesteps $(( count / 2000 ))
-        row "engine: loadgen, $label #$r" "$RATE" "$MB"
-        rs+=("$(python3 -c "print($RATE / $bare)")")
+        local side
+        for side in $( (( r % 2 )) && echo "bare engine" || echo "engine bare"); do
+            if [ "$side" = bare ]; then
+                bare_run "$count" "$size" "$keys"; bare="$RATE"
+                row "bare rdkafka ThreadedProducer (librdkafka 2.12.1), $label #$r" "$RATE" "$MB"
+            else
+                engine_run "$scen.round" --runs 2 --timesteps $(( count / 2000 )); engine="$RATE"
+                row "engine: loadgen, $label #$r" "$RATE" "$MB"
+            fi
+        done
+        rs+=("$(python3 -c "print($engine / $bare)")")
         drop_round
     done
     ratios+=("$label|${rs[*]}")
@@ -124,6 +154,8 @@ for spec in sys.argv[3:]:
     label, rs = spec.split("|")
     rs = [float(x) for x in rs.split()]
     each = ", ".join(f"{r:.1%}" for r in rs)
-    print(f"engine loadgen / bare rdkafka, {label}: median {statistics.median(rs):.1%} (rounds: {each}; target >= 95%)")
+    q = statistics.quantiles(rs, n=4) if len(rs) > 1 else [rs[0]] * 3
+    print(f"engine loadgen / bare rdkafka, {label}: median {statistics.median(rs):.1%}, quartiles "
+          f"{q[0]:.1%}-{q[2]:.1%}, range {min(rs):.1%}-{max(rs):.1%} (rounds: {each}; target >= 95%)")
 print(f"engine loadgen / kafka-producer-perf-test: {lg / perf:.1%} (target >= 100%)")
 PY

@@ -8,11 +8,14 @@ use distroduce_model::TopicPlan;
 use std::ops::Range;
 use std::sync::Arc;
 
-/// The messages emitted since the executor last took them, in emission order.
+/// The messages emitted since the executor last cleared them, in emission order.
 ///
-/// A payload that does not parse is kept as an error at its position; the payloads after it are
-/// counted (the in-guest loop's marks count them) but not parsed: the executor fails the call
-/// that sent the bad one, and none of that call's messages are published.
+/// Each payload is parsed into the next slot of one vector whose slots keep their buffers from
+/// clear to clear, so messages are neither allocated nor moved on their way to the sink (which
+/// reads them in place, [`Emitted::messages`]). A payload that does not parse is kept as an error
+/// at its position; the payloads after it are counted (the in-guest loop's marks count them) but
+/// not parsed: the executor fails the call that sent the bad one, and publishes none of its
+/// messages.
 #[derive(Debug)]
 pub struct Emitted {
     /// The run's topics, which payloads name by alias (set by the executor for each job).
@@ -20,11 +23,9 @@ pub struct Emitted {
     /// The timestep whose schema version values of `format: avro` and `protobuf` take; the
     /// executor sets it before its calls (the in-guest loop's cursor moves it in a batch).
     pub timestep: u64,
+    /// `msgs[..parsed]` are this round's messages; the slots after them are spare buffers.
     msgs: Vec<OutMessage>,
-    /// How many messages at the start of `msgs` were moved out by [`Emitted::take`] (left empty).
-    moved: usize,
-    /// Sent messages whose buffers the next ones reuse.
-    spare: Vec<OutMessage>,
+    parsed: usize,
     /// Payloads emitted, a bad one and those after it included.
     count: usize,
     /// Their total size in bytes.
@@ -39,8 +40,7 @@ impl Default for Emitted {
             topics: Arc::from(Vec::new()),
             timestep: 0,
             msgs: Vec::new(),
-            moved: 0,
-            spare: Vec::new(),
+            parsed: 0,
             count: 0,
             bytes: 0,
             error: None,
@@ -62,13 +62,12 @@ impl Emitted {
         if self.error.is_some() {
             return;
         }
-        let mut m = self.spare.pop().unwrap_or_default();
-        match parse_emit_into(payload, &self.topics, now_ns, self.timestep, &mut m) {
-            Ok(()) => self.msgs.push(m),
-            Err(e) => {
-                self.spare.push(m);
-                self.error = Some((at, e));
-            }
+        if self.parsed == self.msgs.len() {
+            self.msgs.push(OutMessage::default());
+        }
+        match parse_emit_into(payload, &self.topics, now_ns, self.timestep, &mut self.msgs[self.parsed]) {
+            Ok(()) => self.parsed += 1,
+            Err(e) => self.error = Some((at, e)),
         }
     }
 
@@ -86,43 +85,27 @@ impl Emitted {
         self.bytes
     }
 
-    /// Move the messages at positions `range` to the end of `out`, in order. If one of them did
-    /// not parse, only those before it are moved, and the error is its position and why.
-    /// Positions are those of [`Emitted::push`] since the last clear; ranges are taken in order,
-    /// each after the one before.
-    pub fn take(&mut self, range: Range<usize>, out: &mut Vec<OutMessage>) -> Result<(), (usize, String)> {
-        let end = range.end.min(self.msgs.len());
-        let start = range.start.max(self.moved).min(end);
-        if start == 0 && end == self.msgs.len() && out.is_empty() {
-            // All of them into an empty vector: no message moves.
-            std::mem::swap(&mut self.msgs, out);
-        } else {
-            out.extend(self.msgs[start..end].iter_mut().map(std::mem::take));
-            self.moved = end;
-        }
+    /// The first payload that did not parse, if any: its position and why.
+    pub fn error(&self) -> Option<&(usize, String)> {
+        self.error.as_ref()
+    }
+
+    /// The messages at positions `range` (those of [`Emitted::push`] since the last clear), or,
+    /// if one of them did not parse, its position and why. A sink may take messages out of the
+    /// slice (`std::mem::take`); their slots get new buffers.
+    pub fn messages(&mut self, range: Range<usize>) -> Result<&mut [OutMessage], (usize, String)> {
         match &self.error {
             Some((at, e)) if range.contains(at) => Err((*at, e.clone())),
-            _ => Ok(()),
+            _ => Ok(&mut self.msgs[range.start.min(self.parsed)..range.end.min(self.parsed)]),
         }
     }
 
-    /// Forget what was emitted (messages not taken keep their buffers for the next ones).
+    /// Forget what was emitted; the messages' buffers are kept for the next ones.
     pub fn clear(&mut self) {
-        self.spare.extend(self.msgs.drain(self.moved..));
-        self.msgs.clear();
-        self.moved = 0;
+        self.parsed = 0;
         self.count = 0;
         self.bytes = 0;
         self.error = None;
-    }
-
-    /// Hand back spent messages, whose buffers the next payloads are parsed into.
-    pub fn recycle(&mut self, spent: &mut Vec<OutMessage>) {
-        if self.spare.is_empty() {
-            std::mem::swap(&mut self.spare, spent);
-        } else {
-            self.spare.append(spent);
-        }
     }
 }
 
@@ -156,27 +139,29 @@ mod tests {
         b
     }
 
+    fn values(m: &[OutMessage]) -> Vec<&[u8]> {
+        m.iter().map(|m| m.value.as_slice()).collect()
+    }
+
     #[test]
-    fn parses_at_emit_and_takes_ranges_in_order() {
+    fn parses_at_emit_and_reuses_the_slots() {
         let mut e = Emitted::default();
         e.set_topics(topics());
         for v in [b"a", b"b", b"c"] {
             e.push(&payload(v), 5_000_000);
         }
         assert_eq!((e.len(), e.bytes()), (3, 3 * payload(b"a").len()));
-        let mut out = Vec::new();
-        e.take(0..1, &mut out).unwrap();
-        e.take(1..3, &mut out).unwrap();
-        let values: Vec<&[u8]> = out.iter().map(|m| m.value.as_slice()).collect();
-        assert_eq!(values, [b"a", b"b", b"c"]);
-        assert!(out.iter().all(|m| m.event_time_ms == Some(5) && m.headers == [("h".to_string(), b"v".to_vec())]));
-        // Spent messages come back and are parsed into again, with nothing of the old left.
+        assert_eq!(values(e.messages(0..1).unwrap()), [b"a"]);
+        let rest = e.messages(1..3).unwrap();
+        assert_eq!(values(rest), [b"b", b"c"]);
+        assert!(rest.iter().all(|m| m.event_time_ms == Some(5) && m.headers == [("h".to_string(), b"v".to_vec())]));
+        // A message a sink took leaves an empty slot; the next round parses into every slot anew.
+        std::mem::take(&mut rest[0]);
         e.clear();
-        e.recycle(&mut out);
+        assert!(e.is_empty());
         e.push(&payload(b"d"), 0);
-        e.take(0..1, &mut out).unwrap();
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].value, b"d");
+        e.push(&payload(b"e"), 0);
+        assert_eq!(values(e.messages(0..2).unwrap()), [b"d", b"e"]);
     }
 
     #[test]
@@ -187,15 +172,14 @@ mod tests {
         e.push(b"\xc1", 0);
         e.push(&payload(b"c"), 0);
         assert_eq!(e.len(), 3);
-        let mut out = Vec::new();
-        assert_eq!(e.take(0..1, &mut out), Ok(()));
-        let (at, why) = e.take(1..3, &mut out).unwrap_err();
+        assert_eq!(values(e.messages(0..1).unwrap()), [b"a"]);
+        let (at, why) = e.messages(1..3).unwrap_err();
         assert_eq!(at, 1);
         assert!(why.contains("MessagePack"), "{why}");
-        assert_eq!(out.len(), 1);
+        assert_eq!(e.error().map(|e| e.0), Some(1));
         e.clear();
-        assert!(e.is_empty());
+        assert!(e.error().is_none());
         e.push(&payload(b"z"), 0);
-        assert_eq!(e.take(0..1, &mut out), Ok(()));
+        assert_eq!(values(e.messages(0..1).unwrap()), [b"z"]);
     }
 }

@@ -55,7 +55,7 @@ impl Collect<'_> {
     }
 
     /// [`Collect::send_all`], taking out of `m` only the messages it keeps (`keep_messages`).
-    fn send_kept(&mut self, m: &mut Vec<OutMessage>) -> Result<(), String> {
+    fn send_kept(&mut self, m: &mut [OutMessage]) -> Result<(), String> {
         // Most timesteps of most models send nothing; they need no clock reads.
         if m.is_empty() {
             return Ok(());
@@ -67,7 +67,7 @@ impl Collect<'_> {
         self.publish_time += started.elapsed();
         self.sent += m.len() as u64;
         if self.keep_messages {
-            self.messages.append(m);
+            self.messages.extend(m.iter_mut().map(std::mem::take));
         }
         Ok(())
     }
@@ -125,7 +125,7 @@ impl JobSink for Collect<'_> {
         }
         Ok(())
     }
-    fn messages(&mut self, m: &mut Vec<OutMessage>) -> Result<(), FailKind> {
+    fn messages(&mut self, m: &mut [OutMessage]) -> Result<(), FailKind> {
         // Expectations see each distinct message once, as emitted, whatever disorder follows.
         for msg in m.iter() {
             self.groups.add(self.expectations, msg).map_err(FailKind::Expect)?;
@@ -133,7 +133,7 @@ impl JobSink for Collect<'_> {
         match &mut self.disorder {
             Some(d) => {
                 let mut now = Vec::with_capacity(m.len());
-                d.admit(std::mem::take(m), &mut now);
+                d.admit(m.iter_mut().map(std::mem::take).collect(), &mut now);
                 self.send_all(now)
             }
             None => self.send_kept(m),

@@ -9,7 +9,7 @@
 //! the host loop's, byte for byte; `engine run --data-plane host` runs the same job through the
 //! host loop to compare.
 
-use super::job::{job_seed, sink_failure, Emits, FailKind, JobCtx, JobSink};
+use super::job::{job_seed, send, sink_failure, Emits, FailKind, JobCtx, JobSink};
 use super::JobFailure;
 use distroduce_abi::fused::{OMITTED, UPDATE_POS};
 use distroduce_model::record::Record;
@@ -312,15 +312,15 @@ impl Taker<'_, '_> {
             if end < *taken || end > emitted.len() {
                 return Err(bad(format!("the loop counted {end} messages, the host has {}", emitted.len()), backend));
             }
-            if let Err((at, e)) = self.emits.take(emitted, *taken..end, (t, k)) {
+            if let Err((at, e)) = self.emits.stamp(emitted, *taken..end, (t, k)) {
                 let pos = marks.iter().find(|m| at < base + m.1 as usize).map_or(0, |m| m.0);
                 return Err(fail_at(t, k, function_at(model, k, pos), FailKind::Emit(e), backend));
             }
-            *taken = end;
-            if !self.emits.msgs.is_empty() {
+            if end > *taken {
                 let first = plan.policies.first().map(|f| f.display.clone()).unwrap_or_default();
-                self.emits.hand_off(sink).map_err(|e| fail_at(t, k, first, e, backend))?;
+                send(sink, emitted, *taken..end).map_err(|e| fail_at(t, k, first, e, backend))?;
             }
+            *taken = end;
             let vals = match next {
                 Some(next) => {
                     self.state = next;
@@ -366,6 +366,9 @@ fn run_loaded(
         substeps: 0,
     };
     let mut out = Vec::new();
+    // The spent set the host parses the next call's messages into.
+    let mut emitted = Emitted::default();
+    emitted.set_topics(cx.topics.clone());
     let job_start = std::time::Instant::now();
     // Many timesteps per guest call where the plugin offers it and no wall clock paces the run;
     // the batch grows while a call's records and messages stay within `BATCH_BYTES`.
@@ -384,7 +387,8 @@ fn run_loaded(
             return Err(fail_at(t, 1, loop_name(model, plugin), FailKind::Call(CallFailure::BadOutput(e)), backend));
         }
         // The messages of these timesteps, in emission order; each completed block takes its share.
-        let mut emitted = std::mem::take(&mut backend.host().emitted);
+        // The call's messages move out of the host while they are read (swapped with the spent set).
+        std::mem::swap(&mut backend.host().emitted, &mut emitted);
         let mut call = Batch { r: Reader { buf: &out, at: 0 }, emitted: &mut emitted, taken: 0 };
         let stop = outcome.timestep;
         for ts in t..=stop {
@@ -397,8 +401,7 @@ fn run_loaded(
         }
         let bytes = out.len() + emitted.bytes();
         emitted.clear();
-        taker.emits.recycle(&mut emitted);
-        backend.host().emitted = emitted;
+        std::mem::swap(&mut backend.host().emitted, &mut emitted);
         if let Some(f) = outcome.failure {
             let error = match f.kind {
                 FusedFailKind::Call(c) => FailKind::Call(c),

@@ -28,8 +28,8 @@ pub trait JobSink {
     /// A new record; an error (from publishing it) fails the job.
     fn record(&mut self, r: Record) -> Result<(), String>;
     /// Messages of a completed block, in emission order; an error fails the job. The sink takes
-    /// out of `m` what it keeps; what it leaves are spent messages whose buffers the caller reuses.
-    fn messages(&mut self, m: &mut Vec<OutMessage>) -> Result<(), FailKind>;
+    /// out of `m` what it keeps (`std::mem::take`); the buffers of what it leaves are reused.
+    fn messages(&mut self, m: &mut [OutMessage]) -> Result<(), FailKind>;
     /// Which loop runs this job (called once, before its first record): the plugin's in-guest
     /// loop or the host's.
     fn loop_used(&mut self, _fused: bool) {}
@@ -170,7 +170,7 @@ pub fn run_job(
 
             // Policies.
             outputs.clear();
-            emits.discard();
+            emits.discard(backend);
             for step in &plan.policy_order {
                 let PolicyStep::Policy(pi) = *step else { continue };
                 let (slot, f) = (&block.policies[pi], &plan.policies[pi]);
@@ -246,7 +246,7 @@ pub fn run_job(
             drop(states);
 
             // Messages of this block, now that it has succeeded.
-            emits.hand_off(sink).map_err(|e| {
+            emits.hand_off(backend, sink).map_err(|e| {
                 let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
                 fail(slot, e, backend)
             })?;
@@ -302,12 +302,12 @@ fn call_checked(
     check_one(out).map_err(|e| FailKind::Output(e.to_string()))
 }
 
-/// The messages of the current block, taken from the host (which parsed them at emit time) right
-/// after each call, so that a bad message is blamed on the function that sent it.
+/// The messages of the current block, which the host parsed at emit time: checked and stamped
+/// (job, timestep, substep, sequence number) right after each call, so that a bad message is
+/// blamed on the function that sent it, and handed to the sink in place once the block succeeded.
 pub(crate) struct Emits {
-    pub(crate) msgs: Vec<OutMessage>,
-    /// Spent messages, handed back to the host to parse the next ones into.
-    spare: Vec<OutMessage>,
+    /// How many of the host's messages were stamped (host loop).
+    stamped: usize,
     /// Sequence number within the job.
     seq: u64,
     job: JobId,
@@ -316,37 +316,28 @@ pub(crate) struct Emits {
 
 impl Emits {
     pub(crate) fn new(job: JobId, id_header: bool) -> Self {
-        Self { msgs: Vec::new(), spare: Vec::new(), seq: 0, job, id_header }
+        Self { stamped: 0, seq: 0, job, id_header }
     }
 
     /// The messages of the call just made at `(timestep, substep)`; if one of them is bad, the
-    /// call fails and none of its messages count.
-    fn collect(&mut self, backend: &mut dyn JobBackend, (timestep, substep): (u64, u32)) -> Result<(), FailKind> {
+    /// call fails (and the job with it: none of the call's messages are published).
+    fn collect(&mut self, backend: &mut dyn JobBackend, at: (u64, u32)) -> Result<(), FailKind> {
         let emitted = &mut backend.host().emitted;
-        emitted.recycle(&mut self.spare);
-        if emitted.is_empty() {
-            return Ok(());
-        }
-        let n = emitted.len();
-        let taken = self.take(emitted, 0..n, (timestep, substep));
-        emitted.clear();
-        taken.map_err(|(_, e)| FailKind::Emit(e))
+        let end = emitted.len();
+        self.stamp(emitted, self.stamped..end, at).map_err(|(_, e)| FailKind::Emit(e))?;
+        self.stamped = end;
+        Ok(())
     }
 
-    /// Take the messages at positions `range` of `emitted`, sent at `(timestep, substep)`: all of
-    /// them, or (one is bad) none, and the bad one's position and error.
-    pub(crate) fn take(
+    /// Stamp the messages at positions `range` of `emitted`, sent at `(timestep, substep)`; if one
+    /// of them is bad, its position and error.
+    pub(crate) fn stamp(
         &mut self,
         emitted: &mut Emitted,
         range: std::ops::Range<usize>,
         (timestep, substep): (u64, u32),
     ) -> Result<(), (usize, String)> {
-        let before = self.msgs.len();
-        if let Err(e) = emitted.take(range, &mut self.msgs) {
-            self.spare.extend(self.msgs.drain(before..));
-            return Err(e);
-        }
-        for m in &mut self.msgs[before..] {
+        for m in emitted.messages(range)? {
             m.meta = MsgMeta { job: self.job.index, timestep, substep, seq: self.seq };
             if self.id_header {
                 let j = &self.job;
@@ -360,24 +351,31 @@ impl Emits {
         Ok(())
     }
 
-    /// Hand the block's messages to `sink`; the buffers of those it does not keep are reused.
-    pub(crate) fn hand_off(&mut self, sink: &mut dyn JobSink) -> Result<(), FailKind> {
-        if self.msgs.is_empty() {
-            return Ok(());
-        }
-        let sent = sink.messages(&mut self.msgs);
-        self.discard();
+    /// Hand the block's messages to `sink`, then forget them (the host keeps their buffers).
+    fn hand_off(&mut self, backend: &mut dyn JobBackend, sink: &mut dyn JobSink) -> Result<(), FailKind> {
+        let emitted = &mut backend.host().emitted;
+        let sent = send(sink, emitted, 0..self.stamped);
+        self.discard(backend);
         sent
     }
 
-    /// Drop the block's messages (keeping their buffers).
-    pub(crate) fn discard(&mut self) {
-        self.spare.append(&mut self.msgs);
+    /// Forget the block's messages.
+    fn discard(&mut self, backend: &mut dyn JobBackend) {
+        backend.host().emitted.clear();
+        self.stamped = 0;
     }
+}
 
-    /// Give the spent messages' buffers back to the host.
-    pub(crate) fn recycle(&mut self, emitted: &mut Emitted) {
-        emitted.recycle(&mut self.spare);
+/// Hand the (stamped) messages at positions `range` of `emitted` to `sink`, in place.
+pub(crate) fn send(
+    sink: &mut dyn JobSink,
+    emitted: &mut Emitted,
+    range: std::ops::Range<usize>,
+) -> Result<(), FailKind> {
+    match emitted.messages(range) {
+        Ok([]) => Ok(()),
+        Ok(msgs) => sink.messages(msgs),
+        Err((_, e)) => Err(FailKind::Emit(e)),
     }
 }
 

@@ -11,7 +11,9 @@
 # unkeyed values, 1,000-byte unkeyed values, and SIZE-byte values keyed with KEYS distinct keys
 # (message i: the decimal text of i % KEYS, in the plugin and in the bare producer alike); which
 # of the two goes first alternates from round to round. The ratio reported is the median of the
-# per-round ratios, with their quartiles and range.
+# per-round ratios, with their quartiles and range. Next to it, the CPU time (user + sys, all
+# threads, /usr/bin/time) each side's process took for the same messages, engine / bare: a cost
+# ratio that depends far less than throughput on what else the machine runs.
 #
 # Pinning (PIN=1, the default, on a machine of 2 or more cores): the broker's JVM runs on core
 # BROKER_CPU (0) and every producer (kafka-producer-perf-test, the bare producer, the engine, with
@@ -95,46 +97,50 @@ loadgen() { # SIZE KEYS -> scenario path
     echo "$f"
 }
 
-bare_run() { # COUNT SIZE KEYS -> sets RATE MB
+cpu_of() { awk '{print $1 + $2}' "$work/cpu"; }
+bare_run() { # COUNT SIZE KEYS -> sets RATE MB CPU
     local t="peers-bare-$stamp-$RANDOM$RANDOM" out
     create "$t"
-    out="$(on_producer_core "$target/release/bare-producer" --keys "$3" "$brokers" "$t" "$1" "$2" "${PROPS[@]}")"
+    out="$(on_producer_core /usr/bin/time -o "$work/cpu" -f '%U %S' "$target/release/bare-producer" --keys "$3" "$brokers" "$t" "$1" "$2" "${PROPS[@]}")"
     RATE="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["msgs_per_sec"])' "$out")"
     MB="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["mb_per_sec"])' "$out")"
+    CPU="$(cpu_of)"
 }
 
-engine_run() { # SCENARIO ARGS... -> sets RATE MB
+engine_run() { # SCENARIO ARGS... -> sets RATE MB CPU
     local out; out="$(mktemp -d -p "$work")"
-    on_producer_core "$target/release/engine" run "$@" --brokers "$brokers" --format none --out "$out" --summary-json "$out/s.json" >/dev/null
+    on_producer_core /usr/bin/time -o "$work/cpu" -f '%U %S' "$target/release/engine" run "$@" --brokers "$brokers" --format none --out "$out" --summary-json "$out/s.json" >/dev/null
     RATE="$(json "$out/s.json" msgs_per_sec)"
     MB="$(json "$out/s.json" mb_per_sec)"
+    CPU="$(cpu_of)"
 }
 
 ratios=()
 compare() { # LABEL COUNT SIZE KEYS
-    local label="$1" count="$2" size="$3" keys="$4" scen r rs=()
+    local label="$1" count="$2" size="$3" keys="$4" scen r rs=() cs=()
     scen="$(loadgen "$size" "$keys")"
     for r in $(seq "$ROUNDS"); do
         # A fresh topic for the engine too, created the same way: a topic that already holds the
         # earlier rounds' messages (gigabytes of log segments) is not what the bare producer gets.
-        local et="peers-engine-$stamp-$RANDOM$RANDOM" bare engine
+        local et="peers-engine-$stamp-$RANDOM$RANDOM" bare engine bare_cpu engine_cpu
         create "$et"
         sed "s#load: {name: load,#load: {name: $et,#" "$scen" >"$scen.round"
         grep -q "name: $et," "$scen.round" || { echo "peers.sh: scenarios/loadgen.yaml no longer names its topic 'load'" >&2; exit 1; }
         local side
         for side in $( (( r % 2 )) && echo "bare engine" || echo "engine bare"); do
             if [ "$side" = bare ]; then
-                bare_run "$count" "$size" "$keys"; bare="$RATE"
+                bare_run "$count" "$size" "$keys"; bare="$RATE" bare_cpu="$CPU"
                 row "bare rdkafka ThreadedProducer (librdkafka 2.12.1), $label #$r" "$RATE" "$MB"
             else
-                engine_run "$scen.round" --runs 2 --timesteps $(( count / 2000 )); engine="$RATE"
+                engine_run "$scen.round" --runs 2 --timesteps $(( count / 2000 )); engine="$RATE" engine_cpu="$CPU"
                 row "engine: loadgen, $label #$r" "$RATE" "$MB"
             fi
         done
         rs+=("$(python3 -c "print($engine / $bare)")")
+        cs+=("$(python3 -c "print($engine_cpu / max($bare_cpu, 0.01))")")
         drop_round
     done
-    ratios+=("$label|${rs[*]}")
+    ratios+=("$label|${rs[*]}|${cs[*]}")
 }
 compare "${SIZE} B, unkeyed, $COUNT msgs" "$COUNT" "$SIZE" 0
 compare "1000 B, unkeyed, $COUNT_1K msgs" "$COUNT_1K" 1000 0
@@ -150,12 +156,14 @@ echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$lg" "$perf_rate" "${ratios[@]}" <<'PY'
 import statistics, sys
 lg, perf = map(float, sys.argv[1:3])
-for spec in sys.argv[3:]:
-    label, rs = spec.split("|")
-    rs = [float(x) for x in rs.split()]
-    each = ", ".join(f"{r:.1%}" for r in rs)
+def spread(rs):
     q = statistics.quantiles(rs, n=4) if len(rs) > 1 else [rs[0]] * 3
-    print(f"engine loadgen / bare rdkafka, {label}: median {statistics.median(rs):.1%}, quartiles "
-          f"{q[0]:.1%}-{q[2]:.1%}, range {min(rs):.1%}-{max(rs):.1%} (rounds: {each}; target >= 95%)")
+    each = ", ".join(f"{r:.1%}" for r in rs)
+    return (f"median {statistics.median(rs):.1%}, quartiles {q[0]:.1%}-{q[2]:.1%}, "
+            f"range {min(rs):.1%}-{max(rs):.1%} (rounds: {each}")
+for spec in sys.argv[3:]:
+    label, rs, cs = spec.split("|")
+    print(f"engine loadgen / bare rdkafka, {label}: {spread([float(x) for x in rs.split()])}; target >= 95%)")
+    print(f"  CPU time, engine / bare, same messages: {spread([float(x) for x in cs.split()])})")
 print(f"engine loadgen / kafka-producer-perf-test: {lg / perf:.1%} (target >= 100%)")
 PY

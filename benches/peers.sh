@@ -36,8 +36,6 @@ ROUNDS="${ROUNDS:-5}"
 export KAFKA_PORT="${KAFKA_PORT:-19192}"
 target="${CARGO_TARGET_DIR:-$root/target}"
 PROPS=(acks=1 linger.ms=5 batch.size=1000000)
-PIN="${PIN:-1}"; BROKER_CPU="${BROKER_CPU:-0}"; PRODUCER_CPU="${PRODUCER_CPU:-1}"
-if [ "$PIN" = 1 ] && { [ "$(nproc)" -lt 2 ] || [ "$KAFKA_PORT" = 19092 ]; }; then PIN=0; fi
 (( COUNT % 2000 == 0 && COUNT_1K % 2000 == 0 )) || { echo "peers.sh: COUNT and COUNT_1K must be multiples of 2000" >&2; exit 2; }
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
@@ -52,19 +50,8 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"; [ "$started_here" = 1 ] && scripts/kafka-local stop >/dev/null 2>&1 || true' EXIT
 brokers="$(scripts/kafka-local bootstrap)"
-# Producers run through `on_producer_core`; the broker (every thread of its JVM) and the topic
-# tools are moved to the other core.
-on_producer_core() { "$@"; }
-on_broker_core() { "$@"; }
-if [ "$PIN" = 1 ]; then
-    state="${KAFKA_STATE_DIR:-${TMPDIR:-/tmp}/distroduce-kafka-$KAFKA_PORT}"
-    taskset -a -p -c "$BROKER_CPU" "$(cat "$state/kafka.pid")" >/dev/null
-    on_producer_core() { taskset -c "$PRODUCER_CPU" "$@"; }
-    on_broker_core() { taskset -c "$BROKER_CPU" "$@"; }
-    pinning="broker (all JVM threads) on core $BROKER_CPU, every producer on core $PRODUCER_CPU (taskset)"
-else
-    pinning="none (PIN=0)"
-fi
+# Producers run through `on_producer_core`; the broker and the topic tools on the other core.
+source "$root/benches/pin.sh"
 cp="$(scripts/kafka-local classpath)"
 stamp="$(date +%s)"
 java_tool() { on_broker_core java -Xmx512m -Dlog4j2.level=warn -cp "$cp" "$@"; }

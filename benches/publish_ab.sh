@@ -16,14 +16,7 @@ export KAFKA_PORT="${KAFKA_PORT:-19192}"
 (( $# > 0 )) || { echo "usage: benches/publish_ab.sh ENGINE [ENGINE ...]" >&2; exit 2; }
 BARE="${BARE:-${CARGO_TARGET_DIR:-$root/target}/release/bare-producer}"
 brokers="$(scripts/kafka-local bootstrap)"
-PIN="${PIN:-1}"; BROKER_CPU="${BROKER_CPU:-0}"; PRODUCER_CPU="${PRODUCER_CPU:-1}"
-if [ "$PIN" = 1 ] && { [ "$(nproc)" -lt 2 ] || [ "$KAFKA_PORT" = 19092 ]; }; then PIN=0; fi
-on_producer_core() { "$@"; }
-if [ "$PIN" = 1 ]; then
-    state="${KAFKA_STATE_DIR:-${TMPDIR:-/tmp}/distroduce-kafka-$KAFKA_PORT}"
-    taskset -a -p -c "$BROKER_CPU" "$(cat "$state/kafka.pid")" >/dev/null
-    on_producer_core() { taskset -c "$PRODUCER_CPU" "$@"; }
-fi
+source "$root/benches/pin.sh"
 cp="$(scripts/kafka-local classpath)"
 wasm="$root/target/wasm/wasm32-unknown-unknown/release/loadgen_plugin.wasm"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
@@ -34,7 +27,7 @@ sed -e "s#{fn: gen.emit, args: {count: 1000, size: 100}}#$fn#" scenarios/loadgen
 grep -q "size: $SIZE" "$scen" || { echo "publish_ab.sh: scenarios/loadgen.yaml no longer has the args this script rewrites" >&2; exit 1; }
 create() { java -Xmx512m -Dlog4j2.level=warn -cp "$cp" org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --create --topic "$1" --partitions 8 --replication-factor 1 >/dev/null; }
 json() { python3 -c 'import json,sys; print(json.load(sys.stdin)["msgs_per_sec"])'; }
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); pinned (broker core $BROKER_CPU, producers core $PRODUCER_CPU): $PIN"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); pinning: $pinning"
 declare -A ratios
 for r in $(seq "$ROUNDS"); do
     t="ab-bare-$(date +%s)-$RANDOM"; create "$t"

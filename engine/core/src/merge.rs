@@ -181,6 +181,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
         jobs_interrupted: 0,
         completed: s.iter().all(|x| x.completed),
         data_plane: s[0].data_plane.clone(),
+        records_spilled_bytes: sum(&|x| x.records_spilled_bytes),
+        records_held_peak_bytes: s.iter().map(|x| x.records_held_peak_bytes).max().unwrap_or(0),
     };
     write_json(&out.join(layout::SUMMARY_JSON), &summary, true)?;
     let merged =

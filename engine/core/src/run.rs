@@ -50,6 +50,8 @@ pub struct RunArgs {
     /// Also write every message, in job order, to `messages.jsonl`.
     pub write_messages: bool,
     pub flush_timeout: Duration,
+    /// Bytes for records of jobs ahead of their turn ([`distroduce_sim::RunOptions::record_window`]).
+    pub record_window: usize,
     /// Run only one shard of the jobs: `(index, count)`.
     pub shard: Option<(u32, u32)>,
     /// Replace plugins by name with prebuilt modules (`--plugin chat=chat_go.wasm`): the same
@@ -85,6 +87,7 @@ impl RunArgs {
             semantics: None,
             write_messages: false,
             flush_timeout: Duration::from_secs(60),
+            record_window: distroduce_sim::DEFAULT_RECORD_WINDOW,
             shard: None,
             plugins: Vec::new(),
             cancel: None,
@@ -144,6 +147,12 @@ pub struct Summary {
     /// `fused` when the jobs ran in the plugin's in-guest loop (ABI.md §10), `host` otherwise.
     #[serde(default)]
     pub data_plane: String,
+    /// Bytes of records that waited in a temporary file for their job's turn (past
+    /// `--record-window`), and the most memory such records held at once.
+    #[serde(default)]
+    pub records_spilled_bytes: u64,
+    #[serde(default)]
+    pub records_held_peak_bytes: u64,
 }
 
 /// `metrics.json`: what `engine merge` needs from each shard besides its records and messages.
@@ -382,6 +391,8 @@ pub fn run_loaded(
         progress,
         shard: args.shard,
         cancel: args.cancel.clone(),
+        record_window: args.record_window,
+        spill_dir: out.path().to_path_buf(),
     };
     if args.shard.is_some() {
         if let Some(e) = model.expectations.iter().find(|e| e.oracle_topic.is_some()) {
@@ -458,6 +469,8 @@ pub fn run_loaded(
         completed: !interrupted,
         jobs_interrupted: report.interrupted_jobs,
         data_plane: report.data_plane.to_string(),
+        records_spilled_bytes: report.records_spilled,
+        records_held_peak_bytes: report.records_held_peak as u64,
     };
     let path = out.file(layout::SUMMARY_JSON);
     layout::write_json(&path, &summary, true).map_err(RunError::output(&path))?;

@@ -1,11 +1,13 @@
 //! Running a model: jobs in parallel on a rayon pool, records written in cadCAD order by the calling
-//! thread through a small reorder buffer, messages handed to the sink as each block completes.
+//! thread through a bounded reorder buffer ([`reorder`]), messages handed to the sink as each block
+//! completes.
 
 mod collect;
 pub mod disorder;
 mod fused;
 pub mod input;
 pub mod job;
+mod reorder;
 
 use collect::{Collect, RecordRoute};
 use disorder::DisorderStage;
@@ -72,6 +74,9 @@ pub enum SimError {
     /// A record file could not be written; jobs already written are on disk.
     #[error("cannot write {}: {source}", path.display())]
     Write { path: std::path::PathBuf, source: std::io::Error },
+    /// Records of jobs ahead of their turn could not wait on disk; jobs already written are.
+    #[error("cannot keep waiting records in a temporary file in {}: {source}", dir.display())]
+    Spill { dir: std::path::PathBuf, source: std::io::Error },
 }
 
 impl SimError {
@@ -118,6 +123,31 @@ pub struct RunOptions {
     /// Set from outside (a signal handler) to stop the run: no job starts after it is set, and a
     /// running job stops after its current timestep. What was produced is still written.
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Bytes of memory for the records of jobs that finish batches ahead of the first unfinished
+    /// job (records are written in job order); past it they wait in an unnamed file in
+    /// `spill_dir`. [`DEFAULT_RECORD_WINDOW`] unless set.
+    pub record_window: usize,
+    pub spill_dir: std::path::PathBuf,
+}
+
+/// The default [`RunOptions::record_window`]: 64 MiB.
+pub const DEFAULT_RECORD_WINDOW: usize = 64 << 20;
+
+impl Default for RunOptions {
+    /// One thread, the loop chosen as `auto`, every job, nothing kept, the default record window
+    /// spilling to the system's temporary directory.
+    fn default() -> Self {
+        Self {
+            threads: 1,
+            data_plane: DataPlane::default(),
+            shard: None,
+            keep_messages: false,
+            progress: None,
+            cancel: None,
+            record_window: DEFAULT_RECORD_WINDOW,
+            spill_dir: std::env::temp_dir(),
+        }
+    }
 }
 
 impl RunOptions {
@@ -180,6 +210,10 @@ pub struct RunReport {
     pub data_plane: &'static str,
     /// Every job's expectation groups, in job order (see [`distroduce_model::expect::compute`]).
     pub partials: Vec<Partial>,
+    /// Bytes of records that waited on disk for their job's turn ([`RunOptions::record_window`]).
+    pub records_spilled: u64,
+    /// The most memory records ahead of their turn held at once.
+    pub records_held_peak: usize,
 }
 
 /// What job threads send the writer thread.
@@ -253,6 +287,7 @@ pub fn run(
     let (tx, rx) = mpsc::channel::<ToWriter>();
 
     let mut io_result = Ok(());
+    let mut spill_error: Option<std::io::Error> = None;
     let keep_records = !writers.is_empty();
     std::thread::scope(|s| {
         let cx = &cx;
@@ -269,9 +304,10 @@ pub fn run(
             })
         });
         // Reorder: write job i only after jobs 0..i. The first unfinished job's records are
-        // written as they come; a later job's wait until it is first.
+        // written as they come; a later job's wait until it is first (in memory up to the
+        // window, then on disk).
         let mut pending: BTreeMap<usize, JobResult> = BTreeMap::new();
-        let mut early: BTreeMap<usize, Vec<PackedRecords>> = BTreeMap::new();
+        let mut early = reorder::Reorder::new(opts.record_window, opts.spill_dir.clone());
         let mut next = 0usize;
         let mut write = |job: &JobId, records: &PackedRecords| {
             if io_result.is_ok() && !records.is_empty() {
@@ -280,19 +316,30 @@ pub fn run(
                     .try_for_each(|w| w.write_job(job, records).map_err(|e| SimError::write(w.as_ref(), e)));
             }
         };
+        // After a spill failure, records are dropped (the run fails with the error).
+        let hold = |early: &mut reorder::Reorder, pos, records, error: &mut Option<std::io::Error>| {
+            if error.is_none() {
+                *error = early.hold(pos, records).err();
+            }
+        };
         for msg in rx {
             match msg {
                 ToWriter::Records(pos, records) if pos == next => write(&jobs[pos], &records),
-                ToWriter::Records(pos, records) => early.entry(pos).or_default().push(records),
-                ToWriter::Done(r) => {
-                    pending.insert(position[&r.job.index], *r);
+                ToWriter::Records(pos, records) => hold(&mut early, pos, records, &mut spill_error),
+                ToWriter::Done(mut r) => {
+                    let pos = position[&r.job.index];
+                    if pos != next {
+                        // After the job's earlier batches, so they stay in order.
+                        hold(&mut early, pos, std::mem::take(&mut r.records), &mut spill_error);
+                    }
+                    pending.insert(pos, *r);
                 }
             }
             while let Some(r) = pending.remove(&next) {
                 next += 1;
                 write(&r.job, &r.records);
-                for records in early.remove(&next).unwrap_or_default() {
-                    write(&jobs[next], &records);
+                if let Err(e) = early.release(next, |records| write(&jobs[next], records)) {
+                    spill_error.get_or_insert(e);
                 }
                 report.records += r.n_records;
                 match r.fused {
@@ -313,8 +360,12 @@ pub fn run(
                 }
             }
         }
+        (report.records_spilled, report.records_held_peak) = (early.spilled, early.peak);
     });
     report.sim_time = start.elapsed();
+    if let Some(source) = spill_error {
+        return Err(SimError::Spill { dir: opts.spill_dir.clone(), source });
+    }
     // A plugin may decline its loop for some jobs (ABI.md §10): say so rather than pick one.
     report.data_plane = match loops {
         (0, 0) if cx.fused.is_some() => "fused",

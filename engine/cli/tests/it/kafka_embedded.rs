@@ -19,14 +19,7 @@ fn chat_messages_are_consumed_back_from_the_embedded_broker() {
     let (backend, resolved) = WasmBackend::load(&model).unwrap();
     let broker = EmbeddedBroker::start(&model.kafka).unwrap();
     let sink = KafkaSink::connect(&model.kafka, &broker.bootstrap_servers(), true).unwrap();
-    let opts = RunOptions {
-        threads: 2,
-        data_plane: Default::default(),
-        keep_messages: true,
-        progress: None,
-        shard: None,
-        cancel: None,
-    };
+    let opts = RunOptions { threads: 2, keep_messages: true, ..Default::default() };
     let report = exec::run(&model, &backend, &resolved, &sink, &mut [], &opts).unwrap();
     assert!(report.failures.is_empty());
     let stats = sink.finish(Duration::from_secs(30));

@@ -204,9 +204,9 @@ pub struct RunFlags {
     /// How long to wait for outstanding deliveries at the end.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     pub flush_timeout: Duration,
-    /// Memory, in MiB, for the records of jobs running ahead of the first unfinished one
-    /// (records are written in job order); past it they wait in an unnamed temporary file in the
-    /// output directory.
+    /// Memory, in MiB, for the records (and `--write-messages` lines) of jobs running ahead of the
+    /// first unfinished one (both are written in job order); past it they wait in an unnamed
+    /// temporary file in the output directory.
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub record_window: usize,
     /// Use a prebuilt module for a plugin, e.g. `--plugin chat=target/wasm/lang/chat_go.wasm`

@@ -147,8 +147,8 @@ pub struct Summary {
     /// `fused` when the jobs ran in the plugin's in-guest loop (ABI.md §10), `host` otherwise.
     #[serde(default)]
     pub data_plane: String,
-    /// Bytes of records that waited in a temporary file for their job's turn (past
-    /// `--record-window`), and the most memory such records held at once.
+    /// Bytes of records (and `messages.jsonl` lines) that waited in a temporary file for their
+    /// job's turn (past `--record-window`), and the most memory such batches held at once.
     #[serde(default)]
     pub records_spilled_bytes: u64,
     #[serde(default)]
@@ -387,7 +387,7 @@ pub fn run_loaded(
     let opts = RunOptions {
         threads: args.threads.max(1),
         data_plane: args.data_plane,
-        keep_messages: args.write_messages,
+        messages_file: args.write_messages.then(|| out.file(layout::MESSAGES_JSONL)),
         progress,
         shard: args.shard,
         cancel: args.cancel.clone(),
@@ -431,9 +431,8 @@ pub fn run_loaded(
     let flush = if interrupted { args.flush_timeout.min(Duration::from_secs(10)) } else { args.flush_timeout };
     let delivery = sink.finish(flush);
     if args.write_messages {
-        let path = out.file(layout::MESSAGES_JSONL);
-        write_messages(&path, model, &report.kept_messages).map_err(RunError::output(&path))?;
-        outputs.push(path);
+        // Written as the run went.
+        outputs.push(out.file(layout::MESSAGES_JSONL));
     }
     let sim = report.sim_time.as_secs_f64();
     let summary = Summary {
@@ -536,27 +535,4 @@ fn publish_oracle(model: &Model, sink: &dyn MessageSink, records: &[ExpectedReco
 
 fn unix_ms() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3)
-}
-
-/// `messages.jsonl`: one message per line in job order, with its origin, so that two runs can be
-/// compared byte for byte.
-fn write_messages(path: &Path, model: &Model, msgs: &[OutMessage]) -> std::io::Result<()> {
-    use std::io::Write;
-    let jobs = model.jobs();
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    for m in msgs {
-        let job = &jobs[m.meta.job];
-        let line = serde_json::json!({
-            "topic": model.kafka.topics[m.topic].name,
-            "key": m.key.as_ref().map(|k| String::from_utf8_lossy(k)),
-            "value": String::from_utf8_lossy(&m.value),
-            "headers": m.headers.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(String::from_utf8_lossy(v).into_owned()))).collect::<serde_json::Map<_, _>>(),
-            "simulation": job.simulation, "subset": job.subset, "run": job.run,
-            "timestep": m.meta.timestep, "substep": m.meta.substep, "seq": m.meta.seq,
-            "event_time_ms": m.event_time_ms,
-        });
-        serde_json::to_writer(&mut out, &line)?;
-        out.write_all(b"\n")?;
-    }
-    out.flush()
 }

@@ -1,4 +1,5 @@
-//! Records of jobs that run ahead of the first unfinished one, held until their turn.
+//! Records (and `messages.jsonl` lines) of jobs that run ahead of the first unfinished one, held
+//! until their turn.
 //!
 //! Records are written in job order, but jobs run side by side: while job 0 runs, job 1 (and any
 //! job after it) may finish many batches. Those wait here, in memory up to a window of bytes and
@@ -13,9 +14,51 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
+/// What a job hands the writer thread in one piece.
+pub(crate) enum Batch {
+    Records(PackedRecords),
+    /// Lines of `messages.jsonl`, each ending in a newline.
+    MessageLines(Vec<u8>),
+}
+
+impl Batch {
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            Batch::Records(r) => r.is_empty(),
+            Batch::MessageLines(l) => l.is_empty(),
+        }
+    }
+    fn footprint(&self) -> usize {
+        match self {
+            Batch::Records(r) => r.footprint(),
+            Batch::MessageLines(l) => l.capacity(),
+        }
+    }
+    /// A tag byte, then the batch.
+    fn spill(&self, out: &mut Vec<u8>) {
+        match self {
+            Batch::Records(r) => {
+                out.push(0);
+                r.spill(out);
+            }
+            Batch::MessageLines(l) => {
+                out.push(1);
+                out.extend_from_slice(l);
+            }
+        }
+    }
+    fn from_spilled(b: &[u8]) -> io::Result<Self> {
+        match b.split_first() {
+            Some((0, r)) => Ok(Batch::Records(PackedRecords::from_spilled(r)?)),
+            Some((1, l)) => Ok(Batch::MessageLines(l.to_vec())),
+            _ => Err(io::Error::new(io::ErrorKind::InvalidData, "a spilled batch is damaged")),
+        }
+    }
+}
+
 /// Where one held batch is.
 enum Held {
-    Memory(PackedRecords),
+    Memory(Batch),
     /// At this offset of the spill file, this many bytes.
     Disk(u64, usize),
 }
@@ -54,7 +97,7 @@ impl Reorder {
 
     /// Keep `batch` of the job at `pos` until [`Reorder::release`] of `pos`: in memory if it fits
     /// the window, else on disk.
-    pub(crate) fn hold(&mut self, pos: usize, batch: PackedRecords) -> io::Result<()> {
+    pub(crate) fn hold(&mut self, pos: usize, batch: Batch) -> io::Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -81,7 +124,7 @@ impl Reorder {
     }
 
     /// Hand every batch held for the job at `pos` to `write`, in the order they came.
-    pub(crate) fn release(&mut self, pos: usize, mut write: impl FnMut(&PackedRecords)) -> io::Result<()> {
+    pub(crate) fn release(&mut self, pos: usize, mut write: impl FnMut(&Batch)) -> io::Result<()> {
         for held in self.held.remove(&pos).unwrap_or_default() {
             match held {
                 Held::Memory(batch) => {
@@ -92,7 +135,7 @@ impl Reorder {
                     let file = self.file.as_ref().expect("a batch on disk has a file");
                     self.buf.resize(len, 0);
                     file.read_exact_at(&mut self.buf, at)?;
-                    write(&PackedRecords::from_spilled(&self.buf)?);
+                    write(&Batch::from_spilled(&self.buf)?);
                 }
             }
         }
@@ -123,16 +166,27 @@ mod tests {
     use distroduce_model::record::{Record, RecordView};
     use distroduce_model::value::Val;
 
-    fn batch(tag: u8, n: usize) -> PackedRecords {
+    /// Records for an even tag, message lines for an odd one.
+    fn batch(tag: u8, n: usize) -> Batch {
+        if tag % 2 == 1 {
+            return Batch::MessageLines(
+                (0..n).flat_map(|i| format!("{{\"m\": {tag}, \"i\": {i}}}\n").into_bytes()).collect(),
+            );
+        }
         let mut b = PackedRecords::default();
         for i in 0..n {
             b.push(&Record { substep: 1, timestep: i as u64, vals: vec![Val::from(&[0xcc, tag][..])] });
         }
-        b
+        Batch::Records(b)
     }
 
-    fn tags(b: &PackedRecords) -> Vec<(u64, Vec<u8>)> {
-        b.iter().map(|r| (r.timestep(), r.vals().flat_map(|v| v.to_vec()).collect())).collect()
+    fn tags(b: &Batch) -> Vec<(u64, Vec<u8>)> {
+        match b {
+            Batch::Records(b) => {
+                b.iter().map(|r| (r.timestep(), r.vals().flat_map(|v| v.to_vec()).collect())).collect()
+            }
+            Batch::MessageLines(l) => vec![(u64::MAX, l.clone())],
+        }
     }
 
     /// Past the window, batches go to disk; each job's come back in the order they came, the
@@ -140,7 +194,7 @@ mod tests {
     #[test]
     fn batches_past_the_window_wait_on_disk_and_come_back_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        let one = batch(0, 100).footprint();
+        let one = batch(0, 100).footprint().max(batch(1, 100).footprint());
         let mut r = Reorder::new(2 * one, dir.path().to_path_buf());
         let sent: Vec<(usize, u8)> = vec![(2, 1), (1, 2), (2, 3), (1, 4), (2, 5), (3, 6)];
         for &(pos, tag) in &sent {

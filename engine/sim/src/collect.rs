@@ -162,6 +162,9 @@ impl JobSink for Collect<'_> {
         }
         .map_err(FailKind::Sink)
     }
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
     fn timestep_done(&mut self, t: u64, now_ns: i64) -> Result<(), FailKind> {
         if let Some(p) = self.progress {
             p.advance(1);
@@ -177,7 +180,7 @@ impl JobSink for Collect<'_> {
         }
         self.send_all(&due).map_err(FailKind::Sink)?;
         self.sink.boundary(&self.job, Boundary::Timestep { timestep: t }).map_err(FailKind::Sink)?;
-        if self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+        if self.cancelled() {
             return Err(FailKind::Interrupted);
         }
         Ok(())

@@ -7,6 +7,7 @@ pub mod disorder;
 mod fused;
 pub mod input;
 pub mod job;
+mod pace;
 mod reorder;
 
 use collect::{Collect, MessageLines, RecordRoute, WriterLink};
@@ -131,6 +132,9 @@ pub struct RunOptions {
     pub spill_dir: std::path::PathBuf,
 }
 
+/// The most worker threads a run starts (`--threads` is refused above it).
+pub const MAX_THREADS: usize = 1024;
+
 /// The default [`RunOptions::record_window`]: 64 MiB.
 pub const DEFAULT_RECORD_WINDOW: usize = 64 << 20;
 
@@ -249,11 +253,6 @@ pub fn run(
     writers: &mut [Box<dyn RecordWriter>],
     opts: &RunOptions,
 ) -> Result<RunReport, SimError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .thread_name(|i| format!("job-worker-{i}"))
-        .build()
-        .map_err(|e| SimError::Threads(e.to_string()))?;
     let keys = input::Keys::new(model);
     let fused = match opts.data_plane {
         DataPlane::Host => None,
@@ -278,6 +277,12 @@ pub fn run(
     let jobs: Vec<JobId> = model.jobs().into_iter().filter(|j| in_shard(j, opts.shard)).collect();
     let position: std::collections::HashMap<usize, usize> =
         jobs.iter().enumerate().map(|(p, j)| (j.index, p)).collect();
+    // No more threads than jobs: a thread without a job only costs its start.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.clamp(1, MAX_THREADS).min(jobs.len().max(1)))
+        .thread_name(|i| format!("job-worker-{i}"))
+        .build()
+        .map_err(|e| SimError::Threads(e.to_string()))?;
     if let Some(p) = &opts.progress {
         p.start(jobs.len() as u64 * model.timesteps);
     }

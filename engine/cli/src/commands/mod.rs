@@ -56,7 +56,7 @@ pub fn dispatch(cmd: Cmd) -> Exit {
 fn run_args(f: RunFlags) -> RunArgs {
     let mut args = RunArgs::new(f.scenario);
     if let Some(t) = f.threads {
-        args.threads = t.max(1);
+        args.threads = usize::from(t);
     }
     args.out = f.out;
     args.formats = f.format;

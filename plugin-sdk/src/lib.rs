@@ -76,6 +76,7 @@ mod ctx;
 mod describe;
 pub mod fused;
 mod input;
+mod kind;
 pub mod native;
 mod shared;
 pub mod time;
@@ -88,6 +89,7 @@ mod wasm;
 
 pub use ctx::{Ctx, Level};
 pub use distroduce_sdk_macros::{native_table, policy, signals, state, state_update};
+pub use kind::FixedKind;
 pub use shared::Shared;
 pub use typed::TypedState;
 pub use typed_loop::TypedLoop;
@@ -113,6 +115,7 @@ pub mod __private {
     };
     pub use crate::fused::PartsFn;
     pub use crate::input::Input;
+    pub use crate::kind::{KindProbe, KindProbeFallback, KindProbeReal};
     pub use crate::native::run_native;
     pub use crate::typed::{
         decode_part, take_into, typed_signals, PolicyCall, TypedCall, TypedFactory, TypedFn, UpdateCall,

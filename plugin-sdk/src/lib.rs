@@ -75,6 +75,8 @@
 mod ctx;
 mod describe;
 pub mod fused;
+#[cfg(any(test, all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+mod guest_alloc;
 mod input;
 mod kind;
 pub mod native;
@@ -86,6 +88,12 @@ pub mod typed_signals;
 mod value;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+
+/// Small blocks from per-size free lists in the guest (`guest_alloc`); off with
+/// `default-features = false` for a plugin that declares its own allocator.
+#[cfg(all(feature = "fast-alloc", target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static GUEST_ALLOC: guest_alloc::SizeClasses = guest_alloc::SizeClasses::new();
 
 pub use ctx::{Ctx, Level};
 pub use distroduce_sdk_macros::{native_table, policy, signals, state, state_update};

@@ -78,6 +78,7 @@ mod tests {
     use crate::{Shared, Value};
 
     #[test]
+    #[allow(clippy::needless_borrow)] // the borrow is the probe's fallback step
     fn the_probe_names_the_types_whose_kind_is_fixed() {
         assert!((&KindProbe::<f64>::new()).fixed());
         assert!((&KindProbe::<String>::new()).fixed());

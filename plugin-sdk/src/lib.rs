@@ -61,6 +61,8 @@
 //! (numbers, strings, lists) aggregate without encoding; [`Shared`] values (a block's messages)
 //! are forwarded by reference; an export whose host-loop signature reads a projection gets a
 //! `#[state_update(typed_only)]` form bound with `export => typed_fn` (see `plugins/chat`).
+//! Without a record writer, updates whose result type is a [`FixedKind`] (numbers, strings,
+//! lists, maps, structs that implement it) send one value per job and leave out the rest.
 //! Such a form has no export of its own, hence no name:
 //!
 //! ```compile_fail

@@ -146,6 +146,8 @@ pub trait TypedUpdate<S> {
     fn held(&mut self) -> Held<'_>;
     /// The signals type it reads, if any.
     fn signals_type(&self) -> Option<TypeId>;
+    /// Whether its result type is a [`crate::FixedKind`]: every value of one MessagePack kind.
+    fn fixed_kind(&self) -> bool;
 }
 
 /// A function made ready for one use: its params and args decoded.
@@ -199,6 +201,8 @@ pub struct UpdateCall<T, F> {
     pub f: F,
     pub out: Option<T>,
     pub signals: Option<TypeId>,
+    /// `T` is a [`crate::FixedKind`] (the macro's probe).
+    pub fixed: bool,
 }
 
 impl<S, T, F> TypedUpdate<S> for UpdateCall<T, F>
@@ -225,6 +229,9 @@ where
     }
     fn signals_type(&self) -> Option<TypeId> {
         self.signals
+    }
+    fn fixed_kind(&self) -> bool {
+        self.fixed
     }
 }
 

@@ -39,7 +39,7 @@ struct Update<S> {
     /// Index of the function's signal projection, if it reads signals.
     sig: Option<usize>,
     /// Whether its values may be left out of the records (ABI.md §10, `values: false`): the
-    /// engine reads none, and the value's type fixes its MessagePack kind.
+    /// engine reads none, and the value's type fixes its MessagePack kind (`FixedKind`).
     omit: bool,
     /// Whether a value of it was sent in this job (the engine checks that one's kind).
     sent: bool,
@@ -142,7 +142,7 @@ impl<S: TypedState> TypedLoop<S> {
                     return Err(format!("`{name}` returns another type than the state field `{var}`"));
                 }
                 let sig = f.signals_type().map(|_| sig_of(u.f));
-                let omit = !p.values && fixed_kind(f.output_type());
+                let omit = !p.values && f.fixed_kind();
                 let held = f.held().into_raw();
                 updates.push(Update { var: u.var as usize, field, pos: u.pos, sig, omit, sent: false, held, f });
             }
@@ -372,12 +372,6 @@ impl<S: TypedState> RunLoop for TypedLoop<S> {
     fn cursor(&self) -> &Cursor {
         &self.cursor
     }
-}
-
-/// Whether every value of type `ty` encodes as one MessagePack kind (float, int, bool).
-fn fixed_kind(ty: std::any::TypeId) -> bool {
-    use std::any::TypeId;
-    [TypeId::of::<f64>(), TypeId::of::<i64>(), TypeId::of::<bool>()].contains(&ty)
 }
 
 /// A block aggregates typed when it has policies, no identity policy, all of one

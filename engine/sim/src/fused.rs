@@ -459,13 +459,7 @@ fn run_loaded(
 /// After timestep `t`'s records: tell the sink, and keep pace with the wall clock if asked.
 fn timestep_done(model: &Model, t: u64, sink: &mut dyn JobSink, job_start: std::time::Instant) -> Result<(), FailKind> {
     sink.timestep_done(t, model.clock.at(t))?;
-    if model.clock.realtime {
-        let due = job_start + std::time::Duration::from_nanos(model.clock.step_ns as u64 * t);
-        if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {
-            std::thread::sleep(wait);
-        }
-    }
-    Ok(())
+    crate::pace::keep_pace(model, t, job_start, &*sink)
 }
 
 /// `(position, messages emitted so far)` of the calls of a block that emitted, read in place

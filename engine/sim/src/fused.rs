@@ -11,7 +11,7 @@
 
 use super::job::{job_seed, sink_failure, Emits, FailKind, JobCtx, JobSink};
 use super::JobFailure;
-use distroduce_abi::fused::{OMITTED, UPDATE_POS};
+use distroduce_abi::fused::{OMITTED, QUIET_RUN, UPDATE_POS};
 use distroduce_model::record::Record;
 use distroduce_model::types::{admits, type_label, AggOp, Semantics};
 use distroduce_model::value::{check_one, kind, write_array_len, write_map_len, write_str, write_uint, Val};
@@ -63,9 +63,12 @@ fn write_names<'a>(out: &mut Vec<u8>, names: impl ExactSizeIterator<Item = &'a s
 fn program(cx: &JobCtx, plugin: usize, job: &JobId, values: bool) -> Vec<u8> {
     let model = cx.model;
     let mut b = Vec::new();
-    write_map_len(&mut b, 12);
+    write_map_len(&mut b, 13);
     write_str(&mut b, "values");
     b.push(if values { 0xc3 } else { 0xc2 });
+    // This engine reads quiet runs of blocks (ABI.md §10).
+    write_str(&mut b, "quiet_runs");
+    b.push(0xc3);
     let exports = &cx.resolved.exports[plugin];
     write_str(&mut b, "fns");
     write_names(&mut b, exports.iter().map(String::as_str));
@@ -234,6 +237,8 @@ struct Batch<'b> {
     r: Reader<'b>,
     payloads: &'b [&'b [u8]],
     taken: usize,
+    /// Blocks left in the quiet run being read (ABI.md §10).
+    quiet: u32,
 }
 
 /// What a job's records are read into, call after call.
@@ -265,7 +270,7 @@ impl Taker<'_, '_> {
     ) -> Result<(), Box<JobFailure>> {
         let (model, plugin, fail_at) = (self.cx.model, self.plugin, self.fail_at);
         let now = model.clock.at(t);
-        let (r, payloads, taken) = (&mut batch.r, batch.payloads, &mut batch.taken);
+        let (r, payloads, taken, quiet) = (&mut batch.r, batch.payloads, &mut batch.taken, &mut batch.quiet);
         // Marks count the messages of their timestep.
         let base = *taken;
         for bi in 0..blocks as usize {
@@ -274,6 +279,18 @@ impl Taker<'_, '_> {
             let bad = |e: String, backend: &mut dyn JobBackend| {
                 fail_at(t, k, loop_name(model, plugin), FailKind::Call(CallFailure::BadOutput(e)), backend)
             };
+            match quiet_block(quiet, r, self.values, &self.checked[bi]) {
+                Ok(false) => {}
+                // Nothing emitted, no value read: the block's record only.
+                Ok(true) => {
+                    let job = self.job;
+                    sink.record(Record { substep: k, timestep: t, vals: Vec::new() })
+                        .map_err(|e| sink_failure(job, t, k, FailKind::Sink(e)))?;
+                    self.substeps += 1;
+                    continue;
+                }
+                Err(e) => return Err(bad(e, backend)),
+            }
             let marks = match read_marks(r) {
                 Ok(m) => m,
                 Err(e) => return Err(bad(e, backend)),
@@ -385,7 +402,7 @@ fn run_loaded(
         // The messages of these timesteps, in emission order; each completed block takes its share.
         let mut emitted = std::mem::take(&mut backend.host().emitted);
         let payloads: Vec<&[u8]> = emitted.iter().collect();
-        let mut call = Batch { r: Reader { buf: &out, at: 0 }, payloads: &payloads, taken: 0 };
+        let mut call = Batch { r: Reader { buf: &out, at: 0 }, payloads: &payloads, taken: 0, quiet: 0 };
         let stop = outcome.timestep;
         for ts in t..=stop {
             let blocks = if ts < stop { nblocks } else { outcome.blocks_done.min(nblocks) };
@@ -395,7 +412,7 @@ fn run_loaded(
             }
             timestep_done(model, ts, sink, job_start).map_err(|e| sink_failure(ts, nblocks, e))?;
         }
-        let bytes = out.len() + payloads.iter().map(|p| p.len()).sum::<usize>();
+        let (bytes, quiet_left) = (out.len() + payloads.iter().map(|p| p.len()).sum::<usize>(), call.quiet);
         drop(payloads);
         emitted.clear();
         backend.host().emitted = emitted;
@@ -410,6 +427,16 @@ fn run_loaded(
                 function = loop_name(model, plugin);
             }
             return Err(fail_at(stop, f.substep, function, error, backend));
+        }
+        if quiet_left != 0 {
+            let e = format!("the loop's quiet run counts {quiet_left} blocks more than it completed");
+            return Err(fail_at(
+                stop,
+                nblocks,
+                loop_name(model, plugin),
+                FailKind::Call(CallFailure::BadOutput(e)),
+                backend,
+            ));
         }
         if outcome.blocks_done != nblocks || stop != last {
             let e = match stop == last {
@@ -456,4 +483,26 @@ impl Marks<'_> {
     fn last(&self) -> Option<(u32, u32)> {
         self.iter().next_back()
     }
+}
+
+/// Whether the next block of a call's records is one of a quiet run (ABI.md §10: a word
+/// `QUIET_RUN` and a count of blocks that emitted nothing and left out every value); `quiet` is
+/// what is left of the run being read. Only with no values read, and each of the block's
+/// updates must have had a value checked in this job.
+fn quiet_block(quiet: &mut u32, r: &mut Reader, values: bool, checked: &[bool]) -> Result<bool, String> {
+    if *quiet == 0 {
+        if r.buf.get(r.at..r.at + 4) != Some(&QUIET_RUN.to_le_bytes()[..]) {
+            return Ok(false);
+        }
+        r.u32()?;
+        *quiet = r.u32()?;
+        if *quiet == 0 {
+            return Err("the loop wrote an empty quiet run".into());
+        }
+    }
+    if values || !checked.iter().all(|&c| c) {
+        return Err("the loop left out a value the engine reads".into());
+    }
+    *quiet -= 1;
+    Ok(true)
 }

@@ -81,6 +81,9 @@ pub(crate) struct ProgramIn {
     /// kind is fixed by their type. Absent in older engines' programs: values are read.
     #[serde(default = "yes")]
     pub(crate) values: bool,
+    /// The engine reads quiet runs (ABI.md §10); absent in older engines' programs: it does not.
+    #[serde(default)]
+    pub(crate) quiet_runs: bool,
 }
 
 fn yes() -> bool {

@@ -61,6 +61,8 @@
 //! (numbers, strings, lists) aggregate without encoding; [`Shared`] values (a block's messages)
 //! are forwarded by reference; an export whose host-loop signature reads a projection gets a
 //! `#[state_update(typed_only)]` form bound with `export => typed_fn` (see `plugins/chat`).
+//! Without a record writer, updates whose result type is a [`FixedKind`] (numbers, strings,
+//! lists, maps, structs that implement it) send one value per job and leave out the rest.
 //! Such a form has no export of its own, hence no name:
 //!
 //! ```compile_fail
@@ -75,7 +77,10 @@
 mod ctx;
 mod describe;
 pub mod fused;
+#[cfg(any(test, all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+mod guest_alloc;
 mod input;
+mod kind;
 pub mod native;
 mod shared;
 pub mod time;
@@ -86,8 +91,15 @@ mod value;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
+/// Small blocks from per-size free lists in the guest (`guest_alloc`); off with
+/// `default-features = false` for a plugin that declares its own allocator.
+#[cfg(all(feature = "fast-alloc", target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static GUEST_ALLOC: guest_alloc::SizeClasses = guest_alloc::SizeClasses::new();
+
 pub use ctx::{Ctx, Level};
 pub use distroduce_sdk_macros::{native_table, policy, signals, state, state_update};
+pub use kind::FixedKind;
 pub use shared::Shared;
 pub use typed::TypedState;
 pub use typed_loop::TypedLoop;
@@ -113,6 +125,7 @@ pub mod __private {
     };
     pub use crate::fused::PartsFn;
     pub use crate::input::Input;
+    pub use crate::kind::{KindProbe, KindProbeFallback, KindProbeReal};
     pub use crate::native::run_native;
     pub use crate::typed::{
         decode_part, take_into, typed_signals, PolicyCall, TypedCall, TypedFactory, TypedFn, UpdateCall,

@@ -7,7 +7,27 @@
 /// `datetime` has microsecond resolution). The calendar is the proleptic Gregorian one; years
 /// outside 1..=9999, which Python's `datetime` cannot represent, still format (with a sign or
 /// more digits) rather than fail, since every `i64` is a valid virtual clock reading.
+///
+/// The last reading formatted is kept (per thread): every call of a timestep reads one clock,
+/// and a frozen clock reads the same all the run, so most calls copy the text instead.
 pub fn format_python(ns: i64) -> String {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(i64, String)>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((at, text)) if *at == ns => text.clone(),
+            _ => {
+                let text = format_uncached(ns);
+                *last = Some((ns, text.clone()));
+                text
+            }
+        }
+    })
+}
+
+fn format_uncached(ns: i64) -> String {
     let micros = ns.div_euclid(1_000);
     let secs = micros.div_euclid(1_000_000);
     let frac = micros.rem_euclid(1_000_000);
@@ -62,6 +82,17 @@ mod tests {
     use super::*;
 
     const DAY: i64 = 86_400 * 1_000_000_000;
+
+    /// The kept reading gives the text of that reading only.
+    #[test]
+    fn a_repeated_reading_formats_alike_and_the_next_one_anew() {
+        let ns = 1_709_210_096 * 1_000_000_000 + 789_012_345;
+        for _ in 0..2 {
+            assert_eq!(format_python(ns), "2024-02-29 12:34:56.789012");
+        }
+        assert_eq!(format_python(ns + 1_000), "2024-02-29 12:34:56.789013");
+        assert_eq!(format_python(ns), format_uncached(ns));
+    }
 
     #[test]
     fn epoch_and_fractions() {

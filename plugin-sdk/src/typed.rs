@@ -41,6 +41,19 @@ impl<'a> Held<'a> {
         Held { ptr: value as *mut Option<T> as *mut (), ty: TypeId::of::<T>(), _borrow: std::marker::PhantomData }
     }
 
+    /// Its address and type, to make it again with [`Held::from_raw`] without a call.
+    pub fn into_raw(self) -> (*mut (), TypeId) {
+        (self.ptr, self.ty)
+    }
+
+    /// # Safety
+    /// `raw` must come from [`Held::into_raw`] of an `Option<T>` that is still alive and that
+    /// nothing else borrows for `'a`.
+    #[inline]
+    pub unsafe fn from_raw(raw: (*mut (), TypeId)) -> Self {
+        Held { ptr: raw.0, ty: raw.1, _borrow: std::marker::PhantomData }
+    }
+
     /// The value, if it is a `T`.
     #[inline]
     pub fn take<T: 'static>(self) -> Option<T> {
@@ -128,8 +141,13 @@ pub trait TypedUpdate<S> {
     fn output_type(&self) -> TypeId;
     /// Move the held value into field `field` of the state.
     fn commit(&mut self, state: &mut S, field: usize);
+    /// The held value, as [`TypedUpdate::commit`] takes it (its address is fixed while the
+    /// update is: the loop keeps it boxed and commits through it without a dynamic call).
+    fn held(&mut self) -> Held<'_>;
     /// The signals type it reads, if any.
     fn signals_type(&self) -> Option<TypeId>;
+    /// Whether its result type is a [`crate::FixedKind`]: every value of one MessagePack kind.
+    fn fixed_kind(&self) -> bool;
 }
 
 /// A function made ready for one use: its params and args decoded.
@@ -183,6 +201,8 @@ pub struct UpdateCall<T, F> {
     pub f: F,
     pub out: Option<T>,
     pub signals: Option<TypeId>,
+    /// `T` is a [`crate::FixedKind`] (the macro's probe).
+    pub fixed: bool,
 }
 
 impl<S, T, F> TypedUpdate<S> for UpdateCall<T, F>
@@ -204,8 +224,14 @@ where
     fn commit(&mut self, state: &mut S, field: usize) {
         state.set(field, Held::new(&mut self.out));
     }
+    fn held(&mut self) -> Held<'_> {
+        Held::new(&mut self.out)
+    }
     fn signals_type(&self) -> Option<TypeId> {
         self.signals
+    }
+    fn fixed_kind(&self) -> bool {
+        self.fixed
     }
 }
 

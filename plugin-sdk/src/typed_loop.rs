@@ -16,7 +16,7 @@ use crate::fused::{
 };
 use crate::input::FusedCtx;
 use crate::native::Host;
-use crate::typed::{SignalsRef, TypedCall, TypedFactory, TypedFn, TypedPolicy, TypedState, TypedUpdate};
+use crate::typed::{Held, SignalsRef, TypedCall, TypedFactory, TypedFn, TypedPolicy, TypedState, TypedUpdate};
 use crate::typed_signals::Fold;
 use distroduce_abi::fused::status;
 use distroduce_values::aggregate::{AggError, AggOp, AggScratch, Aggregator};
@@ -39,10 +39,12 @@ struct Update<S> {
     /// Index of the function's signal projection, if it reads signals.
     sig: Option<usize>,
     /// Whether its values may be left out of the records (ABI.md §10, `values: false`): the
-    /// engine reads none, and the value's type fixes its MessagePack kind.
+    /// engine reads none, and the value's type fixes its MessagePack kind (`FixedKind`).
     omit: bool,
     /// Whether a value of it was sent in this job (the engine checks that one's kind).
     sent: bool,
+    /// `f.held()`, taken once: the block commits through it without a dynamic call.
+    held: (*mut (), std::any::TypeId),
     f: Box<dyn TypedUpdate<S>>,
 }
 
@@ -72,6 +74,10 @@ pub struct TypedLoop<S> {
     agg_scratch: AggScratch,
     marks: Vec<(u32, u32)>,
     out: Vec<u8>,
+    /// Whether blocks may be written as quiet runs (the engine reads them and no values).
+    quiet_runs: bool,
+    /// The count word of the quiet run that ends `out`, if one does.
+    quiet_at: Option<usize>,
     msg: String,
     pub cursor: Cursor,
 }
@@ -128,7 +134,7 @@ impl<S: TypedState> TypedLoop<S> {
                     .iter()
                     .position(|f| f == var)
                     .ok_or_else(|| format!("the state struct has no field `{var}`, which `{name}` updates"))?;
-                let f = match make(&p.params.0, u.args.as_ref().map(|a| a.0.as_slice()))? {
+                let mut f = match make(&p.params.0, u.args.as_ref().map(|a| a.0.as_slice()))? {
                     TypedFn::Update(f) => f,
                     TypedFn::Policy(_) => return Err(format!("`{name}` is a policy used as a state update")),
                 };
@@ -136,8 +142,9 @@ impl<S: TypedState> TypedLoop<S> {
                     return Err(format!("`{name}` returns another type than the state field `{var}`"));
                 }
                 let sig = f.signals_type().map(|_| sig_of(u.f));
-                let omit = !p.values && fixed_kind(f.output_type());
-                updates.push(Update { var: u.var as usize, field, pos: u.pos, sig, omit, sent: false, f });
+                let omit = !p.values && f.fixed_kind();
+                let held = f.held().into_raw();
+                updates.push(Update { var: u.var as usize, field, pos: u.pos, sig, omit, sent: false, held, f });
             }
             let fold = typed_fold(&policies, &updates).map(|fold| TypedAgg::new(fold, &p_agg, &policies));
             max_policies = max_policies.max(policies.len());
@@ -165,6 +172,8 @@ impl<S: TypedState> TypedLoop<S> {
             agg_scratch: AggScratch::default(),
             marks: Vec::new(),
             out: Vec::new(),
+            quiet_runs: p.quiet_runs && !p.values,
+            quiet_at: None,
             msg: String::new(),
             cursor: Cursor::default(),
         })
@@ -172,7 +181,7 @@ impl<S: TypedState> TypedLoop<S> {
 
     /// Run every block of `timestep`; the status and the records as [`crate::fused::Loop`]'s.
     pub fn run_timestep(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
-        self.out.clear();
+        RunLoop::clear_output(self);
         self.step(timestep, time_ns, host)
     }
 
@@ -280,7 +289,14 @@ impl<S: TypedState> TypedLoop<S> {
                 }
             }
             // The block succeeded: its record, then its values become the state.
-            put_u32(&mut self.out, self.marks.len() as u32);
+            // A quiet block (ABI.md §10) writes nothing of its own: the run counts it.
+            let quiet = self.quiet_runs && self.marks.is_empty() && block.updates.iter().all(|u| u.omit && u.sent);
+            if quiet {
+                quiet_block(&mut self.out, &mut self.quiet_at);
+            } else {
+                self.quiet_at = None;
+                put_u32(&mut self.out, self.marks.len() as u32);
+            }
             for &(pos, n) in &self.marks {
                 put_u32(&mut self.out, pos);
                 put_u32(&mut self.out, n);
@@ -288,7 +304,9 @@ impl<S: TypedState> TypedLoop<S> {
             {
                 for u in &mut block.updates {
                     if u.omit && u.sent {
-                        put_u32(&mut self.out, distroduce_abi::fused::OMITTED);
+                        if !quiet {
+                            put_u32(&mut self.out, distroduce_abi::fused::OMITTED);
+                        }
                         continue;
                     }
                     u.sent = true;
@@ -303,8 +321,10 @@ impl<S: TypedState> TypedLoop<S> {
                     self.out[at..at + 4].copy_from_slice(&len.to_le_bytes());
                 }
             }
-            for u in &mut block.updates {
-                u.f.commit(&mut self.state, u.field);
+            for u in &block.updates {
+                // SAFETY: `held` is the boxed update's `Option` (fixed while the update lives,
+                // and it lives in the block), and nothing else borrows it here.
+                self.state.set(u.field, unsafe { Held::from_raw(u.held) });
             }
             self.cursor.blocks_done = k;
             self.publish_out();
@@ -344,6 +364,7 @@ impl<S: TypedState> RunLoop for TypedLoop<S> {
     }
     fn clear_output(&mut self) {
         self.out.clear();
+        self.quiet_at = None;
     }
     fn output(&self) -> &[u8] {
         &self.out
@@ -351,12 +372,6 @@ impl<S: TypedState> RunLoop for TypedLoop<S> {
     fn cursor(&self) -> &Cursor {
         &self.cursor
     }
-}
-
-/// Whether every value of type `ty` encodes as one MessagePack kind (float, int, bool).
-fn fixed_kind(ty: std::any::TypeId) -> bool {
-    use std::any::TypeId;
-    [TypeId::of::<f64>(), TypeId::of::<i64>(), TypeId::of::<bool>()].contains(&ty)
 }
 
 /// A block aggregates typed when it has policies, no identity policy, all of one
@@ -393,16 +408,33 @@ impl TypedAgg {
     }
 
     /// Folds the policies' typed outputs in policy order into the accumulator.
+    #[inline]
     fn run(&mut self) -> Result<(), AggError> {
-        let (first, rest) = self.outs.split_first().expect("a typed block has policies");
+        debug_assert!(!self.outs.is_empty(), "a typed block has policies");
         // SAFETY: `acc_ptr` is the boxed `Option<T>` made by `new_acc` (`T` = `fold.ty`); every
         // policy of a typed block returns `T` (`typed_fold` checked `output_type` and `Fold::ty`),
         // `TypedPolicy::output` is an `Option` of `output_type()` at a fixed address, and the
         // policies live in the block as long as this. The accumulator is its own box, so it
         // aliases no output; `ops` come from `fold.ops`.
-        unsafe {
-            (self.fold.start)(self.acc_ptr, *first);
-            (self.fold.fold)(self.acc_ptr, rest, &self.ops)
+        unsafe { (self.fold.run)(self.acc_ptr, &self.outs, &self.ops) }
+    }
+}
+
+/// ABI.md §10, quiet runs: a block that emitted nothing and left out every value extends the run
+/// that ends `out` (its count word at `run`) or starts one; the count is current after every block,
+/// so the records the cursor covers after a trap are exact.
+#[inline]
+fn quiet_block(out: &mut Vec<u8>, run: &mut Option<usize>) {
+    match *run {
+        Some(at) => {
+            let word = &mut out[at..at + 4];
+            let c = u32::from_le_bytes(word.try_into().expect("4 bytes")) + 1;
+            word.copy_from_slice(&c.to_le_bytes());
+        }
+        None => {
+            put_u32(out, distroduce_abi::fused::QUIET_RUN);
+            put_u32(out, 1);
+            *run = Some(out.len() - 4);
         }
     }
 }

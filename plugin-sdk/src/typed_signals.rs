@@ -29,6 +29,10 @@ pub struct Fold {
     /// # Safety
     /// As [`Fold::start`] for each of `next`, and `ops` must come from [`Fold::ops`].
     pub fold: FoldFn,
+    /// `start` with the first of `all`, then `fold` with the rest: one call per block.
+    /// # Safety
+    /// As [`Fold::fold`], and `all` is not empty.
+    pub run: FoldFn,
 }
 
 /// [`Fold::fold`]: `(accumulator, the next outputs, the fields' operators)`.
@@ -55,6 +59,7 @@ pub fn fold_of<T: TypedSignals>() -> Fold {
         ops: |agg| T::NAMES.iter().map(|n| op_for(agg, n)).collect(),
         start: start_raw::<T>,
         fold: fold_raw::<T>,
+        run: run_raw::<T>,
     }
 }
 
@@ -63,6 +68,7 @@ pub fn fold_of<T: TypedSignals>() -> Fold {
 ///
 /// # Safety
 /// As [`Fold::start`]: both point at live, distinct `Option<T>`s.
+#[inline]
 unsafe fn start_raw<T: TypedSignals>(acc: *mut (), first: *const ()) {
     // SAFETY: the caller guarantees both are distinct live `Option<T>`s.
     let (acc, first) = unsafe { (&mut *(acc as *mut Option<T>), &*(first as *const Option<T>)) };
@@ -76,6 +82,7 @@ unsafe fn start_raw<T: TypedSignals>(acc: *mut (), first: *const ()) {
 ///
 /// # Safety
 /// As [`Fold::fold`]: `acc` and each of `next` point at live `Option<T>`s, `acc` at none of them.
+#[inline]
 unsafe fn fold_raw<T: TypedSignals>(acc: *mut (), next: &[*const ()], ops: &[AggOp]) -> Result<(), AggError> {
     // SAFETY: the caller guarantees `acc` is a live `Option<T>` that no `next` aliases.
     let Some(acc) = (unsafe { &mut *(acc as *mut Option<T>) }) else { return Ok(()) };
@@ -86,6 +93,19 @@ unsafe fn fold_raw<T: TypedSignals>(acc: *mut (), next: &[*const ()], ops: &[Agg
         }
     }
     Ok(())
+}
+
+/// [`Fold::run`] of `T`.
+///
+/// # Safety
+/// As [`Fold::run`].
+unsafe fn run_raw<T: TypedSignals>(acc: *mut (), all: &[*const ()], ops: &[AggOp]) -> Result<(), AggError> {
+    let Some((first, rest)) = all.split_first() else { return Ok(()) };
+    // SAFETY: the caller's guarantees are `start_raw`'s and `fold_raw`'s.
+    unsafe {
+        start_raw::<T>(acc, *first);
+        fold_raw::<T>(acc, rest, ops)
+    }
 }
 
 /// The operator of signal `name`.

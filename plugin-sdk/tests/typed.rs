@@ -113,6 +113,11 @@ fn program(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>) -> Vec<u8> {
 
 /// [`program`], with the key `values` if given (ABI.md §10).
 fn program_with(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>, values: Option<bool>) -> Vec<u8> {
+    program_keys(limit, blocks, values.map(|v| ("values", Value::Bool(v))).into_iter().collect())
+}
+
+/// [`program`] with these keys added.
+fn program_keys(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>, keys: Vec<(&str, Value)>) -> Vec<u8> {
     let fns = ["p_rand", "p_emit", "p_map", "p_big", "u_x", "u_y", "u_x_map", "u_n", "u_other", "u_ident"];
     let reads = |_| m(vec![("state", Value::Nil), ("bookkeeping", Value::Bool(true)), ("signals", Value::Nil)]);
     let blocks =
@@ -130,7 +135,7 @@ fn program_with(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>, values: Optio
         ("agg", Value::List(vec![Value::List(vec![Value::from("dy"), Value::from("max")])])),
         ("blocks", Value::List(blocks)),
     ];
-    p.extend(values.map(|v| ("values", Value::Bool(v))));
+    p.extend(keys);
     rmp_serde::to_vec_named(&m(p)).unwrap()
 }
 
@@ -338,5 +343,93 @@ fn left_out(records: &[u8], updates: &[usize]) -> Vec<u8> {
         }
     }
     assert_eq!(at, records.len());
+    out
+}
+
+/// Quiet runs (ABI.md §10, `quiet_runs`): with no values read, blocks that emitted nothing and
+/// left out every value are counted, runs spanning timesteps of one call; expanded, the records
+/// are those without quiet runs, with the same cursor, messages, streams and failure (`u_n`
+/// fails in block 3 of timestep 5 with `limit: 4`). Without `values: false` nothing changes.
+#[test]
+fn quiet_runs_count_the_blocks_that_left_out_everything() {
+    let blocks = || {
+        vec![
+            (vec![call(0, 0, None)], vec![update(0, 4, 0), update(1, 5, 1)]),
+            (vec![call(1, 0, None), call(0, 1, None)], vec![update(0, 4, 0), update(1, 5, 1)]),
+            (vec![Value::Nil], vec![update(2, 7, 0)]),
+        ]
+    };
+    let updates = [2, 2, 1];
+    let quiet = |values: bool| vec![("values", Value::Bool(values)), ("quiet_runs", Value::Bool(true))];
+    for limit in [1000, 4] {
+        let lean = program_with(limit, blocks(), Some(false));
+        let runs = program_keys(limit, blocks(), quiet(false));
+        assert_eq!(
+            same_in_both(&program_keys(limit, blocks(), quiet(true)), 8),
+            same_in_both(&program(limit, blocks()), 8)
+        );
+        for (t0, n) in [(1, 1), (1, 8), (2, 3)] {
+            let (mut h1, mut h2) = (TestHost::new(7, 0), TestHost::new(7, 0));
+            let (mut want, mut got) = (load(&lean, true), load(&runs, true));
+            let mut expect = Vec::new();
+            let mut code = 0;
+            if t0 > 1 {
+                // Earlier timesteps, so that the first block of the call is already quiet.
+                assert_eq!(run_many(want.as_mut(), 1, t0 as u32 - 1, (0, 1000), &mut h1), 0);
+                assert_eq!(run_many(got.as_mut(), 1, t0 as u32 - 1, (0, 1000), &mut h2), 0);
+            }
+            for t in t0..t0 + n {
+                want.clear_output();
+                code = want.step(t, t as i64 * 1000, &mut h1);
+                expect.extend_from_slice(want.output());
+                if code != 0 {
+                    break;
+                }
+            }
+            let code_runs = run_many(got.as_mut(), t0, n as u32, (0, 1000), &mut h2);
+            let out = got.output();
+            let word = distroduce_abi::fused::QUIET_RUN.to_le_bytes();
+            assert_eq!(out.windows(4).any(|w| w == word), t0 > 1 || n > 1, "limit {limit}, t0 {t0}, n {n}");
+            assert_eq!(expand(out, &updates), expect, "limit {limit}, t0 {t0}, n {n}");
+            let c = |l: &dyn RunLoop| {
+                let c = l.cursor();
+                (c.timestep, c.substep, c.pos, c.blocks_done, c.status)
+            };
+            assert_eq!((code_runs, c(got.as_ref())), (code, c(want.as_ref())));
+            assert_eq!((h2.emitted, h2.failures, h2.rng_state), (h1.emitted, h1.failures, h1.rng_state));
+        }
+    }
+}
+
+/// `records` with each quiet run written out as its blocks' records (no marks, every value left
+/// out); `updates`: per block of a timestep, its number of updates.
+fn expand(records: &[u8], updates: &[usize]) -> Vec<u8> {
+    use distroduce_abi::fused::{OMITTED, QUIET_RUN};
+    let word = |at: usize| u32::from_le_bytes(records[at..at + 4].try_into().unwrap());
+    let (mut out, mut at, mut quiet, mut block) = (Vec::new(), 0, 0, 0);
+    while at < records.len() || quiet > 0 {
+        let n = updates[block % updates.len()];
+        block += 1;
+        if quiet == 0 && word(at) == QUIET_RUN {
+            quiet = word(at + 4);
+            assert!(quiet > 0, "an empty quiet run");
+            at += 8;
+        }
+        if quiet > 0 {
+            quiet -= 1;
+            out.extend_from_slice(&0u32.to_le_bytes());
+            (0..n).for_each(|_| out.extend_from_slice(&OMITTED.to_le_bytes()));
+            continue;
+        }
+        let marks = 4 + 8 * word(at) as usize;
+        out.extend_from_slice(&records[at..at + marks]);
+        at += marks;
+        for _ in 0..n {
+            let len = word(at);
+            let end = if len == OMITTED { at + 4 } else { at + 4 + len as usize };
+            out.extend_from_slice(&records[at..end]);
+            at = end;
+        }
+    }
     out
 }

@@ -170,9 +170,9 @@ pub enum ImportCmd {
 pub struct RunFlags {
     /// Scenario file (YAML).
     pub scenario: PathBuf,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// Worker threads (default: all cores; never more than the run has jobs), at most 1024.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
     /// Output directory (default: the scenario's output.dir, else out/<name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -202,8 +202,13 @@ pub struct RunFlags {
     #[arg(long, value_parser = parse_data_plane, default_value = "auto")]
     pub data_plane: distroduce::sim::DataPlane,
     /// How long to wait for outstanding deliveries at the end.
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = parse_wait)]
     pub flush_timeout: Duration,
+    /// Memory, in MiB, for the records (and `--write-messages` lines) of jobs running ahead of the
+    /// first unfinished one (both are written in job order); past it they wait in an unnamed
+    /// temporary file in the output directory.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub record_window: usize,
     /// Use a prebuilt module for a plugin, e.g. `--plugin chat=target/wasm/lang/chat_go.wasm`
     /// (repeatable): the same scenario with another implementation.
     #[arg(long = "plugin", value_parser = parse_plugin, value_name = "NAME=FILE")]
@@ -237,10 +242,10 @@ pub struct VerifyFlags {
     #[arg(long)]
     pub brokers: Option<String>,
     /// The longest to read before giving the verdict (a bound on waiting for stragglers).
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = parse_wait)]
     pub wait: Duration,
     /// Once every expected record matched, stop after this long without new records.
-    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "3s", value_parser = parse_wait)]
     pub settle: Duration,
     /// Also write the report as JSON here.
     #[arg(long)]
@@ -251,6 +256,16 @@ pub struct VerifyFlags {
     /// A librdkafka consumer property, e.g. `--consumer isolation.level=read_uncommitted` (repeat).
     #[arg(long, value_parser = distroduce_verify::parse_prop, value_name = "PROP=VALUE")]
     pub consumer: Vec<(String, String)>,
+}
+
+/// A duration to wait (`60s`, `5m`), at most a day: far longer ones overflowed the clock.
+fn parse_wait(s: &str) -> Result<Duration, String> {
+    const DAY: Duration = Duration::from_secs(86_400);
+    match humantime::parse_duration(s) {
+        Ok(d) if d <= DAY => Ok(d),
+        Ok(_) => Err(format!("`{s}` is longer than the limit of one day")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// `I/N` with 0 <= I < N.

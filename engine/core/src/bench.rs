@@ -9,6 +9,7 @@ use crate::run::{self as app, KafkaTarget, RunArgs, RunError, Summary};
 use distroduce_model::value::json::from_json;
 use distroduce_model::Model;
 use distroduce_plugin_host::wasm::WasmBackend;
+use distroduce_scenario::limits::{MAX_BENCH_CELLS, MAX_JOBS, MAX_PARTITIONS, MAX_RECORDS};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -59,6 +60,11 @@ impl Cell {
     }
 }
 
+/// How many cells `combinations(axes)` repeated `repeat` times gives, saturating.
+pub fn cell_count(axes: &[Axis], repeat: u64) -> u64 {
+    axes.iter().fold(repeat.max(1), |n, a| n.saturating_mul(a.values.len() as u64))
+}
+
 /// Every combination of the axes' values, first axis slowest.
 pub fn combinations(axes: &[Axis]) -> Vec<Vec<(String, String)>> {
     axes.iter().fold(vec![Vec::new()], |acc, axis| {
@@ -86,8 +92,8 @@ pub fn configure(
     for (k, v) in settings {
         if k == "partitions" {
             let n: i32 = v.parse().map_err(|_| format!("partitions={v}: not a number"))?;
-            if n < 1 {
-                return Err("partitions must be at least 1".into());
+            if !(1..=MAX_PARTITIONS).contains(&n) {
+                return Err(format!("partitions={v}: between 1 and {MAX_PARTITIONS}"));
             }
             m.kafka.topics.iter_mut().for_each(|t| t.partitions = n);
         } else if k == "transactions" {
@@ -96,6 +102,14 @@ pub fn configure(
             m.kafka.transactional_id_prefix = format!("{}-bench-{cell}", model.kafka.transactional_id_prefix);
         } else if k == "runs" {
             m.runs = v.parse().ok().filter(|r| *r > 0).ok_or_else(|| format!("runs={v}: not a positive number"))?;
+            // The limits `--runs` is held to (README.md, "Resource limits").
+            let jobs = m.subsets.len().max(1) as u128 * m.runs as u128;
+            let records = jobs * (1 + m.timesteps as u128 * m.blocks.len() as u128);
+            if m.runs > u32::MAX as u64 || jobs > MAX_JOBS as u128 || records > MAX_RECORDS as u128 {
+                return Err(format!(
+                    "runs={v}: {jobs} jobs and {records} records; the limits are {MAX_JOBS} jobs and {MAX_RECORDS} records"
+                ));
+            }
         } else if let Some(p) = k.strip_prefix("param.") {
             let value: serde_json::Value = serde_yaml::from_str(v).map_err(|e| format!("{k}={v}: {e}"))?;
             for s in &mut m.subsets {
@@ -137,7 +151,17 @@ pub fn run(args: &BenchArgs, mut on_cell: impl FnMut(&Cell)) -> Result<Vec<Cell>
             hint: Some("set it in the scenario: kafka.sasl, with the password from {env: VAR} or {file: PATH}".into()),
         }])));
     }
+    let cells = cell_count(&args.axes, args.repeat.into());
+    if cells > MAX_BENCH_CELLS {
+        return Err(RunError::Usage(format!(
+            "the --vary matrix has {cells} cells (combinations × --repeat); the limit is {MAX_BENCH_CELLS}"
+        )));
+    }
     let model = distroduce_scenario::load_with(&args.run.scenario, &args.run.overrides())?;
+    // A setting that cannot apply is the user's to fix before anything runs, not a failed cell.
+    for settings in combinations(&args.axes) {
+        configure(&model, &settings, 0, false).map_err(|e| RunError::Usage(format!("--vary: {e}")))?;
+    }
     let (backend, resolved) = WasmBackend::load(&model)?;
     // One endpoint for the whole matrix, bound before any cell runs; each cell publishes its own
     // registry to it (a counter reset for Prometheus).

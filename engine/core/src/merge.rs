@@ -32,8 +32,13 @@ pub enum MergeError {
 /// that leads to something endless must not be read whole.
 const MAX_METRICS_JSON_BYTES: u64 = 256 << 20;
 
-fn read(path: &Path) -> Result<String, MergeError> {
-    std::fs::read_to_string(path).map_err(|error| MergeError::Io { path: path.to_path_buf(), error })
+/// A shard's `expected.partial.jsonl` holds one line per expectation group of each of its jobs,
+/// far below this; the merge holds every shard's at once.
+const MAX_EXPECTED_PARTIAL_BYTES: u64 = 256 << 20;
+
+fn read(path: &Path, limit: u64) -> Result<String, MergeError> {
+    distroduce_model::files::read_capped_string(path, limit)
+        .map_err(|error| MergeError::Io { path: path.to_path_buf(), error })
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T, pretty: bool) -> Result<(), MergeError> {
@@ -90,6 +95,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
     let mut metrics = Vec::new();
     for d in dirs {
         let path = d.join(layout::METRICS_JSON);
+        // A shard directory comes from elsewhere (a cluster's executors): opening a FIFO there
+        // would wait for a writer forever.
+        if path.metadata().is_ok_and(|m| !m.is_file()) {
+            return Err(MergeError::Shards(format!("{} is not a regular file", path.display())));
+        }
         let text = distroduce_model::files::read_capped_string(&path, MAX_METRICS_JSON_BYTES)
             .map_err(|error| MergeError::Io { path: path.clone(), error })?;
         let m: ShardMetrics = serde_json::from_str(&text).map_err(|e| {
@@ -105,6 +115,15 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
         )));
     }
     check_shards(dirs, &metrics)?;
+    // Merging into a shard's own directory would replace its files with the merged ones.
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    if let Some(d) = canonical(out).and_then(|o| dirs.iter().find(|d| canonical(d).as_ref() == Some(&o))) {
+        return Err(MergeError::Shards(format!(
+            "--out {} is the shard directory {}: merging there would overwrite that shard's files; choose another --out",
+            out.display(),
+            d.display()
+        )));
+    }
     std::fs::create_dir_all(out).map_err(|error| MergeError::Io { path: out.to_path_buf(), error })?;
     let mut outputs = Vec::new();
     let semantics = metrics[0].summary.semantics;
@@ -181,6 +200,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
         jobs_interrupted: 0,
         completed: s.iter().all(|x| x.completed),
         data_plane: s[0].data_plane.clone(),
+        records_spilled_bytes: sum(&|x| x.records_spilled_bytes),
+        records_held_peak_bytes: s.iter().map(|x| x.records_held_peak_bytes).max().unwrap_or(0),
     };
     write_json(&out.join(layout::SUMMARY_JSON), &summary, true)?;
     let merged =
@@ -203,7 +224,7 @@ fn merge_expected(dirs: &[PathBuf], out: &Path) -> Result<Option<(PathBuf, u64)>
     let mut partials = Vec::new();
     for d in dirs {
         let path = d.join(name);
-        for (i, l) in read(&path)?.lines().enumerate() {
+        for (i, l) in read(&path, MAX_EXPECTED_PARTIAL_BYTES)?.lines().enumerate() {
             let p: Partial = serde_json::from_str(l).map_err(|e| MergeError::Line {
                 path: path.clone(),
                 line: i + 1,
@@ -263,9 +284,16 @@ fn check_shards(dirs: &[PathBuf], metrics: &[ShardMetrics]) -> Result<(), MergeE
         }
     }
     let n = count.unwrap_or(1);
-    let missing: Vec<String> = (0..n).filter(|i| !seen.contains_key(i)).map(|i| format!("{i}/{n}")).collect();
+    if let Some((i, d)) = seen.iter().find(|(i, _)| **i >= n) {
+        return Err(MergeError::Shards(format!("{} claims to be shard {i}/{n}, which does not exist", d.display())));
+    }
+    // Each directory is a distinct shard below n, so exactly n - dirs shards are missing: name the
+    // first few (a forged count of 4 billion must not list them all).
+    let missing: Vec<String> = (0..n).filter(|i| !seen.contains_key(i)).take(10).map(|i| format!("{i}/{n}")).collect();
     if !missing.is_empty() {
-        return Err(MergeError::Shards(format!("missing shard(s) {}", missing.join(", "))));
+        let more = (n as usize).saturating_sub(seen.len()).saturating_sub(missing.len());
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        return Err(MergeError::Shards(format!("missing shard(s) {}{more}", missing.join(", "))));
     }
     Ok(())
 }

@@ -50,6 +50,8 @@ pub struct RunArgs {
     /// Also write every message, in job order, to `messages.jsonl`.
     pub write_messages: bool,
     pub flush_timeout: Duration,
+    /// Bytes for records of jobs ahead of their turn ([`distroduce_sim::RunOptions::record_window`]).
+    pub record_window: usize,
     /// Run only one shard of the jobs: `(index, count)`.
     pub shard: Option<(u32, u32)>,
     /// Replace plugins by name with prebuilt modules (`--plugin chat=chat_go.wasm`): the same
@@ -85,6 +87,7 @@ impl RunArgs {
             semantics: None,
             write_messages: false,
             flush_timeout: Duration::from_secs(60),
+            record_window: distroduce_sim::DEFAULT_RECORD_WINDOW,
             shard: None,
             plugins: Vec::new(),
             cancel: None,
@@ -144,6 +147,12 @@ pub struct Summary {
     /// `fused` when the jobs ran in the plugin's in-guest loop (ABI.md §10), `host` otherwise.
     #[serde(default)]
     pub data_plane: String,
+    /// Bytes of records (and `messages.jsonl` lines) that waited in a temporary file for their
+    /// job's turn (past `--record-window`), and the most memory such batches held at once.
+    #[serde(default)]
+    pub records_spilled_bytes: u64,
+    #[serde(default)]
+    pub records_held_peak_bytes: u64,
 }
 
 /// `metrics.json`: what `engine merge` needs from each shard besides its records and messages.
@@ -378,10 +387,12 @@ pub fn run_loaded(
     let opts = RunOptions {
         threads: args.threads.max(1),
         data_plane: args.data_plane,
-        keep_messages: args.write_messages,
+        messages_file: args.write_messages.then(|| out.file(layout::MESSAGES_JSONL)),
         progress,
         shard: args.shard,
         cancel: args.cancel.clone(),
+        record_window: args.record_window,
+        spill_dir: out.path().to_path_buf(),
     };
     if args.shard.is_some() {
         if let Some(e) = model.expectations.iter().find(|e| e.oracle_topic.is_some()) {
@@ -420,9 +431,8 @@ pub fn run_loaded(
     let flush = if interrupted { args.flush_timeout.min(Duration::from_secs(10)) } else { args.flush_timeout };
     let delivery = sink.finish(flush);
     if args.write_messages {
-        let path = out.file(layout::MESSAGES_JSONL);
-        write_messages(&path, model, &report.kept_messages).map_err(RunError::output(&path))?;
-        outputs.push(path);
+        // Written as the run went.
+        outputs.push(out.file(layout::MESSAGES_JSONL));
     }
     let sim = report.sim_time.as_secs_f64();
     let summary = Summary {
@@ -458,6 +468,8 @@ pub fn run_loaded(
         completed: !interrupted,
         jobs_interrupted: report.interrupted_jobs,
         data_plane: report.data_plane.to_string(),
+        records_spilled_bytes: report.records_spilled,
+        records_held_peak_bytes: report.records_held_peak as u64,
     };
     let path = out.file(layout::SUMMARY_JSON);
     layout::write_json(&path, &summary, true).map_err(RunError::output(&path))?;
@@ -523,27 +535,4 @@ fn publish_oracle(model: &Model, sink: &dyn MessageSink, records: &[ExpectedReco
 
 fn unix_ms() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3)
-}
-
-/// `messages.jsonl`: one message per line in job order, with its origin, so that two runs can be
-/// compared byte for byte.
-fn write_messages(path: &Path, model: &Model, msgs: &[OutMessage]) -> std::io::Result<()> {
-    use std::io::Write;
-    let jobs = model.jobs();
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    for m in msgs {
-        let job = &jobs[m.meta.job];
-        let line = serde_json::json!({
-            "topic": model.kafka.topics[m.topic].name,
-            "key": m.key.as_ref().map(|k| String::from_utf8_lossy(k)),
-            "value": String::from_utf8_lossy(&m.value),
-            "headers": m.headers.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(String::from_utf8_lossy(v).into_owned()))).collect::<serde_json::Map<_, _>>(),
-            "simulation": job.simulation, "subset": job.subset, "run": job.run,
-            "timestep": m.meta.timestep, "substep": m.meta.substep, "seq": m.meta.seq,
-            "event_time_ms": m.event_time_ms,
-        });
-        serde_json::to_writer(&mut out, &line)?;
-        out.write_all(b"\n")?;
-    }
-    out.flush()
 }

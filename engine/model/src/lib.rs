@@ -12,6 +12,7 @@ pub mod expect;
 pub mod files;
 pub mod layout;
 pub mod message;
+pub mod messages_jsonl;
 pub mod output;
 pub mod plan;
 pub mod record;

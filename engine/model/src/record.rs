@@ -71,6 +71,60 @@ impl PackedRecords {
         self.bytes.len()
     }
 
+    /// Bytes of memory the batch holds: its values and the offsets beside them (for records of
+    /// small numbers the offsets outweigh the values).
+    pub fn footprint(&self) -> usize {
+        self.bytes.capacity()
+            + self.ends.capacity() * std::mem::size_of::<usize>()
+            + self.rows.capacity() * std::mem::size_of::<(u32, u64, usize)>()
+    }
+
+    /// Append the batch to `out` in the form [`PackedRecords::from_spilled`] reads: for a batch
+    /// that waits on disk rather than in memory. Native byte order: it is read back by the same
+    /// process.
+    pub fn spill(&self, out: &mut Vec<u8>) {
+        for n in [self.bytes.len(), self.ends.len(), self.rows.len()] {
+            out.extend_from_slice(&(n as u64).to_ne_bytes());
+        }
+        out.extend_from_slice(&self.bytes);
+        self.ends.iter().for_each(|e| out.extend_from_slice(&(*e as u64).to_ne_bytes()));
+        for (substep, timestep, end) in &self.rows {
+            out.extend_from_slice(&substep.to_ne_bytes());
+            out.extend_from_slice(&timestep.to_ne_bytes());
+            out.extend_from_slice(&(*end as u64).to_ne_bytes());
+        }
+    }
+
+    /// A batch [`PackedRecords::spill`] wrote. Anything else (a file changed under the run) is an
+    /// `InvalidData` error, never a batch whose offsets point outside its values.
+    pub fn from_spilled(b: &[u8]) -> io::Result<Self> {
+        let mut r = Spilled(b);
+        let (n_bytes, n_ends, n_rows) = (r.len()?, r.len()?, r.len()?);
+        let bytes = r.take(n_bytes)?.to_vec();
+        let mut ends = Vec::with_capacity(n_ends.min(bytes.len() + 1));
+        for _ in 0..n_ends {
+            let e = r.len()?;
+            if e > bytes.len() || ends.last().is_some_and(|l| e < *l) {
+                return Err(spill_damaged());
+            }
+            ends.push(e);
+        }
+        let mut rows = Vec::with_capacity(n_rows.min(ends.len() + 1));
+        for _ in 0..n_rows {
+            let substep = u32::from_ne_bytes(r.array()?);
+            let timestep = u64::from_ne_bytes(r.array()?);
+            let end = r.len()?;
+            if end > ends.len() || rows.last().is_some_and(|&(_, _, l)| end < l) {
+                return Err(spill_damaged());
+            }
+            rows.push((substep, timestep, end));
+        }
+        if !r.0.is_empty() {
+            return Err(spill_damaged());
+        }
+        Ok(Self { bytes, ends, rows })
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = RecordRef<'_>> {
         let mut first = 0;
         self.rows.iter().map(move |&(substep, timestep, end)| {
@@ -79,6 +133,27 @@ impl PackedRecords {
             first = end;
             r
         })
+    }
+}
+
+fn spill_damaged() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "a spilled record batch is damaged")
+}
+
+/// Reads what [`PackedRecords::spill`] wrote, front to back.
+struct Spilled<'b>(&'b [u8]);
+
+impl<'b> Spilled<'b> {
+    fn take(&mut self, n: usize) -> io::Result<&'b [u8]> {
+        let (head, rest) = self.0.split_at_checked(n).ok_or_else(spill_damaged)?;
+        self.0 = rest;
+        Ok(head)
+    }
+    fn array<const N: usize>(&mut self) -> io::Result<[u8; N]> {
+        Ok(self.take(N)?.try_into().expect("took N bytes"))
+    }
+    fn len(&mut self) -> io::Result<usize> {
+        usize::try_from(u64::from_ne_bytes(self.array()?)).map_err(|_| spill_damaged())
     }
 }
 
@@ -181,5 +256,15 @@ mod tests {
             assert_eq!((r.substep(), r.timestep()), (b.substep(), b.timestep()));
             assert_eq!(r.vals().collect::<Vec<_>>(), b.vals().collect::<Vec<_>>());
         }
+        // Spilled and read back, the batch is the same; cut or lengthened, it is refused.
+        let mut disk = Vec::new();
+        batch.spill(&mut disk);
+        let back = PackedRecords::from_spilled(&disk).unwrap();
+        assert_eq!((back.bytes.clone(), back.ends.clone(), back.rows.clone()), (batch.bytes, batch.ends, batch.rows));
+        for cut in 0..disk.len() {
+            assert!(PackedRecords::from_spilled(&disk[..cut]).is_err(), "cut at {cut}");
+        }
+        disk.push(0);
+        assert!(PackedRecords::from_spilled(&disk).is_err());
     }
 }

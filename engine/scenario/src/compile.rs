@@ -81,7 +81,7 @@ pub fn compile(file: &Path, spans: &SpanIndex, mut s: Scenario, ov: &Overrides) 
             Aggregator { default: *default, per_signal: signals.iter().map(|(k, v)| (k.clone(), *v)).collect() }
         }
     };
-    let clock = compile_clock(&mut r, &s.clock);
+    let clock = compile_clock(&mut r, &s.clock, s.timesteps);
     let plugins = compile_plugins(&mut r, &base, &s, &ov.plugins);
     let blocks = compile_blocks(&mut r, &s, &vars, &plugins);
     let mut kafka = compile_kafka(&mut r, &s.kafka, &clock, &base);
@@ -227,10 +227,16 @@ fn compile_vars(r: &mut Reporter, s: &Scenario) -> Vec<Var> {
     vars
 }
 
-fn compile_clock(r: &mut Reporter, c: &raw::ClockConfig) -> Clock {
+/// The virtual clock: every timestep's time, in nanoseconds since 1970, must fit 64 bits (it did
+/// not, and wrapped: `start: 9999-12-31T23:59:59Z` stamped records in 1816).
+fn compile_clock(r: &mut Reporter, c: &raw::ClockConfig, timesteps: u64) -> Clock {
+    const LAST: &str = "2262-04-11T23:47:16Z";
     let start_ns = match humantime::parse_rfc3339_weak(&c.start) {
         Ok(t) => match t.duration_since(std::time::UNIX_EPOCH) {
-            Ok(d) => d.as_nanos() as i64,
+            Ok(d) => i64::try_from(d.as_nanos()).unwrap_or_else(|_| {
+                r.at("clock.start", format!("clock start is after {LAST}, the last time the clock can count to"), None);
+                0
+            }),
             Err(_) => {
                 r.at("clock.start", "clock start is before 1970", None);
                 0
@@ -245,7 +251,18 @@ fn compile_clock(r: &mut Reporter, c: &raw::ClockConfig) -> Clock {
             0
         }
     };
-    let step_ns = parse_duration(r, "clock.step", &c.step).map(|d| d.as_nanos() as i64).unwrap_or(0);
+    let step_ns =
+        parse_duration(r, "clock.step", &c.step).map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    if start_ns as i128 + step_ns as i128 * timesteps as i128 > i64::MAX as i128 {
+        r.at(
+            "clock.step",
+            format!(
+                "{timesteps} timesteps of `{}` from `{}` end after {LAST}, the last time the clock can count to",
+                c.step, c.start
+            ),
+            None,
+        );
+    }
     if c.realtime && step_ns == 0 {
         r.at("clock.realtime", "`realtime: true` needs a clock `step` above 0s", "set e.g. `step: 1s`".to_string());
     }
@@ -399,6 +416,13 @@ fn compile_kafka(r: &mut Reporter, k: &raw::KafkaConfig, clock: &Clock, base: &P
         let path = format!("kafka.topics.{alias}");
         if t.partitions < 1 {
             r.at(&format!("{path}.partitions"), "a topic needs at least 1 partition", None);
+        } else if t.partitions > crate::limits::MAX_PARTITIONS {
+            let limit = crate::limits::MAX_PARTITIONS;
+            r.at(
+                &format!("{path}.partitions"),
+                format!("{} partitions is more than the limit of {limit}", t.partitions),
+                None,
+            );
         }
         if t.replication < 1 {
             r.at(&format!("{path}.replication"), "the replication factor must be at least 1", None);

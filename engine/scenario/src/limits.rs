@@ -14,6 +14,13 @@ pub const MAX_TIMESTEPS: u64 = 100_000_000;
 /// Records of one run: jobs × (1 + timesteps × blocks).
 pub const MAX_RECORDS: u64 = 10_000_000_000;
 
+/// Partitions of one topic. Kafka's own guidance is thousands per broker; the embedded broker
+/// allocates every partition it is asked for (2,000,000 grew past 900 MB, `i32::MAX` aborted).
+pub const MAX_PARTITIONS: i32 = 100_000;
+
+/// Cells of one `engine bench` matrix (combinations × repeats), checked before any is built.
+pub const MAX_BENCH_CELLS: u64 = 10_000;
+
 /// How deeply YAML collections may nest in a scenario file.
 pub const MAX_YAML_DEPTH: usize = 64;
 

@@ -15,6 +15,22 @@ use std::time::{Duration, Instant};
 /// How many bytes of values a job holds before it hands them to the writer thread.
 const RECORD_BATCH_BYTES: usize = 1 << 20;
 
+/// A job's way to the writer thread.
+#[derive(Clone, Copy)]
+pub(crate) struct WriterLink<'a> {
+    pub(crate) tx: &'a std::sync::mpsc::Sender<crate::ToWriter>,
+    /// The job's position in the run's order.
+    pub(crate) pos: usize,
+    /// Whether records go there (there are record writers); else only message lines.
+    pub(crate) records: bool,
+}
+
+/// `messages.jsonl` lines of the messages a job sent, not yet handed to the writer thread.
+pub(crate) struct MessageLines<'a> {
+    pub(crate) topics: &'a [distroduce_model::TopicPlan],
+    pub(crate) lines: Vec<u8>,
+}
+
 /// Publishing every record to a topic (`kafka.records_topic`).
 pub(crate) struct RecordRoute<'a> {
     pub(crate) topic: usize,
@@ -26,16 +42,16 @@ pub(crate) struct Collect<'a> {
     pub(crate) route: Option<RecordRoute<'a>>,
     /// The job's records not yet handed to the writers; none without writers (`--format none`).
     pub(crate) records: PackedRecords,
-    /// With writers: the writer thread, and this job's position in the run's order. Records go
+    /// With record writers or a messages file: the writer thread. Records and message lines go
     /// there in batches of [`RECORD_BATCH_BYTES`] as the job runs, the rest when it ends.
-    pub(crate) to_writer: Option<(&'a std::sync::mpsc::Sender<crate::ToWriter>, usize)>,
+    pub(crate) to_writer: Option<WriterLink<'a>>,
     pub(crate) n_records: u64,
     /// Whether the job ran in the plugin's in-guest loop (`None`: it never started one).
     pub(crate) fused: Option<bool>,
     /// Substeps already reported to `progress` (records but the initial state's).
     pub(crate) substeps_reported: u64,
-    pub(crate) messages: Vec<OutMessage>,
-    pub(crate) keep_messages: bool,
+    /// With a messages file (`--write-messages`).
+    pub(crate) message_lines: Option<MessageLines<'a>>,
     pub(crate) sink: &'a dyn MessageSink,
     pub(crate) sent: u64,
     /// Time spent handing messages to the producer (including back-pressure waits).
@@ -49,13 +65,9 @@ pub(crate) struct Collect<'a> {
 }
 
 impl Collect<'_> {
-    /// Hand messages to the producer (after the disorder stage), in order.
-    fn send_all(&mut self, mut m: Vec<OutMessage>) -> Result<(), String> {
-        self.send_kept(&mut m)
-    }
-
-    /// [`Collect::send_all`], taking out of `m` only the messages it keeps (`keep_messages`).
-    fn send_kept(&mut self, m: &mut [OutMessage]) -> Result<(), String> {
+    /// Hand messages to the producer (after the disorder stage), in order; with a messages file,
+    /// each message's line is written as it is sent. The caller keeps the buffers.
+    fn send_all(&mut self, m: &[OutMessage]) -> Result<(), String> {
         // Most timesteps of most models send nothing; they need no clock reads.
         if m.is_empty() {
             return Ok(());
@@ -66,8 +78,17 @@ impl Collect<'_> {
         }
         self.publish_time += started.elapsed();
         self.sent += m.len() as u64;
-        if self.keep_messages {
-            self.messages.extend(m.iter_mut().map(std::mem::take));
+        if let Some(ml) = &mut self.message_lines {
+            for msg in m.iter() {
+                let topic = &ml.topics[msg.topic].name;
+                distroduce_model::messages_jsonl::write_line(&mut ml.lines, topic, &self.job, msg)
+                    .map_err(|e| e.to_string())?;
+            }
+            if let Some(w) = self.to_writer.filter(|_| ml.lines.len() >= RECORD_BATCH_BYTES) {
+                let lines = crate::Batch::MessageLines(std::mem::take(&mut ml.lines));
+                // The writer thread ends after the job threads: it is there to receive.
+                let _ = w.tx.send(crate::ToWriter::Batch(w.pos, lines));
+            }
         }
         Ok(())
     }
@@ -79,7 +100,7 @@ impl Collect<'_> {
         if let Some(d) = &mut self.disorder {
             d.finish(&mut out);
         }
-        self.send_all(out)
+        self.send_all(&out)
     }
 }
 
@@ -88,7 +109,7 @@ impl JobSink for Collect<'_> {
         self.fused = Some(fused);
     }
     fn wants_values(&self) -> bool {
-        self.route.is_some() || self.to_writer.is_some()
+        self.route.is_some() || self.to_writer.is_some_and(|w| w.records)
     }
     fn record(&mut self, r: Record) -> Result<(), String> {
         if let Some(route) = &self.route {
@@ -116,11 +137,12 @@ impl JobSink for Collect<'_> {
             self.sink.boundary(&self.job, Boundary::Block { timestep: r.timestep, substep: r.substep })?;
         }
         self.n_records += 1;
-        if let Some((tx, pos)) = self.to_writer {
+        if let Some(w) = self.to_writer.filter(|w| w.records) {
             self.records.push(&r);
             if self.records.value_bytes() >= RECORD_BATCH_BYTES {
                 // The writer thread ends after the job threads: it is there to receive.
-                let _ = tx.send(crate::ToWriter::Records(pos, std::mem::take(&mut self.records)));
+                let records = crate::Batch::Records(std::mem::take(&mut self.records));
+                let _ = w.tx.send(crate::ToWriter::Batch(w.pos, records));
             }
         }
         Ok(())
@@ -134,11 +156,14 @@ impl JobSink for Collect<'_> {
             Some(d) => {
                 let mut now = Vec::with_capacity(m.len());
                 d.admit(m.iter_mut().map(std::mem::take).collect(), &mut now);
-                self.send_all(now)
+                self.send_all(&now)
             }
-            None => self.send_kept(m),
+            None => self.send_all(m),
         }
         .map_err(FailKind::Sink)
+    }
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
     fn timestep_done(&mut self, t: u64, now_ns: i64) -> Result<(), FailKind> {
         if let Some(p) = self.progress {
@@ -153,9 +178,9 @@ impl JobSink for Collect<'_> {
         if let Some(d) = &mut self.disorder {
             d.timestep_done(now_ns, &mut due);
         }
-        self.send_all(due).map_err(FailKind::Sink)?;
+        self.send_all(&due).map_err(FailKind::Sink)?;
         self.sink.boundary(&self.job, Boundary::Timestep { timestep: t }).map_err(FailKind::Sink)?;
-        if self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+        if self.cancelled() {
             return Err(FailKind::Interrupted);
         }
         Ok(())

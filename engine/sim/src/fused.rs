@@ -11,7 +11,7 @@
 
 use super::job::{job_seed, send, sink_failure, Emits, FailKind, JobCtx, JobSink};
 use super::JobFailure;
-use distroduce_abi::fused::{OMITTED, UPDATE_POS};
+use distroduce_abi::fused::{OMITTED, QUIET_RUN, UPDATE_POS};
 use distroduce_model::record::Record;
 use distroduce_model::types::{admits, type_label, AggOp, Semantics};
 use distroduce_model::value::{check_one, kind, write_array_len, write_map_len, write_str, write_uint, Val};
@@ -64,9 +64,12 @@ fn write_names<'a>(out: &mut Vec<u8>, names: impl ExactSizeIterator<Item = &'a s
 fn program(cx: &JobCtx, plugin: usize, job: &JobId, values: bool) -> Vec<u8> {
     let model = cx.model;
     let mut b = Vec::new();
-    write_map_len(&mut b, 12);
+    write_map_len(&mut b, 13);
     write_str(&mut b, "values");
     b.push(if values { 0xc3 } else { 0xc2 });
+    // This engine reads quiet runs of blocks (ABI.md §10).
+    write_str(&mut b, "quiet_runs");
+    b.push(0xc3);
     let exports = &cx.resolved.exports[plugin];
     write_str(&mut b, "fns");
     write_names(&mut b, exports.iter().map(String::as_str));
@@ -236,6 +239,8 @@ struct Batch<'b> {
     /// The call's messages, parsed at emit time; `taken` of them were read.
     emitted: &'b mut Emitted,
     taken: usize,
+    /// Blocks left in the quiet run being read (ABI.md §10).
+    quiet: u32,
 }
 
 /// What a job's records are read into, call after call.
@@ -266,7 +271,7 @@ impl Taker<'_, '_> {
         sink: &mut dyn JobSink,
     ) -> Result<(), Box<JobFailure>> {
         let (model, plugin, fail_at) = (self.cx.model, self.plugin, self.fail_at);
-        let (r, emitted, taken) = (&mut batch.r, &mut *batch.emitted, &mut batch.taken);
+        let (r, emitted, taken, quiet) = (&mut batch.r, &mut *batch.emitted, &mut batch.taken, &mut batch.quiet);
         // Marks count the messages of their timestep.
         let base = *taken;
         for bi in 0..blocks as usize {
@@ -275,6 +280,18 @@ impl Taker<'_, '_> {
             let bad = |e: String, backend: &mut dyn JobBackend| {
                 fail_at(t, k, loop_name(model, plugin), FailKind::Call(CallFailure::BadOutput(e)), backend)
             };
+            match quiet_block(quiet, r, self.values, &self.checked[bi]) {
+                Ok(false) => {}
+                // Nothing emitted, no value read: the block's record only.
+                Ok(true) => {
+                    let job = self.job;
+                    sink.record(Record { substep: k, timestep: t, vals: Vec::new() })
+                        .map_err(|e| sink_failure(job, t, k, FailKind::Sink(e)))?;
+                    self.substeps += 1;
+                    continue;
+                }
+                Err(e) => return Err(bad(e, backend)),
+            }
             let marks = match read_marks(r) {
                 Ok(m) => m,
                 Err(e) => return Err(bad(e, backend)),
@@ -389,7 +406,7 @@ fn run_loaded(
         // The messages of these timesteps, in emission order; each completed block takes its share.
         // The call's messages move out of the host while they are read (swapped with the spent set).
         std::mem::swap(&mut backend.host().emitted, &mut emitted);
-        let mut call = Batch { r: Reader { buf: &out, at: 0 }, emitted: &mut emitted, taken: 0 };
+        let mut call = Batch { r: Reader { buf: &out, at: 0 }, emitted: &mut emitted, taken: 0, quiet: 0 };
         let stop = outcome.timestep;
         for ts in t..=stop {
             let blocks = if ts < stop { nblocks } else { outcome.blocks_done.min(nblocks) };
@@ -399,6 +416,7 @@ fn run_loaded(
             }
             timestep_done(model, ts, sink, job_start).map_err(|e| sink_failure(ts, nblocks, e))?;
         }
+        let quiet_left = call.quiet;
         let bytes = out.len() + emitted.bytes();
         emitted.clear();
         std::mem::swap(&mut backend.host().emitted, &mut emitted);
@@ -413,6 +431,16 @@ fn run_loaded(
                 function = loop_name(model, plugin);
             }
             return Err(fail_at(stop, f.substep, function, error, backend));
+        }
+        if quiet_left != 0 {
+            let e = format!("the loop's quiet run counts {quiet_left} blocks more than it completed");
+            return Err(fail_at(
+                stop,
+                nblocks,
+                loop_name(model, plugin),
+                FailKind::Call(CallFailure::BadOutput(e)),
+                backend,
+            ));
         }
         if outcome.blocks_done != nblocks || stop != last {
             let e = match stop == last {
@@ -435,13 +463,7 @@ fn run_loaded(
 /// After timestep `t`'s records: tell the sink, and keep pace with the wall clock if asked.
 fn timestep_done(model: &Model, t: u64, sink: &mut dyn JobSink, job_start: std::time::Instant) -> Result<(), FailKind> {
     sink.timestep_done(t, model.clock.at(t))?;
-    if model.clock.realtime {
-        let due = job_start + std::time::Duration::from_nanos(model.clock.step_ns as u64 * t);
-        if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {
-            std::thread::sleep(wait);
-        }
-    }
-    Ok(())
+    crate::pace::keep_pace(model, t, job_start, &*sink)
 }
 
 /// `(position, messages emitted so far)` of the calls of a block that emitted, read in place
@@ -465,4 +487,26 @@ impl Marks<'_> {
     fn last(&self) -> Option<(u32, u32)> {
         self.iter().next_back()
     }
+}
+
+/// Whether the next block of a call's records is one of a quiet run (ABI.md §10: a word
+/// `QUIET_RUN` and a count of blocks that emitted nothing and left out every value); `quiet` is
+/// what is left of the run being read. Only with no values read, and each of the block's
+/// updates must have had a value checked in this job.
+fn quiet_block(quiet: &mut u32, r: &mut Reader, values: bool, checked: &[bool]) -> Result<bool, String> {
+    if *quiet == 0 {
+        if r.buf.get(r.at..r.at + 4) != Some(&QUIET_RUN.to_le_bytes()[..]) {
+            return Ok(false);
+        }
+        r.u32()?;
+        *quiet = r.u32()?;
+        if *quiet == 0 {
+            return Err("the loop wrote an empty quiet run".into());
+        }
+    }
+    if values || !checked.iter().all(|&c| c) {
+        return Err("the loop left out a value the engine reads".into());
+    }
+    *quiet -= 1;
+    Ok(true)
 }

@@ -44,6 +44,10 @@ pub trait JobSink {
     fn timestep_done(&mut self, _t: u64, _now_ns: i64) -> Result<(), FailKind> {
         Ok(())
     }
+    /// Whether the run was cancelled (a long wait stops early).
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// Seed of a job: depends only on the scenario seed and the job's identity.
@@ -266,12 +270,7 @@ pub fn run_job(
             history.push(this_ts);
         }
         sink.timestep_done(t, now).map_err(|e| sink_failure(t, k_total, e))?;
-        if model.clock.realtime {
-            let due = job_start + std::time::Duration::from_nanos(model.clock.step_ns as u64 * t);
-            if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {
-                std::thread::sleep(wait);
-            }
-        }
+        crate::pace::keep_pace(model, t, job_start, &*sink).map_err(|e| sink_failure(t, k_total, e))?;
     }
     Ok(substeps)
 }

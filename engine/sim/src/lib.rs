@@ -1,16 +1,18 @@
 //! Running a model: jobs in parallel on a rayon pool, records written in cadCAD order by the calling
-//! thread through a small reorder buffer, messages handed to the sink as each block completes.
+//! thread through a bounded reorder buffer ([`reorder`]), messages handed to the sink as each block
+//! completes.
 
 mod collect;
 pub mod disorder;
 mod fused;
 pub mod input;
 pub mod job;
+mod pace;
+mod reorder;
 
-use collect::{Collect, RecordRoute};
+use collect::{Collect, MessageLines, RecordRoute, WriterLink};
 use disorder::DisorderStage;
 use distroduce_model::expect::compute::{JobGroups, Partial};
-use distroduce_model::message::OutMessage;
 use distroduce_model::output::{MessageSink, RecordWriter};
 use distroduce_model::record::PackedRecords;
 pub use distroduce_model::record::Record;
@@ -18,6 +20,7 @@ use distroduce_model::{JobId, Model};
 use distroduce_plugin_host::{Backend, Resolved};
 use job::{run_job, FailKind, JobCtx};
 use rayon::prelude::*;
+use reorder::Batch;
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -72,6 +75,9 @@ pub enum SimError {
     /// A record file could not be written; jobs already written are on disk.
     #[error("cannot write {}: {source}", path.display())]
     Write { path: std::path::PathBuf, source: std::io::Error },
+    /// Records of jobs ahead of their turn could not wait on disk; jobs already written are.
+    #[error("cannot keep waiting records in a temporary file in {}: {source}", dir.display())]
+    Spill { dir: std::path::PathBuf, source: std::io::Error },
 }
 
 impl SimError {
@@ -111,13 +117,42 @@ pub struct RunOptions {
     pub data_plane: DataPlane,
     /// Run only this shard's jobs: `(index, count)`, job i belongs to shard `i % count`.
     pub shard: Option<(u32, u32)>,
-    /// Keep every message in the job results (for a messages file).
-    pub keep_messages: bool,
+    /// Write every message, in job order, to this file as the run goes (`messages.jsonl`,
+    /// [`distroduce_model::messages_jsonl`]).
+    pub messages_file: Option<std::path::PathBuf>,
     /// Told how far the run is (the command line draws a progress bar from it).
     pub progress: Option<std::sync::Arc<dyn Progress>>,
     /// Set from outside (a signal handler) to stop the run: no job starts after it is set, and a
     /// running job stops after its current timestep. What was produced is still written.
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Bytes of memory for the records of jobs that finish batches ahead of the first unfinished
+    /// job (records are written in job order); past it they wait in an unnamed file in
+    /// `spill_dir`. [`DEFAULT_RECORD_WINDOW`] unless set.
+    pub record_window: usize,
+    pub spill_dir: std::path::PathBuf,
+}
+
+/// The most worker threads a run starts (`--threads` is refused above it).
+pub const MAX_THREADS: usize = 1024;
+
+/// The default [`RunOptions::record_window`]: 64 MiB.
+pub const DEFAULT_RECORD_WINDOW: usize = 64 << 20;
+
+impl Default for RunOptions {
+    /// One thread, the loop chosen as `auto`, every job, nothing kept, the default record window
+    /// spilling to the system's temporary directory.
+    fn default() -> Self {
+        Self {
+            threads: 1,
+            data_plane: DataPlane::default(),
+            shard: None,
+            messages_file: None,
+            progress: None,
+            cancel: None,
+            record_window: DEFAULT_RECORD_WINDOW,
+            spill_dir: std::env::temp_dir(),
+        }
+    }
 }
 
 impl RunOptions {
@@ -167,8 +202,6 @@ pub struct RunReport {
     pub failures: Vec<JobFailure>,
     /// Time spent running jobs (excludes plugin compilation and the final flush).
     pub sim_time: Duration,
-    /// Messages in job order, if `keep_messages`.
-    pub kept_messages: Vec<OutMessage>,
     /// Summed over jobs: time computing the model (plugin calls, aggregation, records).
     pub generation_time: Duration,
     /// Summed over jobs: time handing messages to the producer.
@@ -180,12 +213,17 @@ pub struct RunReport {
     pub data_plane: &'static str,
     /// Every job's expectation groups, in job order (see [`distroduce_model::expect::compute`]).
     pub partials: Vec<Partial>,
+    /// Bytes of records that waited on disk for their job's turn ([`RunOptions::record_window`]).
+    pub records_spilled: u64,
+    /// The most memory records ahead of their turn held at once.
+    pub records_held_peak: usize,
 }
 
 /// What job threads send the writer thread.
 pub(crate) enum ToWriter {
-    /// A full batch of a running job's records (the job at this position of the run's order).
-    Records(usize, PackedRecords),
+    /// A full batch of a running job's records or message lines (the job at this position of
+    /// the run's order).
+    Batch(usize, Batch),
     /// A job ended; its last records are in it.
     Done(Box<JobResult>),
 }
@@ -195,7 +233,8 @@ pub(crate) struct JobResult {
     records: PackedRecords,
     n_records: u64,
     fused: Option<bool>,
-    messages: Vec<OutMessage>,
+    /// The job's last `messages.jsonl` lines.
+    message_lines: Vec<u8>,
     sent: u64,
     substeps: u64,
     failure: Option<JobFailure>,
@@ -214,11 +253,6 @@ pub fn run(
     writers: &mut [Box<dyn RecordWriter>],
     opts: &RunOptions,
 ) -> Result<RunReport, SimError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .thread_name(|i| format!("job-worker-{i}"))
-        .build()
-        .map_err(|e| SimError::Threads(e.to_string()))?;
     let keys = input::Keys::new(model);
     let fused = match opts.data_plane {
         DataPlane::Host => None,
@@ -243,6 +277,12 @@ pub fn run(
     let jobs: Vec<JobId> = model.jobs().into_iter().filter(|j| in_shard(j, opts.shard)).collect();
     let position: std::collections::HashMap<usize, usize> =
         jobs.iter().enumerate().map(|(p, j)| (j.index, p)).collect();
+    // No more threads than jobs: a thread without a job only costs its start.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.clamp(1, MAX_THREADS).min(jobs.len().max(1)))
+        .thread_name(|i| format!("job-worker-{i}"))
+        .build()
+        .map_err(|e| SimError::Threads(e.to_string()))?;
     if let Some(p) = &opts.progress {
         p.start(jobs.len() as u64 * model.timesteps);
     }
@@ -253,7 +293,13 @@ pub fn run(
     let (tx, rx) = mpsc::channel::<ToWriter>();
 
     let mut io_result = Ok(());
+    let mut spill_error: Option<std::io::Error> = None;
     let keep_records = !writers.is_empty();
+    let mut messages_out = match &opts.messages_file {
+        Some(path) => Some(MessagesOut::create(path)?),
+        None => None,
+    };
+    let to_writer = keep_records || messages_out.is_some();
     std::thread::scope(|s| {
         let cx = &cx;
         let jobs = &jobs;
@@ -262,37 +308,57 @@ pub fn run(
         s.spawn(move || {
             pool.install(|| {
                 jobs.par_iter().with_max_len(1).for_each_with(tx, |tx, job| {
-                    let to_writer = keep_records.then(|| (&*tx, position[&job.index]));
-                    let r = execute(cx, backend, *job, sink, opts, &json_keys, to_writer);
+                    let link = WriterLink { tx: &*tx, pos: position[&job.index], records: keep_records };
+                    let r = execute(cx, backend, *job, sink, opts, &json_keys, to_writer.then_some(link));
                     let _ = tx.send(ToWriter::Done(Box::new(r)));
                 })
             })
         });
         // Reorder: write job i only after jobs 0..i. The first unfinished job's records are
-        // written as they come; a later job's wait until it is first.
+        // written as they come; a later job's wait until it is first (in memory up to the
+        // window, then on disk).
         let mut pending: BTreeMap<usize, JobResult> = BTreeMap::new();
-        let mut early: BTreeMap<usize, Vec<PackedRecords>> = BTreeMap::new();
+        let mut early = reorder::Reorder::new(opts.record_window, opts.spill_dir.clone());
         let mut next = 0usize;
-        let mut write = |job: &JobId, records: &PackedRecords| {
-            if io_result.is_ok() && !records.is_empty() {
-                io_result = writers
-                    .iter_mut()
-                    .try_for_each(|w| w.write_job(job, records).map_err(|e| SimError::write(w.as_ref(), e)));
+        let mut write = |job: &JobId, batch: &Batch| {
+            if io_result.is_ok() && !batch.is_empty() {
+                io_result = match (batch, &mut messages_out) {
+                    (Batch::Records(records), _) => writers
+                        .iter_mut()
+                        .try_for_each(|w| w.write_job(job, records).map_err(|e| SimError::write(w.as_ref(), e))),
+                    (Batch::MessageLines(lines), Some(out)) => out.write(lines),
+                    (Batch::MessageLines(_), None) => Ok(()),
+                };
+            }
+        };
+        // After a spill failure, batches are dropped (the run fails with the error).
+        let hold = |early: &mut reorder::Reorder, pos, batch, error: &mut Option<std::io::Error>| {
+            if error.is_none() {
+                *error = early.hold(pos, batch).err();
             }
         };
         for msg in rx {
             match msg {
-                ToWriter::Records(pos, records) if pos == next => write(&jobs[pos], &records),
-                ToWriter::Records(pos, records) => early.entry(pos).or_default().push(records),
-                ToWriter::Done(r) => {
-                    pending.insert(position[&r.job.index], *r);
+                ToWriter::Batch(pos, batch) if pos == next => write(&jobs[pos], &batch),
+                ToWriter::Batch(pos, batch) => hold(&mut early, pos, batch, &mut spill_error),
+                ToWriter::Done(mut r) => {
+                    let pos = position[&r.job.index];
+                    if pos != next {
+                        // After the job's earlier batches, so they stay in order.
+                        let records = Batch::Records(std::mem::take(&mut r.records));
+                        hold(&mut early, pos, records, &mut spill_error);
+                        let lines = Batch::MessageLines(std::mem::take(&mut r.message_lines));
+                        hold(&mut early, pos, lines, &mut spill_error);
+                    }
+                    pending.insert(pos, *r);
                 }
             }
-            while let Some(r) = pending.remove(&next) {
+            while let Some(mut r) = pending.remove(&next) {
                 next += 1;
-                write(&r.job, &r.records);
-                for records in early.remove(&next).unwrap_or_default() {
-                    write(&jobs[next], &records);
+                write(&r.job, &Batch::Records(std::mem::take(&mut r.records)));
+                write(&r.job, &Batch::MessageLines(std::mem::take(&mut r.message_lines)));
+                if let Err(e) = early.release(next, |batch| write(&jobs[next], batch)) {
+                    spill_error.get_or_insert(e);
                 }
                 report.records += r.n_records;
                 match r.fused {
@@ -304,7 +370,6 @@ pub fn run(
                 report.messages += r.sent;
                 report.publish_time += r.publish_time;
                 report.generation_time += r.job_time.saturating_sub(r.publish_time);
-                report.kept_messages.extend(r.messages);
                 report.partials.extend(r.partials);
                 match r.failure {
                     Some(f) if matches!(f.error, FailKind::Interrupted) => report.interrupted_jobs += 1,
@@ -313,8 +378,12 @@ pub fn run(
                 }
             }
         }
+        (report.records_spilled, report.records_held_peak) = (early.spilled, early.peak);
     });
     report.sim_time = start.elapsed();
+    if let Some(source) = spill_error {
+        return Err(SimError::Spill { dir: opts.spill_dir.clone(), source });
+    }
     // A plugin may decline its loop for some jobs (ABI.md §10): say so rather than pick one.
     report.data_plane = match loops {
         (0, 0) if cx.fused.is_some() => "fused",
@@ -323,8 +392,35 @@ pub fn run(
         _ => "mixed",
     };
     io_result?;
+    if let Some(out) = messages_out {
+        out.finish()?;
+    }
     writers.iter_mut().try_for_each(|w| w.finish().map_err(|e| SimError::write(w.as_ref(), e)))?;
     Ok(report)
+}
+
+/// `messages.jsonl`, written by the writer thread in job order.
+struct MessagesOut {
+    path: std::path::PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+}
+
+impl MessagesOut {
+    fn create(path: &std::path::Path) -> Result<Self, SimError> {
+        let error = |source| SimError::Write { path: path.to_path_buf(), source };
+        Ok(Self {
+            path: path.to_path_buf(),
+            file: std::io::BufWriter::new(std::fs::File::create(path).map_err(error)?),
+        })
+    }
+    fn write(&mut self, lines: &[u8]) -> Result<(), SimError> {
+        use std::io::Write;
+        self.file.write_all(lines).map_err(|source| SimError::Write { path: self.path.clone(), source })
+    }
+    fn finish(mut self) -> Result<(), SimError> {
+        use std::io::Write;
+        self.file.flush().map_err(|source| SimError::Write { path: self.path, source })
+    }
 }
 
 /// Why a job could not start.
@@ -342,7 +438,7 @@ fn execute(
     sink: &dyn MessageSink,
     opts: &RunOptions,
     json_keys: &[String],
-    to_writer: Option<(&mpsc::Sender<ToWriter>, usize)>,
+    to_writer: Option<WriterLink>,
 ) -> JobResult {
     let started = Instant::now();
     let mut c = Collect {
@@ -353,8 +449,10 @@ fn execute(
         n_records: 0,
         fused: None,
         substeps_reported: 0,
-        messages: Vec::new(),
-        keep_messages: opts.keep_messages,
+        message_lines: opts
+            .messages_file
+            .is_some()
+            .then(|| MessageLines { topics: &cx.model.kafka.topics, lines: Vec::new() }),
         sink,
         sent: 0,
         publish_time: Duration::ZERO,
@@ -459,7 +557,7 @@ fn execute(
         records: c.records,
         n_records: c.n_records,
         fused: c.fused,
-        messages: c.messages,
+        message_lines: c.message_lines.map(|m| m.lines).unwrap_or_default(),
         sent: c.sent,
         substeps,
         failure,

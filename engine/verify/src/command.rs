@@ -10,6 +10,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// `expected.jsonl` holds one line per window and key of each expectation; every line is kept in
+/// memory while the topic is read.
+const MAX_EXPECTED_BYTES: u64 = 1 << 30;
+
 /// Everything `engine verify` can be told.
 #[derive(Debug, Clone)]
 pub struct VerifyArgs {
@@ -155,8 +159,9 @@ fn read_expected(
         hint: hint.to_string(),
     };
     let rerun = "expected.jsonl is written by `engine run` of the same scenario: rerun it, or pass --expected FILE";
-    let text =
-        std::fs::read_to_string(path).map_err(|e| err(format!("cannot read the expected records: {e}"), rerun))?;
+    // Read with a cap: a path that leads to something endless (`/dev/zero`) must not be read whole.
+    let text = distroduce_model::files::read_capped_string(path, MAX_EXPECTED_BYTES)
+        .map_err(|e| err(format!("cannot read the expected records: {e}"), rerun))?;
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for (n, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l)) {

@@ -77,7 +77,8 @@ pub fn consume(matcher: &mut Matcher, settings: &Settings) -> Result<Consumed, V
     if let Some(first) = readers.first() {
         wait_until_connected(&first.consumer, settings)?;
     }
-    let deadline = start + settings.wait;
+    // A library caller may pass any duration: past the clock's range, wait "forever" (a century).
+    let deadline = start.checked_add(settings.wait).unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 86_400));
     let poll = Duration::from_millis((100 / readers.len().max(1)).max(10) as u64);
     let (mut last_record, mut next_refresh, mut next_progress) = (start, start, start + PROGRESS_EVERY);
     let stopped = loop {

@@ -102,6 +102,11 @@ pub mod fused {
     /// §10, `values: false`): the value has the same MessagePack kind as the last one this update
     /// sent in the job, and nothing reads it.
     pub const OMITTED: u32 = u32::MAX;
+
+    /// In place of a block's record, a *quiet run* (ABI.md §10, `quiet_runs`): this word, then a
+    /// `u32` count `c >= 1` of consecutive blocks (in timestep order, possibly across timesteps
+    /// of one call) that emitted nothing and left out every value.
+    pub const QUIET_RUN: u32 = u32::MAX - 1;
 }
 
 /// A function's result: `(ptr << 32) | len`, both unsigned 32-bit (ABI.md §1).

@@ -271,9 +271,19 @@ pub fn factory(kind: FnKind, f: &ItemFn, export: &Ident, sig: &Signature) -> Tok
                 }
                 None => quote!(::core::option::Option::None),
             };
+            let fixed = if sig.output_known {
+                quote! {{
+                    use ::distroduce_sdk::__private::{KindProbeFallback as _, KindProbeReal as _};
+                    (&::distroduce_sdk::__private::KindProbe::<#out>::new()).fixed()
+                }}
+            } else {
+                quote!(false)
+            };
             quote! {
                 ::distroduce_sdk::__private::TypedFn::Update(::std::boxed::Box::new(
-                    ::distroduce_sdk::__private::UpdateCall { f: __f, out: ::core::option::Option::None, signals: #signals }
+                    ::distroduce_sdk::__private::UpdateCall {
+                        f: __f, out: ::core::option::Option::None, signals: #signals, fixed: #fixed,
+                    }
                 ))
             }
         }

@@ -26,6 +26,10 @@ pub struct Client {
     pub send_times: f64,
 }
 
+/// A derived struct with named fields: always a map. Without a record writer the typed loop
+/// sends a client's first value of a job and leaves out the rest (ABI.md §10).
+impl distroduce_sdk::FixedKind for Client {}
+
 /// The scenario's state variables (`scenarios/chat.yaml`), kept typed in the guest.
 #[distroduce_sdk::state]
 #[derive(Debug)]

@@ -68,6 +68,11 @@ fn updates() -> Value {
 
 /// The program of `scenarios/chat.yaml` with `blocks` (lists of policies) and this initial client.
 fn program(blocks: Vec<Vec<Value>>, client: Value) -> Vec<u8> {
+    program_values(blocks, client, true)
+}
+
+/// [`program`] with the key `values` (false: no record writer, ABI.md §10).
+fn program_values(blocks: Vec<Vec<Value>>, client: Value, values: bool) -> Vec<u8> {
     let reads = m(&[("state", Value::Nil), ("bookkeeping", Value::Bool(true)), ("signals", Value::Nil)]);
     let state = [v("2019-10-03 00:00:00"), client.clone(), client, Value::Int(0), Value::Float(0.0)];
     let blocks = blocks.into_iter().map(|p| m(&[("policies", Value::List(p)), ("updates", updates())])).collect();
@@ -83,6 +88,7 @@ fn program(blocks: Vec<Vec<Value>>, client: Value) -> Vec<u8> {
         ("agg_default", v("add")),
         ("agg", Value::List(vec![])),
         ("blocks", Value::List(blocks)),
+        ("values", Value::Bool(values)),
     ]);
     rmp_serde::to_vec_named(&p).unwrap()
 }
@@ -173,4 +179,37 @@ fn a_state_the_struct_cannot_hold_runs_the_msgpack_loop() {
     let err = TypedLoop::<State>::load(&program(chat_blocks(), client.clone()), &typed_functions()).err().unwrap();
     assert!(err.contains("state.client_a"), "{err}");
     assert!(Loop::load(&program(chat_blocks(), client), &fused_functions()).is_ok());
+}
+
+/// Without a record writer (`values: false`) every update of chat sends its first value of the
+/// job and leaves out the rest (ABI.md §10): strings, numbers and the `Client` struct
+/// (`FixedKind`) fix their MessagePack kind. Messages and everything else stay the same.
+#[test]
+fn without_records_every_value_after_the_first_is_left_out() {
+    let full = program(chat_blocks(), client0());
+    let lean = program_values(chat_blocks(), client0(), false);
+    let mut full = TypedLoop::<State>::load(&full, &typed_functions()).unwrap();
+    let mut lean = TypedLoop::<State>::load(&lean, &typed_functions()).unwrap();
+    let (mut fh, mut lh) = (TestHost::new(1, CLOCK), TestHost::new(1, CLOCK));
+    for t in 1..=4 {
+        assert_eq!(full.run_timestep(t, CLOCK, &mut fh), 0);
+        assert_eq!(lean.run_timestep(t, CLOCK, &mut lh), 0);
+        let out = lean.output();
+        if t == 1 {
+            assert_eq!(out, full.output(), "the first timestep sends every value");
+            continue;
+        }
+        let word = |at: usize| u32::from_le_bytes(out[at..at + 4].try_into().unwrap());
+        let mut at = 0;
+        for block in 0..4 {
+            at += 4 + 8 * word(at) as usize; // the marks
+            for update in 0..VARS.len() {
+                assert_eq!(word(at), u32::MAX, "t={t} block {block} update {update}: the left-out word");
+                at += 4;
+            }
+        }
+        assert_eq!(at, out.len(), "t={t}");
+    }
+    assert_eq!(lh.emitted, fh.emitted);
+    assert_eq!(full.state().client_a, lean.state().client_a, "the state itself is kept");
 }

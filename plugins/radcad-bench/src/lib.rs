@@ -63,7 +63,8 @@ distroduce_sdk::native_table!(state = State; update_a, p_step, update_b);
 
 /// The engine's program for this model (ABI.md §10), job 1 of subset 0 with `params.a = 2`: block
 /// 1 with cadCAD's identity policy, block 2 with five `p_step`s; `values`: whether the engine
-/// reads the values. For native tests and `examples/native_loop.rs`.
+/// reads the values (as today's engine, it reads quiet runs). For native tests and
+/// `examples/native_loop.rs`.
 #[doc(hidden)]
 pub fn program(values: bool) -> Vec<u8> {
     use distroduce_sdk::Value;
@@ -91,6 +92,7 @@ pub fn program(values: bool) -> Vec<u8> {
         ("agg_default", "add".into()),
         ("agg", Value::List(vec![])),
         ("values", Value::Bool(values)),
+        ("quiet_runs", Value::Bool(true)),
         (
             "blocks",
             Value::List(vec![

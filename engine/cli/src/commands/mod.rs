@@ -56,7 +56,7 @@ pub fn dispatch(cmd: Cmd) -> Exit {
 fn run_args(f: RunFlags) -> RunArgs {
     let mut args = RunArgs::new(f.scenario);
     if let Some(t) = f.threads {
-        args.threads = t.max(1);
+        args.threads = usize::from(t);
     }
     args.out = f.out;
     args.formats = f.format;
@@ -71,6 +71,7 @@ fn run_args(f: RunFlags) -> RunArgs {
     args.semantics = f.semantics;
     args.data_plane = f.data_plane;
     args.flush_timeout = f.flush_timeout;
+    args.record_window = f.record_window.saturating_mul(1 << 20);
     args.plugins = f.plugins;
     args.metrics_addr = f.metrics_addr;
     args.metrics_allow_remote = f.metrics_allow_remote;

@@ -450,3 +450,63 @@ fn files_that_never_end_are_refused_at_their_limit() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("larger than the limit of 256 MiB"), "{}", stderr(&o));
 }
+
+/// Numbers that used to abort, wrap or exhaust the machine are refused before anything runs:
+/// a topic's partitions (the embedded broker allocated them all; `i32::MAX` aborted), a clock
+/// whose times do not fit 64-bit nanoseconds (it wrapped: year 9999 stamped records in 1816),
+/// `--threads` (one OS thread each, 100000 made the machine unusable) and waits that overflowed
+/// the clock (`--flush-timeout 500000000000y` panicked after the run).
+#[test]
+fn numbers_past_what_the_engine_can_hold_are_refused_up_front() {
+    let topic = "kafka:\n  topics:\n    t: {partitions: 2147483647}\nstate:";
+    let (code, err) = validate(&base(GOOD).replace("state:", topic));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("scenario.yaml:6:21: 2147483647 partitions is more than the limit of 100000"), "{err}");
+    for (clock, want) in [
+        ("{start: \"9999-12-31T23:59:59Z\"}", "clock start is after 2262-04-11T23:47:16Z"),
+        ("{step: 300y}", "2 timesteps of `300y` from `2020-01-01T00:00:00Z` end after 2262-04-11T23:47:16Z"),
+    ] {
+        let (code, err) = validate(&base(GOOD).replace("state:", &format!("clock: {clock}\nstate:")));
+        assert_eq!(code, 2, "{err}");
+        let line = err.lines().find(|l| l.contains(want)).unwrap_or_else(|| panic!("want {want:?} in:\n{err}"));
+        assert!(line.starts_with("error: scenario.yaml:4:"), "positioned: {line}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = scenario(dir.path(), &base(GOOD));
+    let p = p.to_str().unwrap();
+    for (flags, want) in [
+        (&["--threads", "100000"][..], "100000 is not in 1..=1024"),
+        (&["--threads", "0"][..], "0 is not in 1..=1024"),
+        (&["--flush-timeout", "500000000000y"][..], "longer than the limit of one day"),
+    ] {
+        let o = engine(&[&["run", p, "--kafka", "none"][..], flags].concat());
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{flags:?}: {}", stderr(&o));
+    }
+}
+
+/// `engine bench --vary` is held to the scenario's limits, and its matrix to a size, before any
+/// cell runs: `runs=18446744073709551615` aborted allocating 103 GB, seven axes of 30 values grew
+/// past 5.6 GB building the matrix, and a setting that cannot apply used to fail only its cells.
+#[test]
+fn bench_settings_past_the_limits_are_refused_before_any_cell_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = scenario(dir.path(), &base(GOOD));
+    let p = p.to_str().unwrap();
+    let thirty = (0..30).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let axes: Vec<String> = ["a", "b", "c", "d", "e", "f", "g"].iter().map(|k| format!("x.{k}={thirty}")).collect();
+    let mut big = vec!["bench", p, "--kafka", "none"];
+    axes.iter().for_each(|a| big.extend(["--vary", a.as_str()]));
+    for (flags, want) in [
+        (vec!["bench", p, "--kafka", "none", "--vary", "runs=18446744073709551615"], "the limits are 1000000 jobs"),
+        (vec!["bench", p, "--kafka", "none", "--vary", "partitions=0,3"], "partitions=0: between 1 and 100000"),
+        (vec!["bench", p, "--kafka", "none", "--vary", "param.nope=1"], "the scenario has no param `nope`"),
+        (big, "the --vary matrix has 21870000000 cells"),
+    ] {
+        let started = std::time::Instant::now();
+        let o = engine(&flags);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{flags:?}: {}", stderr(&o));
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+    }
+}

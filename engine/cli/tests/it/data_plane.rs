@@ -291,23 +291,7 @@ fn run_fused(wat: &str, format: &str) -> std::process::Output {
 fn values_are_left_out_only_after_a_checked_one_and_only_without_records() {
     // Cursor at 128: block 1 done, records at 256 (9 bytes: no emits, `a = 0`). From timestep
     // `from` on, the value's length word is 0xFFFFFFFF (left out) and the records 8 bytes.
-    let wat = |from: u64| {
-        format!(
-            r#"(module
-  (memory (export "memory") 1)
-  (data (i32.const 128) "\00\00\00\00\00\00\00\00\01\00\00\00\00\00\00\00\00\00\00\00\01\00\00\00\00\01\00\00\09\00\00\00\00\00\00\00\00\00\00\00")
-  (data (i32.const 256) "\00\00\00\00\01\00\00\00\00")
-  (func (export "distroduce_abi_version") (result i32) i32.const 1)
-  (func (export "distroduce_alloc") (param i32) (result i32) i32.const 1024)
-  (func (export "one") (param i32 i32) (result i64) i64.const 0x0000001000000001)
-  (func (export "distroduce_fused_load") (param i32 i32) (result i32) i32.const 0)
-  (func (export "distroduce_fused_run") (param i64 i64) (result i32)
-    (if (i64.ge_u (local.get 0) (i64.const {from}))
-      (then (i32.store (i32.const 260) (i32.const -1)) (i32.store (i32.const 156) (i32.const 8))))
-    i32.const 0)
-  (func (export "distroduce_fused_cursor") (result i32) i32.const 128))"#
-        )
-    };
+    let wat = |from: u64| lean_wat(from, [0, -1]);
     let o = run_fused(&wat(2), "none");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     for (from, format) in [(2, "jsonl"), (1, "none")] {
@@ -317,4 +301,48 @@ fn values_are_left_out_only_after_a_checked_one_and_only_without_records() {
         assert!(err.contains("left out a value the engine reads"), "from {from}, --format {format}: {err}");
         assert!(err.contains(&format!("timestep {from}")), "from {from}, --format {format}: {err}");
     }
+}
+
+/// A quiet run (ABI.md §10, `quiet_runs`: the word 0xFFFFFFFE and a count of blocks that emitted
+/// nothing and left out every value) is read under the rules of a left-out value; a count of no
+/// block or of more blocks than the call completed fails the job on the loop.
+#[test]
+fn quiet_runs_follow_the_left_out_rules_and_count_completed_blocks() {
+    let o = run_fused(&lean_wat(2, [-2, 1]), "none");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let cases = [
+        (2, [-2, 1], "jsonl", "left out a value the engine reads"),
+        (1, [-2, 1], "none", "left out a value the engine reads"),
+        (3, [-2, 0], "none", "empty quiet run"),
+        (3, [-2, 2], "none", "quiet run counts 1 blocks more than it completed"),
+    ];
+    for (from, words, format, want) in cases {
+        let o = run_fused(&lean_wat(from, words), format);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{words:?} from {from}, --format {format}: {err}");
+        assert!(err.contains(want), "{words:?} from {from}, --format {format}: {err}");
+        assert!(err.contains(&format!("timestep {from}")), "{words:?} from {from}, --format {format}: {err}");
+    }
+}
+
+/// A one-block loop whose records (at 256, after the cursor at 128) are `a = 0` with no emits
+/// until timestep `from`, and from then on the two words `words` (8 bytes).
+fn lean_wat(from: u64, words: [i32; 2]) -> String {
+    let [w0, w1] = words;
+    format!(
+        r#"(module
+  (memory (export "memory") 1)
+  (data (i32.const 128) "\00\00\00\00\00\00\00\00\01\00\00\00\00\00\00\00\00\00\00\00\01\00\00\00\00\01\00\00\09\00\00\00\00\00\00\00\00\00\00\00")
+  (data (i32.const 256) "\00\00\00\00\01\00\00\00\00")
+  (func (export "distroduce_abi_version") (result i32) i32.const 1)
+  (func (export "distroduce_alloc") (param i32) (result i32) i32.const 1024)
+  (func (export "one") (param i32 i32) (result i64) i64.const 0x0000001000000001)
+  (func (export "distroduce_fused_load") (param i32 i32) (result i32) i32.const 0)
+  (func (export "distroduce_fused_run") (param i64 i64) (result i32)
+    (if (i64.ge_u (local.get 0) (i64.const {from}))
+      (then (i32.store (i32.const 256) (i32.const {w0})) (i32.store (i32.const 260) (i32.const {w1}))
+        (i32.store (i32.const 156) (i32.const 8))))
+    i32.const 0)
+  (func (export "distroduce_fused_cursor") (result i32) i32.const 128))"#
+    )
 }

@@ -106,3 +106,34 @@ fn a_killed_run_leaves_whole_lines_and_a_summary_saying_it_did_not_complete() {
     assert!(!out.join("records.parquet").exists() && !out.join("records.parquet.tmp").exists());
     assert!(out.join("records.parquet.spill").is_file());
 }
+
+/// `clock.realtime` with a long step: between timesteps the job waits for the wall clock. Ctrl-C
+/// ends that wait at once (it used to sleep the whole step, an hour here, before stopping).
+#[test]
+fn ctrl_c_ends_a_real_time_wait_between_timesteps() {
+    let dir = tempfile::tempdir().unwrap();
+    let y = read(&repo().join("scenarios/chat.yaml"))
+        .replace("{crate: ../plugins/chat}", &format!("{{wasm: {}}}", plugin("chat_plugin")))
+        .replace("step: 0s}", "step: 1h, realtime: true}");
+    let p = scenario(dir.path(), &y);
+    let out = dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_engine"))
+        .args(["run", p.to_str().unwrap(), "--kafka", "none", "--runs", "1", "--timesteps", "3"])
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Timestep 1 runs at once; then the job waits an hour for timestep 2.
+    std::thread::sleep(Duration::from_secs(3));
+    let sent = Instant::now();
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let status = wait_or_kill_group(&mut child, Duration::from_secs(60)).expect("the engine stops within 60 s");
+    let err = String::from_utf8_lossy(&child.wait_with_output().unwrap().stderr).into_owned();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(sent.elapsed() < Duration::from_secs(30), "took {:?} to stop", sent.elapsed());
+    let summary: serde_json::Value = serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
+    assert_eq!(summary["interrupted"], true, "{summary}");
+    // The initial record and timestep 1's four blocks were written before the wait.
+    assert_eq!(read(&out.join("records.jsonl")).lines().count(), 5);
+}

@@ -151,3 +151,38 @@ fn shard_files_out_of_job_order_or_with_another_header_are_refused_at_their_line
     let err = stderr(&o);
     assert!(err.contains("records.csv:1: the header differs from the other shards'"), "{err}");
 }
+
+/// A shard directory is the user's data: `engine merge --out` one of the shards would replace its
+/// files with the merged ones, so it is refused and the shard left as it was. A `metrics.json` that
+/// claims a shard count of four billion is answered with the first few missing shards, not a list
+/// of all of them (that exhausted memory), and one that is a FIFO is refused rather than waited on.
+#[test]
+fn merging_into_a_shard_or_forged_shard_metadata_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..2 {
+        run(dir.path(), &format!("s{i}"), &["--shard", &format!("{i}/2")]);
+    }
+    let d = |n: &str| dir.path().join(n).display().to_string();
+    let before = read(&dir.path().join("s0/records.jsonl"));
+    let o = engine(&["merge", "--out", &format!("{}/.", d("s0")), &d("s0"), &d("s1")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is the shard directory"), "{}", stderr(&o));
+    assert_eq!(read(&dir.path().join("s0/records.jsonl")), before);
+
+    let metrics = dir.path().join("s1/metrics.json");
+    let forged = read(&metrics).replace("\"shard\":[1,2]", "\"shard\":[1,4294967295]");
+    assert_ne!(forged, read(&metrics), "the shard field was found");
+    std::fs::write(&metrics, forged).unwrap();
+    let started = std::time::Instant::now();
+    let o = engine(&["merge", "--out", &d("m1"), &d("s1")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("missing shard(s) 0/4294967295, 2/4294967295"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("and 4294967284 more"), "{}", stderr(&o));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+
+    std::fs::remove_file(&metrics).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(&metrics).status().unwrap().success());
+    let o = engine(&["merge", "--out", &d("m2"), &d("s0"), &d("s1")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("metrics.json is not a regular file"), "{}", stderr(&o));
+}

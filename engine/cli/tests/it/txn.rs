@@ -132,8 +132,7 @@ fn record(yaml: &str, plane: DataPlane) -> (BTreeMap<usize, Vec<Event>>, &'stati
     let model = distroduce::scenario::load(&scenario(dir.path(), yaml)).unwrap();
     let (backend, resolved) = WasmBackend::load(&model).unwrap();
     let sink = Recorder::default();
-    let opts =
-        RunOptions { threads: 2, data_plane: plane, keep_messages: false, progress: None, shard: None, cancel: None };
+    let opts = RunOptions { threads: 2, data_plane: plane, ..Default::default() };
     let report = exec::run(&model, &backend, &resolved, &sink, &mut [], &opts).unwrap();
     (sink.jobs.into_inner().unwrap(), report.data_plane)
 }

@@ -112,7 +112,11 @@ impl Shard {
         let n_state = self.cols.len();
         let mut k = [0u64; 5];
         for (i, x) in k.iter_mut().enumerate() {
-            let v = b.column(n_state + i).as_primitive::<Int64Type>().value(self.row);
+            let column = b.column(n_state + i);
+            if column.is_null(self.row) {
+                return Err(shape(&self.path, format!("a null `{}` in row {}", BOOKKEEPING[i], self.row)));
+            }
+            let v = column.as_primitive::<Int64Type>().value(self.row);
             *x = u64::try_from(v).map_err(|_| shape(&self.path, format!("negative `{}`", BOOKKEEPING[i])))?;
         }
         Ok(k)
@@ -147,6 +151,14 @@ impl Shard {
                 _ => Cell::Value(s),
             })
             .collect();
+        // JSON text is copied as it is: it must be JSON, as the writer made it.
+        for cell in &cells {
+            if let Cell::Json(text) = cell {
+                serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| {
+                    shape(&self.path, format!("a JSON column holds `{text:.40}`, which is not JSON: {e}"))
+                })?;
+            }
+        }
         out.push_row(&keys, cells.iter().copied())
             .map_err(|source| MergeParquetError::Io { path: out.path().to_path_buf(), source })?;
         self.row += 1;
@@ -179,6 +191,16 @@ pub fn merge_shards(inputs: &[PathBuf], out: &Path, order: impl Fn(JobKey) -> Jo
         while heads[i] == job {
             shards[i].copy_row(&mut w, &mut scratch)?;
             heads[i] = shards[i].peek()?;
+        }
+        // A shard writes its jobs in output order, each once: a job that comes back, or one that
+        // sorts before the job just copied, would be interleaved into the merged file.
+        if let (Some(next), Some(done)) = (heads[i], job) {
+            if order(next) <= order(done) {
+                return Err(shape(
+                    &shards[i].path,
+                    format!("job {next:?} (simulation, subset, run) comes after job {done:?}: not in output order"),
+                ));
+            }
         }
     }
     w.finish().map_err(io_err)
@@ -246,6 +268,17 @@ mod tests {
         assert!(std::fs::read(p("merged")).unwrap() == local, "merged bytes differ from the whole file");
         assert!(std::fs::read(p("s0")).unwrap() != local);
         assert!(!dir.join("merged/records.parquet.spill").exists());
+        // A shard whose jobs go back in output order is refused, not interleaved.
+        let backwards: Vec<_> = shard(false).into_iter().rev().collect();
+        write(&p("back"), &vars, &backwards);
+        let e = merge_shards(&[p("back"), p("s1")], &p("refused"), |k| k).unwrap_err().to_string();
+        assert!(e.contains("not in output order"), "{e}");
+        // JSON columns are copied as text: text that is not JSON is refused.
+        let mut bad = ParquetWriter::with_vars(&p("badjson"), vec![("a".to_string(), Any)]).unwrap();
+        bad.push_row(&[0, 0, 1, 0, 0], [Cell::Json("{\"k\": [1,")].into_iter()).unwrap();
+        bad.finish().unwrap();
+        let e = merge_shards(&[p("badjson")], &p("refused2"), |k| k).unwrap_err().to_string();
+        assert!(e.contains("which is not JSON"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -9,10 +9,21 @@
 # The engine/bare ratio is measured for three workloads, each ROUNDS times with the bare producer
 # and the engine run back to back (interleaved, so that both see the same machine load): SIZE-byte
 # unkeyed values, 1,000-byte unkeyed values, and SIZE-byte values keyed with KEYS distinct keys
-# (message i: the decimal text of i % KEYS, in the plugin and in the bare producer alike). The
-# ratio reported is the median of the per-round ratios.
+# (message i: the decimal text of i % KEYS, in the plugin and in the bare producer alike); which
+# of the two goes first alternates from round to round. The ratio reported is the median of the
+# per-round ratios, with their quartiles and range. Next to it, the CPU time (user + sys, all
+# threads, /usr/bin/time) each side's process took for the same messages, engine / bare: a cost
+# ratio that depends far less than throughput on what else the machine runs.
 #
-#   benches/peers.sh            # COUNT=1000000 SIZE=100 COUNT_1K=250000 KEYS=1000 ROUNDS=3 KAFKA_PORT=19192
+# Pinning (PIN=1, the default, on a machine of 2 or more cores): the broker's JVM runs on core
+# BROKER_CPU (0) and every producer (kafka-producer-perf-test, the bare producer, the engine, with
+# all their threads) on core PRODUCER_CPU (1), the same for all, so that the broker and the
+# producer under test no longer take each other's core in bursts (with 2 shared cores the
+# per-round ratios spread from 51 % to 116 % unpinned). The engine then sees one core and runs one
+# job thread; the bare producer has one sending thread. The shared broker on 19092 is never
+# pinned (PIN=0 there).
+#
+#   benches/peers.sh            # COUNT=1000000 SIZE=100 COUNT_1K=250000 KEYS=1000 ROUNDS=5 KAFKA_PORT=19192
 #   SKIP_BUILD=1 benches/peers.sh   # use the engine, bare-producer and plugins already built
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,7 +32,7 @@ COUNT="${COUNT:-1000000}"
 SIZE="${SIZE:-100}"
 COUNT_1K="${COUNT_1K:-250000}"
 KEYS="${KEYS:-1000}"
-ROUNDS="${ROUNDS:-3}"
+ROUNDS="${ROUNDS:-5}"
 export KAFKA_PORT="${KAFKA_PORT:-19192}"
 target="${CARGO_TARGET_DIR:-$root/target}"
 PROPS=(acks=1 linger.ms=5 batch.size=1000000)
@@ -39,9 +50,11 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"; [ "$started_here" = 1 ] && scripts/kafka-local stop >/dev/null 2>&1 || true' EXIT
 brokers="$(scripts/kafka-local bootstrap)"
+# Producers run through `on_producer_core`; the broker and the topic tools on the other core.
+source "$root/benches/pin.sh"
 cp="$(scripts/kafka-local classpath)"
 stamp="$(date +%s)"
-java_tool() { java -Xmx512m -Dlog4j2.level=warn -cp "$cp" "$@"; }
+java_tool() { on_broker_core java -Xmx512m -Dlog4j2.level=warn -cp "$cp" "$@"; }
 create() { java_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --create --topic "$1" --partitions 8 --replication-factor 1 >/dev/null; }
 # Each round's topics are deleted after it: rounds of 1 M messages left ~19 GB on the broker.
 drop_round() { java_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --delete --topic "peers-(bare|engine)-$stamp-.*" >/dev/null 2>&1 || true; }
@@ -49,10 +62,11 @@ json() { python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))[s
 
 row() { printf '%-80s %12s %10s\n' "$1" "$2" "$3"; }
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "pinning: $pinning"
 row "producer" "msgs/s" "MB/s"
 
 t="peers-perf-$stamp"; create "$t"
-line="$(java_tool org.apache.kafka.tools.ProducerPerformance --topic "$t" --num-records "$COUNT" --record-size "$SIZE" \
+line="$(on_producer_core java -Xmx512m -Dlog4j2.level=warn -cp "$cp" org.apache.kafka.tools.ProducerPerformance --topic "$t" --num-records "$COUNT" --record-size "$SIZE" \
     --throughput -1 --producer-props bootstrap.servers="$brokers" "${PROPS[@]}" 2>/dev/null | tail -1)"
 perf_rate="$(sed -E 's/.*, ([0-9.]+) records\/sec \(([0-9.]+) MB\/sec\).*/\1/' <<<"$line")"
 perf_mb="$(sed -E 's/.*, ([0-9.]+) records\/sec \(([0-9.]+) MB\/sec\).*/\2/' <<<"$line")"
@@ -70,41 +84,50 @@ loadgen() { # SIZE KEYS -> scenario path
     echo "$f"
 }
 
-bare_run() { # COUNT SIZE KEYS -> sets RATE MB
+cpu_of() { awk '{print $1 + $2}' "$work/cpu"; }
+bare_run() { # COUNT SIZE KEYS -> sets RATE MB CPU
     local t="peers-bare-$stamp-$RANDOM$RANDOM" out
     create "$t"
-    out="$("$target/release/bare-producer" --keys "$3" "$brokers" "$t" "$1" "$2" "${PROPS[@]}")"
+    out="$(on_producer_core /usr/bin/time -o "$work/cpu" -f '%U %S' "$target/release/bare-producer" --keys "$3" "$brokers" "$t" "$1" "$2" "${PROPS[@]}")"
     RATE="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["msgs_per_sec"])' "$out")"
     MB="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["mb_per_sec"])' "$out")"
+    CPU="$(cpu_of)"
 }
 
-engine_run() { # SCENARIO ARGS... -> sets RATE MB
+engine_run() { # SCENARIO ARGS... -> sets RATE MB CPU
     local out; out="$(mktemp -d -p "$work")"
-    "$target/release/engine" run "$@" --brokers "$brokers" --format none --out "$out" --summary-json "$out/s.json" >/dev/null
+    on_producer_core /usr/bin/time -o "$work/cpu" -f '%U %S' "$target/release/engine" run "$@" --brokers "$brokers" --format none --out "$out" --summary-json "$out/s.json" >/dev/null
     RATE="$(json "$out/s.json" msgs_per_sec)"
     MB="$(json "$out/s.json" mb_per_sec)"
+    CPU="$(cpu_of)"
 }
 
 ratios=()
 compare() { # LABEL COUNT SIZE KEYS
-    local label="$1" count="$2" size="$3" keys="$4" scen r rs=()
+    local label="$1" count="$2" size="$3" keys="$4" scen r rs=() cs=()
     scen="$(loadgen "$size" "$keys")"
     for r in $(seq "$ROUNDS"); do
-        bare_run "$count" "$size" "$keys"
-        local bare="$RATE"
-        row "bare rdkafka ThreadedProducer (librdkafka 2.12.1), $label #$r" "$RATE" "$MB"
         # A fresh topic for the engine too, created the same way: a topic that already holds the
         # earlier rounds' messages (gigabytes of log segments) is not what the bare producer gets.
-        local et="peers-engine-$stamp-$RANDOM$RANDOM"
+        local et="peers-engine-$stamp-$RANDOM$RANDOM" bare engine bare_cpu engine_cpu
         create "$et"
         sed "s#load: {name: load,#load: {name: $et,#" "$scen" >"$scen.round"
         grep -q "name: $et," "$scen.round" || { echo "peers.sh: scenarios/loadgen.yaml no longer names its topic 'load'" >&2; exit 1; }
-        engine_run "$scen.round" --runs 2 --timesteps $(( count / 2000 ))
-        row "engine: loadgen, $label #$r" "$RATE" "$MB"
-        rs+=("$(python3 -c "print($RATE / $bare)")")
+        local side
+        for side in $( (( r % 2 )) && echo "bare engine" || echo "engine bare"); do
+            if [ "$side" = bare ]; then
+                bare_run "$count" "$size" "$keys"; bare="$RATE" bare_cpu="$CPU"
+                row "bare rdkafka ThreadedProducer (librdkafka 2.12.1), $label #$r" "$RATE" "$MB"
+            else
+                engine_run "$scen.round" --runs 2 --timesteps $(( count / 2000 )); engine="$RATE" engine_cpu="$CPU"
+                row "engine: loadgen, $label #$r" "$RATE" "$MB"
+            fi
+        done
+        rs+=("$(python3 -c "print($engine / $bare)")")
+        cs+=("$(python3 -c "print($engine_cpu / max($bare_cpu, 0.01))")")
         drop_round
     done
-    ratios+=("$label|${rs[*]}")
+    ratios+=("$label|${rs[*]}|${cs[*]}")
 }
 compare "${SIZE} B, unkeyed, $COUNT msgs" "$COUNT" "$SIZE" 0
 compare "1000 B, unkeyed, $COUNT_1K msgs" "$COUNT_1K" 1000 0
@@ -120,10 +143,14 @@ echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$lg" "$perf_rate" "${ratios[@]}" <<'PY'
 import statistics, sys
 lg, perf = map(float, sys.argv[1:3])
-for spec in sys.argv[3:]:
-    label, rs = spec.split("|")
-    rs = [float(x) for x in rs.split()]
+def spread(rs):
+    q = statistics.quantiles(rs, n=4) if len(rs) > 1 else [rs[0]] * 3
     each = ", ".join(f"{r:.1%}" for r in rs)
-    print(f"engine loadgen / bare rdkafka, {label}: median {statistics.median(rs):.1%} (rounds: {each}; target >= 95%)")
+    return (f"median {statistics.median(rs):.1%}, quartiles {q[0]:.1%}-{q[2]:.1%}, "
+            f"range {min(rs):.1%}-{max(rs):.1%} (rounds: {each}")
+for spec in sys.argv[3:]:
+    label, rs, cs = spec.split("|")
+    print(f"engine loadgen / bare rdkafka, {label}: {spread([float(x) for x in rs.split()])}; target >= 95%)")
+    print(f"  CPU time, engine / bare, same messages: {spread([float(x) for x in cs.split()])})")
 print(f"engine loadgen / kafka-producer-perf-test: {lg / perf:.1%} (target >= 100%)")
 PY

@@ -7,6 +7,7 @@
 #   KAFKA_PORT=19192 scripts/kafka-local start
 #   ROUNDS=6 KAFKA_PORT=19192 benches/publish_ab.sh /path/to/engine-a /path/to/engine-b
 #   # COUNT (1000000), SIZE (100), KEYS (0: unkeyed), BARE (bare-producer of CARGO_TARGET_DIR)
+#   # PIN (1): the broker on core BROKER_CPU (0), every producer on PRODUCER_CPU (1), as peers.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -15,6 +16,7 @@ export KAFKA_PORT="${KAFKA_PORT:-19192}"
 (( $# > 0 )) || { echo "usage: benches/publish_ab.sh ENGINE [ENGINE ...]" >&2; exit 2; }
 BARE="${BARE:-${CARGO_TARGET_DIR:-$root/target}/release/bare-producer}"
 brokers="$(scripts/kafka-local bootstrap)"
+source "$root/benches/pin.sh"
 cp="$(scripts/kafka-local classpath)"
 wasm="$root/target/wasm/wasm32-unknown-unknown/release/loadgen_plugin.wasm"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
@@ -25,16 +27,16 @@ sed -e "s#{fn: gen.emit, args: {count: 1000, size: 100}}#$fn#" scenarios/loadgen
 grep -q "size: $SIZE" "$scen" || { echo "publish_ab.sh: scenarios/loadgen.yaml no longer has the args this script rewrites" >&2; exit 1; }
 create() { java -Xmx512m -Dlog4j2.level=warn -cp "$cp" org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --create --topic "$1" --partitions 8 --replication-factor 1 >/dev/null; }
 json() { python3 -c 'import json,sys; print(json.load(sys.stdin)["msgs_per_sec"])'; }
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); pinning: $pinning"
 declare -A ratios
 for r in $(seq "$ROUNDS"); do
     t="ab-bare-$(date +%s)-$RANDOM"; create "$t"
-    bare="$("$BARE" --keys "$KEYS" "$brokers" "$t" "$COUNT" "$SIZE" acks=1 linger.ms=5 batch.size=1000000 | json)"
+    bare="$(on_producer_core "$BARE" --keys "$KEYS" "$brokers" "$t" "$COUNT" "$SIZE" acks=1 linger.ms=5 batch.size=1000000 | json)"
     line="round $r: bare $bare"
     order=("$@"); if (( r % 2 == 0 )); then order=(); for (( i=$#; i>0; i-- )); do order+=("${!i}"); done; fi
     for e in "${order[@]}"; do
         o="$(mktemp -d -p "$work")"
-        "$e" run "$scen" --plugin gen="$wasm" --runs 2 --timesteps $(( COUNT / 2000 )) --brokers "$brokers" \
+        on_producer_core "$e" run "$scen" --plugin gen="$wasm" --runs 2 --timesteps $(( COUNT / 2000 )) --brokers "$brokers" \
             --format none --out "$o" --summary-json "$o/s.json" >/dev/null
         rate="$(json <"$o/s.json")"
         ratio="$(python3 -c "print(round($rate / $bare, 4))")"

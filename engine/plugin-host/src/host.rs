@@ -4,6 +4,7 @@
 //! [`HostCalls`] is the backend-neutral part, shared by the WASM and the native backends; the
 //! WASM-only part ([`StoreData`]) adds the WASI context, the memory limiter and captured stderr.
 
+pub use crate::emitted::Emitted;
 use distroduce_abi::{export, import, IMPORT_MODULE};
 pub use distroduce_model::rng::{derive, mix, SplitMix64};
 use std::collections::VecDeque;
@@ -141,7 +142,7 @@ pub struct HostCalls {
     /// Set by the `fail` import (or a panic hook in the guest).
     pub fail: Option<String>,
     pub logs: VecDeque<String>,
-    /// Raw `emit` payloads, in order, until the executor drains them after each call.
+    /// The emitted messages, parsed at `emit` time, until the executor takes them.
     pub emitted: Emitted,
     /// Name of the plugin being called, for log lines.
     pub plugin: Arc<str>,
@@ -187,10 +188,11 @@ impl HostCalls {
         self.log_cap = log_bytes;
     }
 
-    /// Record an emitted message, unless the call's emits would pass `limits.emit_bytes`.
+    /// Record an emitted message (parsed from `payload` at once, see [`Emitted`]), unless the
+    /// call's emits would pass `limits.emit_bytes`.
     pub fn emit(&mut self, payload: &[u8]) -> Result<(), LimitExceeded> {
         self.charge_emit(payload.len())?;
-        self.emitted.push(payload);
+        self.emitted.push(payload, self.now_ns);
         Ok(())
     }
 
@@ -334,6 +336,7 @@ fn sync_fused_timestep(c: &mut Caller<'_, StoreData>) {
     if t != seen {
         let d = c.data_mut();
         d.host.now_ns = clock_at(clock.0, clock.1, t);
+        d.host.emitted.timestep = t;
         d.host.emit_bytes = 0;
         d.host.log_bytes = 0;
         if let Some(f) = &mut d.fused {
@@ -522,38 +525,6 @@ fn poll_oneoff(mut c: Caller<'_, StoreData>, subs: i32, events: i32, n: i32, nev
     }
     data[nevents_at].copy_from_slice(&(count as u32).to_le_bytes());
     SUCCESS
-}
-
-/// Emitted payloads back to back in one buffer: no allocation per message once it has grown.
-#[derive(Debug, Default)]
-pub struct Emitted {
-    bytes: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl Emitted {
-    pub fn push(&mut self, payload: &[u8]) {
-        self.bytes.extend_from_slice(payload);
-        self.ends.push(self.bytes.len());
-    }
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-    /// The payloads in emission order.
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        self.ends.iter().scan(0, |start, &end| {
-            let s = &self.bytes[*start..end];
-            *start = end;
-            Some(s)
-        })
-    }
-    pub fn clear(&mut self) {
-        self.bytes.clear();
-        self.ends.clear();
-    }
 }
 
 /// Read `len` bytes at `ptr` of the calling instance's memory.

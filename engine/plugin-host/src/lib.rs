@@ -13,6 +13,7 @@ pub mod build;
 pub mod cache;
 pub mod component;
 pub mod describe;
+pub mod emitted;
 pub mod host;
 pub mod inspect;
 mod inspect_component;

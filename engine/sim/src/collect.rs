@@ -147,7 +147,7 @@ impl JobSink for Collect<'_> {
         }
         Ok(())
     }
-    fn messages(&mut self, m: &mut Vec<OutMessage>) -> Result<(), FailKind> {
+    fn messages(&mut self, m: &mut [OutMessage]) -> Result<(), FailKind> {
         // Expectations see each distinct message once, as emitted, whatever disorder follows.
         for msg in m.iter() {
             self.groups.add(self.expectations, msg).map_err(FailKind::Expect)?;
@@ -155,7 +155,7 @@ impl JobSink for Collect<'_> {
         match &mut self.disorder {
             Some(d) => {
                 let mut now = Vec::with_capacity(m.len());
-                d.admit(std::mem::take(m), &mut now);
+                d.admit(m.iter_mut().map(std::mem::take).collect(), &mut now);
                 self.send_all(&now)
             }
             None => self.send_all(m),

@@ -9,13 +9,14 @@
 //! the host loop's, byte for byte; `engine run --data-plane host` runs the same job through the
 //! host loop to compare.
 
-use super::job::{job_seed, sink_failure, Emits, FailKind, JobCtx, JobSink};
+use super::job::{job_seed, send, sink_failure, Emits, FailKind, JobCtx, JobSink};
 use super::JobFailure;
 use distroduce_abi::fused::{OMITTED, QUIET_RUN, UPDATE_POS};
 use distroduce_model::record::Record;
 use distroduce_model::types::{admits, type_label, AggOp, Semantics};
 use distroduce_model::value::{check_one, kind, write_array_len, write_map_len, write_str, write_uint, Val};
 use distroduce_model::{HistoryMode, JobId, Model, PolicyStep};
+use distroduce_plugin_host::host::Emitted;
 use distroduce_plugin_host::{CallFailure, FusedFailKind, FusedSetup, JobBackend, Resolved};
 
 /// The plugin whose in-guest loop can run every job of `model`, if there is one: every function
@@ -235,7 +236,8 @@ const BATCH_BYTES: usize = 256 * 1024;
 /// The output of one guest call: its records, its messages and how many of them are taken.
 struct Batch<'b> {
     r: Reader<'b>,
-    payloads: &'b [&'b [u8]],
+    /// The call's messages, parsed at emit time; `taken` of them were read.
+    emitted: &'b mut Emitted,
     taken: usize,
     /// Blocks left in the quiet run being read (ABI.md §10).
     quiet: u32,
@@ -253,7 +255,7 @@ struct Taker<'a, 'c> {
     /// Per block and update, whether a value of it was checked in this job.
     checked: Vec<Vec<bool>>,
     state: Vec<Val>,
-    emits: Emits<'a>,
+    emits: Emits,
     substeps: u64,
 }
 
@@ -269,8 +271,7 @@ impl Taker<'_, '_> {
         sink: &mut dyn JobSink,
     ) -> Result<(), Box<JobFailure>> {
         let (model, plugin, fail_at) = (self.cx.model, self.plugin, self.fail_at);
-        let now = model.clock.at(t);
-        let (r, payloads, taken, quiet) = (&mut batch.r, batch.payloads, &mut batch.taken, &mut batch.quiet);
+        let (r, emitted, taken, quiet) = (&mut batch.r, &mut *batch.emitted, &mut batch.taken, &mut batch.quiet);
         // Marks count the messages of their timestep.
         let base = *taken;
         for bi in 0..blocks as usize {
@@ -325,19 +326,18 @@ impl Taker<'_, '_> {
             }
             // This block's messages: up to the last mark, each blamed on the call that sent it.
             let end = marks.last().map_or(*taken, |m| base.saturating_add(m.1 as usize));
-            if end < *taken || end > payloads.len() {
-                return Err(bad(format!("the loop counted {end} messages, the host has {}", payloads.len()), backend));
+            if end < *taken || end > emitted.len() {
+                return Err(bad(format!("the loop counted {end} messages, the host has {}", emitted.len()), backend));
             }
-            for (i, p) in payloads[*taken..end].iter().enumerate() {
-                let at = *taken + i;
+            if let Err((at, e)) = self.emits.stamp(emitted, *taken..end, (t, k)) {
                 let pos = marks.iter().find(|m| at < base + m.1 as usize).map_or(0, |m| m.0);
-                self.emits.push(p, (t, k), now).map_err(|e| fail_at(t, k, function_at(model, k, pos), e, backend))?;
+                return Err(fail_at(t, k, function_at(model, k, pos), FailKind::Emit(e), backend));
+            }
+            if end > *taken {
+                let first = plan.policies.first().map(|f| f.display.clone()).unwrap_or_default();
+                send(sink, emitted, *taken..end).map_err(|e| fail_at(t, k, first, e, backend))?;
             }
             *taken = end;
-            if !self.emits.msgs.is_empty() {
-                let first = plan.policies.first().map(|f| f.display.clone()).unwrap_or_default();
-                self.emits.hand_off(sink).map_err(|e| fail_at(t, k, first, e, backend))?;
-            }
             let vals = match next {
                 Some(next) => {
                     self.state = next;
@@ -379,10 +379,13 @@ fn run_loaded(
         values: sink.wants_values(),
         checked: cx.resolved.blocks.iter().map(|b| vec![false; b.updates.len()]).collect(),
         state,
-        emits: Emits::new(cx.topics, job, model.kafka.id_header),
+        emits: Emits::new(job, model.kafka.id_header),
         substeps: 0,
     };
     let mut out = Vec::new();
+    // The spent set the host parses the next call's messages into.
+    let mut emitted = Emitted::default();
+    emitted.set_topics(cx.topics.clone());
     let job_start = std::time::Instant::now();
     // Many timesteps per guest call where the plugin offers it and no wall clock paces the run;
     // the batch grows while a call's records and messages stay within `BATCH_BYTES`.
@@ -394,15 +397,16 @@ fn run_loaded(
         let last = t + n as u64 - 1;
         let clock = (model.clock.start_ns, model.clock.step_ns);
         let setup = FusedSetup { timestep: t, now_ns: model.clock.at(t), calls, timesteps: n, clock };
+        backend.host().emitted.timestep = t;
         let outcome = backend.fused_run(plugin, setup, &mut out);
         if !(t..=last).contains(&outcome.timestep) {
             let e = format!("the loop stopped at timestep {} in a call for timesteps {t} to {last}", outcome.timestep);
             return Err(fail_at(t, 1, loop_name(model, plugin), FailKind::Call(CallFailure::BadOutput(e)), backend));
         }
         // The messages of these timesteps, in emission order; each completed block takes its share.
-        let mut emitted = std::mem::take(&mut backend.host().emitted);
-        let payloads: Vec<&[u8]> = emitted.iter().collect();
-        let mut call = Batch { r: Reader { buf: &out, at: 0 }, payloads: &payloads, taken: 0, quiet: 0 };
+        // The call's messages move out of the host while they are read (swapped with the spent set).
+        std::mem::swap(&mut backend.host().emitted, &mut emitted);
+        let mut call = Batch { r: Reader { buf: &out, at: 0 }, emitted: &mut emitted, taken: 0, quiet: 0 };
         let stop = outcome.timestep;
         for ts in t..=stop {
             let blocks = if ts < stop { nblocks } else { outcome.blocks_done.min(nblocks) };
@@ -412,10 +416,10 @@ fn run_loaded(
             }
             timestep_done(model, ts, sink, job_start).map_err(|e| sink_failure(ts, nblocks, e))?;
         }
-        let (bytes, quiet_left) = (out.len() + payloads.iter().map(|p| p.len()).sum::<usize>(), call.quiet);
-        drop(payloads);
+        let quiet_left = call.quiet;
+        let bytes = out.len() + emitted.bytes();
         emitted.clear();
-        backend.host().emitted = emitted;
+        std::mem::swap(&mut backend.host().emitted, &mut emitted);
         if let Some(f) = outcome.failure {
             let error = match f.kind {
                 FusedFailKind::Call(c) => FailKind::Call(c),

@@ -12,7 +12,7 @@
 
 use super::input::{encode_ctx, encode_record, Keys, SignalProjector, Stamp, StateProjector};
 use super::JobFailure;
-use distroduce_model::message::{parse_emit_into, MsgMeta, OutMessage};
+use distroduce_model::message::{MsgMeta, OutMessage};
 use distroduce_model::record::Record;
 use distroduce_model::rng::derive;
 use distroduce_model::types::Semantics;
@@ -20,6 +20,7 @@ use distroduce_model::types::{admits, type_label};
 use distroduce_model::value::aggregate::AggScratch;
 use distroduce_model::value::{check_one, kind, write_array_len, write_map_len, write_str, Val};
 use distroduce_model::{HistoryMode, JobId, Model, PolicyStep};
+use distroduce_plugin_host::host::Emitted;
 use distroduce_plugin_host::{CallFailure, CallSetup, JobBackend, Resolved, Slot};
 
 /// What a job hands back as it goes.
@@ -27,8 +28,8 @@ pub trait JobSink {
     /// A new record; an error (from publishing it) fails the job.
     fn record(&mut self, r: Record) -> Result<(), String>;
     /// Messages of a completed block, in emission order; an error fails the job. The sink takes
-    /// out of `m` what it keeps; what it leaves are spent messages whose buffers the caller reuses.
-    fn messages(&mut self, m: &mut Vec<OutMessage>) -> Result<(), FailKind>;
+    /// out of `m` what it keeps (`std::mem::take`); the buffers of what it leaves are reused.
+    fn messages(&mut self, m: &mut [OutMessage]) -> Result<(), FailKind>;
     /// Which loop runs this job (called once, before its first record): the plugin's in-guest
     /// loop or the host's.
     fn loop_used(&mut self, _fused: bool) {}
@@ -61,7 +62,8 @@ pub struct JobCtx<'a> {
     pub model: &'a Model,
     pub resolved: &'a Resolved,
     pub keys: &'a Keys,
-    pub topics: &'a [distroduce_model::TopicPlan],
+    /// The run's topics, which the plugins' emits name (parsed at emit time, in the host).
+    pub topics: std::sync::Arc<[distroduce_model::TopicPlan]>,
     /// The plugin whose in-guest loop runs the jobs (ABI.md §10), if any.
     pub fused: Option<usize>,
     /// A job whose plugin declines the loop fails instead of falling back to the host loop.
@@ -74,6 +76,7 @@ pub fn run_job(
     job: JobId,
     sink: &mut dyn JobSink,
 ) -> Result<u64, Box<JobFailure>> {
+    backend.host().emitted.set_topics(cx.topics.clone());
     if let Some(plugin) = cx.fused {
         match super::fused::run_job_fused(cx, plugin, backend, job, sink) {
             Some(result) => return result,
@@ -119,11 +122,12 @@ pub fn run_job(
     let mut outputs: Vec<Vec<u8>> = Vec::new();
     let (mut agg_scratch, mut signals) = (AggScratch::default(), Vec::new());
     let mut substeps = 0u64;
-    let mut emits = Emits::new(cx.topics, job, model.kafka.id_header);
+    let mut emits = Emits::new(job, model.kafka.id_header);
 
     let job_start = std::time::Instant::now();
     for t in 1..=model.timesteps {
         let now = model.clock.at(t);
+        backend.host().emitted.timestep = t;
         let mut this_ts: Vec<Vec<u8>> = Vec::new();
         for (bi, block) in cx.resolved.blocks.iter().enumerate() {
             let k = bi as u32 + 1;
@@ -170,7 +174,7 @@ pub fn run_job(
 
             // Policies.
             outputs.clear();
-            emits.discard();
+            emits.discard(backend);
             for step in &plan.policy_order {
                 let PolicyStep::Policy(pi) = *step else { continue };
                 let (slot, f) = (&block.policies[pi], &plan.policies[pi]);
@@ -183,7 +187,7 @@ pub fn run_job(
                 let state_entry = states.entry(&cx.resolved.reads[slot.plugin][slot.func]);
                 let parts = [&head[..], &common, state_entry, &tail];
                 call_checked(backend, *slot, &parts, CallSetup { seed: call_seed, now_ns: now }, &mut out)
-                    .and_then(|()| emits.collect(backend, (t, k), now))
+                    .and_then(|()| emits.collect(backend, (t, k)))
                     .map_err(|e| fail(*slot, e, backend))?;
                 outputs.push(std::mem::take(&mut out));
             }
@@ -231,7 +235,7 @@ pub fn run_job(
                 let signal_entry = sigs.entry(reads);
                 let parts = [&head[..], &common, state_entry, signal_entry, &tail];
                 call_checked(backend, *slot, &parts, CallSetup { seed: call_seed, now_ns: now }, &mut out)
-                    .and_then(|()| emits.collect(backend, (t, k), now))
+                    .and_then(|()| emits.collect(backend, (t, k)))
                     .map_err(|e| fail(*slot, e, backend))?;
                 let got = kind(&out).expect("checked above");
                 if !admits(var.ty, got) {
@@ -246,7 +250,7 @@ pub fn run_job(
             drop(states);
 
             // Messages of this block, now that it has succeeded.
-            emits.hand_off(sink).map_err(|e| {
+            emits.hand_off(backend, sink).map_err(|e| {
                 let slot = block.policies.first().copied().unwrap_or(Slot { plugin: 0, func: 0 });
                 fail(slot, e, backend)
             })?;
@@ -297,95 +301,80 @@ fn call_checked(
     check_one(out).map_err(|e| FailKind::Output(e.to_string()))
 }
 
-/// The messages of the current block, parsed right after each call so that a bad message is
-/// blamed on the function that sent it.
-pub(crate) struct Emits<'a> {
-    topics: &'a [distroduce_model::TopicPlan],
-    pub(crate) msgs: Vec<OutMessage>,
-    /// Sent messages whose buffers the next ones reuse ([`parse_emit_into`]).
-    spare: Vec<OutMessage>,
+/// The messages of the current block, which the host parsed at emit time: checked and stamped
+/// (job, timestep, substep, sequence number) right after each call, so that a bad message is
+/// blamed on the function that sent it, and handed to the sink in place once the block succeeded.
+pub(crate) struct Emits {
+    /// How many of the host's messages were stamped (host loop).
+    stamped: usize,
     /// Sequence number within the job.
     seq: u64,
     job: JobId,
     id_header: bool,
 }
 
-impl<'a> Emits<'a> {
-    pub(crate) fn new(topics: &'a [distroduce_model::TopicPlan], job: JobId, id_header: bool) -> Self {
-        Self { topics, msgs: Vec::new(), spare: Vec::new(), seq: 0, job, id_header }
+impl Emits {
+    pub(crate) fn new(job: JobId, id_header: bool) -> Self {
+        Self { stamped: 0, seq: 0, job, id_header }
     }
 
-    fn collect(
+    /// The messages of the call just made at `(timestep, substep)`; if one of them is bad, the
+    /// call fails (and the job with it: none of the call's messages are published).
+    fn collect(&mut self, backend: &mut dyn JobBackend, at: (u64, u32)) -> Result<(), FailKind> {
+        let emitted = &mut backend.host().emitted;
+        let end = emitted.len();
+        self.stamp(emitted, self.stamped..end, at).map_err(|(_, e)| FailKind::Emit(e))?;
+        self.stamped = end;
+        Ok(())
+    }
+
+    /// Stamp the messages at positions `range` of `emitted`, sent at `(timestep, substep)`; if one
+    /// of them is bad, its position and error.
+    pub(crate) fn stamp(
         &mut self,
-        backend: &mut dyn JobBackend,
+        emitted: &mut Emitted,
+        range: std::ops::Range<usize>,
         (timestep, substep): (u64, u32),
-        now_ns: i64,
-    ) -> Result<(), FailKind> {
-        let host = backend.host();
-        if host.emitted.is_empty() {
-            return Ok(());
-        }
-        self.msgs.reserve(host.emitted.len());
-        let before = self.msgs.len();
-        let mut result = Ok(());
-        for b in host.emitted.iter() {
-            result = self.push(b, (timestep, substep), now_ns);
-            if result.is_err() {
-                // The call fails: none of its messages count.
-                self.spare.extend(self.msgs.drain(before..));
-                break;
+    ) -> Result<(), (usize, String)> {
+        for m in emitted.messages(range)? {
+            m.meta = MsgMeta { job: self.job.index, timestep, substep, seq: self.seq };
+            if self.id_header {
+                let j = &self.job;
+                m.headers.push((
+                    "distroduce-id".into(),
+                    format!("{}-{}-{}-{}", j.simulation, j.subset, j.run, self.seq).into_bytes(),
+                ));
             }
+            self.seq += 1;
         }
-        host.emitted.clear();
-        result
+        Ok(())
     }
 
-    /// One emitted payload of the block at `(timestep, substep)`.
-    pub(crate) fn push(
-        &mut self,
-        payload: &[u8],
-        (timestep, substep): (u64, u32),
-        now_ns: i64,
-    ) -> Result<(), FailKind> {
-        let mut m = self.spare.pop().unwrap_or_default();
-        match parse_emit_into(payload, self.topics, now_ns, timestep, &mut m) {
-            Ok(()) => {
-                self.add(m, timestep, substep);
-                Ok(())
-            }
-            Err(e) => {
-                self.spare.push(m);
-                Err(FailKind::Emit(e))
-            }
-        }
-    }
-
-    /// Hand the block's messages to `sink`; the buffers of those it does not keep are reused.
-    pub(crate) fn hand_off(&mut self, sink: &mut dyn JobSink) -> Result<(), FailKind> {
-        if self.msgs.is_empty() {
-            return Ok(());
-        }
-        let sent = sink.messages(&mut self.msgs);
-        self.discard();
+    /// Hand the block's messages to `sink`, then forget them (the host keeps their buffers).
+    fn hand_off(&mut self, backend: &mut dyn JobBackend, sink: &mut dyn JobSink) -> Result<(), FailKind> {
+        let emitted = &mut backend.host().emitted;
+        let sent = send(sink, emitted, 0..self.stamped);
+        self.discard(backend);
         sent
     }
 
-    /// Drop the block's messages (keeping their buffers).
-    pub(crate) fn discard(&mut self) {
-        self.spare.append(&mut self.msgs);
+    /// Forget the block's messages.
+    fn discard(&mut self, backend: &mut dyn JobBackend) {
+        backend.host().emitted.clear();
+        self.stamped = 0;
     }
+}
 
-    fn add(&mut self, mut m: OutMessage, timestep: u64, substep: u32) {
-        m.meta = MsgMeta { job: self.job.index, timestep, substep, seq: self.seq };
-        if self.id_header {
-            let j = &self.job;
-            m.headers.push((
-                "distroduce-id".into(),
-                format!("{}-{}-{}-{}", j.simulation, j.subset, j.run, self.seq).into_bytes(),
-            ));
-        }
-        self.seq += 1;
-        self.msgs.push(m);
+/// Hand the (stamped) messages at positions `range` of `emitted` to `sink`, in place.
+pub(crate) fn send(
+    sink: &mut dyn JobSink,
+    emitted: &mut Emitted,
+    range: std::ops::Range<usize>,
+) -> Result<(), FailKind> {
+    match emitted.messages(range) {
+        Ok([]) => Ok(()),
+        Ok(msgs) => sink.messages(msgs),
+        Err((_, e)) => Err(FailKind::Emit(e)),
     }
 }
 

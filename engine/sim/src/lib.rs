@@ -269,7 +269,7 @@ pub fn run(
         model,
         resolved,
         keys: &keys,
-        topics: &model.kafka.topics,
+        topics: std::sync::Arc::from(model.kafka.topics.clone()),
         fused,
         fused_required: opts.data_plane == DataPlane::Fused,
     };

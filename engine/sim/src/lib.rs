@@ -9,6 +9,7 @@ pub mod input;
 pub mod job;
 mod pace;
 mod reorder;
+mod writer;
 
 use collect::{Collect, MessageLines, RecordRoute, WriterLink};
 use disorder::DisorderStage;
@@ -21,7 +22,6 @@ use distroduce_plugin_host::{Backend, Resolved};
 use job::{run_job, FailKind, JobCtx};
 use rayon::prelude::*;
 use reorder::Batch;
-use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -288,18 +288,15 @@ pub fn run(
     }
     let start = Instant::now();
     let mut report = RunReport { jobs: jobs.len(), ..Default::default() };
-    // Jobs run by (the plugin's loop, the host's).
-    let mut loops = (0usize, 0usize);
     let (tx, rx) = mpsc::channel::<ToWriter>();
-
-    let mut io_result = Ok(());
-    let mut spill_error: Option<std::io::Error> = None;
     let keep_records = !writers.is_empty();
-    let mut messages_out = match &opts.messages_file {
-        Some(path) => Some(MessagesOut::create(path)?),
+    let messages = match &opts.messages_file {
+        Some(path) => Some(writer::MessagesOut::create(path)?),
         None => None,
     };
-    let to_writer = keep_records || messages_out.is_some();
+    let to_writer = keep_records || messages.is_some();
+    let out = writer::Outputs { writers, messages, result: Ok(()) };
+    let mut in_order = writer::InOrder::new(&jobs, &position, out, opts.record_window, opts.spill_dir.clone());
     std::thread::scope(|s| {
         let cx = &cx;
         let jobs = &jobs;
@@ -314,113 +311,23 @@ pub fn run(
                 })
             })
         });
-        // Reorder: write job i only after jobs 0..i. The first unfinished job's records are
-        // written as they come; a later job's wait until it is first (in memory up to the
-        // window, then on disk).
-        let mut pending: BTreeMap<usize, JobResult> = BTreeMap::new();
-        let mut early = reorder::Reorder::new(opts.record_window, opts.spill_dir.clone());
-        let mut next = 0usize;
-        let mut write = |job: &JobId, batch: &Batch| {
-            if io_result.is_ok() && !batch.is_empty() {
-                io_result = match (batch, &mut messages_out) {
-                    (Batch::Records(records), _) => writers
-                        .iter_mut()
-                        .try_for_each(|w| w.write_job(job, records).map_err(|e| SimError::write(w.as_ref(), e))),
-                    (Batch::MessageLines(lines), Some(out)) => out.write(lines),
-                    (Batch::MessageLines(_), None) => Ok(()),
-                };
-            }
-        };
-        // After a spill failure, batches are dropped (the run fails with the error).
-        let hold = |early: &mut reorder::Reorder, pos, batch, error: &mut Option<std::io::Error>| {
-            if error.is_none() {
-                *error = early.hold(pos, batch).err();
-            }
-        };
         for msg in rx {
-            match msg {
-                ToWriter::Batch(pos, batch) if pos == next => write(&jobs[pos], &batch),
-                ToWriter::Batch(pos, batch) => hold(&mut early, pos, batch, &mut spill_error),
-                ToWriter::Done(mut r) => {
-                    let pos = position[&r.job.index];
-                    if pos != next {
-                        // After the job's earlier batches, so they stay in order.
-                        let records = Batch::Records(std::mem::take(&mut r.records));
-                        hold(&mut early, pos, records, &mut spill_error);
-                        let lines = Batch::MessageLines(std::mem::take(&mut r.message_lines));
-                        hold(&mut early, pos, lines, &mut spill_error);
-                    }
-                    pending.insert(pos, *r);
-                }
-            }
-            while let Some(mut r) = pending.remove(&next) {
-                next += 1;
-                write(&r.job, &Batch::Records(std::mem::take(&mut r.records)));
-                write(&r.job, &Batch::MessageLines(std::mem::take(&mut r.message_lines)));
-                if let Err(e) = early.release(next, |batch| write(&jobs[next], batch)) {
-                    spill_error.get_or_insert(e);
-                }
-                report.records += r.n_records;
-                match r.fused {
-                    Some(true) => loops.0 += 1,
-                    Some(false) => loops.1 += 1,
-                    None => {}
-                }
-                report.substeps += r.substeps;
-                report.messages += r.sent;
-                report.publish_time += r.publish_time;
-                report.generation_time += r.job_time.saturating_sub(r.publish_time);
-                report.partials.extend(r.partials);
-                match r.failure {
-                    Some(f) if matches!(f.error, FailKind::Interrupted) => report.interrupted_jobs += 1,
-                    Some(f) => report.failures.push(f),
-                    None => {}
-                }
-            }
+            in_order.receive(msg, &mut report);
         }
-        (report.records_spilled, report.records_held_peak) = (early.spilled, early.peak);
     });
     report.sim_time = start.elapsed();
-    if let Some(source) = spill_error {
+    if let Some(source) = in_order.spill_error {
         return Err(SimError::Spill { dir: opts.spill_dir.clone(), source });
     }
     // A plugin may decline its loop for some jobs (ABI.md §10): say so rather than pick one.
-    report.data_plane = match loops {
+    report.data_plane = match in_order.loops {
         (0, 0) if cx.fused.is_some() => "fused",
         (0, _) => "host",
         (_, 0) => "fused",
         _ => "mixed",
     };
-    io_result?;
-    if let Some(out) = messages_out {
-        out.finish()?;
-    }
-    writers.iter_mut().try_for_each(|w| w.finish().map_err(|e| SimError::write(w.as_ref(), e)))?;
+    in_order.out.finish()?;
     Ok(report)
-}
-
-/// `messages.jsonl`, written by the writer thread in job order.
-struct MessagesOut {
-    path: std::path::PathBuf,
-    file: std::io::BufWriter<std::fs::File>,
-}
-
-impl MessagesOut {
-    fn create(path: &std::path::Path) -> Result<Self, SimError> {
-        let error = |source| SimError::Write { path: path.to_path_buf(), source };
-        Ok(Self {
-            path: path.to_path_buf(),
-            file: std::io::BufWriter::new(std::fs::File::create(path).map_err(error)?),
-        })
-    }
-    fn write(&mut self, lines: &[u8]) -> Result<(), SimError> {
-        use std::io::Write;
-        self.file.write_all(lines).map_err(|source| SimError::Write { path: self.path.clone(), source })
-    }
-    fn finish(mut self) -> Result<(), SimError> {
-        use std::io::Write;
-        self.file.flush().map_err(|source| SimError::Write { path: self.path, source })
-    }
 }
 
 /// Why a job could not start.

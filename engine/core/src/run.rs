@@ -444,7 +444,7 @@ pub fn run_loaded(
         substeps: report.substeps,
         messages_emitted: report.messages,
         kafka: sink.describe(),
-        threads: opts.threads,
+        threads: report.threads,
         wall_seconds: wall.elapsed().as_secs_f64(),
         sim_seconds: sim,
         generation_seconds: report.generation_time.as_secs_f64(),

@@ -217,6 +217,8 @@ pub struct RunReport {
     pub records_spilled: u64,
     /// The most memory records ahead of their turn held at once.
     pub records_held_peak: usize,
+    /// Worker threads the run started: `RunOptions::threads`, but never more than its jobs.
+    pub threads: usize,
 }
 
 /// What job threads send the writer thread.
@@ -278,8 +280,9 @@ pub fn run(
     let position: std::collections::HashMap<usize, usize> =
         jobs.iter().enumerate().map(|(p, j)| (j.index, p)).collect();
     // No more threads than jobs: a thread without a job only costs its start.
+    let threads = opts.threads.clamp(1, MAX_THREADS).min(jobs.len().max(1));
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.clamp(1, MAX_THREADS).min(jobs.len().max(1)))
+        .num_threads(threads)
         .thread_name(|i| format!("job-worker-{i}"))
         .build()
         .map_err(|e| SimError::Threads(e.to_string()))?;
@@ -287,7 +290,7 @@ pub fn run(
         p.start(jobs.len() as u64 * model.timesteps);
     }
     let start = Instant::now();
-    let mut report = RunReport { jobs: jobs.len(), ..Default::default() };
+    let mut report = RunReport { jobs: jobs.len(), threads, ..Default::default() };
     let (tx, rx) = mpsc::channel::<ToWriter>();
     let keep_records = !writers.is_empty();
     let messages = match &opts.messages_file {

@@ -483,6 +483,12 @@ fn numbers_past_what_the_engine_can_hold_are_refused_up_front() {
         assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(want), "{flags:?}: {}", stderr(&o));
     }
+    // The most threads a run may ask for, on one job: one thread starts, and the summary says so.
+    let out = dir.path().join("out");
+    let o = engine(&["run", p, "--kafka", "none", "--threads", "1024", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value = serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
+    assert_eq!((s["jobs"].as_u64(), s["threads"].as_u64()), (Some(1), Some(1)), "{s}");
 }
 
 /// `engine bench --vary` is held to the scenario's limits, and its matrix to a size, before any

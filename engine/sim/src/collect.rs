@@ -25,6 +25,13 @@ pub(crate) struct WriterLink<'a> {
     pub(crate) records: bool,
 }
 
+impl WriterLink<'_> {
+    fn send(&self, batch: crate::Batch) {
+        // The writer thread ends after the job threads: it is there to receive.
+        let _ = self.tx.send(crate::ToWriter::Batch(self.pos, batch));
+    }
+}
+
 /// `messages.jsonl` lines of the messages a job sent, not yet handed to the writer thread.
 pub(crate) struct MessageLines<'a> {
     pub(crate) topics: &'a [distroduce_model::TopicPlan],
@@ -85,9 +92,7 @@ impl Collect<'_> {
                     .map_err(|e| e.to_string())?;
             }
             if let Some(w) = self.to_writer.filter(|_| ml.lines.len() >= RECORD_BATCH_BYTES) {
-                let lines = crate::Batch::MessageLines(std::mem::take(&mut ml.lines));
-                // The writer thread ends after the job threads: it is there to receive.
-                let _ = w.tx.send(crate::ToWriter::Batch(w.pos, lines));
+                w.send(crate::Batch::MessageLines(std::mem::take(&mut ml.lines)));
             }
         }
         Ok(())
@@ -140,9 +145,7 @@ impl JobSink for Collect<'_> {
         if let Some(w) = self.to_writer.filter(|w| w.records) {
             self.records.push(&r);
             if self.records.value_bytes() >= RECORD_BATCH_BYTES {
-                // The writer thread ends after the job threads: it is there to receive.
-                let records = crate::Batch::Records(std::mem::take(&mut self.records));
-                let _ = w.tx.send(crate::ToWriter::Batch(w.pos, records));
+                w.send(crate::Batch::Records(std::mem::take(&mut self.records)));
             }
         }
         Ok(())

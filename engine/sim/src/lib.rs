@@ -318,6 +318,7 @@ pub fn run(
             in_order.receive(msg, &mut report);
         }
     });
+    (report.records_spilled, report.records_held_peak) = in_order.held();
     report.sim_time = start.elapsed();
     if let Some(source) = in_order.spill_error {
         return Err(SimError::Spill { dir: opts.spill_dir.clone(), source });

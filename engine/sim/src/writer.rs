@@ -103,7 +103,11 @@ impl<'a, 'w> InOrder<'a, 'w> {
             }
             self.add(r, report);
         }
-        (report.records_spilled, report.records_held_peak) = (self.early.spilled, self.early.peak);
+    }
+
+    /// Bytes that waited on disk, and the most memory held at once, over the run.
+    pub(crate) fn held(&self) -> (u64, usize) {
+        (self.early.spilled, self.early.peak)
     }
 
     /// A finished job's figures, in job order.

@@ -329,12 +329,19 @@ fn sync_fused_rng(c: &mut Caller<'_, StoreData>) {
 /// In a call running many timesteps, move `now_ns` and the emit and log limits (counted per
 /// timestep in the in-guest loop) to the timestep the cursor names, if it moved on.
 fn sync_fused_timestep(c: &mut Caller<'_, StoreData>) {
+    let Some(FusedSync { memory, batch: Some(_), .. }) = c.data().fused else { return };
+    let (data, d) = memory.data_and_store_mut(c);
+    timestep_from_cursor(data, d);
+}
+
+/// [`sync_fused_timestep`] with the loop's memory already at hand (`data`): `emit`, called once
+/// per message, reads the cursor and the payload through one lookup of the memory.
+fn timestep_from_cursor(data: &[u8], d: &mut StoreData) {
     use distroduce_abi::fused::{clock_at, cursor};
-    let Some(FusedSync { memory, cursor: at, batch: Some((seen, clock)), .. }) = c.data().fused else { return };
-    let Some(b) = memory.data(&*c).get(at + cursor::TIMESTEP..at + cursor::TIMESTEP + 8) else { return };
+    let Some(FusedSync { cursor: at, batch: Some((seen, clock)), .. }) = d.fused else { return };
+    let Some(b) = data.get(at + cursor::TIMESTEP..at + cursor::TIMESTEP + 8) else { return };
     let t = u64::from_le_bytes(b.try_into().expect("8 bytes"));
     if t != seen {
-        let d = c.data_mut();
         d.host.now_ns = clock_at(clock.0, clock.1, t);
         d.host.emitted.timestep = t;
         d.host.emit_bytes = 0;
@@ -572,16 +579,20 @@ pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         IMPORT_MODULE,
         import::EMIT,
         |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| -> wasmtime::Result<()> {
-            sync_fused_timestep(&mut c);
-            let mem = match c.data().calling_memory {
-                Some(m) => Some(m),
-                None => c.get_export(export::MEMORY).and_then(|e| e.into_memory()),
+            // In a batch of the in-guest loop the caller is the loop's own instance, whose memory
+            // also holds the cursor: one lookup of it serves both reads.
+            let mem = match c.data() {
+                StoreData { fused: Some(FusedSync { memory, batch: Some(_), .. }), .. } => Some(*memory),
+                StoreData { calling_memory: Some(m), .. } => Some(*m),
+                _ => c.get_export(export::MEMORY).and_then(|e| e.into_memory()),
             };
             let Some(mem) = mem else {
+                sync_fused_timestep(&mut c);
                 c.data_mut().host.fail("emit: the plugin exports no memory");
                 return Ok(());
             };
             let (data, store) = mem.data_and_store_mut(&mut c);
+            timestep_from_cursor(data, store);
             let range = ptr as u32 as usize..(ptr as u32 as usize).saturating_add(len as u32 as usize);
             match data.get(range) {
                 Some(b) => store.host.emit(b)?,

@@ -110,24 +110,24 @@ fn a_killed_run_leaves_whole_lines_and_a_summary_saying_it_did_not_complete() {
     assert!(out.join("records.parquet.spill").is_file());
 }
 
-/// `clock.realtime` with a long step: between timesteps the job waits for the wall clock. Ctrl-C
-/// ends that wait at once (it used to sleep the whole step, an hour here, before stopping).
-#[test]
-fn ctrl_c_ends_a_real_time_wait_between_timesteps() {
+/// Chat (`--runs 1 --timesteps 3`) with `edit` applied to its scenario, interrupted with Ctrl-C
+/// 3 s after the start, when a test's wait has begun. Asserts that the engine stopped within 30 s
+/// of the signal with exit 130 and an interrupted summary; returns the output directory's
+/// `summary.json` and records.
+fn ctrl_c_during_a_wait(edit: impl Fn(String) -> String, kafka: &[&str]) -> (serde_json::Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let y = read(&repo().join("scenarios/chat.yaml"))
-        .replace("{crate: ../plugins/chat}", &format!("{{wasm: {}}}", plugin("chat_plugin")))
-        .replace("step: 0s}", "step: 1h, realtime: true}");
-    let p = scenario(dir.path(), &y);
+        .replace("{crate: ../plugins/chat}", &format!("{{wasm: {}}}", plugin("chat_plugin")));
+    let p = scenario(dir.path(), &edit(y));
     let out = dir.path().join("out");
     let mut child = Command::new(env!("CARGO_BIN_EXE_engine"))
-        .args(["run", p.to_str().unwrap(), "--kafka", "none", "--runs", "1", "--timesteps", "3"])
+        .args(["run", p.to_str().unwrap(), "--runs", "1", "--timesteps", "3"])
+        .args(kafka)
         .args(["--out", out.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Timestep 1 runs at once; then the job waits an hour for timestep 2.
     std::thread::sleep(Duration::from_secs(3));
     let sent = Instant::now();
     assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
@@ -137,8 +137,18 @@ fn ctrl_c_ends_a_real_time_wait_between_timesteps() {
     assert!(sent.elapsed() < Duration::from_secs(30), "took {:?} to stop", sent.elapsed());
     let summary: serde_json::Value = serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
     assert_eq!(summary["interrupted"], true, "{summary}");
+    (summary, read(&out.join("records.jsonl")))
+}
+
+/// `clock.realtime` with a long step: between timesteps the job waits for the wall clock. Ctrl-C
+/// ends that wait at once (it used to sleep the whole step, an hour here, before stopping).
+#[test]
+fn ctrl_c_ends_a_real_time_wait_between_timesteps() {
+    // Timestep 1 runs at once; then the job waits an hour for timestep 2.
+    let (_, records) =
+        ctrl_c_during_a_wait(|y| y.replace("step: 0s}", "step: 1h, realtime: true}"), &["--kafka", "none"]);
     // The initial record and timestep 1's four blocks were written before the wait.
-    assert_eq!(read(&out.join("records.jsonl")).lines().count(), 5);
+    assert_eq!(records.lines().count(), 5);
 }
 
 /// `kafka.rate` far below one message per second: each message waits for its due time. Ctrl-C
@@ -146,30 +156,15 @@ fn ctrl_c_ends_a_real_time_wait_between_timesteps() {
 /// under way still sends its messages, so everything generated is delivered.
 #[test]
 fn ctrl_c_ends_a_paced_wait_for_the_next_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let y = read(&repo().join("scenarios/chat.yaml"))
-        .replace("{crate: ../plugins/chat}", &format!("{{wasm: {}}}", plugin("chat_plugin")))
-        .replace("kafka:\n  topics:", "kafka:\n  rate: 0.01\n  topics:");
-    assert!(y.contains("rate: 0.01"), "scenarios/chat.yaml no longer has the kafka block this test extends");
-    let p = scenario(dir.path(), &y);
-    let out = dir.path().join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_engine"))
-        .args(["run", p.to_str().unwrap(), "--runs", "1", "--timesteps", "3"])
-        .args(["--out", out.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The first message goes at once; the second is due 100 s later.
-    std::thread::sleep(Duration::from_secs(3));
-    let sent = Instant::now();
-    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
-    let status = wait_or_kill_group(&mut child, Duration::from_secs(60)).expect("the engine stops within 60 s");
-    let err = String::from_utf8_lossy(&child.wait_with_output().unwrap().stderr).into_owned();
-    assert_eq!(status.code(), Some(130), "{err}");
-    assert!(sent.elapsed() < Duration::from_secs(30), "took {:?} to stop", sent.elapsed());
-    let summary: serde_json::Value = serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
-    assert_eq!(summary["interrupted"], true, "{summary}");
+    // The first message goes at once; the second is due 100 s later (embedded Kafka).
+    let (summary, _) = ctrl_c_during_a_wait(
+        |y| {
+            let y = y.replace("kafka:\n  topics:", "kafka:\n  rate: 0.01\n  topics:");
+            assert!(y.contains("rate: 0.01"), "scenarios/chat.yaml no longer has the kafka block this test extends");
+            y
+        },
+        &[],
+    );
     // Timestep 1 was under way: its four blocks' messages all went out and were acknowledged.
     let d = &summary["delivery"];
     assert!(d["produced"].as_u64().unwrap() >= 4, "{summary}");

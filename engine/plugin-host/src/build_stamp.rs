@@ -12,8 +12,10 @@
 //! mtime check does (a file edited while the build ran is newer than its start, so it rebuilds).
 //!
 //! What it does not see, and cargo would: a new toolchain installed under the same name (`rustup
-//! update`). The module is then one compiled by the previous compiler, still valid; touch the
-//! crate's `Cargo.toml` to rebuild. Any doubt (no stamp, an unreadable input) means running cargo.
+//! update`; the module is then one compiled by the previous compiler, still valid), and what a
+//! plugin's own build script watches beyond its sources (`rerun-if-env-changed` of other
+//! variables). Touch the crate's `Cargo.toml` to rebuild. Any doubt (no stamp, an unreadable
+//! input) means running cargo.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

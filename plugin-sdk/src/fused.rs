@@ -254,7 +254,8 @@ pub struct Loop {
 }
 
 /// Counts `emit`s so that the engine can tell which call sent which message.
-pub(crate) struct Counting<'h> {
+#[doc(hidden)]
+pub struct Counting<'h> {
     pub(crate) inner: &'h mut dyn Host,
     pub(crate) emits: u32,
 }

@@ -10,6 +10,7 @@
 //! the ones serde would decode from the MessagePack the host loop sends.
 
 use crate::__private::EncodeOutput;
+use crate::fused::Counting;
 use crate::input::FusedCtx;
 use crate::native::Host;
 use std::any::{Any, TypeId};
@@ -130,6 +131,43 @@ pub unsafe trait TypedPolicy<S> {
     fn output_type(&self) -> TypeId;
     /// Typed aggregation of this policy's output type, if it has one (`#[distroduce_sdk::signals]`).
     fn aggregation(&self) -> Option<crate::typed_signals::Fold>;
+    /// The concrete type of this use (one per function), if uses of it may be called as a run
+    /// ([`TypedPolicy::call_run`]); `None`: one at a time.
+    fn call_type(&self) -> Option<TypeId> {
+        None
+    }
+    /// Call this use, then each of `rest` in order, as the loop calls one policy: before each
+    /// call its position goes into `cx.ctx.pos` and `cursor_pos` (blame after a trap), after it
+    /// a call that emitted leaves its mark `(position, emits so far)`. On a failed call: the
+    /// host is told (`Host::fail`), the rest is not called, `false`. One dynamic call for the
+    /// run instead of one per use; nothing else changes.
+    ///
+    /// # Safety
+    /// Each of `rest` points at a live value of this use's concrete type ([`TypedPolicy::call_type`]
+    /// is `Some` and equal for all), none at `self` or at another of them, and nothing else
+    /// borrows them; `pos` holds `1 + rest.len()` positions.
+    unsafe fn call_run(
+        &mut self,
+        rest: &[*mut ()],
+        pos: &[u32],
+        cx: &mut TypedCall<'_, S>,
+        cursor_pos: &mut u32,
+        host: &mut Counting<'_>,
+        marks: &mut Vec<(u32, u32)>,
+    ) -> bool {
+        debug_assert!(rest.is_empty(), "uses without a call type run one at a time");
+        *cursor_pos = pos[0];
+        cx.ctx.pos = pos[0];
+        let before = host.emits;
+        if let Err(m) = self.call(cx, host) {
+            host.fail(&m);
+            return false;
+        }
+        if host.emits != before {
+            marks.push((pos[0], host.emits));
+        }
+        true
+    }
 }
 
 /// One use of a state update: called on the pre-block state, its value held until the block ends.
@@ -175,7 +213,7 @@ pub struct PolicyCall<T, F> {
 unsafe impl<S, T, F> TypedPolicy<S> for PolicyCall<T, F>
 where
     T: EncodeOutput + 'static,
-    F: FnMut(&TypedCall<'_, S>, &mut dyn Host) -> Result<T, String>,
+    F: FnMut(&TypedCall<'_, S>, &mut dyn Host) -> Result<T, String> + 'static,
 {
     fn call(&mut self, cx: &TypedCall<'_, S>, host: &mut dyn Host) -> Result<(), String> {
         self.out = Some((self.f)(cx, host)?);
@@ -192,6 +230,45 @@ where
     }
     fn aggregation(&self) -> Option<crate::typed_signals::Fold> {
         self.fold
+    }
+    fn call_type(&self) -> Option<TypeId> {
+        Some(TypeId::of::<Self>())
+    }
+    unsafe fn call_run(
+        &mut self,
+        rest: &[*mut ()],
+        pos: &[u32],
+        cx: &mut TypedCall<'_, S>,
+        cursor_pos: &mut u32,
+        host: &mut Counting<'_>,
+        marks: &mut Vec<(u32, u32)>,
+    ) -> bool {
+        let mut one = |p: &mut Self, pos: u32| {
+            *cursor_pos = pos;
+            cx.ctx.pos = pos;
+            let before = host.emits;
+            match (p.f)(cx, host) {
+                Ok(v) => p.out = Some(v),
+                Err(m) => {
+                    host.fail(&m);
+                    return false;
+                }
+            }
+            if host.emits != before {
+                marks.push((pos, host.emits));
+            }
+            true
+        };
+        if !one(self, pos[0]) {
+            return false;
+        }
+        for (&p, &pos) in rest.iter().zip(&pos[1..]) {
+            // SAFETY: the caller guarantees a live, unaliased `Self` (same `call_type`).
+            if !one(unsafe { &mut *(p as *mut Self) }, pos) {
+                return false;
+            }
+        }
+        true
     }
 }
 

@@ -21,7 +21,7 @@ use crate::typed_signals::Fold;
 use distroduce_abi::fused::status;
 use distroduce_values::aggregate::{AggError, AggOp, AggScratch, Aggregator};
 use distroduce_values::check_one;
-use std::any::Any;
+use std::any::{Any, TypeId};
 
 /// The empty signals map a policy's call carries.
 const NO_SIGNALS: &[u8] = &[0x80];
@@ -57,6 +57,38 @@ struct Block<S> {
     fold: Option<TypedAgg>,
     /// Only identity policies (or none): the aggregate is the same every timestep, computed once.
     constant: Option<Vec<u8>>,
+    /// With typed aggregation: the policies as runs of uses of one function, each called
+    /// through one dynamic call ([`TypedPolicy::call_run`]).
+    runs: Vec<Run>,
+}
+
+/// Uses of one function next to each other in a block's policy order.
+struct Run {
+    /// The first one's index in the block's policies.
+    first: usize,
+    /// The others (boxed: their addresses are fixed while the block lives).
+    rest: Vec<*mut ()>,
+    /// Every use's position, the first's first.
+    pos: Vec<u32>,
+}
+
+/// The runs of `policies` (typed aggregation: no identity policies).
+fn runs<S>(policies: &mut [Option<Policy<S>>]) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    let mut last: Option<TypeId> = None;
+    for (i, p) in policies.iter_mut().enumerate() {
+        let Some(p) = p else { continue };
+        let ty = p.f.call_type();
+        match runs.last_mut() {
+            Some(run) if ty.is_some() && ty == last => {
+                run.rest.push(p.f.as_mut() as *mut dyn TypedPolicy<S> as *mut ());
+                run.pos.push(p.pos);
+            }
+            _ => runs.push(Run { first: i, rest: Vec::new(), pos: vec![p.pos] }),
+        }
+        last = ty;
+    }
+    runs
 }
 
 /// A job's typed state and program, kept in the guest between timesteps.
@@ -148,7 +180,8 @@ impl<S: TypedState> TypedLoop<S> {
             }
             let fold = typed_fold(&policies, &updates).map(|fold| TypedAgg::new(fold, &p_agg, &policies));
             max_policies = max_policies.max(policies.len());
-            blocks.push(Block { policies, updates, fold, constant: None });
+            let runs = if fold.is_some() { runs(&mut policies) } else { Vec::new() };
+            blocks.push(Block { policies, updates, fold, constant: None, runs });
         }
         // Identity-only blocks: aggregate once (it cannot fail: `{identity: 0}` values add up).
         let aggregator = p_agg;
@@ -199,40 +232,57 @@ impl<S: TypedState> TypedLoop<S> {
             // Policies, on the pre-block state.
             let mut typed_signals: Option<SignalsRef> = None;
             let nb = block.policies.len();
-            for i in 0..nb {
-                let Some(p) = &mut block.policies[i] else {
-                    if block.constant.is_none() {
-                        self.outputs[i].clear();
-                        self.outputs[i].extend_from_slice(IDENTITY_SIGNAL);
-                    }
-                    continue;
-                };
+            // Typed aggregation: run by run, on one context.
+            if !block.runs.is_empty() {
                 self.cursor.substep = k;
-                self.cursor.pos = p.pos;
-                let cx = TypedCall {
-                    state: &self.state,
-                    ctx: FusedCtx { pos: p.pos, ..ctx },
-                    signals: NO_SIGNALS,
-                    typed_signals: None,
-                };
-                let before = host.emits;
-                if let Err(m) = p.f.call(&cx, &mut host) {
-                    host.fail(&m);
-                    return stop(&mut self.cursor, &self.msg, &self.out, status::CALL_FAILED);
+                let mut cx = TypedCall { state: &self.state, ctx, signals: NO_SIGNALS, typed_signals: None };
+                for run in &block.runs {
+                    let Some(p) = &mut block.policies[run.first] else { continue };
+                    // SAFETY: `rest` holds the other uses of the run, boxed in this block, of
+                    // one `call_type` (see `runs`), each once; `pos` has one per use.
+                    let ok = unsafe {
+                        p.f.call_run(&run.rest, &run.pos, &mut cx, &mut self.cursor.pos, &mut host, &mut self.marks)
+                    };
+                    if !ok {
+                        return stop(&mut self.cursor, &self.msg, &self.out, status::CALL_FAILED);
+                    }
                 }
-                if host.emits != before {
-                    self.marks.push((p.pos, host.emits));
-                }
-                if block.fold.is_none() {
-                    let out = &mut self.outputs[i];
-                    out.clear();
-                    if let Err(m) = p.f.encode(out) {
+            } else {
+                for i in 0..nb {
+                    let Some(p) = &mut block.policies[i] else {
+                        if block.constant.is_none() {
+                            self.outputs[i].clear();
+                            self.outputs[i].extend_from_slice(IDENTITY_SIGNAL);
+                        }
+                        continue;
+                    };
+                    self.cursor.substep = k;
+                    self.cursor.pos = p.pos;
+                    let cx = TypedCall {
+                        state: &self.state,
+                        ctx: FusedCtx { pos: p.pos, ..ctx },
+                        signals: NO_SIGNALS,
+                        typed_signals: None,
+                    };
+                    let before = host.emits;
+                    if let Err(m) = p.f.call(&cx, &mut host) {
                         host.fail(&m);
                         return stop(&mut self.cursor, &self.msg, &self.out, status::CALL_FAILED);
                     }
-                    if let Err(e) = check_one(out) {
-                        self.msg = e.to_string();
-                        return stop(&mut self.cursor, &self.msg, &self.out, status::BAD_OUTPUT);
+                    if host.emits != before {
+                        self.marks.push((p.pos, host.emits));
+                    }
+                    if block.fold.is_none() {
+                        let out = &mut self.outputs[i];
+                        out.clear();
+                        if let Err(m) = p.f.encode(out) {
+                            host.fail(&m);
+                            return stop(&mut self.cursor, &self.msg, &self.out, status::CALL_FAILED);
+                        }
+                        if let Err(e) = check_one(out) {
+                            self.msg = e.to_string();
+                            return stop(&mut self.cursor, &self.msg, &self.out, status::BAD_OUTPUT);
+                        }
                     }
                 }
             }

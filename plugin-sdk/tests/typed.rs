@@ -46,6 +46,15 @@ fn p_big() -> Sig {
     Sig { dx: i64::MAX, dy: 0.0 }
 }
 
+/// Fails once `x` reaches `args`.
+#[policy]
+fn p_upto(state: &State, args: Option<i64>) -> Result<Sig, String> {
+    match args {
+        Some(limit) if state.x >= limit => Err(format!("x reached {limit}")),
+        _ => Ok(Sig { dx: 1, dy: 0.0 }),
+    }
+}
+
 #[state_update]
 fn u_x(state: &State, signals: &Sig) -> i64 {
     state.x + signals.dx
@@ -79,7 +88,7 @@ fn u_other(state: &State) -> f64 {
     state.x as f64
 }
 
-distroduce_sdk::native_table!(state = State; p_rand, p_emit, p_map, p_big, u_x, u_y, u_x_map, u_n, u_other, u_ident);
+distroduce_sdk::native_table!(state = State; p_rand, p_emit, p_map, p_big, u_x, u_y, u_x_map, u_n, u_other, u_ident, p_upto);
 
 fn enc(v: &Value) -> Value {
     Value::Bin(rmp_serde::to_vec_named(v).unwrap())
@@ -118,7 +127,7 @@ fn program_with(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>, values: Optio
 
 /// [`program`] with these keys added.
 fn program_keys(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>, keys: Vec<(&str, Value)>) -> Vec<u8> {
-    let fns = ["p_rand", "p_emit", "p_map", "p_big", "u_x", "u_y", "u_x_map", "u_n", "u_other", "u_ident"];
+    let fns = ["p_rand", "p_emit", "p_map", "p_big", "u_x", "u_y", "u_x_map", "u_n", "u_other", "u_ident", "p_upto"];
     let reads = |_| m(vec![("state", Value::Nil), ("bookkeeping", Value::Bool(true)), ("signals", Value::Nil)]);
     let blocks =
         blocks.into_iter().map(|(p, u)| m(vec![("policies", Value::List(p)), ("updates", Value::List(u))])).collect();
@@ -219,6 +228,29 @@ fn a_failing_update_is_blamed_alike() {
     let lines = same_in_both(&program(4, blocks), 10);
     let last = lines.last().unwrap();
     assert!(last.starts_with("t=5 status=1 substep=2 pos=2147483648 done=1"), "{last}");
+}
+
+/// Uses of one function next to each other run through one call (`TypedPolicy::call_run`):
+/// each use still draws its own random stream, leaves its own message mark, and a failure names
+/// the use that failed.
+#[test]
+fn runs_of_one_function_keep_each_uses_stream_marks_and_blame() {
+    let policies = vec![
+        call(0, 0, None),
+        call(0, 1, None),
+        call(1, 2, None),
+        call(1, 3, None),
+        call(10, 4, Some(1000)),
+        call(10, 5, Some(40)),
+        call(0, 6, None),
+    ];
+    let program = program(1000, vec![(policies, vec![update(0, 4, 0)])]);
+    let typed = TypedLoop::<State>::load(&program, &typed_functions()).unwrap();
+    assert_eq!(typed.typed_aggregation(), [true]);
+    let lines = same_in_both(&program, 50);
+    assert!(lines.len() > 2 && lines[..lines.len() - 1].iter().all(|l| l.contains("status=0")), "{lines:?}");
+    let last = lines.last().unwrap();
+    assert!(last.contains("status=1 substep=1 pos=5 done=0"), "{last}");
 }
 
 #[test]

@@ -137,6 +137,12 @@ pub trait MessageSink: Send + Sync {
     fn boundary(&self, _job: &JobId, _at: Boundary) -> Result<(), String> {
         Ok(())
     }
+    /// Whether this sink reads [`MessageSink::boundary`] (it groups messages). A sink that says
+    /// `false` is not told of boundaries: the simulation skips the calls (one per block and
+    /// timestep otherwise).
+    fn reads_boundaries(&self) -> bool {
+        true
+    }
     /// `job` ended: `commit` if it completed (or was interrupted after a complete timestep), else
     /// it failed and what it sent since its last boundary must be discarded.
     fn job_ended(&self, _job: &JobId, _commit: bool) -> Result<(), String> {

@@ -1,6 +1,8 @@
 //! Plugins declared as `crate:` are built by the engine with cargo, so that `engine run` on a fresh
-//! checkout needs no separate build step. Cargo's own freshness check makes repeat runs cheap.
+//! checkout needs no separate build step. A repeat run whose build inputs are unchanged does not
+//! run cargo at all ([`super::build_stamp`]).
 
+use super::build_stamp;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,7 +12,14 @@ use std::process::Command;
 /// from inside `cargo test` never waits on the test's own build lock).
 pub fn build_crate(dir: &Path) -> Result<PathBuf, String> {
     let manifest = dir.join("Cargo.toml");
-    let target_dir = workspace_root(dir).join("target").join("wasm");
+    let workspace = workspace_root(dir);
+    let target_dir = workspace.join("target").join("wasm");
+    let stamp = build_stamp::path(&target_dir, &manifest);
+    if let Some(wasm) = build_stamp::fresh(&stamp) {
+        tracing::debug!("{} is up to date with its sources; cargo not run", wasm.display());
+        return Ok(wasm);
+    }
+    let started = build_stamp::now_ns();
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args([
             "build",
@@ -43,7 +52,10 @@ pub fn build_crate(dir: &Path) -> Result<PathBuf, String> {
         .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
         .filter_map(|f| f.as_str().map(PathBuf::from))
         .rfind(|p| p.extension().is_some_and(|e| e == "wasm"));
-    wasm.ok_or_else(|| format!("cargo built {} but produced no .wasm; is it a `cdylib` crate?", dir.display()))
+    let wasm =
+        wasm.ok_or_else(|| format!("cargo built {} but produced no .wasm; is it a `cdylib` crate?", dir.display()))?;
+    build_stamp::record(&stamp, &manifest, &workspace, &wasm, started);
+    Ok(wasm)
 }
 
 fn same_file(a: Option<&str>, b: &Path) -> bool {

@@ -10,6 +10,7 @@
 //!   contract. It exists to measure what the WASM boundary costs.
 
 pub mod build;
+mod build_stamp;
 pub mod cache;
 pub mod component;
 pub mod describe;

@@ -9,7 +9,7 @@ use distroduce_model::expect::compute::JobGroups;
 use distroduce_model::message::{ns_to_ms, MsgMeta, OutMessage};
 use distroduce_model::output::{Boundary, MessageSink};
 use distroduce_model::record::{PackedRecords, Record};
-use distroduce_model::JobId;
+use distroduce_model::{Clock, JobId};
 use std::time::{Duration, Instant};
 
 /// How many bytes of values a job holds before it hands them to the writer thread.
@@ -60,6 +60,8 @@ pub(crate) struct Collect<'a> {
     /// With a messages file (`--write-messages`).
     pub(crate) message_lines: Option<MessageLines<'a>>,
     pub(crate) sink: &'a dyn MessageSink,
+    /// `sink.reads_boundaries()`, read once: else no boundary is passed on.
+    pub(crate) boundaries: bool,
     pub(crate) sent: u64,
     /// Time spent handing messages to the producer (including back-pressure waits).
     pub(crate) publish_time: Duration,
@@ -138,7 +140,7 @@ impl JobSink for Collect<'_> {
             self.sent += 1;
         }
         // A block's messages and its record are out: the block is done.
-        if r.timestep > 0 {
+        if r.timestep > 0 && self.boundaries {
             self.sink.boundary(&self.job, Boundary::Block { timestep: r.timestep, substep: r.substep })?;
         }
         self.n_records += 1;
@@ -185,10 +187,41 @@ impl JobSink for Collect<'_> {
             d.timestep_done(now_ns, &mut due);
         }
         self.send_all(&due).map_err(FailKind::Sink)?;
-        self.sink.boundary(&self.job, Boundary::Timestep { timestep: t }).map_err(FailKind::Sink)?;
+        if self.boundaries {
+            self.sink.boundary(&self.job, Boundary::Timestep { timestep: t }).map_err(FailKind::Sink)?;
+        }
         if self.cancelled() {
             return Err(FailKind::Interrupted);
         }
         Ok(())
+    }
+    fn quiet_blocks(&mut self, t: u64, k: u32, n: u32) -> Result<(), String> {
+        // Without values there is no records route and no record writer (`wants_values`):
+        // a quiet block's record is a count and, for a sink that groups messages, a boundary.
+        debug_assert!(!self.wants_values(), "quiet blocks carry no values");
+        if self.boundaries {
+            for k in k..k + n {
+                self.sink.boundary(&self.job, Boundary::Block { timestep: t, substep: k })?;
+            }
+        }
+        self.n_records += n as u64;
+        Ok(())
+    }
+    fn quiet_timesteps(&mut self, t: u64, n: u64, blocks: u32, clock: &Clock) -> Result<(), (u64, u32, FailKind)> {
+        // Boundaries and the disorder stage's clock go timestep by timestep.
+        if self.boundaries || self.disorder.is_some() {
+            return crate::job::quiet_timesteps_one_by_one(self, t, n, blocks, clock);
+        }
+        // Else a timestep's end only reports progress and reads the cancel flag: once for all.
+        if n == 0 {
+            return Ok(());
+        }
+        let last = t + n - 1;
+        self.n_records += n * blocks as u64;
+        if let Some(p) = self.progress {
+            // The last one's `timestep_done` advances one more.
+            p.advance(n - 1);
+        }
+        self.timestep_done(last, clock.at(last)).map_err(|e| (last, blocks, e))
     }
 }

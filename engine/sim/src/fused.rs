@@ -254,6 +254,9 @@ struct Taker<'a, 'c> {
     values: bool,
     /// Per block and update, whether a value of it was checked in this job.
     checked: Vec<Vec<bool>>,
+    /// Per block, whether every update of it had a value checked in this job (a quiet block's
+    /// condition, ABI.md §10).
+    ready: Vec<bool>,
     state: Vec<Val>,
     emits: Emits,
     substeps: u64,
@@ -274,20 +277,28 @@ impl Taker<'_, '_> {
         let (r, emitted, taken, quiet) = (&mut batch.r, &mut *batch.emitted, &mut batch.taken, &mut batch.quiet);
         // Marks count the messages of their timestep.
         let base = *taken;
-        for bi in 0..blocks as usize {
+        let mut bi = 0;
+        while bi < blocks as usize {
             let k = bi as u32 + 1;
             let plan = &model.blocks[bi];
             let bad = |e: String, backend: &mut dyn JobBackend| {
                 fail_at(t, k, loop_name(model, plugin), FailKind::Call(CallFailure::BadOutput(e)), backend)
             };
-            match quiet_block(quiet, r, self.values, &self.checked[bi]) {
+            match quiet_block(quiet, r, self.values, self.ready[bi]) {
                 Ok(false) => {}
-                // Nothing emitted, no value read: the block's record only.
+                // Nothing emitted, no value read: the block's record only, and so for the run's
+                // next blocks of this timestep that may be quiet (the first that may not is
+                // read next, and fails there).
                 Ok(true) => {
+                    let mut n = 1;
+                    while bi + n < blocks as usize && *quiet > 0 && self.ready[bi + n] {
+                        *quiet -= 1;
+                        n += 1;
+                    }
                     let job = self.job;
-                    sink.record(Record { substep: k, timestep: t, vals: Vec::new() })
-                        .map_err(|e| sink_failure(job, t, k, FailKind::Sink(e)))?;
-                    self.substeps += 1;
+                    sink.quiet_blocks(t, k, n as u32).map_err(|e| sink_failure(job, t, k, FailKind::Sink(e)))?;
+                    self.substeps += n as u64;
+                    bi += n;
                     continue;
                 }
                 Err(e) => return Err(bad(e, backend)),
@@ -324,6 +335,7 @@ impl Taker<'_, '_> {
                     next[*vi] = Val::from(value);
                 }
             }
+            self.ready[bi] = self.checked[bi].iter().all(|&c| c);
             // This block's messages: up to the last mark, each blamed on the call that sent it.
             let end = marks.last().map_or(*taken, |m| base.saturating_add(m.1 as usize));
             if end < *taken || end > emitted.len() {
@@ -349,8 +361,47 @@ impl Taker<'_, '_> {
             sink.record(Record { substep: k, timestep: t, vals })
                 .map_err(|e| sink_failure(job, t, k, FailKind::Sink(e)))?;
             self.substeps += 1;
+            bi += 1;
         }
         Ok(())
+    }
+
+    /// Whole timesteps from `t` (before `stop`, the call's last) that the quiet run at the
+    /// reader covers, each block of them quiet: counted and told to the sink in one call,
+    /// finished (the clock does not run in real time). How many; 0 if the next blocks are not
+    /// such a run (they are then read block by block, which blames whatever is wrong exactly).
+    fn quiet_timesteps(
+        &mut self,
+        t: u64,
+        stop: u64,
+        batch: &mut Batch,
+        sink: &mut dyn JobSink,
+    ) -> Result<u64, Box<JobFailure>> {
+        let nblocks = self.ready.len() as u64;
+        if self.values || nblocks == 0 || self.cx.model.clock.realtime || !self.ready.iter().all(|&r| r) {
+            return Ok(0);
+        }
+        if batch.quiet == 0 {
+            // A run that starts here (the word and a count that is not 0).
+            let r = &mut batch.r;
+            let Some(head) = r.buf.get(r.at..r.at + 8) else { return Ok(0) };
+            let count = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
+            if head[..4] != QUIET_RUN.to_le_bytes() || count == 0 {
+                return Ok(0);
+            }
+            r.at += 8;
+            batch.quiet = count;
+        }
+        let n = (batch.quiet as u64 / nblocks).min(stop - t);
+        if n == 0 {
+            return Ok(0);
+        }
+        batch.quiet -= (n * nblocks) as u32;
+        let job = self.job;
+        sink.quiet_timesteps(t, n, nblocks as u32, &self.cx.model.clock)
+            .map_err(|(t, k, e)| sink_failure(job, t, k, e))?;
+        self.substeps += n * nblocks;
+        Ok(n)
     }
 }
 
@@ -378,6 +429,7 @@ fn run_loaded(
         job,
         values: sink.wants_values(),
         checked: cx.resolved.blocks.iter().map(|b| vec![false; b.updates.len()]).collect(),
+        ready: cx.resolved.blocks.iter().map(|b| b.updates.is_empty()).collect(),
         state,
         emits: Emits::new(job, model.kafka.id_header),
         substeps: 0,
@@ -408,13 +460,21 @@ fn run_loaded(
         std::mem::swap(&mut backend.host().emitted, &mut emitted);
         let mut call = Batch { r: Reader { buf: &out, at: 0 }, emitted: &mut emitted, taken: 0, quiet: 0 };
         let stop = outcome.timestep;
-        for ts in t..=stop {
+        let mut ts = t;
+        loop {
+            // Whole quiet timesteps: one sink call for them all.
+            let quiet = if ts < stop { taker.quiet_timesteps(ts, stop, &mut call, sink)? } else { 0 };
+            if quiet > 0 {
+                ts += quiet;
+                continue;
+            }
             let blocks = if ts < stop { nblocks } else { outcome.blocks_done.min(nblocks) };
             taker.timestep(ts, blocks, &mut call, backend, sink)?;
             if ts == stop {
                 break;
             }
             timestep_done(model, ts, sink, job_start).map_err(|e| sink_failure(ts, nblocks, e))?;
+            ts += 1;
         }
         let quiet_left = call.quiet;
         let bytes = out.len() + emitted.bytes();
@@ -492,8 +552,8 @@ impl Marks<'_> {
 /// Whether the next block of a call's records is one of a quiet run (ABI.md §10: a word
 /// `QUIET_RUN` and a count of blocks that emitted nothing and left out every value); `quiet` is
 /// what is left of the run being read. Only with no values read, and each of the block's
-/// updates must have had a value checked in this job.
-fn quiet_block(quiet: &mut u32, r: &mut Reader, values: bool, checked: &[bool]) -> Result<bool, String> {
+/// updates must have had a value checked in this job (`ready`).
+fn quiet_block(quiet: &mut u32, r: &mut Reader, values: bool, ready: bool) -> Result<bool, String> {
     if *quiet == 0 {
         if r.buf.get(r.at..r.at + 4) != Some(&QUIET_RUN.to_le_bytes()[..]) {
             return Ok(false);
@@ -504,7 +564,7 @@ fn quiet_block(quiet: &mut u32, r: &mut Reader, values: bool, checked: &[bool]) 
             return Err("the loop wrote an empty quiet run".into());
         }
     }
-    if values || !checked.iter().all(|&c| c) {
+    if values || !ready {
         return Err("the loop left out a value the engine reads".into());
     }
     *quiet -= 1;

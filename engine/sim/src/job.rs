@@ -19,7 +19,7 @@ use distroduce_model::types::Semantics;
 use distroduce_model::types::{admits, type_label};
 use distroduce_model::value::aggregate::AggScratch;
 use distroduce_model::value::{check_one, kind, write_array_len, write_map_len, write_str, Val};
-use distroduce_model::{HistoryMode, JobId, Model, PolicyStep};
+use distroduce_model::{Clock, HistoryMode, JobId, Model, PolicyStep};
 use distroduce_plugin_host::host::Emitted;
 use distroduce_plugin_host::{CallFailure, CallSetup, JobBackend, Resolved, Slot};
 
@@ -48,6 +48,33 @@ pub trait JobSink {
     fn cancelled(&self) -> bool {
         false
     }
+    /// Blocks `k .. k + n` of timestep `t` succeeded, emitted nothing and their records carry no
+    /// values (a quiet run, ABI.md §10; only when [`JobSink::wants_values`] is false): as `n`
+    /// [`JobSink::record`]s with empty `vals`, in one call.
+    fn quiet_blocks(&mut self, t: u64, k: u32, n: u32) -> Result<(), String> {
+        (k..k + n).try_for_each(|k| self.record(Record { substep: k, timestep: t, vals: Vec::new() }))
+    }
+    /// Timesteps `t .. t + n` succeeded, each of `blocks` quiet blocks: as
+    /// [`JobSink::quiet_blocks`] and [`JobSink::timestep_done`] for each in turn (the default),
+    /// in one call. On failure: the timestep and block it stopped at.
+    fn quiet_timesteps(&mut self, t: u64, n: u64, blocks: u32, clock: &Clock) -> Result<(), (u64, u32, FailKind)> {
+        quiet_timesteps_one_by_one(self, t, n, blocks, clock)
+    }
+}
+
+/// [`JobSink::quiet_timesteps`] one timestep at a time.
+pub(crate) fn quiet_timesteps_one_by_one<S: JobSink + ?Sized>(
+    sink: &mut S,
+    t: u64,
+    n: u64,
+    blocks: u32,
+    clock: &Clock,
+) -> Result<(), (u64, u32, FailKind)> {
+    for t in t..t + n {
+        sink.quiet_blocks(t, 1, blocks).map_err(|e| (t, blocks, FailKind::Sink(e)))?;
+        sink.timestep_done(t, clock.at(t)).map_err(|e| (t, blocks, e))?;
+    }
+    Ok(())
 }
 
 /// Seed of a job: depends only on the scenario seed and the job's identity.

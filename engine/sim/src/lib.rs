@@ -365,6 +365,7 @@ fn execute(
             .is_some()
             .then(|| MessageLines { topics: &cx.model.kafka.topics, lines: Vec::new() }),
         sink,
+        boundaries: sink.reads_boundaries(),
         sent: 0,
         publish_time: Duration::ZERO,
         progress: opts.progress.as_deref(),

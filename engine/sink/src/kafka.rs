@@ -471,6 +471,11 @@ impl MessageSink for KafkaSink {
             format!("Kafka at {}", self.brokers)
         }
     }
+
+    // No transactions: nothing to group.
+    fn reads_boundaries(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

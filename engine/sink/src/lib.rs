@@ -36,4 +36,7 @@ impl MessageSink for NullSink {
     fn describe(&self) -> String {
         "none (--kafka none: messages were generated and discarded)".into()
     }
+    fn reads_boundaries(&self) -> bool {
+        false
+    }
 }

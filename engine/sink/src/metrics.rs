@@ -323,6 +323,9 @@ impl MessageSink for CountingSink<'_> {
     fn boundary(&self, job: &JobId, at: Boundary) -> Result<(), String> {
         self.inner.boundary(job, at)
     }
+    fn reads_boundaries(&self) -> bool {
+        self.inner.reads_boundaries()
+    }
     fn job_ended(&self, job: &JobId, commit: bool) -> Result<(), String> {
         self.inner.job_ended(job, commit)
     }

@@ -19,6 +19,22 @@ fn every_shipped_scenario_validates() {
     }
 }
 
+/// A `crate:` plugin whose sources have not changed since the engine last built it is used as
+/// built, without running cargo (whose no-op check took most of a short run): with `CARGO`
+/// naming no program, the second validation still succeeds.
+#[test]
+fn an_unchanged_plugin_crate_is_not_handed_to_cargo_again() {
+    let chat = repo().join("scenarios/chat.yaml");
+    let o = engine(&["validate", chat.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_engine"))
+        .args(["validate", chat.to_str().unwrap()])
+        .env("CARGO", "/nonexistent/cargo")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "cargo was run for an up-to-date plugin: {}", stderr(&o));
+}
+
 fn iot(dir: &std::path::Path, clock: &str, timesteps: &str) -> (Value, Duration) {
     let y = read(&repo().join("scenarios/iot.yaml"))
         .replace("devices: 10000", "devices: 500")

@@ -20,6 +20,7 @@ use distroduce_sink::records::create_writers;
 use distroduce_sink::{DeliveryStats, MessageSink, NullSink};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,7 +60,7 @@ pub struct RunArgs {
     pub plugins: Vec<(String, PathBuf)>,
     /// Set it (from a signal handler) to stop the run early: no new job starts, running jobs stop
     /// after their current timestep, and everything produced is still written and flushed.
-    pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+    pub cancel: Option<Arc<AtomicBool>>,
     /// Which loop runs the jobs (`--data-plane`).
     pub data_plane: distroduce_sim::DataPlane,
     /// Serve live metrics (Prometheus text format) at `http://ADDR/metrics` while the run goes
@@ -358,13 +359,13 @@ pub fn run_loaded(
     let sink: Box<dyn MessageSink> = match (&args.kafka, &model.kafka.brokers) {
         (KafkaTarget::None, _) => Box::new(NullSink::default()),
         (KafkaTarget::Brokers(b), _) | (KafkaTarget::Auto, Some(b)) => {
-            connect(model, b, false, metrics.clone()).map_err(RunError::Kafka)?
+            connect(model, b, false, metrics.clone(), args.cancel.clone()).map_err(RunError::Kafka)?
         }
         (KafkaTarget::Auto, None) => {
             let broker = EmbeddedBroker::start(&model.kafka).map_err(RunError::Kafka)?;
             let servers = broker.bootstrap_servers();
             _embedded = Some(broker);
-            connect(model, &servers, true, metrics.clone()).map_err(RunError::Kafka)?
+            connect(model, &servers, true, metrics.clone(), args.cancel.clone()).map_err(RunError::Kafka)?
         }
     };
     // With live metrics, every message is counted per topic on its way to the sink.
@@ -499,15 +500,22 @@ pub fn run_loaded(
 }
 
 /// The Kafka sink `model.kafka` asks for: one producer, or one transactional producer per job.
+/// Its pacing (`kafka.rate`) stops waiting when `cancel` is set.
 fn connect(
     model: &Model,
     brokers: &str,
     embedded: bool,
     metrics: Option<Arc<Metrics>>,
+    cancel: Option<Arc<AtomicBool>>,
 ) -> Result<Box<dyn MessageSink>, String> {
-    Ok(match model.kafka.transactions {
-        TransactionMode::Off => Box::new(KafkaSink::connect_with_metrics(&model.kafka, brokers, embedded, metrics)?),
-        _ => Box::new(KafkaTxnSink::connect(&model.kafka, brokers, embedded, metrics, model.jobs().len())?),
+    let plan = &model.kafka;
+    Ok(match plan.transactions {
+        TransactionMode::Off => {
+            Box::new(KafkaSink::connect_with_metrics(plan, brokers, embedded, metrics)?.interruptible(cancel))
+        }
+        _ => {
+            Box::new(KafkaTxnSink::connect(plan, brokers, embedded, metrics, model.jobs().len())?.interruptible(cancel))
+        }
     })
 }
 

@@ -148,7 +148,7 @@ pub fn compile_expectations(
         });
         let output = e.output.as_ref().and_then(|o| {
             let opath = format!("{path}.output");
-            if let Some(problem) = super::compile::topic_name_problem(&o.topic) {
+            if let Some(problem) = super::compile_kafka::topic_name_problem(&o.topic) {
                 r.at(
                     &format!("{opath}.topic"),
                     problem,

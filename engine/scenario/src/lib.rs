@@ -4,6 +4,7 @@
 
 pub mod compile;
 pub mod compile_expect;
+pub mod compile_kafka;
 pub mod compile_schema;
 pub mod compile_txn;
 pub mod expect;

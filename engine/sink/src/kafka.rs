@@ -27,7 +27,7 @@ use rdkafka::producer::{
 };
 use rdkafka::ClientContext;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -261,12 +261,24 @@ impl Publisher {
 
     /// The context of one more producer that reports into this publisher; `fatal` receives the
     /// first error only a configuration change can fix.
+    /// Pacing (`kafka.rate`) stops waiting once `cancel` is set: Ctrl-C ends a slow-paced run at
+    /// once instead of after the current interval.
+    pub(crate) fn interruptible(&mut self, cancel: Option<Arc<AtomicBool>>) {
+        self.pacer = self.pacer.take().map(|p| p.interruptible(cancel));
+    }
+
     pub(crate) fn context(&self, track_partitions: bool, fatal: Arc<Mutex<Option<String>>>) -> Ctx {
         Ctx { stats: self.stats.clone(), track_partitions, fatal, metrics: self.metrics.clone() }
     }
 }
 
 impl KafkaSink {
+    /// See [`Publisher::interruptible`].
+    pub fn interruptible(mut self, cancel: Option<Arc<AtomicBool>>) -> Self {
+        self.publisher.interruptible(cancel);
+        self
+    }
+
     /// Connect to `brokers`; for a real cluster, create missing topics through the admin API first,
     /// which also proves the cluster is reachable before any job runs.
     pub fn connect(plan: &KafkaPlan, brokers: &str, embedded: bool) -> Result<Self, String> {

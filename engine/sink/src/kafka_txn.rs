@@ -33,7 +33,7 @@ use hdrhistogram::Histogram;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{Producer, ThreadedProducer};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -147,6 +147,12 @@ fn retry(deadline: Instant, mut op: impl FnMut(Duration) -> Result<(), KafkaErro
 }
 
 impl KafkaTxnSink {
+    /// Pacing (`kafka.rate`) stops waiting once `cancel` is set (see `Publisher::interruptible`).
+    pub fn interruptible(mut self, cancel: Option<Arc<AtomicBool>>) -> Self {
+        self.publisher.interruptible(cancel);
+        self
+    }
+
     /// Connect to `brokers` for a run of `jobs` jobs (job indices `0..jobs`). For a real cluster the
     /// brokers' reachability and the credentials are checked, and missing topics created, before
     /// any job runs; each job's producer is created when the job starts.

@@ -5,28 +5,48 @@
 use crate::series::Series;
 pub use distroduce_model::output::{Buckets, PercentilePoint, SecondStats};
 use hdrhistogram::Histogram;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The longest one pacing sleep lasts before the cancel flag is read again: at a low `kafka.rate`
+/// one interval can be minutes, and Ctrl-C must not wait for it.
+const SLICE: Duration = Duration::from_millis(50);
 
 /// Sends at a target rate: message i is due `i / rate` seconds after the start.
 pub struct Pacer {
     interval_ns: f64,
     next: AtomicU64,
+    /// Set when the run is interrupted: from then on nobody waits, so the messages of the
+    /// timestep under way go out at once and the run ends promptly.
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Pacer {
     pub fn new(rate_per_sec: f64) -> Self {
-        Self { interval_ns: 1e9 / rate_per_sec, next: AtomicU64::new(0) }
+        Self { interval_ns: 1e9 / rate_per_sec, next: AtomicU64::new(0), cancel: None }
     }
 
-    /// Claim the next slot, wait until it is due (a late caller does not wait), and return the due
-    /// time in µs since `start`.
+    /// Stop waiting once `cancel` is set.
+    pub fn interruptible(mut self, cancel: Option<Arc<AtomicBool>>) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
+    /// Claim the next slot, wait until it is due (a late caller does not wait, nor does anyone
+    /// after the run was interrupted), and return the due time in µs since `start`.
     pub fn wait_turn(&self, start: Instant) -> u64 {
         let i = self.next.fetch_add(1, Ordering::Relaxed);
         let due = Duration::from_nanos((i as f64 * self.interval_ns) as u64);
-        if let Some(wait) = (start + due).checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
+        while let Some(wait) = (start + due).checked_duration_since(Instant::now()).filter(|w| !w.is_zero()) {
+            if self.cancelled() {
+                break;
+            }
+            std::thread::sleep(wait.min(SLICE));
         }
         due.as_micros() as u64
     }
@@ -224,5 +244,24 @@ mod tests {
         assert_eq!(dues[1], 1000);
         assert_eq!(dues[49], 49_000);
         assert!(start.elapsed() >= Duration::from_millis(49));
+    }
+
+    #[test]
+    fn an_interrupted_pacer_stops_waiting_at_once() {
+        let cancel = Arc::new(AtomicBool::new(false));
+        // One message every hour: the second is due an hour after the start.
+        let p = Pacer::new(1.0 / 3600.0).interruptible(Some(cancel.clone()));
+        let start = Instant::now();
+        assert_eq!(p.wait_turn(start), 0);
+        let setter = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            cancel.store(true, Ordering::Relaxed);
+        });
+        assert_eq!(p.wait_turn(start), 3_600_000_000, "the due time is still the schedule's");
+        assert!(start.elapsed() < Duration::from_secs(10), "waited {:?}", start.elapsed());
+        setter.join().unwrap();
+        // Once interrupted, nobody waits.
+        assert_eq!(p.wait_turn(start), 7_200_000_000);
+        assert!(start.elapsed() < Duration::from_secs(10));
     }
 }

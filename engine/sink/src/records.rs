@@ -38,9 +38,11 @@ pub fn create_writers(model: &Model, out: &OutputDir) -> Result<Vec<Box<dyn Reco
 const BUFFER: usize = 1 << 20;
 
 /// A buffered file that only ever writes whole lines: the buffer goes to the file at the end of
-/// a line once it holds [`BUFFER`] bytes, and at `finish`. A run killed at any moment (SIGKILL,
-/// power loss aside) leaves a file of complete lines, which pandas reads; `summary.json` then says
-/// the run did not complete.
+/// a line once it holds [`BUFFER`] bytes, and at `finish`. A run killed between writes leaves a
+/// file of complete lines, which pandas reads; one killed inside a write may leave its last line
+/// cut short, as Linux ends a write at a page boundary when a fatal signal arrives (nothing in
+/// user space can make a 1 MiB write all-or-nothing). `summary.json` then says the run did not
+/// complete.
 struct Lines {
     file: File,
     buf: Vec<u8>,

@@ -48,8 +48,7 @@ pub fn parse_emit_into(
     out: &mut OutMessage,
 ) -> Result<(), String> {
     let Some((topic, value, key)) = parse_fixed(b, topics) else {
-        *out = parse_emit(b, topics, now_ns, timestep)?;
-        return Ok(());
+        return parse_emit_to(b, topics, now_ns, timestep, out);
     };
     let plan = &topics[topic];
     out.topic = topic;
@@ -149,6 +148,20 @@ fn bin_at(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
 /// payload gives its own `time_ns`.
 /// `timestep` chooses the schema version of `format: avro` and `protobuf` topics.
 pub fn parse_emit(b: &[u8], topics: &[TopicPlan], now_ns: i64, timestep: u64) -> Result<OutMessage, String> {
+    let mut out = OutMessage::default();
+    parse_emit_to(b, topics, now_ns, timestep, &mut out)?;
+    Ok(out)
+}
+
+/// [`parse_emit`] into `out`, whose value, key and headers buffers it reuses (after an error
+/// `out` holds parts of the message: the caller discards it).
+fn parse_emit_to(
+    b: &[u8],
+    topics: &[TopicPlan],
+    now_ns: i64,
+    timestep: u64,
+    out: &mut OutMessage,
+) -> Result<(), String> {
     let (mut topic_v, mut value_v, mut key_v, mut headers_v, mut time_v) = (None, None, None, None, None);
     crate::value::check_one(b).map_err(|e| format!("emit payload: {e}"))?;
     let (n, mut at) = crate::value::map_header(b)
@@ -185,9 +198,10 @@ pub fn parse_emit(b: &[u8], topics: &[TopicPlan], now_ns: i64, timestep: u64) ->
     })?;
     let plan = &topics[topic];
     let raw_value = get("value").ok_or("emit payload has no `value`")?;
-    let value = match &plan.encoder {
-        Some(enc) if plan.format.uses_registry() => enc.encode(raw_value, timestep),
-        _ => encode_value(raw_value, plan.format),
+    out.value.clear();
+    match &plan.encoder {
+        Some(enc) if plan.format.uses_registry() => enc.encode(raw_value, timestep).map(|v| out.value = v),
+        _ => encode_value(raw_value, plan.format, &mut out.value),
     }
     .map_err(|e| format!("message value for `{alias}`: {e}"))?;
     let key = match get("key") {
@@ -197,7 +211,12 @@ pub fn parse_emit(b: &[u8], topics: &[TopicPlan], now_ns: i64, timestep: u64) ->
         },
         Some(k) => match kind(k).map_err(|e| e.to_string())? {
             Kind::Nil => None,
-            Kind::Str | Kind::Bin => Some(raw_bytes(k)),
+            Kind::Str | Kind::Bin => {
+                let mut buf = out.key.take().unwrap_or_default();
+                buf.clear();
+                buf.extend_from_slice(raw_payload(k));
+                Some(buf)
+            }
             Kind::Int => match as_num(k) {
                 Some(Num::Int(i)) => Some(i.to_string().into_bytes()),
                 _ => return Err("message key is an integer out of range".into()),
@@ -205,7 +224,9 @@ pub fn parse_emit(b: &[u8], topics: &[TopicPlan], now_ns: i64, timestep: u64) ->
             other => return Err(format!("message key must be a string, binary or integer, not {}", other.name())),
         },
     };
-    let mut headers = plan.headers.clone();
+    let headers = &mut out.headers;
+    headers.clear();
+    headers.extend(plan.headers.iter().cloned());
     if let Some(h) = get("headers") {
         for (k, v) in map_entries(h).map_err(|_| "message headers must be a map")? {
             let name = as_str(k).ok_or("header names must be strings")?;
@@ -222,15 +243,12 @@ pub fn parse_emit(b: &[u8], topics: &[TopicPlan], now_ns: i64, timestep: u64) ->
             _ => return Err("`time_ns` must be an integer (nanoseconds since the Unix epoch)".into()),
         },
     };
-    Ok(OutMessage {
-        topic,
-        key,
-        value,
-        headers,
-        partition: plan.partition,
-        event_time_ms: Some(ns_to_ms(time_ns)),
-        meta: MsgMeta::default(),
-    })
+    out.topic = topic;
+    out.key = key;
+    out.partition = plan.partition;
+    out.event_time_ms = Some(ns_to_ms(time_ns));
+    out.meta = MsgMeta::default();
+    Ok(())
 }
 
 /// The bytes of a MessagePack string, without UTF-8 validation (keys are compared as bytes).
@@ -268,11 +286,15 @@ fn render_key(t: &KeyTemplate, value: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn encode_value(v: &[u8], format: ValueFormat) -> Result<Vec<u8>, String> {
+/// Append the message value `v` in `format` to `out`.
+fn encode_value(v: &[u8], format: ValueFormat, out: &mut Vec<u8>) -> Result<(), String> {
     match format {
-        ValueFormat::Json => bytes_or_json(v),
+        ValueFormat::Json => bytes_or_json(v, out),
         ValueFormat::Raw => match kind(v).map_err(|e| e.to_string())? {
-            Kind::Str | Kind::Bin => Ok(raw_bytes(v)),
+            Kind::Str | Kind::Bin => {
+                out.extend_from_slice(raw_payload(v));
+                Ok(())
+            }
             other => {
                 Err(format!("the topic's format is `raw`, which takes a string or binary value, not {}", other.name()))
             }
@@ -286,6 +308,11 @@ fn encode_value(v: &[u8], format: ValueFormat) -> Result<Vec<u8>, String> {
 
 /// The payload bytes of a str or bin value.
 fn raw_bytes(v: &[u8]) -> Vec<u8> {
+    raw_payload(v).to_vec()
+}
+
+/// The payload of a str or bin value, in place.
+fn raw_payload(v: &[u8]) -> &[u8] {
     let n = crate::value::value_len(v, 0).unwrap_or(v.len());
     let payload_len = match v[0] {
         0xa0..=0xbf => (v[0] & 0x1f) as usize,
@@ -298,17 +325,16 @@ fn raw_bytes(v: &[u8]) -> Vec<u8> {
             n - hl
         }
     };
-    v[n - payload_len..n].to_vec()
+    &v[n - payload_len..n]
 }
 
-/// Binary values pass through; anything else is JSON-encoded.
-fn bytes_or_json(v: &[u8]) -> Result<Vec<u8>, String> {
+/// Binary values pass through; anything else is JSON-encoded; appended to `out`.
+fn bytes_or_json(v: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     if kind(v).map_err(|e| e.to_string())? == Kind::Bin {
-        return Ok(raw_bytes(v));
+        out.extend_from_slice(raw_payload(v));
+        return Ok(());
     }
-    let mut out = Vec::new();
-    write_json_text(&mut out, v, Style::Compact).map_err(|e| e.to_string())?;
-    Ok(out)
+    write_json_text(out, v, Style::Compact).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

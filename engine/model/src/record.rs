@@ -49,13 +49,42 @@ pub struct PackedRecords {
     rows: Vec<(u32, u64, usize)>,
 }
 
+/// A record whose values the caller holds, as slices of any byte buffers: the in-guest loop's
+/// rows, read from buffers it reuses, without a shared value per variable.
+#[derive(Debug)]
+pub struct Row<'v, V> {
+    pub substep: u32,
+    pub timestep: u64,
+    pub vals: &'v [V],
+}
+
+impl<V> Clone for Row<'_, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for Row<'_, V> {}
+
+impl<'v, V: AsRef<[u8]>> RecordView<'v> for Row<'v, V> {
+    fn substep(self) -> u32 {
+        self.substep
+    }
+    fn timestep(self) -> u64 {
+        self.timestep
+    }
+    fn vals(self) -> impl Iterator<Item = &'v [u8]> + Clone {
+        self.vals.iter().map(AsRef::as_ref)
+    }
+}
+
 impl PackedRecords {
-    pub fn push(&mut self, r: &Record) {
-        for v in &r.vals {
+    pub fn push<'v>(&mut self, r: impl RecordView<'v>) {
+        for v in r.vals() {
             self.bytes.extend_from_slice(v);
             self.ends.push(self.bytes.len());
         }
-        self.rows.push((r.substep, r.timestep, self.ends.len()));
+        self.rows.push((r.substep(), r.timestep(), self.ends.len()));
     }
 
     pub fn len(&self) -> usize {

@@ -8,7 +8,7 @@ use crate::Progress;
 use distroduce_model::expect::compute::JobGroups;
 use distroduce_model::message::{ns_to_ms, MsgMeta, OutMessage};
 use distroduce_model::output::{Boundary, MessageSink};
-use distroduce_model::record::{PackedRecords, Record};
+use distroduce_model::record::{PackedRecords, Record, RecordView, Row};
 use distroduce_model::{Clock, JobId};
 use std::time::{Duration, Instant};
 
@@ -109,6 +109,42 @@ impl Collect<'_> {
         }
         self.send_all(&out)
     }
+
+    /// A record to the records topic and the writers' buffer.
+    fn add_record<'v>(&mut self, r: impl RecordView<'v>) -> Result<(), String> {
+        if let Some(route) = &self.route {
+            let mut value = Vec::new();
+            distroduce_model::record::write_record_json(&mut value, route.keys, &self.job, r)
+                .map_err(|e| e.to_string())?;
+            let j = &self.job;
+            let msg = OutMessage {
+                topic: route.topic,
+                key: Some(format!("{}-{}-{}", j.simulation, j.subset, j.run).into_bytes()),
+                value,
+                headers: Vec::new(),
+                partition: None,
+                event_time_ms: Some(ns_to_ms(self.clock.at(r.timestep()))),
+                // The job's, so that a transactional sink puts it in the job's transaction.
+                meta: MsgMeta { job: self.job.index, timestep: r.timestep(), substep: r.substep(), seq: 0 },
+            };
+            let started = Instant::now();
+            self.sink.send(&msg)?;
+            self.publish_time += started.elapsed();
+            self.sent += 1;
+        }
+        // A block's messages and its record are out: the block is done.
+        if r.timestep() > 0 && self.boundaries {
+            self.sink.boundary(&self.job, Boundary::Block { timestep: r.timestep(), substep: r.substep() })?;
+        }
+        self.n_records += 1;
+        if let Some(w) = self.to_writer.filter(|w| w.records) {
+            self.records.push(r);
+            if self.records.value_bytes() >= RECORD_BATCH_BYTES {
+                w.send(crate::Batch::Records(std::mem::take(&mut self.records)));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl JobSink for Collect<'_> {
@@ -119,38 +155,10 @@ impl JobSink for Collect<'_> {
         self.route.is_some() || self.to_writer.is_some_and(|w| w.records)
     }
     fn record(&mut self, r: Record) -> Result<(), String> {
-        if let Some(route) = &self.route {
-            let mut value = Vec::new();
-            distroduce_model::record::write_record_json(&mut value, route.keys, &self.job, &r)
-                .map_err(|e| e.to_string())?;
-            let j = &self.job;
-            let msg = OutMessage {
-                topic: route.topic,
-                key: Some(format!("{}-{}-{}", j.simulation, j.subset, j.run).into_bytes()),
-                value,
-                headers: Vec::new(),
-                partition: None,
-                event_time_ms: Some(ns_to_ms(self.clock.at(r.timestep))),
-                // The job's, so that a transactional sink puts it in the job's transaction.
-                meta: MsgMeta { job: self.job.index, timestep: r.timestep, substep: r.substep, seq: 0 },
-            };
-            let started = Instant::now();
-            self.sink.send(&msg)?;
-            self.publish_time += started.elapsed();
-            self.sent += 1;
-        }
-        // A block's messages and its record are out: the block is done.
-        if r.timestep > 0 && self.boundaries {
-            self.sink.boundary(&self.job, Boundary::Block { timestep: r.timestep, substep: r.substep })?;
-        }
-        self.n_records += 1;
-        if let Some(w) = self.to_writer.filter(|w| w.records) {
-            self.records.push(&r);
-            if self.records.value_bytes() >= RECORD_BATCH_BYTES {
-                w.send(crate::Batch::Records(std::mem::take(&mut self.records)));
-            }
-        }
-        Ok(())
+        self.add_record(&r)
+    }
+    fn record_row(&mut self, r: Row<'_, Vec<u8>>) -> Result<(), String> {
+        self.add_record(r)
     }
     fn messages(&mut self, m: &mut [OutMessage]) -> Result<(), FailKind> {
         // Expectations see each distinct message once, as emitted, whatever disorder follows.

@@ -13,7 +13,7 @@
 use super::input::{encode_ctx, encode_record, Keys, SignalProjector, Stamp, StateProjector};
 use super::JobFailure;
 use distroduce_model::message::{MsgMeta, OutMessage};
-use distroduce_model::record::Record;
+use distroduce_model::record::{Record, Row};
 use distroduce_model::rng::derive;
 use distroduce_model::types::Semantics;
 use distroduce_model::types::{admits, type_label};
@@ -27,6 +27,9 @@ use distroduce_plugin_host::{CallFailure, CallSetup, JobBackend, Resolved, Slot}
 pub trait JobSink {
     /// A new record; an error (from publishing it) fails the job.
     fn record(&mut self, r: Record) -> Result<(), String>;
+    /// A new record whose values are the caller's buffers (the in-guest loop's state, kept
+    /// without a shared value per variable); as [`JobSink::record`].
+    fn record_row(&mut self, r: Row<'_, Vec<u8>>) -> Result<(), String>;
     /// Messages of a completed block, in emission order; an error fails the job. The sink takes
     /// out of `m` what it keeps (`std::mem::take`); the buffers of what it leaves are reused.
     fn messages(&mut self, m: &mut [OutMessage]) -> Result<(), FailKind>;

@@ -153,28 +153,49 @@ pub fn check_one(b: &[u8]) -> Result<(), Malformed> {
 /// Byte length of the well-formed value at `b[at]`, checking its nesting depth and its strings.
 pub fn check_value(b: &[u8], at: usize) -> Result<usize, Malformed> {
     let mut pos = at;
-    // Children still to read of each open container, innermost at `depth - 1`. On the stack: the
-    // engine checks every emitted message, and a heap allocation per message showed in profiles.
-    let mut open = [0usize; MAX_DEPTH];
+    // Children still to read of each open container, innermost last. The first levels on the
+    // stack: the engine checks every emitted message and record value, and neither a heap
+    // allocation nor clearing a `MAX_DEPTH` array per value should show in profiles.
+    let mut near = [0usize; NEAR_DEPTH];
+    let mut far: Vec<usize> = Vec::new();
     let mut depth = 0usize;
     loop {
         let start = pos;
-        let (h, payload, children) = header(b, pos)?;
-        pos += h + payload;
-        if pos > b.len() {
-            return Err(bad(pos.min(b.len()), "value runs past the end"));
-        }
-        if matches!(b[start], 0xa0..=0xbf | 0xd9..=0xdb) {
-            let s = &b[start + h..pos];
-            if !s.is_ascii() && std::str::from_utf8(s).is_err() {
-                return Err(bad(start, "string is not UTF-8"));
+        let m = *b.get(pos).ok_or(bad(pos, "truncated value"))?;
+        let children = match m {
+            // The markers of most values: small integers, nil, booleans, short strings.
+            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => {
+                pos += 1;
+                0
             }
-        }
+            0xa0..=0xbf => {
+                pos += 1 + (m & 0x1f) as usize;
+                if pos > b.len() {
+                    return Err(bad(pos.min(b.len()), "value runs past the end"));
+                }
+                check_utf8(&b[start + 1..pos], start)?;
+                0
+            }
+            _ => {
+                let (h, payload, children) = header(b, pos)?;
+                pos += h + payload;
+                if pos > b.len() {
+                    return Err(bad(pos.min(b.len()), "value runs past the end"));
+                }
+                if matches!(m, 0xd9..=0xdb) {
+                    check_utf8(&b[start + h..pos], start)?;
+                }
+                children
+            }
+        };
         if children > 0 {
             if depth >= MAX_DEPTH {
                 return Err(bad(start, TOO_DEEP));
             }
-            open[depth] = children;
+            match near.get_mut(depth) {
+                Some(n) => *n = children,
+                None => far.push(children),
+            }
             depth += 1;
             continue;
         }
@@ -183,13 +204,33 @@ pub fn check_value(b: &[u8], at: usize) -> Result<usize, Malformed> {
             if depth == 0 {
                 return Ok(pos - at);
             }
-            open[depth - 1] -= 1;
-            if open[depth - 1] > 0 {
+            let left = match near.get_mut(depth - 1) {
+                Some(n) => n,
+                None => far.last_mut().expect("one entry per level past NEAR_DEPTH"),
+            };
+            *left -= 1;
+            if *left > 0 {
                 break;
             }
             depth -= 1;
+            if depth >= NEAR_DEPTH {
+                far.pop();
+            }
         }
     }
+}
+
+/// Nesting levels [`check_value`] tracks without allocating.
+const NEAR_DEPTH: usize = 16;
+
+#[inline]
+fn check_utf8(s: &[u8], start: usize) -> Result<(), Malformed> {
+    // Most strings are short ASCII: one branch-free pass over the bytes (std's `is_ascii` tests
+    // them one by one below a word).
+    if s.iter().fold(0u8, |acc, &c| acc | c) >= 0x80 && std::str::from_utf8(s).is_err() {
+        return Err(bad(start, "string is not UTF-8"));
+    }
+    Ok(())
 }
 
 /// Number of entries and the offset of the first entry, if `b` starts with a map.

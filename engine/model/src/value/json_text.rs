@@ -88,6 +88,28 @@ pub fn write_json_text(out: &mut Vec<u8>, b: &[u8], style: Style) -> Result<(), 
     Ok(())
 }
 
+/// [`TEXT_CLASS`] bits: a byte serde_json escapes (`"`, `\\`, a control character), or one that is
+/// not ASCII.
+const ESCAPED: u8 = 1;
+const NOT_ASCII: u8 = 2;
+
+/// Per byte, its [`ESCAPED`] and [`NOT_ASCII`] bits.
+static TEXT_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = if c < 0x20 || c == b'"' as usize || c == b'\\' as usize {
+            ESCAPED
+        } else if c >= 0x80 {
+            NOT_ASCII
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
+
 /// Appends to `out`; every method returns `None` where the tree's path must decide.
 struct Transcoder<'o> {
     out: &'o mut Vec<u8>,
@@ -178,15 +200,12 @@ impl Transcoder<'_> {
     /// `body` as a JSON string if it is UTF-8 (else `false`, nothing written). Text that needs no
     /// escape (no `"`, `\\` or control character: serde_json escapes nothing else) is copied.
     fn text(&mut self, body: &[u8]) -> bool {
-        let (mut plain, mut ascii) = (true, true);
-        for &c in body {
-            plain &= c >= 0x20 && c != b'"' && c != b'\\';
-            ascii &= c < 0x80;
-        }
-        if !ascii && std::str::from_utf8(body).is_err() {
+        // One table lookup per byte, no branch: most strings are short.
+        let class = body.iter().fold(0u8, |acc, &c| acc | TEXT_CLASS[c as usize]);
+        if class & NOT_ASCII != 0 && std::str::from_utf8(body).is_err() {
             return false;
         }
-        if plain {
+        if class & ESCAPED == 0 {
             self.out.push(b'"');
             self.out.extend_from_slice(body);
             self.out.push(b'"');

@@ -38,6 +38,14 @@ mod tests {
         let v = json::from_json(&serde_json::json!([[[1]], [2, [3]], {"a": [[]]}]));
         assert_eq!(check_value(&v, 0).unwrap(), v.len());
         assert!(check_one(&[0x92, 0x91, 0x01]).is_err(), "truncated");
+        // Past the levels kept on the stack (16) and back: each level's count is its own.
+        let mut v = vec![0x92; 40]; // [x, 7] around each level
+        v.push(0xc0);
+        v.extend(std::iter::repeat_n(0x07, 40));
+        assert_eq!(check_value(&v, 0).unwrap(), v.len());
+        assert!(check_one(&v[..v.len() - 1]).is_err(), "one sibling short");
+        v.push(0x07);
+        assert_eq!(check_one(&v).unwrap_err().what, "trailing bytes after the value");
     }
 
     #[test]
@@ -52,6 +60,12 @@ mod tests {
         // Binary may hold any bytes.
         assert!(check_one(&[0xc4, 0x01, 0xff]).is_ok());
         assert!(check_one(&[0xa2, 0xc3, 0xa9]).is_ok(), "é");
+        // A str8 longer than a word with one bad byte at the end, and a fixstr cut short.
+        let mut long = vec![0xd9, 20];
+        long.extend([b'a'; 19]);
+        long.push(0xfe);
+        assert_eq!(check_one(&long).unwrap_err(), Malformed { offset: 0, what: "string is not UTF-8" });
+        assert_eq!(check_one(&[0xa3, b'a']).unwrap_err().what, "value runs past the end");
     }
 
     #[test]

@@ -288,7 +288,7 @@ pub struct StoreData {
     /// The memory of the core instance being called, set by the backend around each call, so that
     /// `emit` (called once per message) finds the guest's bytes without looking the export up by
     /// name: that lookup (a hash of `"memory"` per call) was ~7 % of the job threads' cycles in the
-    /// profile of `scenarios/loadgen.yaml` (benches/RESULTS.md, "Publish efficiency").
+    /// profile of `scenarios/loadgen.yaml` (benches/results/publish-efficiency.md).
     pub calling_memory: Option<wasmtime::Memory>,
 }
 

@@ -5,7 +5,7 @@
 //! enqueued (`ts_enq`, µs of `CLOCK_MONOTONIC`, `rd_clock()`), but its only public reader,
 //! `rd_kafka_message_latency`, reads the clock again to subtract. The profile of
 //! `scenarios/loadgen.yaml` showed the delivery thread spending about half its samples in
-//! `clock_gettime` for those two reads (benches/RESULTS.md, "Issue 14 part 1", session #4). So the
+//! `clock_gettime` for those two reads (benches/results/publish-efficiency.md, session #4). So the
 //! sink reads `CLOCK_MONOTONIC` once ([`mono_us`], the same clock and unit as `rd_clock()`) and
 //! subtracts librdkafka's enqueue stamp itself ([`enqueued_mono_us`]); both times come from that
 //! one read and the latency is exactly enqueue to acknowledgement.

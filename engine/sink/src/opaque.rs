@@ -2,7 +2,7 @@
 //! stores with it (`rd_kafka_message_t._private`), so that sending allocates nothing and the
 //! callback frees nothing. The profile of `scenarios/loadgen.yaml` showed the boxed
 //! `(enqueue time, due time, topic)` and the clock read that filled it among the per-message costs
-//! a bare producer does not pay (benches/RESULTS.md, "Publish efficiency").
+//! a bare producer does not pay (benches/results/publish-efficiency.md).
 //!
 //! The enqueue time is not carried at all: librdkafka stamps every message when it is enqueued and
 //! the delivery callback reads that stamp back ([`crate::clock`]), so the latency keeps its meaning

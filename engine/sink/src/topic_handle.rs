@@ -2,7 +2,7 @@
 //! `rd_kafka_produce`). rdkafka-rs's `send` builds a `CString` of the topic name for every
 //! message and librdkafka then looks the topic up by name under the client's lock; the profile of
 //! `scenarios/loadgen.yaml` showed both among the sending threads' per-message costs
-//! (benches/RESULTS.md, "Issue 14 part 1"). Used for messages without headers or an explicit
+//! (benches/results/publish-efficiency.md). Used for messages without headers or an explicit
 //! timestamp, which `rd_kafka_produce` cannot carry; everything else goes through `send`.
 
 use rdkafka::bindings as rdsys;

@@ -196,6 +196,14 @@ impl HostCalls {
         Ok(())
     }
 
+    /// An `emit_bytes` (ABI.md §5): the message whose `emit` map is `{topic: alias, value, key?}`,
+    /// given by its parts and counted as that map's bytes.
+    pub fn emit_bytes(&mut self, alias: &[u8], key: Option<&[u8]>, value: &[u8]) -> Result<(), LimitExceeded> {
+        self.charge_emit(distroduce_abi::emit::encoded_len(alias.len(), key.map(<[u8]>::len), value.len()))?;
+        self.emitted.push_bytes(alias, key, value, self.now_ns);
+        Ok(())
+    }
+
     /// Count `len` emitted bytes against the call's limit.
     pub fn charge_emit(&mut self, len: usize) -> Result<(), LimitExceeded> {
         match self.emit_bytes.checked_add(len) {
@@ -262,6 +270,12 @@ impl distroduce_sdk::native::Host for HostCalls {
         if let Err(e) = HostCalls::emit(self, msgpack) {
             self.fail(&e.to_string());
         }
+    }
+    fn emit_bytes(&mut self, topic: &str, key: Option<&str>, value: &[u8]) -> bool {
+        if let Err(e) = HostCalls::emit_bytes(self, topic.as_bytes(), key.map(str::as_bytes), value) {
+            self.fail(&e.to_string());
+        }
+        true
     }
     fn fail(&mut self, msg: &str) {
         HostCalls::fail(self, msg)
@@ -349,6 +363,17 @@ fn timestep_from_cursor(data: &[u8], d: &mut StoreData) {
         if let Some(f) = &mut d.fused {
             f.batch = Some((t, clock));
         }
+    }
+}
+
+/// The memory an `emit` or `emit_bytes` call reads the guest's bytes from. In a batch of the
+/// in-guest loop the caller is the loop's own instance, whose memory also holds the cursor: one
+/// lookup of it serves both reads.
+fn emit_memory(c: &mut Caller<'_, StoreData>) -> Option<wasmtime::Memory> {
+    match c.data() {
+        StoreData { fused: Some(FusedSync { memory, batch: Some(_), .. }), .. } => Some(*memory),
+        StoreData { calling_memory: Some(m), .. } => Some(*m),
+        _ => c.get_export(export::MEMORY).and_then(|e| e.into_memory()),
     }
 }
 
@@ -579,14 +604,7 @@ pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         IMPORT_MODULE,
         import::EMIT,
         |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| -> wasmtime::Result<()> {
-            // In a batch of the in-guest loop the caller is the loop's own instance, whose memory
-            // also holds the cursor: one lookup of it serves both reads.
-            let mem = match c.data() {
-                StoreData { fused: Some(FusedSync { memory, batch: Some(_), .. }), .. } => Some(*memory),
-                StoreData { calling_memory: Some(m), .. } => Some(*m),
-                _ => c.get_export(export::MEMORY).and_then(|e| e.into_memory()),
-            };
-            let Some(mem) = mem else {
+            let Some(mem) = emit_memory(&mut c) else {
                 sync_fused_timestep(&mut c);
                 c.data_mut().host.fail("emit: the plugin exports no memory");
                 return Ok(());
@@ -597,6 +615,35 @@ pub fn add_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
             match data.get(range) {
                 Some(b) => store.host.emit(b)?,
                 None => store.host.fail("emit: message pointer out of bounds"),
+            }
+            Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        IMPORT_MODULE,
+        import::EMIT_BYTES,
+        |mut c: Caller<'_, StoreData>,
+         topic: i32,
+         topic_len: i32,
+         key: i32,
+         key_len: i32,
+         value: i32,
+         value_len: i32|
+         -> wasmtime::Result<()> {
+            let Some(mem) = emit_memory(&mut c) else {
+                sync_fused_timestep(&mut c);
+                c.data_mut().host.fail("emit_bytes: the plugin exports no memory");
+                return Ok(());
+            };
+            let (data, store) = mem.data_and_store_mut(&mut c);
+            timestep_from_cursor(data, store);
+            let at = |ptr: i32, len: i32| {
+                data.get(ptr as u32 as usize..(ptr as u32 as usize).saturating_add(len as u32 as usize))
+            };
+            let key = if key_len == -1 { Some(None) } else { at(key, key_len).map(Some) };
+            match (at(topic, topic_len), key, at(value, value_len)) {
+                (Some(t), Some(k), Some(v)) => store.host.emit_bytes(t, k, v)?,
+                _ => store.host.fail("emit_bytes: pointer out of bounds"),
             }
             Ok(())
         },
@@ -676,4 +723,4 @@ fn ready_pollable(
 pub const COMPONENT_HOST: &str = "distroduce:plugin/host@1.0.0";
 
 /// Imports a plugin may use.
-pub const HOST_IMPORTS: [&str; 6] = import::ALL;
+pub const HOST_IMPORTS: [&str; 7] = import::ALL;

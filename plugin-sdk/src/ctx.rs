@@ -183,7 +183,13 @@ impl Ctx<'_> {
     pub fn emit_bytes(&self, topic: &str, key: Option<&str>, value: &[u8]) {
         // The parts go to the host as they are (the `emit_bytes` import in WASM): a load generator
         // calls this millions of times, and encoding the map cost more than the bytes themselves.
-        if !self.host.borrow_mut().emit_bytes(topic, key, value) {
+        let mut host = self.host.borrow_mut();
+        #[cfg(target_arch = "wasm32")]
+        if host.claim_direct_emit() {
+            crate::wasm::emit_bytes(topic, key, value);
+            return;
+        }
+        if !host.emit_bytes(topic, key, value) {
             self.set_error(format!("cannot encode the message for topic `{topic}`: too long"));
         }
     }

@@ -282,6 +282,11 @@ impl Host for Counting<'_> {
         self.emits += u32::from(sent);
         sent
     }
+    fn claim_direct_emit(&mut self) -> bool {
+        let direct = self.inner.claim_direct_emit();
+        self.emits += u32::from(direct);
+        direct
+    }
     fn fail(&mut self, msg: &str) {
         self.inner.fail(msg)
     }

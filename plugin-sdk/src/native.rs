@@ -37,6 +37,12 @@ pub trait Host {
             encoded.is_some()
         })
     }
+    /// Whether `Ctx::emit_bytes` may hand this emit to the `emit_bytes` import itself (the WASM
+    /// host says yes; a host that counts emits counts it here). Asked once per such emit.
+    #[doc(hidden)]
+    fn claim_direct_emit(&mut self) -> bool {
+        false
+    }
 }
 
 thread_local! {

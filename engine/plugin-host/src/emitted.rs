@@ -209,7 +209,8 @@ mod tests {
         plans.push(templated);
         plans.push(json);
         let plans: Arc<[TopicPlan]> = Arc::from(plans);
-        let cases: [(&[u8], Option<&[u8]>, &[u8]); 7] = [
+        type Case<'a> = (&'a [u8], Option<&'a [u8]>, &'a [u8]);
+        let cases: [Case; 7] = [
             (b"t", None, b"v"),
             (b"t", Some(b"key"), b"v"),
             (b"t", Some("kl\u{e9}".as_bytes()), &[0, 1, 2]),

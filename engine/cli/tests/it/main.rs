@@ -8,6 +8,7 @@
 
 mod avro;
 mod bad_input;
+mod bad_input_limits;
 mod bench;
 mod common;
 mod conformance;

@@ -16,6 +16,8 @@ mod containment;
 mod data_plane;
 #[cfg(feature = "emr")]
 mod emr;
+#[cfg(feature = "emr")]
+mod emr_submit;
 mod expect_kafka;
 mod expectations;
 mod hostile;

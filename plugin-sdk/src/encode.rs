@@ -33,12 +33,19 @@ struct Slot {
 }
 
 thread_local! {
-    /// Whether the serializer running on this thread is [`write_named`]'s (then `Shared` passes
-    /// itself under [`SHARED`]).
-    static ACTIVE: Cell<bool> = const { Cell::new(false) };
+    /// What the serializer running on this thread is: [`OFF`], [`KEEP`] or [`NESTED`].
+    static MODE: Cell<u8> = const { Cell::new(OFF) };
     /// The `Shared` whose `serialize` is running, set only for the extent of that call.
     static SLOT: Cell<Option<Slot>> = const { Cell::new(None) };
 }
+
+/// Not [`write_named`]'s serializer: a `Shared` serializes as its value.
+const OFF: u8 = 0;
+/// [`write_named`]'s: a `Shared` passes itself under [`SHARED`], to have its bytes copied or kept.
+const KEEP: u8 = 1;
+/// [`write_named`]'s, inside a value whose bytes are being kept: a `Shared` serializes as its value
+/// (its bytes are part of those being kept).
+const NESTED: u8 = 2;
 
 /// Restores a thread-local cell on drop (also when a `Serialize` impl panics).
 struct Restore<T: Copy + 'static>(&'static std::thread::LocalKey<Cell<T>>, T);
@@ -52,8 +59,8 @@ impl<T: Copy + 'static> Drop for Restore<T> {
 /// Appends `value`'s MessagePack to `out`: exactly `rmp_serde::encode::write_named`'s bytes, with
 /// its errors (the same texts).
 pub fn write_named<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
-    let _active = Restore(&ACTIVE, ACTIVE.replace(true));
-    let mut enc = Encoder { out: std::mem::take(out), filling: false };
+    let _mode = Restore(&MODE, MODE.replace(KEEP));
+    let mut enc = Encoder { out: std::mem::take(out) };
     let r = value.serialize(&mut enc);
     *out = enc.out;
     r
@@ -66,7 +73,7 @@ pub(crate) fn serialize_shared<T: Serialize, S: ser::Serializer>(
     kept: &Kept,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    if !ACTIVE.get() {
+    if MODE.get() != KEEP {
         return value.serialize(s);
     }
     let slot = Slot { value: value as *const T as *const (), kept };
@@ -78,16 +85,12 @@ pub(crate) fn serialize_shared<T: Serialize, S: ser::Serializer>(
 /// The serializer behind [`write_named`].
 struct Encoder {
     out: Vec<u8>,
-    /// Whether a `Shared`'s bytes are being kept (nested ones are then encoded in place).
-    filling: bool,
 }
 
 impl Encoder {
-    #[inline]
-    fn len_marker(&mut self, len: u32, fix: u8, fix_max: u32, m16: u8) {
-        if len < fix_max {
-            self.out.push(fix | len as u8);
-        } else if len <= 0xffff {
+    #[cold]
+    fn len_marker(&mut self, len: u32, m16: u8) {
+        if len <= 0xffff {
             self.out.push(m16);
             self.out.extend_from_slice(&(len as u16).to_be_bytes());
         } else {
@@ -98,23 +101,36 @@ impl Encoder {
 
     #[inline]
     fn array_len(&mut self, len: u32) {
-        self.len_marker(len, 0x90, 16, 0xdc);
+        if len < 16 {
+            self.out.push(0x90 | len as u8);
+        } else {
+            self.len_marker(len, 0xdc);
+        }
     }
 
     #[inline]
     fn map_len(&mut self, len: u32) {
-        self.len_marker(len, 0x80, 16, 0xde);
+        if len < 16 {
+            self.out.push(0x80 | len as u8);
+        } else {
+            self.len_marker(len, 0xde);
+        }
     }
 
-    #[inline]
+    #[inline(always)]
     fn str(&mut self, s: &str) {
         let len = s.len() as u32;
+        if len <= 16 {
+            // Keys and most strings: marker and bytes in one reserve, without `memory.copy`.
+            put_short(&mut self.out, 0xa0 | len as u8, s.as_bytes());
+            return;
+        }
         if len < 32 {
             self.out.push(0xa0 | len as u8);
         } else if len < 256 {
             self.out.extend_from_slice(&[0xd9, len as u8]);
         } else {
-            self.len_marker(len, 0, 0, 0xda);
+            self.len_marker(len, 0xda);
         }
         self.out.extend_from_slice(s.as_bytes());
     }
@@ -125,7 +141,7 @@ impl Encoder {
         if len < 256 {
             self.out.extend_from_slice(&[0xc4, len as u8]);
         } else {
-            self.len_marker(len, 0, 0, 0xc5);
+            self.len_marker(len, 0xc5);
         }
         self.out.extend_from_slice(b);
     }
@@ -187,24 +203,64 @@ impl Encoder {
         }
     }
 
-    /// A `Shared`'s value: its kept bytes, or its encoding (kept unless an enclosing `Shared`'s
-    /// bytes are being kept).
+    /// A `Shared`'s value: its kept bytes, or its encoding, then kept (a `Shared` inside it is
+    /// encoded as its value meanwhile: [`NESTED`]).
     fn shared<T: Serialize + ?Sized>(&mut self, value: &T, kept: &Kept) -> Result<(), Error> {
         if let Some(bytes) = kept.get() {
             self.out.extend_from_slice(bytes);
             return Ok(());
         }
-        if self.filling {
-            return value.serialize(self);
-        }
         let start = self.out.len();
-        self.filling = true;
-        let r = value.serialize(&mut *self);
-        self.filling = false;
-        r?;
+        {
+            let _nested = Restore(&MODE, MODE.replace(NESTED));
+            value.serialize(&mut *self)?;
+        }
         // Cannot be set already: a value cannot contain itself.
         let _ = kept.set(self.out[start..].into());
         Ok(())
+    }
+}
+
+/// Appends `marker` and `bytes` (at most 16) with one capacity check, copying through
+/// fixed-size loads and stores: on wasm32 a `memcpy` of a few bytes is a `memory.copy`, which
+/// the host runs as a call.
+#[inline]
+fn put_short(out: &mut Vec<u8>, marker: u8, bytes: &[u8]) {
+    let n = bytes.len();
+    debug_assert!(n <= 16);
+    out.reserve(17);
+    let at = out.len();
+    // SAFETY: 17 bytes are reserved past `at`; every read is inside `bytes` (`n` of them, the
+    // two 8- or 4-byte reads overlap instead of passing its end), every write inside the
+    // reserved `1 + n` bytes.
+    unsafe {
+        let dst = out.as_mut_ptr().add(at);
+        dst.write(marker);
+        let dst = dst.add(1);
+        let src = bytes.as_ptr();
+        if n >= 8 {
+            let a = src.cast::<u64>().read_unaligned();
+            let b = src.add(n - 8).cast::<u64>().read_unaligned();
+            dst.cast::<u64>().write_unaligned(a);
+            dst.add(n - 8).cast::<u64>().write_unaligned(b);
+        } else if n >= 4 {
+            let a = src.cast::<u32>().read_unaligned();
+            let b = src.add(n - 4).cast::<u32>().read_unaligned();
+            dst.cast::<u32>().write_unaligned(a);
+            dst.add(n - 4).cast::<u32>().write_unaligned(b);
+        } else {
+            // Not a loop, which LLVM would turn back into a `memcpy`.
+            if n > 0 {
+                dst.write(*src);
+            }
+            if n > 1 {
+                dst.add(1).write(*src.add(1));
+            }
+            if n > 2 {
+                dst.add(2).write(*src.add(2));
+            }
+        }
+        out.set_len(at + 1 + n);
     }
 }
 
@@ -233,7 +289,7 @@ impl Compound<'_> {
 
     fn finish(self) -> Result<(), Error> {
         if let Some(Open { at, count, map }) = self.open {
-            let mut head = Encoder { out: Vec::with_capacity(5), filling: false };
+            let mut head = Encoder { out: Vec::with_capacity(5) };
             if map {
                 head.map_len(count / 2);
             } else {
@@ -365,7 +421,7 @@ impl<'a> ser::Serializer for &'a mut Encoder {
                 }
             }
         } else if name == rmp_serde::MSGPACK_EXT_STRUCT_NAME {
-            let _inactive = Restore(&ACTIVE, ACTIVE.replace(false));
+            let _off = Restore(&MODE, MODE.replace(OFF));
             return rmp_serde::encode::write_named(&mut self.out, &Ext(value));
         }
         value.serialize(self)

@@ -126,6 +126,12 @@ fn strings_bytes_lists_and_maps_at_every_length() {
         let map: BTreeMap<String, f64> = (0..n).map(|i| (format!("{i:06}"), i as f64)).collect();
         same(&map);
     }
+    // Every short length, one byte at a time (short strings are copied in fixed-size pieces).
+    let text: String = (0..40u8).map(|i| char::from(b'a' + i % 26)).collect();
+    for n in 0..=text.len() {
+        same(&&text[..n]);
+        same(&(&text[..n], n, &text[n..]));
+    }
     let hm: HashMap<i64, Vec<bool>> = (0..40).map(|i| (i, vec![i % 2 == 0; i as usize % 5])).collect();
     same(&hm);
     // `collect_seq` of an iterator without an exact size: the length comes at the end.
@@ -310,6 +316,7 @@ fn shared_values_keep_their_bytes_and_encode_as_the_value() {
     let a = Client { messages: vec![msg.clone(), msg.clone()], total: 2 };
     same(&a);
     same(&(Foreign(Shared::new(vec!["x".into(); 20])), &a, &msg));
+    same(&Shared::new(vec![msg.clone(), Shared::new(Msg { who: who.clone(), text: String::new(), n: -1 })]));
     // Shared in shared, at every position of a struct and a list, never encoded before.
     let outer = Shared::new(vec![Shared::new(plain.clone()), Shared::new(plain)]);
     same(&vec![outer.clone(), outer.clone()]);

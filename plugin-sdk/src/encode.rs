@@ -13,7 +13,9 @@
 //! encoding in the `Shared` (outermost `Shared` only: one nested in a value being kept is part of
 //! those bytes). Every later encoding of that `Shared` or of a clone of it copies them: a chat
 //! message encoded for its `emit` is copied, not encoded again, into both clients' state values.
-//! Other serializers see `Shared<T>` exactly as `T` (it calls them as `T` does).
+//! Other serializers see `Shared<T>` exactly as `T` (it calls them as `T` does), except one run
+//! from inside a `Serialize` impl while this encoder runs: it gets `T` as a newtype struct, which
+//! serializers that write newtypes as their content (rmp_serde, serde_json) write as `T`.
 
 use rmp_serde::encode::Error;
 use serde::ser::{self, Serialize};

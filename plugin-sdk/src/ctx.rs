@@ -117,58 +117,9 @@ impl Serialize for Headers<'_> {
     }
 }
 
-// One buffer per thread, reused: a load generator emits millions of messages.
+// One buffer per thread, reused for `Ctx::emit` and `Ctx::emit_with_headers`.
 thread_local! {
     static EMIT_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-/// The `emit` map of [`Ctx::emit_bytes`], byte for byte what `rmp_serde::encode::write_named`
-/// writes for `Emit { topic, value: &Bytes(value), key, headers: None }`: a map of 2 (no key) or
-/// 3 entries, strings and the binary in their shortest MessagePack forms. `None` if a length
-/// passes MessagePack's 32 bits.
-fn encode_bytes_emit(buf: &mut Vec<u8>, topic: &str, key: Option<&str>, value: &[u8]) -> Option<()> {
-    buf.reserve(20 + topic.len() + value.len() + key.map_or(0, str::len));
-    buf.push(if key.is_some() { 0x83 } else { 0x82 });
-    buf.extend_from_slice(b"\xa5topic");
-    str_into(buf, topic)?;
-    buf.extend_from_slice(b"\xa5value");
-    let n = u32::try_from(value.len()).ok()?;
-    match n {
-        0..=0xff => buf.extend_from_slice(&[0xc4, n as u8]),
-        0x100..=0xffff => {
-            buf.push(0xc5);
-            buf.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        _ => {
-            buf.push(0xc6);
-            buf.extend_from_slice(&n.to_be_bytes());
-        }
-    }
-    buf.extend_from_slice(value);
-    if let Some(k) = key {
-        buf.extend_from_slice(b"\xa3key");
-        str_into(buf, k)?;
-    }
-    Some(())
-}
-
-/// A MessagePack string in its shortest form.
-fn str_into(buf: &mut Vec<u8>, s: &str) -> Option<()> {
-    let n = u32::try_from(s.len()).ok()?;
-    match n {
-        0..=31 => buf.push(0xa0 | n as u8),
-        32..=0xff => buf.extend_from_slice(&[0xd9, n as u8]),
-        0x100..=0xffff => {
-            buf.push(0xda);
-            buf.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        _ => {
-            buf.push(0xdb);
-            buf.extend_from_slice(&n.to_be_bytes());
-        }
-    }
-    buf.extend_from_slice(s.as_bytes());
-    Some(())
 }
 
 /// Serializes bytes as MessagePack `bin` (serde would otherwise write a list of integers); what
@@ -230,15 +181,17 @@ impl Ctx<'_> {
 
     /// Publishes bytes that the host sends as they are, whatever the topic's format.
     pub fn emit_bytes(&self, topic: &str, key: Option<&str>, value: &[u8]) {
-        // The map `emit` would write for `Bytes(value)`, written directly: a load generator calls
-        // this millions of times, and serde's generic path cost more than the bytes themselves.
-        EMIT_BUF.with_borrow_mut(|buf| {
-            buf.clear();
-            match encode_bytes_emit(buf, topic, key, value) {
-                Some(()) => self.host.borrow_mut().emit(buf),
-                None => self.set_error(format!("cannot encode the message for topic `{topic}`: too long")),
-            }
-        });
+        // The parts go to the host as they are (the `emit_bytes` import in WASM): a load generator
+        // calls this millions of times, and encoding the map cost more than the bytes themselves.
+        let mut host = self.host.borrow_mut();
+        #[cfg(target_arch = "wasm32")]
+        if host.claim_direct_emit() {
+            crate::wasm::emit_bytes(topic, key, value);
+            return;
+        }
+        if !host.emit_bytes(topic, key, value) {
+            self.set_error(format!("cannot encode the message for topic `{topic}`: too long"));
+        }
     }
 
     fn emit_map<V: Serialize + ?Sized>(&self, msg: &Emit<'_, V>) {
@@ -322,7 +275,8 @@ mod tests {
                     rmp_serde::encode::write_named(&mut want, &msg).unwrap();
                     let mut got = vec![9, 9];
                     got.clear();
-                    encode_bytes_emit(&mut got, &topic, key, &value).unwrap();
+                    let key = key.map(str::as_bytes);
+                    distroduce_abi::emit::encode_bytes(&mut got, topic.as_bytes(), key, &value).unwrap();
                     assert!(got == want, "topic {tl} B, value {vl} B, key {key:?}");
                 }
             }

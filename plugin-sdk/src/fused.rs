@@ -277,6 +277,16 @@ impl Host for Counting<'_> {
         self.emits += 1;
         self.inner.emit(msgpack)
     }
+    fn emit_bytes(&mut self, topic: &str, key: Option<&str>, value: &[u8]) -> bool {
+        let sent = self.inner.emit_bytes(topic, key, value);
+        self.emits += u32::from(sent);
+        sent
+    }
+    fn claim_direct_emit(&mut self) -> bool {
+        let direct = self.inner.claim_direct_emit();
+        self.emits += u32::from(direct);
+        direct
+    }
     fn fail(&mut self, msg: &str) {
         self.inner.fail(msg)
     }

@@ -25,6 +25,30 @@ pub trait Host {
     /// One `emit` map (ABI §5), MessagePack-encoded.
     fn emit(&mut self, msgpack: &[u8]);
     fn fail(&mut self, msg: &str);
+    /// The `emit` of a binary value (ABI §5 `emit_bytes`): by default its map, encoded and given
+    /// to [`Host::emit`]. `false` if a length passes MessagePack's 32 bits (nothing was sent).
+    fn emit_bytes(&mut self, topic: &str, key: Option<&str>, value: &[u8]) -> bool {
+        EMIT_BUF.with_borrow_mut(|buf| {
+            buf.clear();
+            let encoded = distroduce_abi::emit::encode_bytes(buf, topic.as_bytes(), key.map(str::as_bytes), value);
+            if encoded.is_some() {
+                self.emit(buf);
+            }
+            encoded.is_some()
+        })
+    }
+    /// Whether `Ctx::emit_bytes` may hand this emit to the `emit_bytes` import itself (the WASM
+    /// host says yes; a host that counts emits counts it here). Asked once per such emit.
+    #[doc(hidden)]
+    fn claim_direct_emit(&mut self) -> bool {
+        false
+    }
+}
+
+thread_local! {
+    /// The map of the default [`Host::emit_bytes`], reused: a load generator emits millions of
+    /// messages.
+    static EMIT_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A plugin function: input and output MessagePack exactly as the WASM export's. On failure

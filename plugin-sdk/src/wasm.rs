@@ -27,6 +27,9 @@ unsafe extern "C" {
     fn distroduce_emit(ptr: i32, len: i32);
     #[link_name = "fail"]
     fn distroduce_fail(ptr: i32, len: i32);
+    // Imported only by plugins that call `Ctx::emit_bytes` (see `emit_bytes` below).
+    #[link_name = "emit_bytes"]
+    fn distroduce_emit_bytes(topic: i32, topic_len: i32, key: i32, key_len: i32, value: i32, value_len: i32);
 }
 
 /// The imports, seen through the same trait as the native backend's host.
@@ -52,6 +55,9 @@ impl Host for WasmHost {
     }
     fn fail(&mut self, msg: &str) {
         unsafe { distroduce_fail(msg.as_ptr() as i32, msg.len() as i32) }
+    }
+    fn claim_direct_emit(&mut self) -> bool {
+        true
     }
 }
 
@@ -130,6 +136,26 @@ pub fn run_wasm(ptr: i32, len: i32, body: Body) -> i64 {
             WasmHost.fail(&msg);
             0
         }
+    }
+}
+
+/// The parts of an `emit` of bytes as they are, without the MessagePack map (ABI §5
+/// `emit_bytes`): a load generator calls this millions of times. Only `Ctx::emit_bytes` calls it,
+/// so only plugins that use it import `emit_bytes` (the linker drops unused imports), and the
+/// others still load on engines without it. Lengths of wasm32 memory always fit; a key length of
+/// -1 says there is no key.
+pub(crate) fn emit_bytes(topic: &str, key: Option<&str>, value: &[u8]) {
+    let (key_ptr, key_len) = key.map_or((0, -1), |k| (k.as_ptr() as i32, k.len() as i32));
+    // SAFETY: three live slices that the host only reads during the call.
+    unsafe {
+        distroduce_emit_bytes(
+            topic.as_ptr() as i32,
+            topic.len() as i32,
+            key_ptr,
+            key_len,
+            value.as_ptr() as i32,
+            value.len() as i32,
+        )
     }
 }
 

@@ -50,6 +50,43 @@ pub fn parse_emit_into(
     let Some((topic, value, key)) = parse_fixed(b, topics) else {
         return parse_emit_to(b, topics, now_ns, timestep, out);
     };
+    fill_fixed(topics, topic, value, key, now_ns, out);
+    Ok(())
+}
+
+/// What [`parse_emit_into`] makes of the map `{topic, value: bin, key?: str}` (the SDKs' layout
+/// for bytes) when its parts come separately (the `emit_bytes` import), or `None` when its fast
+/// reading does not apply: an alias that is not declared, a key that is not UTF-8, a topic whose
+/// format does not send binary values as they are, or no key for a topic with a key template. The
+/// caller then encodes the map and gives it to [`parse_emit_into`], which also words every error.
+pub fn bytes_emit_into(
+    alias: &[u8],
+    key: Option<&[u8]>,
+    value: &[u8],
+    topics: &[TopicPlan],
+    now_ns: i64,
+    out: &mut OutMessage,
+) -> Option<()> {
+    let topic = topics.iter().position(|t| t.alias.as_bytes() == alias)?;
+    let plan = &topics[topic];
+    if !matches!(plan.format, ValueFormat::Json | ValueFormat::Raw) {
+        return None;
+    }
+    match key {
+        Some(k) if !k.is_ascii() => {
+            std::str::from_utf8(k).ok()?;
+        }
+        Some(_) => {}
+        None if plan.key.is_some() => return None,
+        None => {}
+    }
+    fill_fixed(topics, topic, value, key, now_ns, out);
+    Some(())
+}
+
+/// `out` for a message of the SDKs' layout for bytes, read by [`parse_fixed`] or
+/// [`bytes_emit_into`].
+fn fill_fixed(topics: &[TopicPlan], topic: usize, value: &[u8], key: Option<&[u8]>, now_ns: i64, out: &mut OutMessage) {
     let plan = &topics[topic];
     out.topic = topic;
     out.value.clear();
@@ -70,7 +107,6 @@ pub fn parse_emit_into(
     out.partition = plan.partition;
     out.event_time_ms = Some(ns_to_ms(now_ns));
     out.meta = MsgMeta::default();
-    Ok(())
 }
 
 /// What [`parse_fixed`] reads: the topic index, the value and the key.

@@ -90,10 +90,25 @@ pub struct Meter {
     inner: Mutex<Inner>,
 }
 
+/// The run's histograms hold the seconds the time series has closed (added as each closes), and
+/// what the series could not take; the series holds the current second.
 struct Inner {
     latency: Histogram<u64>,
     latency_from_due: Histogram<u64>,
     series: Series,
+    /// Whether the series records latency from the due time (a paced run) or from enqueue.
+    paced: bool,
+}
+
+impl Inner {
+    /// The run's histogram that the series' latencies belong in.
+    fn of_series(&mut self) -> &mut Histogram<u64> {
+        if self.paced {
+            &mut self.latency_from_due
+        } else {
+            &mut self.latency
+        }
+    }
 }
 
 /// What the meter saw.
@@ -129,8 +144,20 @@ impl Meter {
             acked: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             last_ack_us: AtomicU64::new(0),
-            inner: Mutex::new(Inner { latency: histogram(), latency_from_due: histogram(), series: Series::new() }),
+            inner: Mutex::new(Inner {
+                latency: histogram(),
+                latency_from_due: histogram(),
+                series: Series::new(),
+                paced: false,
+            }),
         }
+    }
+
+    /// Whether second `s` of the delivery clock lies wholly after the warm-up: its latencies go
+    /// into the run's histograms as a whole when the series closes it. The second the warm-up
+    /// ends in records its measured acknowledgements one by one.
+    fn whole(&self, s: u64) -> bool {
+        s.saturating_mul(1_000_000) >= self.warmup_us
     }
 
     /// An acknowledgement at `now_us` of a message enqueued at `sent_us` (due at `due_us` when paced).
@@ -139,16 +166,29 @@ impl Meter {
     pub fn ack(&self, now_us: u64, sent_us: u64, due_us: Option<u64>, bytes: u64) {
         let latency = now_us.saturating_sub(sent_us).max(1);
         let from_due = due_us.map(|due| now_us.saturating_sub(due).max(1));
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.series.ack(now_us, from_due.unwrap_or(latency), bytes);
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let inner = &mut *guard;
+        // A run is paced or not as a whole (one pacer per publisher), so the seconds the series
+        // closes here belong where this acknowledgement's would.
+        inner.paced = from_due.is_some();
+        let series_latency = from_due.unwrap_or(latency);
+        let run = if inner.paced { &mut inner.latency_from_due } else { &mut inner.latency };
+        let in_series = inner.series.ack(now_us, series_latency, bytes, |second, h| {
+            if self.whole(second) {
+                let _ = run.add(h);
+            }
+        });
         if now_us < self.warmup_us {
             return;
         }
-        inner.latency.saturating_record(latency);
-        if let Some(l) = from_due {
-            inner.latency_from_due.saturating_record(l);
+        // One record per acknowledgement: its second's, unless that one cannot be added whole.
+        if !in_series || !self.whole(now_us / 1_000_000) {
+            inner.of_series().saturating_record(series_latency);
         }
-        drop(inner);
+        if from_due.is_some() {
+            inner.latency.saturating_record(latency);
+        }
+        drop(guard);
         self.acked.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
         self.last_ack_us.fetch_max(now_us, Ordering::Relaxed);
@@ -157,18 +197,23 @@ impl Meter {
     pub fn measured(&self) -> Measured {
         let last = self.last_ack_us.load(Ordering::Relaxed);
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        // The run's histograms with the second the series has not closed yet.
+        let (mut latency, mut latency_from_due) = (inner.latency.clone(), inner.latency_from_due.clone());
+        if let Some((_, h)) = inner.series.current().filter(|(s, _)| self.whole(*s)) {
+            let _ = if inner.paced { latency_from_due.add(h) } else { latency.add(h) };
+        }
         Measured {
             acked: self.acked.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
             seconds: last.saturating_sub(self.warmup_us) as f64 / 1e6,
-            latency_ms: percentiles(&inner.latency),
-            latency_from_due_ms: percentiles(&inner.latency_from_due),
+            latency_ms: percentiles(&latency),
+            latency_from_due_ms: percentiles(&latency_from_due),
             buckets: Buckets {
-                latency_us: buckets(&inner.latency),
-                latency_from_due_us: buckets(&inner.latency_from_due),
+                latency_us: buckets(&latency),
+                latency_from_due_us: buckets(&latency_from_due),
                 per_second_us: inner.series.latency_buckets(),
             },
-            latency_distribution: distribution(&inner.latency),
+            latency_distribution: distribution(&latency),
             per_second: inner.series.rows(),
         }
     }
@@ -234,6 +279,54 @@ mod tests {
         assert!((d[0].latency_ms - 2.0).abs() < 0.01, "{d:?}");
         assert!((d.last().unwrap().latency_ms - 900.0).abs() < 1.0, "{d:?}");
         assert!(d.windows(2).all(|w| w[0].latency_ms <= w[1].latency_ms), "{d:?}");
+    }
+
+    /// One record per acknowledgement gives what two gave: the run's histograms are those of the
+    /// acknowledgements after the warm-up (which ends inside a second here), late ones included,
+    /// and each second's row and buckets those of its latencies at 2 digits.
+    #[test]
+    fn the_seconds_added_up_are_the_runs_histogram() {
+        for paced in [false, true] {
+            let m = Meter::new(Duration::from_millis(1_500));
+            let (mut want, mut want_due) = (histogram(), histogram());
+            let mut seconds = vec![crate::series::second_histogram(); 4];
+            let mut x = 0x9E37_79B9_7F4A_7C15u64;
+            let mut now = 0u64;
+            for i in 0..20_000u64 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                now += x % 300;
+                // Every 100th acknowledgement after 2.5 s was timed 2 s earlier, as another
+                // producer's can be.
+                let at = if i % 100 == 99 && now > 2_500_000 { now - 2_000_000 } else { now };
+                let latency = 1 + x % 250_000;
+                let due = paced.then(|| at.saturating_sub(latency + x % 1000));
+                m.ack(at, at - latency.min(at), due, 10);
+                let lat = at.saturating_sub(at - latency.min(at)).max(1);
+                let from_due = due.map(|d| at.saturating_sub(d).max(1));
+                if at == now {
+                    let _ = seconds[(at / 1_000_000) as usize].record(from_due.unwrap_or(lat));
+                }
+                if at >= 1_500_000 {
+                    want.record(lat).unwrap();
+                    if let Some(l) = from_due {
+                        want_due.record(l).unwrap();
+                    }
+                }
+            }
+            assert!(now > 2_600_000 && now < 3_400_000, "{now}");
+            let r = m.measured();
+            assert_eq!(r.buckets.latency_us, buckets(&want), "paced {paced}");
+            assert_eq!(r.buckets.latency_from_due_us, buckets(&want_due), "paced {paced}");
+            assert_eq!(r.latency_ms, percentiles(&want));
+            assert_eq!(r.per_second.len(), seconds.iter().filter(|h| !h.is_empty()).count());
+            for (s, h) in seconds.iter().enumerate().take(r.per_second.len()) {
+                assert_eq!(r.buckets.per_second_us[s], buckets(h), "second {s}");
+                let row = crate::series::second_row(s as u64, r.per_second[s].acked, r.per_second[s].bytes, h);
+                assert_eq!(format!("{:?}", r.per_second[s]), format!("{row:?}"));
+            }
+        }
     }
 
     #[test]

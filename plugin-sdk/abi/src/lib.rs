@@ -5,6 +5,10 @@
 //! ABI.md and are checked against the engine by the chat ports' byte-identity tests.
 #![no_std]
 
+extern crate alloc;
+
+pub mod emit;
+
 /// What `distroduce_abi_version` must return. Any other value is rejected at load time.
 pub const ABI_VERSION: i32 = 1;
 
@@ -22,8 +26,12 @@ pub mod import {
     pub const LOG: &str = "log";
     pub const EMIT: &str = "emit";
     pub const FAIL: &str = "fail";
+    /// `(topic_ptr, topic_len, key_ptr, key_len, value_ptr, value_len: i32)`: the `emit` of a
+    /// binary value with an optional string key (`key_len` -1: none), without the MessagePack map
+    /// ([`crate::emit`]). Optional: engines before it reject a plugin that imports it.
+    pub const EMIT_BYTES: &str = "emit_bytes";
     /// Every host import; anything else in [`super::IMPORT_MODULE`] is rejected at load time.
-    pub const ALL: [&str; 6] = [RNG_U64, RNG_F64, NOW_NS, LOG, EMIT, FAIL];
+    pub const ALL: [&str; 7] = [RNG_U64, RNG_F64, NOW_NS, LOG, EMIT, FAIL, EMIT_BYTES];
 }
 
 /// Exports the guest provides (ABI.md §1 and §2).

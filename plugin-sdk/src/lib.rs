@@ -131,7 +131,9 @@ pub mod __private {
         decode_part, take_into, typed_signals, NoUse, PolicyCall, TypedCall, TypedFactory, TypedFn, TypedPolicy,
         TypedUpdate, TypedUse, UpdateCall,
     };
-    pub use crate::typed_signals::{op_for, Fold, SignalsProbe, SignalsProbeFallback, SignalsProbeReal};
+    pub use crate::typed_signals::{
+        op_for, Fold, Folder, NoFolder, SignalsFolder, SignalsProbe, SignalsProbeFallback, SignalsProbeReal,
+    };
     #[cfg(target_arch = "wasm32")]
     pub use crate::wasm::{
         fused_cursor, fused_load, fused_load_direct, fused_load_typed, fused_run, fused_run_many, run_wasm,

@@ -328,7 +328,7 @@ impl<S: TypedState, D: TypedUse<S>> TypedLoop<S, D> {
             }
             // Aggregation: typed, constant, or on MessagePack.
             let agg = match (&mut block.fold, &block.constant) {
-                (Some(fold), _) => fold.run(),
+                (Some(fold), _) => fold.run::<S, D>(&block.policies),
                 (None, Some(_)) => Ok(()),
                 (None, None) => {
                     self.aggregator.aggregate_into(&self.outputs[..nb], &mut self.agg_scratch, &mut self.signals)
@@ -497,16 +497,24 @@ impl TypedAgg {
         TypedAgg { fold, _acc: acc, acc_ptr, ops: (fold.ops)(agg), outs }
     }
 
-    /// Folds the policies' typed outputs in policy order into the accumulator.
+    /// Folds the policies' typed outputs in policy order into the accumulator, through the first
+    /// policy's [`TypedUse::fold_run`] (a static call with the direct table): `policies` are the
+    /// block's, the ones `new` was given.
     #[inline]
-    fn run(&mut self) -> Result<(), AggError> {
+    fn run<S, D: TypedUse<S>>(&mut self, policies: &[Option<Policy<D>>]) -> Result<(), AggError> {
         debug_assert!(!self.outs.is_empty(), "a typed block has policies");
         // SAFETY: `acc_ptr` is the boxed `Option<T>` made by `new_acc` (`T` = `fold.ty`); every
         // policy of a typed block returns `T` (`typed_fold` checked `output_type` and `Fold::ty`),
         // `TypedPolicy::output` is an `Option` of `output_type()` at a fixed address, and the
         // policies live in the block as long as this. The accumulator is its own box, so it
-        // aliases no output; `ops` come from `fold.ops`.
-        unsafe { (self.fold.run)(self.acc_ptr, &self.outs, &self.ops) }
+        // aliases no output; `ops` come from `fold.ops`. `fold` is the first policy's
+        // `aggregation()` (`typed_fold`), whose `run` its `fold_run` is.
+        unsafe {
+            match policies.first() {
+                Some(Some(first)) => first.f.fold_run(self.acc_ptr, &self.outs, &self.ops),
+                _ => (self.fold.run)(self.acc_ptr, &self.outs, &self.ops),
+            }
+        }
     }
 }
 

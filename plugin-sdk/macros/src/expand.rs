@@ -366,6 +366,7 @@ fn direct_table(ty: &syn::Type, names: &[String], uses: &[Path]) -> TokenStream 
     let (update, update_mut) = (each(quote!(__f.update())), each(quote!(__f.update_mut())));
     let call = each(quote!(__f.call(__cx, __host)));
     let encode = each(quote!(__f.encode(__out)));
+    let fold_run = each(quote!(unsafe { __f.fold_run(__acc, __all, __ops) }));
     // SAFETY (generated): the caller's guarantees pass on unchanged.
     let call_run = each(quote!(unsafe { __f.call_run(__rest, __pos, __cx, __cursor_pos, __host, __marks) }));
     quote! {
@@ -389,6 +390,13 @@ fn direct_table(ty: &syn::Type, names: &[String], uses: &[Path]) -> TokenStream 
             fn encode(&self, __out: &mut ::std::vec::Vec<u8>) -> ::core::result::Result<(), ::std::string::String> {
                 #encode
             }
+            #[inline]
+            unsafe fn fold_run(
+                &self,
+                __acc: *mut (),
+                __all: &[*const ()],
+                __ops: &[#p::AggOp],
+            ) -> ::core::result::Result<(), #p::AggError> { #fold_run }
             #[inline]
             unsafe fn call_run(
                 &mut self,

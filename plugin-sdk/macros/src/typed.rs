@@ -262,10 +262,10 @@ pub fn factory(kind: FnKind, f: &ItemFn, export: &Ident, sig: &Signature) -> Tok
             let fold = if sig.output_known {
                 quote! {{
                     use ::distroduce_sdk::__private::{SignalsProbeFallback as _, SignalsProbeReal as _};
-                    (&::distroduce_sdk::__private::SignalsProbe::<#out>::new()).fold()
+                    (&::distroduce_sdk::__private::SignalsProbe::<#out>::new()).folder()
                 }}
             } else {
-                quote!(::core::option::Option::None)
+                quote!(::distroduce_sdk::__private::NoFolder)
             };
             quote! {
                 ::distroduce_sdk::__private::PolicyCall { f: __f, out: ::core::option::Option::None, fold: #fold }

@@ -374,6 +374,7 @@ where
     F: FnMut(&TypedCall<'_, S>, &mut dyn Host) -> Result<T, String> + 'static,
     R: Folder,
 {
+    #[inline(always)]
     fn call(&mut self, cx: &TypedCall<'_, S>, host: &mut dyn Host) -> Result<(), String> {
         self.out = Some((self.f)(cx, host)?);
         Ok(())
@@ -390,7 +391,7 @@ where
     fn aggregation(&self) -> Option<crate::typed_signals::Fold> {
         self.fold.fold()
     }
-    #[inline]
+    #[inline(always)]
     unsafe fn fold_run(&self, acc: *mut (), all: &[*const ()], ops: &[AggOp]) -> Result<(), AggError> {
         // SAFETY: the caller's guarantees are those of `aggregation()`'s `run`, `self.fold`'s.
         unsafe { self.fold.run(acc, all, ops) }
@@ -398,6 +399,7 @@ where
     fn call_type(&self) -> Option<TypeId> {
         Some(TypeId::of::<Self>())
     }
+    #[inline(always)]
     unsafe fn call_run(
         &mut self,
         rest: &[*mut ()],
@@ -454,19 +456,19 @@ where
     fn update_mut(&mut self) -> Option<&mut dyn TypedUpdate<S>> {
         None
     }
-    #[inline]
+    #[inline(always)]
     fn call(&mut self, cx: &TypedCall<'_, S>, host: &mut dyn Host) -> Result<(), String> {
         TypedPolicy::call(self, cx, host)
     }
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), String> {
         TypedPolicy::encode(self, out)
     }
-    #[inline]
+    #[inline(always)]
     unsafe fn fold_run(&self, acc: *mut (), all: &[*const ()], ops: &[AggOp]) -> Result<(), AggError> {
         // SAFETY: the caller's guarantees pass on.
         unsafe { TypedPolicy::fold_run(self, acc, all, ops) }
     }
-    #[inline]
+    #[inline(always)]
     unsafe fn call_run(
         &mut self,
         rest: &[*mut ()],
@@ -497,6 +499,7 @@ where
     T: EncodeOutput + 'static,
     F: FnMut(&TypedCall<'_, S>, &mut dyn Host) -> Result<T, String>,
 {
+    #[inline(always)]
     fn call(&mut self, cx: &TypedCall<'_, S>, host: &mut dyn Host) -> Result<(), String> {
         self.out = Some((self.f)(cx, host)?);
         Ok(())
@@ -539,11 +542,11 @@ where
     fn update_mut(&mut self) -> Option<&mut dyn TypedUpdate<S>> {
         Some(self)
     }
-    #[inline]
+    #[inline(always)]
     fn call(&mut self, cx: &TypedCall<'_, S>, host: &mut dyn Host) -> Result<(), String> {
         TypedUpdate::call(self, cx, host)
     }
-    #[inline]
+    #[inline(always)]
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), String> {
         TypedUpdate::encode(self, out)
     }

@@ -68,7 +68,7 @@ pub fn fold_of<T: TypedSignals>() -> Fold {
 ///
 /// # Safety
 /// As [`Fold::start`]: both point at live, distinct `Option<T>`s.
-#[inline]
+#[inline(always)]
 unsafe fn start_raw<T: TypedSignals>(acc: *mut (), first: *const ()) {
     // SAFETY: the caller guarantees both are distinct live `Option<T>`s.
     let (acc, first) = unsafe { (&mut *(acc as *mut Option<T>), &*(first as *const Option<T>)) };
@@ -82,7 +82,7 @@ unsafe fn start_raw<T: TypedSignals>(acc: *mut (), first: *const ()) {
 ///
 /// # Safety
 /// As [`Fold::fold`]: `acc` and each of `next` point at live `Option<T>`s, `acc` at none of them.
-#[inline]
+#[inline(always)]
 unsafe fn fold_raw<T: TypedSignals>(acc: *mut (), next: &[*const ()], ops: &[AggOp]) -> Result<(), AggError> {
     // SAFETY: the caller guarantees `acc` is a live `Option<T>` that no `next` aliases.
     let Some(acc) = (unsafe { &mut *(acc as *mut Option<T>) }) else { return Ok(()) };
@@ -99,6 +99,7 @@ unsafe fn fold_raw<T: TypedSignals>(acc: *mut (), next: &[*const ()], ops: &[Agg
 ///
 /// # Safety
 /// As [`Fold::run`].
+#[inline(always)]
 unsafe fn run_raw<T: TypedSignals>(acc: *mut (), all: &[*const ()], ops: &[AggOp]) -> Result<(), AggError> {
     let Some((first, rest)) = all.split_first() else { return Ok(()) };
     // SAFETY: the caller's guarantees are `start_raw`'s and `fold_raw`'s.
@@ -221,7 +222,7 @@ impl<T: TypedSignals> Folder for SignalsFolder<T> {
     fn fold(&self) -> Option<Fold> {
         Some(fold_of::<T>())
     }
-    #[inline]
+    #[inline(always)]
     unsafe fn run(&self, acc: *mut (), all: &[*const ()], ops: &[AggOp]) -> Result<(), AggError> {
         // SAFETY: the caller's guarantees are `run_raw::<T>`'s (`fold_of::<T>().run`).
         unsafe { run_raw::<T>(acc, all, ops) }

@@ -380,24 +380,24 @@ fn direct_table(ty: &syn::Type, names: &[String], uses: &[Path]) -> TokenStream 
             fn policy_mut(&mut self) -> ::core::option::Option<&mut dyn #p::TypedPolicy<__S>> { #policy_mut }
             fn update(&self) -> ::core::option::Option<&dyn #p::TypedUpdate<__S>> { #update }
             fn update_mut(&mut self) -> ::core::option::Option<&mut dyn #p::TypedUpdate<__S>> { #update_mut }
-            #[inline]
+            #[inline(always)]
             fn call(
                 &mut self,
                 __cx: &#p::TypedCall<'_, __S>,
                 __host: &mut dyn ::distroduce_sdk::native::Host,
             ) -> ::core::result::Result<(), ::std::string::String> { #call }
-            #[inline]
+            #[inline(always)]
             fn encode(&self, __out: &mut ::std::vec::Vec<u8>) -> ::core::result::Result<(), ::std::string::String> {
                 #encode
             }
-            #[inline]
+            #[inline(always)]
             unsafe fn fold_run(
                 &self,
                 __acc: *mut (),
                 __all: &[*const ()],
                 __ops: &[#p::AggOp],
             ) -> ::core::result::Result<(), #p::AggError> { #fold_run }
-            #[inline]
+            #[inline(always)]
             unsafe fn call_run(
                 &mut self,
                 __rest: &[*mut ()],

@@ -224,3 +224,40 @@ func TestMalformedInputs(t *testing.T) {
 		t.Errorf("deep nesting: %q", failure)
 	}
 }
+
+type thread struct {
+	Text    string
+	Replies []thread
+	Next    *thread `msgpack:",omitempty"`
+}
+
+// A type that contains itself gets one plan, which meets itself while it is built (a forward
+// function waits for it); encoding and decoding round-trip, from many goroutines at once.
+func TestRecursiveTypesRoundTrip(t *testing.T) {
+	in := thread{Text: "a", Replies: []thread{{Text: "b", Replies: []thread{{Text: "c"}}}}, Next: &thread{Text: "d"}}
+	done := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			b, err := Marshal(in)
+			if err != nil {
+				done <- err
+				return
+			}
+			var out thread
+			if err := Unmarshal(b, &out); err != nil {
+				done <- err
+				return
+			}
+			if out.Replies[0].Replies[0].Text != "c" || out.Next == nil || out.Next.Text != "d" || out.Next.Next != nil {
+				done <- errors.New("round trip changed the value")
+				return
+			}
+			done <- nil
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

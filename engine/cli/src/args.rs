@@ -162,6 +162,10 @@ pub enum ImportCmd {
         /// Write the files but do not build the component (DIR/plugin/build builds it).
         #[arg(long)]
         no_build: bool,
+        /// Seconds the model may take to import (its module-level code runs); past it the import
+        /// stops with an error.
+        #[arg(long, default_value_t = 120, value_name = "SECS")]
+        read_timeout: u64,
     },
 }
 

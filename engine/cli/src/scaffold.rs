@@ -188,6 +188,21 @@ mod tests {
         }
     }
 
+    /// The same for the Go SDK: a file added to its package but not to templates/go/MANIFEST
+    /// would leave scaffolded Go projects with undefined names.
+    #[test]
+    fn the_go_template_carries_every_sdk_source_file() {
+        let go = TEMPLATES.iter().find(|t| t.lang == "go").unwrap();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap();
+        for e in std::fs::read_dir(repo.join("plugin-sdk/go")).unwrap().filter_map(Result::ok) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".go") && !name.ends_with("_test.go") {
+                let wanted = format!("sdk/{name}");
+                assert!(go.files.iter().any(|f| f.path == wanted), "templates/go/MANIFEST lacks plugin-sdk/go/{name}");
+            }
+        }
+    }
+
     fn req() -> NewPlugin {
         NewPlugin { lang: "rust".into(), name: "x".into(), dir: PathBuf::from("."), sdk: None }
     }

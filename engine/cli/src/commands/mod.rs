@@ -30,10 +30,11 @@ pub fn dispatch(cmd: Cmd) -> Exit {
         Cmd::Plugin(PluginCmd::New { lang, name, dir, sdk }) => {
             plugin::new(crate::scaffold::NewPlugin { lang, name, dir, sdk })
         }
-        Cmd::Import(ImportCmd::Cadcad { path, out, runs, timesteps, python, force, no_build }) => {
+        Cmd::Import(ImportCmd::Cadcad { path, out, runs, timesteps, python, force, no_build, read_timeout }) => {
             let mut req = distroduce::import::ImportRequest::new(path);
             (req.out, req.runs, req.timesteps, req.python, req.force, req.build) =
                 (out, runs, timesteps, python, force, !no_build);
+            req.read_timeout = std::time::Duration::from_secs(read_timeout);
             import::cadcad(&req)
         }
         Cmd::Validate { scenario, plugins, schema_registry } => {

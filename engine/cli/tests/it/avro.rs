@@ -108,14 +108,16 @@ pub(crate) fn refused_at_validate_and_run(s: &Path, bad_file: &str, subject: &st
 /// Every message of `topic`, decoded by confluent-kafka's AvroDeserializer with the registry:
 /// `{id: distroduce-id header, schema_id, version (of `subject`), value}`; and the registry's subjects.
 fn consume_with_registry(topic: &str, subject: &str, n: usize) -> (Vec<Json>, Vec<String>) {
-    let decoder = r#"
+    consume_decoding(topic, subject, n, AVRO_DECODER)
+}
+
+/// confluent-kafka's AvroDeserializer with the registry client `sr`.
+const AVRO_DECODER: &str = r#"
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 avro = AvroDeserializer(sr)
 def decode(raw, ctx):
     return avro(raw, ctx)
 "#;
-    consume_decoding(topic, subject, n, decoder)
-}
 
 /// Every message of `topic`, decoded by `decoder`: Python that defines `decode(raw, ctx)` with
 /// `sr` (confluent-kafka's registry client) at hand.
@@ -174,6 +176,54 @@ pub(crate) fn timesteps(out: &Path) -> HashMap<String, u64> {
         .collect()
 }
 
+/// What the chat plugin's messages say.
+pub(crate) const CHAT_INPUTS: [&str; 4] = ["Hi A", "Hi B", "Bye A", "Bye B"];
+
+/// Run scenario `s` (chat, 10 timesteps, schema version 2 from timestep 6) to the broker and read
+/// `topic` back with `decoder`: every one of the 40 messages arrives once, in the Confluent wire
+/// format, under a version of `{topic}-value` — 1 before timestep 6, 2 from it on. Returns each
+/// message with its timestep, for the format's own checks.
+pub(crate) fn evolved_messages(s: &Path, out: &Path, topic: &str, decoder: &str) -> Vec<(u64, Json)> {
+    run_to_broker(s, out, &["--write-messages"]);
+    let steps = timesteps(out);
+    assert_eq!(steps.len(), 40, "chat sends 4 messages per timestep for 10 timesteps");
+    let (got, _) = consume_decoding(topic, &format!("{topic}-value"), steps.len(), decoder);
+    assert_eq!(got.len(), steps.len(), "every message arrives once and decodes");
+    let got: Vec<(u64, Json)> = got.into_iter().map(|m| (steps[m["id"].as_str().unwrap()], m)).collect();
+    for (t, m) in &got {
+        assert_eq!(m["magic"], 0, "Confluent wire format");
+        let want = if *t < 6 { 1 } else { 2 };
+        assert_eq!(m["version"], want, "timestep {t}: version 2 applies from timestep 6 on: {m}");
+    }
+    assert_eq!(got.iter().filter(|(t, _)| *t >= 6).count(), 20, "timesteps 6..=10 are on version 2");
+    got
+}
+
+/// Run scenario `s`, whose schema cannot hold what the chat plugin sends, against the registry:
+/// its job fails (exit 1) naming the plugin, the export and timestep 1. Returns stderr for the
+/// format's own reason.
+pub(crate) fn misfit_fails_its_job(s: &Path) -> String {
+    let o = run_with_registry(s, &s.parent().unwrap().join("misfit-out"));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("plugin `chat` export `send`"), "{err}");
+    assert!(err.contains("timestep 1"), "{err}");
+    err
+}
+
+/// `engine validate` of scenario `s` refuses it (exit 2) with `want`, at a file:line:col of `s`;
+/// no service is asked.
+pub(crate) fn refused_at_its_place(s: &Path, want: &str) {
+    let o = engine(&["validate", s.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{want}: {err}");
+    assert!(err.contains(want), "{want}: {err}");
+    assert!(
+        err.contains(&format!("{}:", s.display())) && err.lines().next().unwrap().matches(':').count() >= 3,
+        "file:line:col: {err}"
+    );
+}
+
 #[test]
 #[ignore = "needs Apache Kafka (DISTRODUCE_KAFKA_BROKERS), the schema registry (DISTRODUCE_SCHEMA_REGISTRY) and the Python venv (DISTRODUCE_PYTHON): scripts/test starts them"]
 fn every_message_decodes_with_the_registry_and_the_schema_evolves_at_its_timestep() {
@@ -188,31 +238,18 @@ fn every_message_decodes_with_the_registry_and_the_schema_evolves_at_its_timeste
         &format!("      schemas:\n        - {{from_timestep: 0, schema: {v1_yaml}}}\n        - {{from_timestep: 6, schema: {{file: v2.avsc}}}}\n"),
         &format!("  schema_registry: {{url: {}}}\n", registry()),
     );
-    let out = dir.path().join("out");
-    run_to_broker(&s, &out, &["--write-messages"]);
-    let steps = timesteps(&out);
-    assert_eq!(steps.len(), 40, "chat sends 4 messages per timestep for 10 timesteps");
-    let (got, _) = consume_with_registry(&topic, &format!("{topic}-value"), steps.len());
-    assert_eq!(got.len(), steps.len(), "every message arrives once and decodes");
-    let mut seen_v2 = 0;
-    for m in &got {
-        let t = steps[m["id"].as_str().unwrap()];
+    for (t, m) in evolved_messages(&s, &dir.path().join("out"), &topic, AVRO_DECODER) {
         let v = &m["value"];
-        assert_eq!(m["magic"], 0, "Confluent wire format");
         assert_eq!(v["room"], "room_1");
-        assert!(["Hi A", "Hi B", "Bye A", "Bye B"].contains(&v["input"].as_str().unwrap()), "{v}");
+        assert!(CHAT_INPUTS.contains(&v["input"].as_str().unwrap()), "{v}");
         if t < 6 {
-            assert_eq!(m["version"], 1, "timestep {t} is before the switch: {m}");
             assert!(v.get("receiver").is_none(), "version 1 has no receiver: {v}");
         } else {
-            assert_eq!(m["version"], 2, "timestep {t} is from the switch on: {m}");
             let other = if v["sender"] == "A" { "B" } else { "A" };
             assert_eq!(v["receiver"], other, "version 2 carries the plugin's receiver: {v}");
             assert_eq!(v["action"], "send");
-            seen_v2 += 1;
         }
     }
-    assert_eq!(seen_v2, 20, "timesteps 6..=10 are on version 2");
 }
 
 #[test]
@@ -266,12 +303,7 @@ fn a_value_the_schema_cannot_hold_fails_its_job_naming_plugin_timestep_and_field
     )
     .unwrap();
     let s = avro_chat(dir.path(), &topic, "      schema: {file: int.avsc}\n", "");
-    let out = dir.path().join("out");
-    let o = run_with_registry(&s, &out);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("plugin `chat` export `send`"), "{err}");
-    assert!(err.contains("timestep 1"), "{err}");
+    let err = misfit_fails_its_job(&s);
     assert!(err.contains("field `input`: expected int (32-bit), got \"Hi B\""), "{err}");
 }
 
@@ -318,14 +350,6 @@ fn avro_settings_are_checked_at_their_place_in_the_file() {
         ("      schema: 'not json'\n", "  schema_registry: {url: http://127.0.0.1:1}\n", "the schema text is not JSON"),
     ];
     for (topic_extra, kafka_extra, want) in cases {
-        let s = avro_chat(dir.path(), "avro-bad", topic_extra, kafka_extra);
-        let o = engine(&["validate", s.to_str().unwrap()]);
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{want}: {err}");
-        assert!(err.contains(want), "{want}: {err}");
-        assert!(
-            err.contains(&format!("{}:", s.display())) && err.lines().next().unwrap().matches(':').count() >= 3,
-            "file:line:col: {err}"
-        );
+        refused_at_its_place(&avro_chat(dir.path(), "avro-bad", topic_extra, kafka_extra), want);
     }
 }

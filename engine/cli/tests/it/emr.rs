@@ -9,7 +9,7 @@
 
 use crate::common::repo;
 use aws_sdk_emr::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_emr::types::{ActionOnFailure, InstanceGroupType, MarketType};
+use aws_sdk_emr::types::{InstanceGroupType, MarketType};
 use aws_sdk_emr::Client;
 use distroduce_emr::client::{http_client, is_loopback_url, LoopbackOnly, LOOPBACK_ONLY_ENV};
 use distroduce_emr::config::{self, Cluster};
@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn moto_url() -> String {
+pub(crate) fn moto_url() -> String {
     let url = std::env::var("DISTRODUCE_MOTO_URL").unwrap_or_else(|_| {
         panic!("DISTRODUCE_MOTO_URL is unset: run the tests with scripts/test (it starts moto with scripts/moto-local)")
     });
@@ -28,12 +28,12 @@ fn moto_url() -> String {
     url
 }
 
-fn example() -> PathBuf {
+pub(crate) fn example() -> PathBuf {
     repo().join("deploy/emr/cluster.yaml")
 }
 
 /// The CLI, with every AWS_* variable of the caller removed and fake credentials set.
-fn engine(args: &[&str]) -> Output {
+pub(crate) fn engine(args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_engine"));
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("AWS_") {
@@ -52,16 +52,16 @@ fn engine(args: &[&str]) -> Output {
     cmd.args(args).output().expect("run engine")
 }
 
-fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// `engine emr launch FILE --endpoint-url moto`; returns the cluster id it printed.
-fn launch(file: &Path) -> String {
+pub(crate) fn launch(file: &Path) -> String {
     let o = engine(&["emr", "launch", file.to_str().unwrap(), "--endpoint-url", &moto_url()]);
     assert!(o.status.success(), "launch failed: {}", stderr(&o));
     let id = stdout(&o);
@@ -70,7 +70,7 @@ fn launch(file: &Path) -> String {
 }
 
 /// The tests' own SDK client for moto: static fake credentials, no retries, loopback only.
-fn sdk(region: &str) -> Client {
+pub(crate) fn sdk(region: &str) -> Client {
     let conf = aws_sdk_emr::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
@@ -83,7 +83,7 @@ fn sdk(region: &str) -> Client {
     Client::from_conf(conf)
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 }
 
@@ -342,206 +342,4 @@ fn every_field_round_trips() {
     // moto drops gp3 throughput (it reads back as absent); the request carried it.
     let gp3 = &body["Instances"]["InstanceGroups"][1]["EbsConfiguration"]["EbsBlockDeviceConfigs"][0];
     assert_eq!(gp3["VolumeSpecification"]["Throughput"], 250, "{gp3}");
-}
-
-/// The args of the newest step of `cluster`, with its name and ActionOnFailure.
-fn newest_step(region: &str, cluster: &str, step_id: &str) -> (String, ActionOnFailure, String, Vec<String>) {
-    let s = block_on(async {
-        sdk(region).describe_step().cluster_id(cluster).step_id(step_id).send().await.unwrap().step.unwrap()
-    });
-    let cfg = s.config().unwrap();
-    (
-        s.name().unwrap_or_default().to_string(),
-        s.action_on_failure().unwrap().clone(),
-        cfg.jar().unwrap_or_default().to_string(),
-        cfg.args().to_vec(),
-    )
-}
-
-#[test]
-#[ignore = "needs moto (DISTRODUCE_MOTO_URL): scripts/test starts it"]
-fn submit_adds_one_spark_submit_step() {
-    let id = launch(&example());
-    let url = moto_url();
-    let ex = example();
-    let o = engine(&[
-        "emr",
-        "submit",
-        "--cluster-id",
-        &id,
-        "--config",
-        ex.to_str().unwrap(),
-        "--scenario",
-        "s3://my-distroduce-bucket/distroduce/scenarios/chat.yaml",
-        "--shards",
-        "8",
-        "--brokers",
-        "b-1.kafka:9092,b-2.kafka:9092",
-        "--endpoint-url",
-        &url,
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let step = stdout(&o);
-    assert!(step.starts_with("s-"), "stdout is not a step id: {step:?}");
-    let (name, aof, jar, args) = newest_step("us-east-1", &id, &step);
-    assert_eq!(name, "distroduce-chat");
-    assert_eq!(aof, ActionOnFailure::Continue);
-    assert_eq!(jar, "command-runner.jar");
-    assert_eq!(
-        args,
-        [
-            "spark-submit",
-            "--master",
-            "yarn",
-            "--deploy-mode",
-            "cluster",
-            "s3://my-distroduce-bucket/distroduce/distroduce_spark.py",
-            "s3://my-distroduce-bucket/distroduce/scenarios/chat.yaml",
-            "--shards",
-            "8",
-            "--brokers",
-            "b-1.kafka:9092,b-2.kafka:9092",
-            "--out",
-            "s3://my-distroduce-bucket/distroduce/runs/distroduce-chat",
-            "--engine",
-            "/usr/local/bin/engine",
-        ]
-    );
-
-    // Every option, and no cluster file (the region comes from --region).
-    let o = engine(&[
-        "emr",
-        "submit",
-        "--cluster-id",
-        &id,
-        "--region",
-        "us-east-1",
-        "--scenario",
-        "/opt/distroduce/iot.yaml",
-        "--shards",
-        "2",
-        "--brokers",
-        "k:9092",
-        "--name",
-        "iot run 7",
-        "--driver",
-        "s3://other/driver.py",
-        "--out",
-        "s3://other/out/7",
-        "--engine",
-        "/opt/engine",
-        "--conf",
-        "spark.executor.instances=2",
-        "--conf",
-        "spark.task.cpus=2",
-        "--action-on-failure",
-        "terminate-cluster",
-        "--endpoint-url",
-        &url,
-        "--",
-        "--timesteps",
-        "500",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let step2 = stdout(&o);
-    assert_ne!(step2, step);
-    let (name, aof, jar, args) = newest_step("us-east-1", &id, &step2);
-    assert_eq!(
-        (name.as_str(), aof, jar.as_str()),
-        ("iot run 7", ActionOnFailure::TerminateCluster, "command-runner.jar")
-    );
-    assert_eq!(
-        args.join(" "),
-        "spark-submit --master yarn --deploy-mode cluster --conf spark.executor.instances=2 --conf spark.task.cpus=2 \
-         s3://other/driver.py /opt/distroduce/iot.yaml --shards 2 --brokers k:9092 --out s3://other/out/7 \
-         --engine /opt/engine --timesteps 500"
-    );
-    let steps = block_on(async { sdk("us-east-1").list_steps().cluster_id(&id).send().await.unwrap().steps.unwrap() });
-    assert_eq!(steps.len(), 2, "one step per submit: {steps:#?}");
-}
-
-#[test]
-#[ignore = "needs moto (DISTRODUCE_MOTO_URL): scripts/test starts it"]
-fn submit_to_an_unknown_cluster_fails_with_exit_1() {
-    let o = engine(&[
-        "emr",
-        "submit",
-        "--cluster-id",
-        "j-DOESNOTEXIST",
-        "--region",
-        "us-east-1",
-        "--driver",
-        "s3://b/d.py",
-        "--out",
-        "s3://b/o",
-        "--scenario",
-        "s3://b/s.yaml",
-        "--shards",
-        "1",
-        "--brokers",
-        "k:9092",
-        "--endpoint-url",
-        &moto_url(),
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("error: EMR AddJobFlowSteps failed"), "{}", stderr(&o));
-}
-
-// The tests below send nothing: the engine stops at the cluster file or at its loopback guard.
-// The endpoint given is a closed port on 127.0.0.1 in case a check ever lets a request through.
-
-#[test]
-fn a_bad_cluster_file_names_file_line_col() {
-    let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("bad.yaml");
-    let src = std::fs::read_to_string(example()).unwrap();
-    std::fs::write(
-        &bad,
-        src.replace("    instance_type: m5.xlarge\n    count: 5", "    instance_typ: m5.xlarge\n    count: 5"),
-    )
-    .unwrap();
-    let line = src.lines().position(|l| l.contains("count: 5")).unwrap(); // 1-based, the line before
-    let o = engine(&["emr", "launch", bad.to_str().unwrap(), "--endpoint-url", "http://127.0.0.1:9"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let want = format!("error: {}:{line}:5: instance_groups[1]: unknown field `instance_typ`", bad.display());
-    let err = stderr(&o);
-    assert!(err.starts_with(&want), "want {want:?}, got:\n{err}");
-    assert!(err.contains("hint: see `engine emr schema`"), "{err}");
-
-    // Checks after parsing point at the value too, and list every problem at once.
-    let bad2 = dir.path().join("bad2.yaml");
-    std::fs::write(
-        &bad2,
-        src.replace("release_label: emr-7.2.0", "release_label: emr-7.2").replace(
-            "    count: 5\n    market: ON_DEMAND",
-            "    count: 5\n    market: ON_DEMAND\n    bid_price: \"0.2\"",
-        ),
-    )
-    .unwrap();
-    let o = engine(&["emr", "validate", bad2.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let err = stderr(&o);
-    let bad2s = std::fs::read_to_string(&bad2).unwrap();
-    let at = |needle: &str| bad2s.lines().position(|l| l.contains(needle)).unwrap() + 1;
-    for want in [
-        format!("error: {}:{}:16: `emr-7.2` is not an EMR release label", bad2.display(), at("release_label")),
-        format!("error: {}:{}:5: bid_price applies to SPOT instances only", bad2.display(), at("bid_price")),
-    ] {
-        assert!(err.contains(&want), "want {want:?}, got:\n{err}");
-    }
-    let o = engine(&["emr", "launch", dir.path().join("missing.yaml").to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("missing.yaml: cannot read cluster file"), "{}", stderr(&o));
-}
-
-#[test]
-fn the_loopback_guard_stops_requests_to_aws() {
-    // No endpoint: the SDK would go to AWS; the guard refuses before anything is sent.
-    let o = engine(&["emr", "launch", example().to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("refusing to send a request to https://elasticmapreduce.us-east-1.amazonaws.com/"),
-        "{}",
-        stderr(&o)
-    );
 }

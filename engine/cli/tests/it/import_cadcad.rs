@@ -206,3 +206,39 @@ fn a_state_update_returning_the_wrong_variable_fails_the_run_naming_it() {
         assert!(err.contains(words), "missing `{words}` in:\n{err}");
     }
 }
+
+/// Importing runs the model's module-level code. A model that never finishes there (it starts its
+/// simulation at import, or waits for input) is stopped after `--read-timeout` with what it last
+/// printed and a hint, and one that prints without end is stopped too: exit 2, nothing written.
+#[test]
+fn a_model_that_never_finishes_importing_is_stopped_with_a_hint() {
+    use std::os::unix::process::CommandExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let endless =
+        "import sys, time\nprint('running the simulation...', file=sys.stderr, flush=True)\ntime.sleep(3600)\n";
+    let chatty = "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n";
+    for (name, text, want) in [
+        ("endless", endless, "did not finish within 1 s"),
+        ("chatty", chatty, "printed more than 256 MiB to standard output"),
+    ] {
+        let m = model_dir(tmp.path(), name, text);
+        let dir = tmp.path().join(format!("{name}-imported"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_engine"))
+            .args(["import", "cadcad", m.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--read-timeout", "1"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let status = wait_or_kill_group(&mut child, std::time::Duration::from_secs(60));
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.and_then(|s| s.code()), Some(2), "{name}: the import must stop on its own: {err}");
+        assert!(err.contains(want), "{name}: {err}");
+        assert!(err.contains("if __name__ == \"__main__\":"), "{name}: the hint: {err}");
+        assert!(!dir.join("scenario.yaml").exists(), "{name}: nothing is written");
+    }
+    let m = tmp.path().join("endless");
+    let err = stderr(&import(&m, &tmp.path().join("again"), &["--read-timeout", "1"]));
+    assert!(err.contains("running the simulation..."), "the model's last output is shown: {err}");
+}

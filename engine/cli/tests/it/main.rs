@@ -8,6 +8,7 @@
 
 mod avro;
 mod bad_input;
+mod bad_input_limits;
 mod bench;
 mod common;
 mod conformance;
@@ -15,6 +16,8 @@ mod containment;
 mod data_plane;
 #[cfg(feature = "emr")]
 mod emr;
+#[cfg(feature = "emr")]
+mod emr_submit;
 mod expect_kafka;
 mod expectations;
 mod hostile;

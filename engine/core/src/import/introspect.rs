@@ -5,8 +5,13 @@ use super::ImportError;
 use serde::Deserialize;
 use serde_json::Value as Json;
 use std::fmt;
+use std::io::Read;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The script, embedded so that the binary works anywhere.
 const SCRIPT: &str = include_str!("introspect.py");
@@ -95,19 +100,62 @@ struct Output {
     rest: serde_json::Map<String, Json>,
 }
 
-/// Import `module` from `root` with `python` and read what it holds.
-pub fn run(python: &str, root: &Path, module: &str, shown_as: &Path) -> Result<Model, ImportError> {
-    let out = Command::new(python)
+/// The most the model and the script may print to standard output: the result is one JSON
+/// object of the model's initial state, params and blocks; past this the model is printing
+/// something else without end.
+const STDOUT_LIMIT: usize = 256 << 20;
+/// The end of standard error kept for the error message.
+const STDERR_TAIL: usize = 64 << 10;
+
+/// Import `module` from `root` with `python` and read what it holds, within `limit`.
+pub fn run(python: &str, root: &Path, module: &str, shown_as: &Path, limit: Duration) -> Result<Model, ImportError> {
+    let mut child = Command::new(python)
         .arg("-c")
         .arg(SCRIPT)
         .arg(root)
         .arg(module)
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|source| ImportError::Python { python: python.to_string(), source })?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Both pipes are drained by threads so that a model printing much cannot stall on a full pipe;
+    // the threads are not joined after a kill (a process the model started may hold a pipe open).
+    let out = drain(child.stdout.take(), STDOUT_LIMIT, false);
+    let err = drain(child.stderr.take(), STDERR_TAIL, true);
     let model = shown_as.display().to_string();
+    let deadline = Instant::now() + limit;
+    let stop = |child: &mut std::process::Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+    };
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if out.1.load(Ordering::Relaxed) => {
+                stop(&mut child);
+                return Err(ImportError::Chatty { model, limit: STDOUT_LIMIT });
+            }
+            Ok(None) if Instant::now() >= deadline => {
+                stop(&mut child);
+                let stderr = err
+                    .0
+                    .recv_timeout(Duration::from_millis(500))
+                    .map(|e| tail(&String::from_utf8_lossy(&e), 30))
+                    .unwrap_or_default();
+                return Err(ImportError::Timeout { model, python: python.to_string(), secs: limit, stderr });
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(source) => return Err(ImportError::Python { python: python.to_string(), source }),
+        }
+    }
+    let stdout = out.0.recv().unwrap_or_default();
+    if out.1.load(Ordering::Relaxed) {
+        return Err(ImportError::Chatty { model, limit: STDOUT_LIMIT });
+    }
+    let stdout = String::from_utf8_lossy(&stdout);
+    let stderr = String::from_utf8_lossy(&err.0.recv().unwrap_or_default()).into_owned();
     let no_result =
         || ImportError::Introspection { model: model.clone(), python: python.to_string(), stderr: tail(&stderr, 30) };
     let json = stdout.rsplit_once(MARKER).map(|(_, j)| j.trim()).ok_or_else(no_result)?;
@@ -119,6 +167,43 @@ pub fn run(python: &str, root: &Path, module: &str, shown_as: &Path) -> Result<M
         model,
         problems: vec![Problem { what: format!("unexpected introspection result: {e}"), hint: String::new() }],
     })
+}
+
+/// Read `pipe` to its end on a thread: everything up to `limit` bytes (then the flag is set and
+/// the rest is read and dropped), or with `keep_tail` the last `limit` bytes. The bytes arrive on
+/// the channel at the end of the pipe; the flag is shared at once.
+fn drain(
+    pipe: Option<impl Read + Send + 'static>,
+    limit: usize,
+    keep_tail: bool,
+) -> (Receiver<Vec<u8>>, Arc<AtomicBool>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let over = Arc::new(AtomicBool::new(false));
+    let flag = over.clone();
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut buf = vec![0u8; 64 << 10];
+        if let Some(mut pipe) = pipe {
+            loop {
+                let n = match pipe.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                if keep_tail {
+                    kept.extend_from_slice(&buf[..n]);
+                    if kept.len() > 2 * limit {
+                        kept.drain(..kept.len() - limit);
+                    }
+                } else if kept.len() + n <= limit {
+                    kept.extend_from_slice(&buf[..n]);
+                } else {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        let _ = tx.send(kept);
+    });
+    (rx, over)
 }
 
 fn tail(s: &str, n: usize) -> String {

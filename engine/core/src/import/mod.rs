@@ -36,11 +36,23 @@ pub struct ImportRequest {
     pub force: bool,
     /// Build the component (otherwise only the files are written; `DIR/plugin/build` builds it).
     pub build: bool,
+    /// How long importing the model may take: its module-level code runs, and a model that
+    /// starts its simulation (or waits for input) there would otherwise hold the import forever.
+    pub read_timeout: std::time::Duration,
 }
 
 impl ImportRequest {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into(), out: None, runs: None, timesteps: None, python: None, force: false, build: true }
+        Self {
+            path: path.into(),
+            out: None,
+            runs: None,
+            timesteps: None,
+            python: None,
+            force: false,
+            build: true,
+            read_timeout: std::time::Duration::from_secs(120),
+        }
     }
 }
 
@@ -69,6 +81,10 @@ pub enum ImportError {
     Python { python: String, source: std::io::Error },
     #[error("{model} cannot be imported as it is:{}", problems.iter().map(|p| format!("\n  - {}", p.to_string().replace('\n', "\n    "))).collect::<String>())]
     Model { model: String, problems: Vec<Problem> },
+    #[error("importing {model} with `{python}` did not finish within {} s; it was stopped{}", secs.as_secs(), if stderr.is_empty() { String::new() } else { format!(". Its last output:\n{stderr}") })]
+    Timeout { model: String, python: String, secs: std::time::Duration, stderr: String },
+    #[error("importing {model} printed more than {} MiB to standard output; it was stopped", limit >> 20)]
+    Chatty { model: String, limit: usize },
     #[error("introspecting {model} with `{python}` gave no result:\n{stderr}")]
     Introspection { model: String, python: String, stderr: String },
     #[error("{0} already exists (from an earlier import?); --force overwrites it")]
@@ -91,6 +107,12 @@ impl ImportError {
             ImportError::NoModel(_) => Some("give the model's .py file, or the package directory".into()),
             ImportError::ReservedName(_) => Some("rename the module (app, distroduce and wit_world are taken)".into()),
             ImportError::Python { .. } => Some("choose the interpreter with --python".into()),
+            ImportError::Timeout { .. } => Some(
+                "a model that runs its simulation when imported should do so under `if __name__ == \"__main__\":`; --read-timeout SECS allows a slower import".into(),
+            ),
+            ImportError::Chatty { .. } => {
+                Some("print less at import time (module-level code), or under `if __name__ == \"__main__\":`".into())
+            }
             ImportError::Build { .. } => Some(
                 "a module that imports fine on the host can still fail inside the component (no C extensions, no files, no network): docs/coming-from-cadcad.md lists what runs there".into(),
             ),
@@ -106,7 +128,7 @@ pub fn cadcad(req: &ImportRequest) -> Result<Imported, ImportError> {
         return Err(ImportError::ReservedName(module));
     }
     let python = req.python.clone().map_or_else(default_python, |p| p.display().to_string());
-    let model = introspect::run(&python, &root, &module, &req.path)?;
+    let model = introspect::run(&python, &root, &module, &req.path, req.read_timeout)?;
     let name = scenario_name(&root, &module);
     let dir = req.out.clone().unwrap_or_else(|| PathBuf::from(format!("distroduce-{name}")));
     let scenario_path = dir.join("scenario.yaml");

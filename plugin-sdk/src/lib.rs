@@ -87,6 +87,7 @@ pub mod time;
 pub mod typed;
 mod typed_loop;
 pub mod typed_signals;
+mod typed_use;
 mod value;
 #[cfg(target_arch = "wasm32")]
 mod wasm;

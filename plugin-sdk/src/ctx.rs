@@ -244,7 +244,7 @@ impl Ctx<'_> {
     fn emit_map<V: Serialize + ?Sized>(&self, msg: &Emit<'_, V>) {
         EMIT_BUF.with_borrow_mut(|buf| {
             buf.clear();
-            match rmp_serde::encode::write_named(buf, msg) {
+            match crate::encode::write_named(buf, msg) {
                 Ok(()) => self.host.borrow_mut().emit(buf),
                 Err(e) => self.set_error(format!("cannot encode the message for topic `{}`: {e}", msg.topic)),
             }

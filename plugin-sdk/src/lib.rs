@@ -76,6 +76,7 @@
 
 mod ctx;
 mod describe;
+pub mod encode;
 pub mod fused;
 #[cfg(any(test, all(target_arch = "wasm32", not(target_feature = "atomics"))))]
 mod guest_alloc;
@@ -154,7 +155,7 @@ pub mod __private {
 
     impl<T: serde::Serialize + ?Sized> EncodeOutput for T {
         fn encode_output(&self, out: &mut Vec<u8>) -> Result<(), String> {
-            rmp_serde::encode::write_named(out, self).map_err(|e| format!("cannot encode the result: {e}"))
+            crate::encode::write_named(out, self).map_err(|e| format!("cannot encode the result: {e}"))
         }
     }
 

@@ -1,5 +1,6 @@
 //! [`Shared`]: a value that several state variables, signals and records hold without copying.
 
+use crate::encode::{serialize_shared, Kept};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::ops::Deref;
@@ -12,11 +13,31 @@ use std::rc::Rc;
 /// log lines) need not be copied string by string: make the element (or the list) `Shared<T>`
 /// and a clone is a counter increment. The MessagePack is `T`'s, so the host loop and the records
 /// see no difference.
-pub struct Shared<T>(Rc<T>);
+///
+/// The SDK's encoder ([`crate::encode::write_named`], which encodes every result, record value
+/// and emitted message) keeps the bytes of a `Shared`'s first encoding with the value and copies
+/// them whenever the value (or a clone) is encoded again: a message emitted once and held by two
+/// state variables is encoded once. So `T` must encode the same way for as long as the value
+/// lives (no interior mutability that changes its encoding); the bytes are freed with the last
+/// clone.
+pub struct Shared<T>(Rc<Inner<T>>);
+
+struct Inner<T> {
+    value: T,
+    kept: Kept,
+}
 
 impl<T> Shared<T> {
     pub fn new(value: T) -> Self {
-        Shared(Rc::new(value))
+        Shared(Rc::new(Inner { value, kept: Kept::new() }))
+    }
+}
+
+#[cfg(test)]
+impl<T> Shared<T> {
+    /// The bytes kept from its first encoding, if any.
+    pub(crate) fn kept(&self) -> Option<&[u8]> {
+        self.0.kept.get().map(|b| &b[..])
     }
 }
 
@@ -29,7 +50,7 @@ impl<T> Clone for Shared<T> {
 impl<T> Deref for Shared<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        &self.0
+        &self.0.value
     }
 }
 
@@ -41,19 +62,19 @@ impl<T> From<T> for Shared<T> {
 
 impl<T: fmt::Debug> fmt::Debug for Shared<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        self.0.value.fmt(f)
     }
 }
 
 impl<T: PartialEq> PartialEq for Shared<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
+        self.0.value == other.0.value
     }
 }
 
 impl<T: Serialize> Serialize for Shared<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
+        serialize_shared(&self.0.value, &self.0.kept, s)
     }
 }
 

@@ -15,60 +15,17 @@ use super::{Backend, CallFailure, CallSetup, FusedOutcome, FusedSetup, JobBacken
 use distroduce_abi::export;
 use distroduce_model::diag::{ConfigErrors, Diagnostic};
 use distroduce_model::{Model, PluginSource};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::{Config, Engine, InstancePre, Linker, Memory, Module, Store, TypedFunc, ValType};
+use wasmtime::{Config, Engine, InstancePre, Linker, Memory, Store, TypedFunc};
 
+mod check;
+mod epoch;
 mod fused;
+use check::{check_component_functions, check_module, load_component};
+pub use epoch::CHECK_TIMEOUT;
+pub(crate) use epoch::{deadline_ticks, timed_out, Ticker, EPOCH_TICK};
 use fused::FusedFuncs;
-
-/// How often the epoch advances; call deadlines are counted in these ticks.
-const EPOCH_TICK: Duration = Duration::from_millis(10);
-
-/// The call deadline of `engine plugin check`, which has no scenario: the default
-/// `limits.call_timeout`.
-pub const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Epoch ticks in `timeout`.
-pub(crate) fn deadline_ticks(timeout: Duration) -> u64 {
-    (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
-}
-
-/// A thread advancing an engine's epoch every [`EPOCH_TICK`] until dropped, so that epoch
-/// deadlines (call timeouts) fire.
-pub(crate) struct Ticker(Arc<AtomicBool>);
-
-impl Ticker {
-    pub(crate) fn start(engine: &Engine) -> std::io::Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (engine, flag) = (engine.clone(), stop.clone());
-        std::thread::Builder::new().name("epoch-ticker".into()).spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                std::thread::sleep(EPOCH_TICK);
-                engine.increment_epoch();
-            }
-        })?;
-        Ok(Ticker(stop))
-    }
-}
-
-impl Drop for Ticker {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-}
-
-/// If `e` is the epoch deadline firing, what ran out of time: `what` (the start function,
-/// `_initialize`) did not finish within `timeout`.
-pub(crate) fn timed_out(e: &wasmtime::Error, what: &str, timeout: Duration, setting: &str) -> Option<String> {
-    (e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt)).then(|| {
-        format!(
-            "{what} did not finish within {} ({setting}); is there an endless loop?",
-            humantime::format_duration(timeout)
-        )
-    })
-}
 
 /// The ABI version this engine speaks (see plugin-sdk/ABI.md).
 pub use distroduce_abi::ABI_VERSION;
@@ -344,120 +301,6 @@ impl WasmBackend {
             job_seed,
         })
     }
-}
-
-/// Static checks of a module against the ABI and the functions the scenario uses.
-fn check_module(model: &Model, pi: usize, module: &Module, used: &[String], diags: &mut Vec<Diagnostic>) {
-    let spec = &model.plugins[pi];
-    for p in super::inspect::abi_problems(module, false) {
-        diags.push(diag(model, spec.pos, format!("plugin `{}`: {}", spec.name, p.message), Some(p.hint)));
-    }
-    let uses: Vec<&distroduce_model::FnRef> = model
-        .blocks
-        .iter()
-        .flat_map(|b| b.policies.iter().chain(b.updates.iter().map(|(_, f)| f)))
-        .filter(|f| f.plugin == pi)
-        .collect();
-    for export in used {
-        let pos = uses.iter().find(|f| &f.export == export).and_then(|f| f.pos);
-        match super::inspect::sig(module, export) {
-            Some(_) if super::inspect::is_plugin_fn(module, export) => {}
-            Some((p, r)) => diags.push(diag(
-                model,
-                pos,
-                format!(
-                    "`{}.{export}` has type ({}) -> ({}), but plugin functions must be (i32, i32) -> i64",
-                    spec.name,
-                    types(&p),
-                    types(&r)
-                ),
-                Some("see plugin-sdk/ABI.md §1"),
-            )),
-            None => {
-                let have = super::inspect::user_exports(module);
-                diags.push(diag(
-                    model,
-                    pos,
-                    format!("plugin `{}` has no export `{export}`", spec.name),
-                    Some(&format!(
-                        "its functions are: {}",
-                        if have.is_empty() { "none".into() } else { have.join(", ") }
-                    )),
-                ));
-            }
-        }
-    }
-}
-
-/// Compile (or load from the cache) and check a component; `None` after pushing diagnostics.
-fn load_component(
-    model: &Model,
-    pi: usize,
-    linker: &wasmtime::component::Linker<StoreData>,
-    bytes: &[u8],
-    path: &std::path::Path,
-    exports: &[String],
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Plugin> {
-    let spec = &model.plugins[pi];
-    let engine = linker.engine();
-    let component = match super::cache::component(engine, bytes) {
-        Ok(c) => c,
-        Err(e) => {
-            diags.push(diag(
-                model,
-                spec.pos,
-                format!("plugin `{}`: cannot load the component {}: {e:#}", spec.name, path.display()),
-                None,
-            ));
-            return None;
-        }
-    };
-    let problems = super::component::abi_problems(engine, &component);
-    if !problems.is_empty() {
-        for p in problems {
-            diags.push(diag(model, spec.pos, format!("plugin `{}`: {}", spec.name, p.message), Some(p.hint)));
-        }
-        return None;
-    }
-    match ComponentPlugin::new(linker, &component) {
-        Ok(c) => Some(Plugin {
-            name: Arc::from(spec.name.as_str()),
-            code: Code::Component(c),
-            exports: exports.to_vec(),
-            fused: false,
-            fused_many: false,
-        }),
-        Err(e) => {
-            diags.push(diag(model, spec.pos, format!("plugin `{}`: {e:#}", spec.name), None));
-            None
-        }
-    }
-}
-
-/// A component lists its functions at run time: check the scenario's uses against that list.
-fn check_component_functions(model: &Model, pi: usize, used: &[String], have: &[String], diags: &mut Vec<Diagnostic>) {
-    let spec = &model.plugins[pi];
-    for export in used.iter().filter(|e| !have.contains(e)) {
-        let pos = model
-            .blocks
-            .iter()
-            .flat_map(|b| b.policies.iter().chain(b.updates.iter().map(|(_, f)| f)))
-            .find(|f| f.plugin == pi && &f.export == export)
-            .and_then(|f| f.pos);
-        let mut sorted = have.to_vec();
-        sorted.sort();
-        diags.push(diag(
-            model,
-            pos,
-            format!("plugin `{}` has no function `{export}`", spec.name),
-            Some(&format!("its functions are: {}", if sorted.is_empty() { "none".into() } else { sorted.join(", ") })),
-        ));
-    }
-}
-
-fn types(v: &[ValType]) -> String {
-    v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
 }
 
 impl Backend for WasmBackend {

@@ -82,13 +82,8 @@ fn message(
     }
 }
 
-fn actions(msg: Msg, send_time: f64) -> Actions {
-    Actions {
-        types: vec![msg.action.clone()],
-        messages: vec![Shared::new(msg)],
-        send_times: vec![send_time],
-        msg_counts: vec![1],
-    }
+fn actions(msg: Shared<Msg>, send_time: f64) -> Actions {
+    Actions { types: vec![msg.action.clone()], messages: vec![msg], send_times: vec![send_time], msg_counts: vec![1] }
 }
 
 /// `timedelta.total_seconds()`: whole microseconds, as a float.
@@ -100,7 +95,7 @@ fn total_seconds(ns: i64) -> f64 {
 #[policy]
 pub fn enter(ctx: &Ctx, args: &PresenceArgs) -> Actions {
     let input = Text::new(format!("{} enters {}", *args.user, *args.room));
-    actions(message(ctx, &args.client, &args.room, "enter", input, &args.user, None), 0.0)
+    actions(Shared::new(message(ctx, &args.client, &args.room, "enter", input, &args.user, None)), 0.0)
 }
 
 /// `message_actions`: publishes the message to `chat`, keyed by room, and reports how long the
@@ -109,7 +104,9 @@ pub fn enter(ctx: &Ctx, args: &PresenceArgs) -> Actions {
 pub fn send(ctx: &Ctx, args: &SendArgs) -> Actions {
     let start = ctx.now_ns();
     let SendArgs { client, room, input, sender, receiver } = args;
-    let msg = message(ctx, client, room, "send", input.clone(), sender, Some(receiver));
+    // Emitted as the `Shared` that the records hold: the SDK's encoder keeps the bytes it
+    // writes here and copies them into both clients' values.
+    let msg = Shared::new(message(ctx, client, room, "send", input.clone(), sender, Some(receiver)));
     ctx.emit(TOPIC, Some(&msg.room), &msg);
     let elapsed = total_seconds(ctx.now_ns().saturating_sub(start));
     actions(msg, elapsed)
@@ -119,5 +116,5 @@ pub fn send(ctx: &Ctx, args: &SendArgs) -> Actions {
 #[policy]
 pub fn exit(ctx: &Ctx, args: &PresenceArgs) -> Actions {
     let input = Text::new(format!("{} exited {}", *args.user, *args.room));
-    actions(message(ctx, &args.client, &args.room, "exit", input, &args.user, None), 0.0)
+    actions(Shared::new(message(ctx, &args.client, &args.room, "exit", input, &args.user, None)), 0.0)
 }

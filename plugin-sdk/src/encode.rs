@@ -1,0 +1,583 @@
+//! The SDK's MessagePack encoder: byte for byte what `rmp_serde::encode::write_named` writes into
+//! a `Vec<u8>` (structs as maps with their field names, every number, string, binary, list and map
+//! length in its shortest form), written straight into the `Vec` without rmp's generic writer
+//! layer, and able to copy a [`crate::Shared`] value's encoding once it has been made.
+//!
+//! Every function result, record value and `Ctx::emit` message of a Rust plugin goes through
+//! [`write_named`]. `tests` in `encode_tests.rs` compare it with `rmp_serde` at every length where
+//! a MessagePack form changes, for every serde data-model type.
+//!
+//! # Shared values
+//! While this encoder runs, a `Shared<T>` hands its value over through
+//! `serialize_newtype_struct` under a private name, and the encoder keeps the bytes of its first
+//! encoding in the `Shared` (outermost `Shared` only: one nested in a value being kept is part of
+//! those bytes). Every later encoding of that `Shared` or of a clone of it copies them: a chat
+//! message encoded for its `emit` is copied, not encoded again, into both clients' state values.
+//! Other serializers see `Shared<T>` exactly as `T` (it calls them as `T` does), except one run
+//! from inside a `Serialize` impl while this encoder runs: it gets `T` as a newtype struct, which
+//! serializers that write newtypes as their content (rmp_serde, serde_json) write as `T`.
+
+use rmp_serde::encode::Error;
+use serde::ser::{self, Serialize};
+use std::cell::{Cell, OnceCell};
+
+/// The bytes of a [`crate::Shared`] value's first encoding by [`write_named`].
+pub(crate) type Kept = OnceCell<Box<[u8]>>;
+
+/// The newtype name under which a `Shared` reaches this encoder.
+const SHARED: &str = "$distroduce_sdk::Shared";
+
+/// A `Shared` being serialized: its value's address and its kept bytes.
+#[derive(Clone, Copy)]
+struct Slot {
+    value: *const (),
+    kept: *const Kept,
+}
+
+thread_local! {
+    /// What the serializer running on this thread is: [`OFF`], [`KEEP`] or [`NESTED`].
+    static MODE: Cell<u8> = const { Cell::new(OFF) };
+    /// The `Shared` whose `serialize` is running, set only for the extent of that call.
+    static SLOT: Cell<Option<Slot>> = const { Cell::new(None) };
+}
+
+/// Not [`write_named`]'s serializer: a `Shared` serializes as its value.
+const OFF: u8 = 0;
+/// [`write_named`]'s: a `Shared` passes itself under [`SHARED`], to have its bytes copied or kept.
+const KEEP: u8 = 1;
+/// [`write_named`]'s, inside a value whose bytes are being kept: a `Shared` serializes as its value
+/// (its bytes are part of those being kept).
+const NESTED: u8 = 2;
+
+/// Restores a thread-local cell on drop (also when a `Serialize` impl panics).
+struct Restore<T: Copy + 'static>(&'static std::thread::LocalKey<Cell<T>>, T);
+
+impl<T: Copy + 'static> Drop for Restore<T> {
+    fn drop(&mut self) {
+        self.0.set(self.1);
+    }
+}
+
+/// Appends `value`'s MessagePack to `out`: exactly `rmp_serde::encode::write_named`'s bytes, with
+/// its errors (the same texts).
+pub fn write_named<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
+    let _mode = Restore(&MODE, MODE.replace(KEEP));
+    let mut enc = Encoder { out: std::mem::take(out) };
+    let r = value.serialize(&mut enc);
+    *out = enc.out;
+    r
+}
+
+/// `Shared<T>`'s `Serialize`: to this encoder, through [`SHARED`] with its kept bytes; to any
+/// other serializer, as `T`.
+pub(crate) fn serialize_shared<T: Serialize, S: ser::Serializer>(
+    value: &T,
+    kept: &Kept,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    if MODE.get() != KEEP {
+        return value.serialize(s);
+    }
+    let slot = Slot { value: value as *const T as *const (), kept };
+    // The slot is set only while `value` and `kept` are borrowed here (restored on return).
+    let _slot = Restore(&SLOT, SLOT.replace(Some(slot)));
+    s.serialize_newtype_struct(SHARED, value)
+}
+
+/// The serializer behind [`write_named`].
+struct Encoder {
+    out: Vec<u8>,
+}
+
+impl Encoder {
+    #[cold]
+    fn len_marker(&mut self, len: u32, m16: u8) {
+        if len <= 0xffff {
+            self.out.push(m16);
+            self.out.extend_from_slice(&(len as u16).to_be_bytes());
+        } else {
+            self.out.push(m16 + 1);
+            self.out.extend_from_slice(&len.to_be_bytes());
+        }
+    }
+
+    #[inline]
+    fn array_len(&mut self, len: u32) {
+        if len < 16 {
+            self.out.push(0x90 | len as u8);
+        } else {
+            self.len_marker(len, 0xdc);
+        }
+    }
+
+    #[inline]
+    fn map_len(&mut self, len: u32) {
+        if len < 16 {
+            self.out.push(0x80 | len as u8);
+        } else {
+            self.len_marker(len, 0xde);
+        }
+    }
+
+    #[inline(always)]
+    fn str(&mut self, s: &str) {
+        let len = s.len() as u32;
+        if len <= 16 {
+            // Keys and most strings: marker and bytes in one reserve, without `memory.copy`.
+            put_short(&mut self.out, 0xa0 | len as u8, s.as_bytes());
+            return;
+        }
+        if len < 32 {
+            self.out.push(0xa0 | len as u8);
+        } else if len < 256 {
+            self.out.extend_from_slice(&[0xd9, len as u8]);
+        } else {
+            self.len_marker(len, 0xda);
+        }
+        self.out.extend_from_slice(s.as_bytes());
+    }
+
+    #[inline]
+    fn bin(&mut self, b: &[u8]) {
+        let len = b.len() as u32;
+        if len < 256 {
+            self.out.extend_from_slice(&[0xc4, len as u8]);
+        } else {
+            self.len_marker(len, 0xc5);
+        }
+        self.out.extend_from_slice(b);
+    }
+
+    #[inline]
+    fn uint(&mut self, v: u64) {
+        if v < 128 {
+            self.out.push(v as u8);
+        } else if v < 256 {
+            self.out.extend_from_slice(&[0xcc, v as u8]);
+        } else if v < 65_536 {
+            self.out.push(0xcd);
+            self.out.extend_from_slice(&(v as u16).to_be_bytes());
+        } else if v < 4_294_967_296 {
+            self.out.push(0xce);
+            self.out.extend_from_slice(&(v as u32).to_be_bytes());
+        } else {
+            self.out.push(0xcf);
+            self.out.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+
+    #[inline]
+    fn sint(&mut self, v: i64) {
+        if v >= 0 {
+            self.uint(v as u64);
+        } else if v >= -32 {
+            self.out.push(v as i8 as u8);
+        } else if v >= -128 {
+            self.out.extend_from_slice(&[0xd0, v as i8 as u8]);
+        } else if v >= -32_768 {
+            self.out.push(0xd1);
+            self.out.extend_from_slice(&(v as i16).to_be_bytes());
+        } else if v >= -2_147_483_648 {
+            self.out.push(0xd2);
+            self.out.extend_from_slice(&(v as i32).to_be_bytes());
+        } else {
+            self.out.push(0xd3);
+            self.out.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+
+    /// A list or map of `len` entries, or of a length known at its end (`None`): then its
+    /// header is inserted before its entries, as rmp_serde writes it from a buffer.
+    fn compound(&mut self, len: Option<usize>, map: bool) -> Compound<'_> {
+        match len {
+            Some(len) => {
+                if map {
+                    self.map_len(len as u32);
+                } else {
+                    self.array_len(len as u32);
+                }
+                Compound { enc: self, open: None }
+            }
+            None => {
+                let at = self.out.len();
+                Compound { enc: self, open: Some(Open { at, count: 0, map }) }
+            }
+        }
+    }
+
+    /// A `Shared`'s value: its kept bytes, or its encoding, then kept (a `Shared` inside it is
+    /// encoded as its value meanwhile: [`NESTED`]).
+    fn shared<T: Serialize + ?Sized>(&mut self, value: &T, kept: &Kept) -> Result<(), Error> {
+        if let Some(bytes) = kept.get() {
+            self.out.extend_from_slice(bytes);
+            return Ok(());
+        }
+        let start = self.out.len();
+        {
+            let _nested = Restore(&MODE, MODE.replace(NESTED));
+            value.serialize(&mut *self)?;
+        }
+        // Cannot be set already: a value cannot contain itself.
+        let _ = kept.set(self.out[start..].into());
+        Ok(())
+    }
+}
+
+/// Appends `marker` and `bytes` (at most 16) with one capacity check, copying through
+/// fixed-size loads and stores: on wasm32 a `memcpy` of a few bytes is a `memory.copy`, which
+/// the host runs as a call.
+#[inline]
+fn put_short(out: &mut Vec<u8>, marker: u8, bytes: &[u8]) {
+    let n = bytes.len();
+    debug_assert!(n <= 16);
+    out.reserve(17);
+    let at = out.len();
+    // SAFETY: 17 bytes are reserved past `at`; every read is inside `bytes` (`n` of them, the
+    // two 8- or 4-byte reads overlap instead of passing its end), every write inside the
+    // reserved `1 + n` bytes.
+    unsafe {
+        let dst = out.as_mut_ptr().add(at);
+        dst.write(marker);
+        let dst = dst.add(1);
+        let src = bytes.as_ptr();
+        if n >= 8 {
+            let a = src.cast::<u64>().read_unaligned();
+            let b = src.add(n - 8).cast::<u64>().read_unaligned();
+            dst.cast::<u64>().write_unaligned(a);
+            dst.add(n - 8).cast::<u64>().write_unaligned(b);
+        } else if n >= 4 {
+            let a = src.cast::<u32>().read_unaligned();
+            let b = src.add(n - 4).cast::<u32>().read_unaligned();
+            dst.cast::<u32>().write_unaligned(a);
+            dst.add(n - 4).cast::<u32>().write_unaligned(b);
+        } else {
+            // Not a loop, which LLVM would turn back into a `memcpy`.
+            if n > 0 {
+                dst.write(*src);
+            }
+            if n > 1 {
+                dst.add(1).write(*src.add(1));
+            }
+            if n > 2 {
+                dst.add(2).write(*src.add(2));
+            }
+        }
+        out.set_len(at + 1 + n);
+    }
+}
+
+/// A list or map whose header is written at its end.
+struct Open {
+    at: usize,
+    count: u32,
+    map: bool,
+}
+
+/// Lists, maps, tuples and structs in progress.
+#[doc(hidden)]
+pub struct Compound<'a> {
+    enc: &'a mut Encoder,
+    open: Option<Open>,
+}
+
+impl Compound<'_> {
+    #[inline]
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        if let Some(open) = &mut self.open {
+            open.count = open.count.wrapping_add(1);
+        }
+        value.serialize(&mut *self.enc)
+    }
+
+    fn finish(self) -> Result<(), Error> {
+        if let Some(Open { at, count, map }) = self.open {
+            let mut head = Encoder { out: Vec::with_capacity(5) };
+            if map {
+                head.map_len(count / 2);
+            } else {
+                head.array_len(count);
+            }
+            self.enc.out.splice(at..at, head.out);
+        }
+        Ok(())
+    }
+}
+
+/// Serializes `value` as rmp_serde's MessagePack extension (`_ExtStruct`): rmp_serde writes it.
+struct Ext<'a, T: ?Sized>(&'a T);
+
+impl<T: Serialize + ?Sized> Serialize for Ext<'_, T> {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct(rmp_serde::MSGPACK_EXT_STRUCT_NAME, self.0)
+    }
+}
+
+impl<'a> ser::Serializer for &'a mut Encoder {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Compound<'a>;
+    type SerializeTuple = Compound<'a>;
+    type SerializeTupleStruct = Compound<'a>;
+    type SerializeTupleVariant = Compound<'a>;
+    type SerializeMap = Compound<'a>;
+    type SerializeStruct = Compound<'a>;
+    type SerializeStructVariant = Compound<'a>;
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.out.push(if v { 0xc3 } else { 0xc2 });
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.sint(v.into());
+        Ok(())
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.sint(v.into());
+        Ok(())
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.sint(v.into());
+        Ok(())
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        self.sint(v);
+        Ok(())
+    }
+    fn serialize_i128(self, v: i128) -> Result<(), Error> {
+        self.bin(&v.to_be_bytes());
+        Ok(())
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.uint(v.into());
+        Ok(())
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.uint(v.into());
+        Ok(())
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.uint(v.into());
+        Ok(())
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        self.uint(v);
+        Ok(())
+    }
+    fn serialize_u128(self, v: u128) -> Result<(), Error> {
+        self.bin(&v.to_be_bytes());
+        Ok(())
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        self.out.push(0xca);
+        self.out.extend_from_slice(&v.to_be_bytes());
+        Ok(())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        self.out.push(0xcb);
+        self.out.extend_from_slice(&v.to_be_bytes());
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        self.str(v.encode_utf8(&mut [0; 4]));
+        Ok(())
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.str(v);
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        self.bin(v);
+        Ok(())
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        self.out.push(0xc0);
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        self.out.push(0xc0);
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
+        self.out.push(0x90);
+        Ok(())
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<(), Error> {
+        self.str(variant);
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> Result<(), Error> {
+        if name == SHARED {
+            if let Some(slot) = SLOT.take() {
+                if slot.value == value as *const T as *const () {
+                    // SAFETY: the slot is set only inside `serialize_shared`, for the extent of
+                    // its call, which borrows `kept`; that call is still running (it passed
+                    // `value`, whose address is the slot's).
+                    return self.shared(value, unsafe { &*slot.kept });
+                }
+            }
+        } else if name == rmp_serde::MSGPACK_EXT_STRUCT_NAME {
+            let _off = Restore(&MODE, MODE.replace(OFF));
+            return rmp_serde::encode::write_named(&mut self.out, &Ext(value));
+        }
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.out.push(0x81);
+        self.str(variant);
+        value.serialize(self)
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a>, Error> {
+        Ok(self.compound(len, false))
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'a>, Error> {
+        Ok(self.compound(Some(len), false))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Compound<'a>, Error> {
+        Ok(self.compound(Some(len), false))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Compound<'a>, Error> {
+        self.out.push(0x81);
+        self.str(variant);
+        Ok(self.compound(Some(len), false))
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a>, Error> {
+        Ok(self.compound(len, true))
+    }
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Compound<'a>, Error> {
+        Ok(self.compound(Some(len), true))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Compound<'a>, Error> {
+        self.out.push(0x81);
+        self.str(variant);
+        Ok(self.compound(Some(len), true))
+    }
+    /// rmp_serde's: the length is known only from an exact size hint within `u32`.
+    fn collect_seq<I>(self, iter: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: Serialize,
+    {
+        let iter = iter.into_iter();
+        let len = match iter.size_hint() {
+            (lo, Some(hi)) if lo == hi && u32::try_from(lo).is_ok() => Some(lo),
+            _ => None,
+        };
+        let mut c = self.compound(len, false);
+        for item in iter {
+            c.element(&item)?;
+        }
+        c.finish()
+    }
+}
+
+impl ser::SerializeSeq for Compound<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTuple for Compound<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTupleStruct for Compound<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTupleVariant for Compound<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeMap for Compound<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        self.element(key)
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeStruct for Compound<'_> {
+    type Ok = ();
+    type Error = Error;
+    #[inline]
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
+        self.enc.str(key);
+        value.serialize(&mut *self.enc)
+    }
+    fn end(self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+impl ser::SerializeStructVariant for Compound<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
+        self.enc.str(key);
+        value.serialize(&mut *self.enc)
+    }
+    fn end(self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "encode_tests.rs"]
+mod tests;

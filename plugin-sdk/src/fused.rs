@@ -149,12 +149,28 @@ pub trait RunLoop {
     fn output(&self) -> &[u8];
     /// The cursor, at an address fixed for the loop's life.
     fn cursor(&self) -> &Cursor;
+    /// [`run_many`] with this loop's `step` called directly (one dynamic call per
+    /// `distroduce_fused_run_many`, not one per timestep).
+    fn run_many(&mut self, t0: u64, n: u32, clock: (i64, i64), host: &mut dyn Host) -> u32 {
+        run_many_of(self, t0, n, clock, host)
+    }
 }
 
 /// `distroduce_fused_run_many` (ABI.md §10): timesteps `t0 .. t0 + n`, timestep `t` at the clock
 /// `start_ns + step_ns * t`, their records back to back; stops at the first failure, the cursor
 /// then naming the timestep, block and call, and covering the records of everything before.
-pub fn run_many(l: &mut dyn RunLoop, t0: u64, n: u32, (start_ns, step_ns): (i64, i64), host: &mut dyn Host) -> u32 {
+pub fn run_many(l: &mut dyn RunLoop, t0: u64, n: u32, clock: (i64, i64), host: &mut dyn Host) -> u32 {
+    run_many_of(l, t0, n, clock, host)
+}
+
+/// [`run_many`] of one kind of loop.
+fn run_many_of<L: RunLoop + ?Sized>(
+    l: &mut L,
+    t0: u64,
+    n: u32,
+    (start_ns, step_ns): (i64, i64),
+    host: &mut dyn Host,
+) -> u32 {
     l.clear_output();
     for t in t0..t0.saturating_add(n as u64) {
         let code = l.step(t, distroduce_abi::fused::clock_at(start_ns, step_ns, t), host);

@@ -88,6 +88,7 @@ pub mod time;
 pub mod typed;
 mod typed_loop;
 pub mod typed_signals;
+mod typed_use;
 mod value;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
@@ -124,17 +125,21 @@ pub mod __private {
     pub use crate::describe::{
         describe, reads_of, union_reads, Kind, OutputProbe, OutputProbeFallback, OutputProbeReal,
     };
-    pub use crate::fused::PartsFn;
+    pub use crate::fused::{Counting, PartsFn};
     pub use crate::input::Input;
     pub use crate::kind::{KindProbe, KindProbeFallback, KindProbeReal};
     pub use crate::native::run_native;
     pub use crate::typed::{
-        decode_part, take_into, typed_signals, PolicyCall, TypedCall, TypedFactory, TypedFn, UpdateCall,
+        decode_part, take_into, typed_signals, NoUse, PolicyCall, TypedCall, TypedFactory, TypedFn, TypedPolicy,
+        TypedUpdate, TypedUse, UpdateCall,
     };
-    pub use crate::typed_signals::{op_for, Fold, SignalsProbe, SignalsProbeFallback, SignalsProbeReal};
+    pub use crate::typed_signals::{
+        op_for, Fold, Folder, NoFolder, SignalsFolder, SignalsProbe, SignalsProbeFallback, SignalsProbeReal,
+    };
     #[cfg(target_arch = "wasm32")]
     pub use crate::wasm::{
-        fused_cursor, fused_load, fused_load_typed, fused_run, fused_run_many, run_wasm, wasm_describe,
+        fused_cursor, fused_load, fused_load_direct, fused_load_typed, fused_run, fused_run_many, run_wasm,
+        wasm_describe,
     };
     pub use distroduce_values::aggregate::{AggError, AggOp, Aggregator};
     pub use rmp_serde;

@@ -16,7 +16,7 @@ use crate::fused::{
 };
 use crate::input::FusedCtx;
 use crate::native::Host;
-use crate::typed::{Held, SignalsRef, TypedCall, TypedFactory, TypedFn, TypedPolicy, TypedState, TypedUpdate};
+use crate::typed::{Held, SignalsRef, TypedCall, TypedFactory, TypedFn, TypedPolicy, TypedState, TypedUse};
 use crate::typed_signals::Fold;
 use distroduce_abi::fused::status;
 use distroduce_values::aggregate::{AggError, AggOp, AggScratch, Aggregator};
@@ -26,12 +26,23 @@ use std::any::{Any, TypeId};
 /// The empty signals map a policy's call carries.
 const NO_SIGNALS: &[u8] = &[0x80];
 
-struct Policy<S> {
+struct Policy<D> {
     pos: u32,
-    f: Box<dyn TypedPolicy<S>>,
+    /// A policy ([`TypedUse::policy`] is `Some`; `build` checked), boxed: its address is fixed.
+    f: Box<D>,
 }
 
-struct Update<S> {
+impl<D> Policy<D> {
+    /// The policy behind the use, for everything but the hot calls.
+    fn dyn_ref<S>(&self) -> &dyn TypedPolicy<S>
+    where
+        D: TypedUse<S>,
+    {
+        self.f.policy().expect("a policy's use (checked when the program was bound)")
+    }
+}
+
+struct Update<D> {
     var: usize,
     /// The state field the variable is.
     field: usize,
@@ -45,13 +56,14 @@ struct Update<S> {
     sent: bool,
     /// `f.held()`, taken once: the block commits through it without a dynamic call.
     held: (*mut (), std::any::TypeId),
-    f: Box<dyn TypedUpdate<S>>,
+    /// A state update ([`TypedUse::update`] is `Some`; `build` checked), boxed.
+    f: Box<D>,
 }
 
-struct Block<S> {
+struct Block<D> {
     /// In the order they run; `None` is cadCAD's identity policy.
-    policies: Vec<Option<Policy<S>>>,
-    updates: Vec<Update<S>>,
+    policies: Vec<Option<Policy<D>>>,
+    updates: Vec<Update<D>>,
     /// Typed aggregation: every policy returns one `#[signals]` type and every update reads that
     /// type or no signals. `None`: MessagePack aggregation.
     fold: Option<TypedAgg>,
@@ -73,15 +85,16 @@ struct Run {
 }
 
 /// The runs of `policies` (typed aggregation: no identity policies).
-fn runs<S>(policies: &mut [Option<Policy<S>>]) -> Vec<Run> {
+fn runs<S, D: TypedUse<S>>(policies: &mut [Option<Policy<D>>]) -> Vec<Run> {
     let mut runs: Vec<Run> = Vec::new();
     let mut last: Option<TypeId> = None;
     for (i, p) in policies.iter_mut().enumerate() {
         let Some(p) = p else { continue };
-        let ty = p.f.call_type();
+        let ty = p.dyn_ref().call_type();
         match runs.last_mut() {
             Some(run) if ty.is_some() && ty == last => {
-                run.rest.push(p.f.as_mut() as *mut dyn TypedPolicy<S> as *mut ());
+                let Some(f) = p.f.policy_mut() else { continue };
+                run.rest.push(f as *mut dyn TypedPolicy<S> as *mut ());
                 run.pos.push(p.pos);
             }
             _ => runs.push(Run { first: i, rest: Vec::new(), pos: vec![p.pos] }),
@@ -91,14 +104,17 @@ fn runs<S>(policies: &mut [Option<Policy<S>>]) -> Vec<Run> {
     runs
 }
 
-/// A job's typed state and program, kept in the guest between timesteps.
-pub struct TypedLoop<S> {
+/// A job's typed state and program, kept in the guest between timesteps. `D` holds one use of a
+/// function: the boxed trait objects of [`TypedFn`] (bound with [`TypedLoop::load`]), or the
+/// `enum` that `native_table!(state = S; ...)` generates, whose `match` calls the functions
+/// directly ([`TypedLoop::load_direct`]).
+pub struct TypedLoop<S, D = TypedFn<S>> {
     state: S,
     var_names: Vec<String>,
     job: [u64; 3],
     seed: u64,
     aggregator: Aggregator,
-    blocks: Vec<Block<S>>,
+    blocks: Vec<Block<D>>,
     sig_projections: Vec<Option<Vec<String>>>,
     sig_cache: Vec<(bool, Vec<u8>)>,
     outputs: Vec<Vec<u8>>,
@@ -120,19 +136,41 @@ impl<S: TypedState> TypedLoop<S> {
         Self::build(&decode_program(program)?, table)
     }
 
+    /// [`TypedLoop::build_direct`] with the factories' boxed trait objects.
+    pub(crate) fn build(p: &ProgramIn, table: &[(&str, TypedFactory<S>)]) -> Result<Self, String> {
+        let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+        Self::build_direct(p, &names, |i, params, args| (table[i].1)(params, args))
+    }
+}
+
+impl<S: TypedState, D: TypedUse<S>> TypedLoop<S, D> {
+    /// Decode a program and bind it to the functions `names` (export names), `make(i, params,
+    /// args)` making a use of `names[i]`; see [`TypedLoop::build_direct`].
+    pub fn load_direct(
+        program: &[u8],
+        names: &[&str],
+        make: impl Fn(usize, &[u8], Option<&[u8]>) -> Result<D, String>,
+    ) -> Result<Self, String> {
+        Self::build_direct(&decode_program(program)?, names, make)
+    }
+
     /// Bind a program to typed functions. `Err` says why this program cannot run typed (a
     /// function without a typed form, a variable the state struct lacks, a type mismatch); the
     /// caller then runs the MessagePack loop.
-    pub(crate) fn build(p: &ProgramIn, table: &[(&str, TypedFactory<S>)]) -> Result<Self, String> {
+    pub(crate) fn build_direct(
+        p: &ProgramIn,
+        names: &[&str],
+        make: impl Fn(usize, &[u8], Option<&[u8]>) -> Result<D, String>,
+    ) -> Result<Self, String> {
         let values: Vec<&[u8]> = p.state.iter().map(|b| b.0.as_slice()).collect();
         let state = S::decode(&p.vars, &values)?;
-        let factory = |f: u32| -> Result<(&str, TypedFactory<S>), String> {
+        let factory = |f: u32| -> Result<(&str, usize), String> {
             let name = p.fns.get(f as usize).ok_or("malformed program: a call names no function")?;
-            let (_, make) = table
+            let i = names
                 .iter()
-                .find(|(n, _)| n == name)
+                .position(|n| n == name)
                 .ok_or_else(|| format!("`{name}` has no typed form (not in `native_table!(state = ...)`)"))?;
-            Ok((name, *make))
+            Ok((name, i))
         };
         let mut sig_projections: Vec<Option<Vec<String>>> = Vec::new();
         let mut sig_of = |f: u32| {
@@ -152,35 +190,37 @@ impl<S: TypedState> TypedLoop<S> {
                     policies.push(None);
                     continue;
                 };
-                let (name, make) = factory(c.f)?;
-                match make(&p.params.0, c.args.as_ref().map(|a| a.0.as_slice()))? {
-                    TypedFn::Policy(f) => policies.push(Some(Policy { pos: c.pos, f })),
-                    TypedFn::Update(_) => return Err(format!("`{name}` is a state update used as a policy")),
+                let (name, i) = factory(c.f)?;
+                let f = make(i, &p.params.0, c.args.as_ref().map(|a| a.0.as_slice()))?;
+                if f.policy().is_none() {
+                    return Err(format!("`{name}` is a state update used as a policy"));
                 }
+                policies.push(Some(Policy { pos: c.pos, f: Box::new(f) }));
             }
             let mut updates = Vec::with_capacity(b.updates.len());
             for u in &b.updates {
-                let (name, make) = factory(u.f)?;
+                let (name, i) = factory(u.f)?;
                 let var = p.vars.get(u.var as usize).ok_or("malformed program: an update names no variable")?;
                 let field = S::FIELDS
                     .iter()
                     .position(|f| f == var)
                     .ok_or_else(|| format!("the state struct has no field `{var}`, which `{name}` updates"))?;
-                let mut f = match make(&p.params.0, u.args.as_ref().map(|a| a.0.as_slice()))? {
-                    TypedFn::Update(f) => f,
-                    TypedFn::Policy(_) => return Err(format!("`{name}` is a policy used as a state update")),
+                let mut f = Box::new(make(i, &p.params.0, u.args.as_ref().map(|a| a.0.as_slice()))?);
+                let Some(up) = f.update_mut() else {
+                    return Err(format!("`{name}` is a policy used as a state update"));
                 };
-                if S::field_type(field) != Some(f.output_type()) {
+                if S::field_type(field) != Some(up.output_type()) {
                     return Err(format!("`{name}` returns another type than the state field `{var}`"));
                 }
-                let sig = f.signals_type().map(|_| sig_of(u.f));
-                let omit = !p.values && f.fixed_kind();
-                let held = f.held().into_raw();
+                let sig = up.signals_type().map(|_| sig_of(u.f));
+                let omit = !p.values && up.fixed_kind();
+                let held = up.held().into_raw();
                 updates.push(Update { var: u.var as usize, field, pos: u.pos, sig, omit, sent: false, held, f });
             }
-            let fold = typed_fold(&policies, &updates).map(|fold| TypedAgg::new(fold, &p_agg, &policies));
+            let fold =
+                typed_fold::<S, D>(&policies, &updates).map(|fold| TypedAgg::new::<S, D>(fold, &p_agg, &policies));
             max_policies = max_policies.max(policies.len());
-            let runs = if fold.is_some() { runs(&mut policies) } else { Vec::new() };
+            let runs = if fold.is_some() { runs::<S, D>(&mut policies) } else { Vec::new() };
             blocks.push(Block { policies, updates, fold, constant: None, runs });
         }
         // Identity-only blocks: aggregate once (it cannot fail: `{identity: 0}` values add up).
@@ -288,7 +328,7 @@ impl<S: TypedState> TypedLoop<S> {
             }
             // Aggregation: typed, constant, or on MessagePack.
             let agg = match (&mut block.fold, &block.constant) {
-                (Some(fold), _) => fold.run(),
+                (Some(fold), _) => fold.run::<S, D>(&block.policies),
                 (None, Some(_)) => Ok(()),
                 (None, None) => {
                     self.aggregator.aggregate_into(&self.outputs[..nb], &mut self.agg_scratch, &mut self.signals)
@@ -408,7 +448,7 @@ impl<S: TypedState> TypedLoop<S> {
     }
 }
 
-impl<S: TypedState> RunLoop for TypedLoop<S> {
+impl<S: TypedState, D: TypedUse<S>> RunLoop for TypedLoop<S, D> {
     fn step(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
         TypedLoop::step(self, timestep, time_ns, host)
     }
@@ -426,12 +466,12 @@ impl<S: TypedState> RunLoop for TypedLoop<S> {
 
 /// A block aggregates typed when it has policies, no identity policy, all of one
 /// `#[signals]` type, and every update reads that type or no signals.
-fn typed_fold<S>(policies: &[Option<Policy<S>>], updates: &[Update<S>]) -> Option<Fold> {
-    let first = policies.first()?.as_ref()?;
-    let ty = first.f.output_type();
-    let fold = first.f.aggregation().filter(|f| f.ty == ty)?;
-    let same = policies.iter().all(|p| p.as_ref().is_some_and(|p| p.f.output_type() == ty));
-    let reads_it = updates.iter().all(|u| u.f.signals_type().is_none_or(|t| t == ty));
+fn typed_fold<S, D: TypedUse<S>>(policies: &[Option<Policy<D>>], updates: &[Update<D>]) -> Option<Fold> {
+    let first = policies.first()?.as_ref()?.dyn_ref();
+    let ty = first.output_type();
+    let fold = first.aggregation().filter(|f| f.ty == ty)?;
+    let same = policies.iter().all(|p| p.as_ref().is_some_and(|p| p.dyn_ref().output_type() == ty));
+    let reads_it = updates.iter().all(|u| u.f.update().is_some_and(|u| u.signals_type().is_none_or(|t| t == ty)));
     (same && reads_it).then_some(fold)
 }
 
@@ -450,23 +490,31 @@ struct TypedAgg {
 
 impl TypedAgg {
     /// `policies`: the block's, all returning `fold`'s type (checked by `typed_fold`).
-    fn new<S>(fold: Fold, agg: &Aggregator, policies: &[Option<Policy<S>>]) -> Self {
+    fn new<S, D: TypedUse<S>>(fold: Fold, agg: &Aggregator, policies: &[Option<Policy<D>>]) -> Self {
         let mut acc = (fold.new_acc)();
         let acc_ptr = acc.as_mut() as *mut dyn Any as *mut ();
-        let outs = policies.iter().flatten().map(|p| p.f.output() as *const dyn Any as *const ()).collect();
+        let outs = policies.iter().flatten().map(|p| p.dyn_ref().output() as *const dyn Any as *const ()).collect();
         TypedAgg { fold, _acc: acc, acc_ptr, ops: (fold.ops)(agg), outs }
     }
 
-    /// Folds the policies' typed outputs in policy order into the accumulator.
+    /// Folds the policies' typed outputs in policy order into the accumulator, through the first
+    /// policy's [`TypedUse::fold_run`] (a static call with the direct table): `policies` are the
+    /// block's, the ones `new` was given.
     #[inline]
-    fn run(&mut self) -> Result<(), AggError> {
+    fn run<S, D: TypedUse<S>>(&mut self, policies: &[Option<Policy<D>>]) -> Result<(), AggError> {
         debug_assert!(!self.outs.is_empty(), "a typed block has policies");
         // SAFETY: `acc_ptr` is the boxed `Option<T>` made by `new_acc` (`T` = `fold.ty`); every
         // policy of a typed block returns `T` (`typed_fold` checked `output_type` and `Fold::ty`),
         // `TypedPolicy::output` is an `Option` of `output_type()` at a fixed address, and the
         // policies live in the block as long as this. The accumulator is its own box, so it
-        // aliases no output; `ops` come from `fold.ops`.
-        unsafe { (self.fold.run)(self.acc_ptr, &self.outs, &self.ops) }
+        // aliases no output; `ops` come from `fold.ops`. `fold` is the first policy's
+        // `aggregation()` (`typed_fold`), whose `run` its `fold_run` is.
+        unsafe {
+            match policies.first() {
+                Some(Some(first)) => first.f.fold_run(self.acc_ptr, &self.outs, &self.ops),
+                _ => (self.fold.run)(self.acc_ptr, &self.outs, &self.ops),
+            }
+        }
     }
 }
 

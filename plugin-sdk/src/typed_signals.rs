@@ -68,7 +68,7 @@ pub fn fold_of<T: TypedSignals>() -> Fold {
 ///
 /// # Safety
 /// As [`Fold::start`]: both point at live, distinct `Option<T>`s.
-#[inline]
+#[inline(always)]
 unsafe fn start_raw<T: TypedSignals>(acc: *mut (), first: *const ()) {
     // SAFETY: the caller guarantees both are distinct live `Option<T>`s.
     let (acc, first) = unsafe { (&mut *(acc as *mut Option<T>), &*(first as *const Option<T>)) };
@@ -82,7 +82,7 @@ unsafe fn start_raw<T: TypedSignals>(acc: *mut (), first: *const ()) {
 ///
 /// # Safety
 /// As [`Fold::fold`]: `acc` and each of `next` point at live `Option<T>`s, `acc` at none of them.
-#[inline]
+#[inline(always)]
 unsafe fn fold_raw<T: TypedSignals>(acc: *mut (), next: &[*const ()], ops: &[AggOp]) -> Result<(), AggError> {
     // SAFETY: the caller guarantees `acc` is a live `Option<T>` that no `next` aliases.
     let Some(acc) = (unsafe { &mut *(acc as *mut Option<T>) }) else { return Ok(()) };
@@ -99,6 +99,7 @@ unsafe fn fold_raw<T: TypedSignals>(acc: *mut (), next: &[*const ()], ops: &[Agg
 ///
 /// # Safety
 /// As [`Fold::run`].
+#[inline(always)]
 unsafe fn run_raw<T: TypedSignals>(acc: *mut (), all: &[*const ()], ops: &[AggOp]) -> Result<(), AggError> {
     let Some((first, rest)) = all.split_first() else { return Ok(()) };
     // SAFETY: the caller's guarantees are `start_raw`'s and `fold_raw`'s.
@@ -193,7 +194,57 @@ fn mismatch(name: &str, op: AggOp, kind: &'static str) -> AggError {
     AggError::Mismatch { signal: name.to_string(), op: op_name(op), left: kind, right: kind }
 }
 
-/// Autoref probe: `(&SignalsProbe::<T>::new()).fold()` is `Some` for a `TypedSignals` `T`.
+/// A policy's typed aggregation, fixed by its output type at compile time: the typed loop folds a
+/// block's outputs through the first policy's `Folder` with a static call (no [`Fold::run`]
+/// function pointer), so that the fold of a `#[signals]` struct inlines into the loop.
+pub trait Folder: Copy + 'static {
+    /// The [`Fold`] of the output type, if it is a `#[signals]` struct.
+    fn fold(&self) -> Option<Fold>;
+    /// [`Fold::run`] of that fold (`Ok` without one).
+    ///
+    /// # Safety
+    /// As [`Fold::run`] of the [`Fold`] that [`Folder::fold`] returns.
+    unsafe fn run(&self, acc: *mut (), all: &[*const ()], ops: &[AggOp]) -> Result<(), AggError>;
+}
+
+/// The [`Folder`] of a `#[signals]` struct `T`.
+#[doc(hidden)]
+pub struct SignalsFolder<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> Clone for SignalsFolder<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SignalsFolder<T> {}
+
+impl<T: TypedSignals> Folder for SignalsFolder<T> {
+    fn fold(&self) -> Option<Fold> {
+        Some(fold_of::<T>())
+    }
+    #[inline(always)]
+    unsafe fn run(&self, acc: *mut (), all: &[*const ()], ops: &[AggOp]) -> Result<(), AggError> {
+        // SAFETY: the caller's guarantees are `run_raw::<T>`'s (`fold_of::<T>().run`).
+        unsafe { run_raw::<T>(acc, all, ops) }
+    }
+}
+
+/// The [`Folder`] of an output type that is no `#[signals]` struct: none.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct NoFolder;
+
+impl Folder for NoFolder {
+    fn fold(&self) -> Option<Fold> {
+        None
+    }
+    unsafe fn run(&self, _: *mut (), _: &[*const ()], _: &[AggOp]) -> Result<(), AggError> {
+        Ok(())
+    }
+}
+
+/// Autoref probe: `(&SignalsProbe::<T>::new()).fold()` is `Some` for a `TypedSignals` `T`, and
+/// `.folder()` its [`Folder`] ([`NoFolder`] for any other `T`).
 #[doc(hidden)]
 pub struct SignalsProbe<T>(std::marker::PhantomData<T>);
 
@@ -206,23 +257,35 @@ impl<T> SignalsProbe<T> {
 
 #[doc(hidden)]
 pub trait SignalsProbeReal {
+    type Folder: Folder;
     fn fold(&self) -> Option<Fold>;
+    fn folder(&self) -> Self::Folder;
 }
 
 impl<T: TypedSignals> SignalsProbeReal for SignalsProbe<T> {
+    type Folder = SignalsFolder<T>;
     fn fold(&self) -> Option<Fold> {
         Some(fold_of::<T>())
+    }
+    fn folder(&self) -> SignalsFolder<T> {
+        SignalsFolder(std::marker::PhantomData)
     }
 }
 
 #[doc(hidden)]
 pub trait SignalsProbeFallback {
+    type Folder: Folder;
     fn fold(&self) -> Option<Fold>;
+    fn folder(&self) -> Self::Folder;
 }
 
 impl<T> SignalsProbeFallback for &SignalsProbe<T> {
+    type Folder = NoFolder;
     fn fold(&self) -> Option<Fold> {
         None
+    }
+    fn folder(&self) -> NoFolder {
+        NoFolder
     }
 }
 

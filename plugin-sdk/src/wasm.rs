@@ -6,7 +6,7 @@
 
 use crate::fused::{decode_program, Loop, PartsFn, RunLoop};
 use crate::native::{Body, Host};
-use crate::typed::{TypedFactory, TypedState};
+use crate::typed::{TypedFactory, TypedState, TypedUse};
 use crate::typed_loop::TypedLoop;
 use std::cell::RefCell;
 use std::sync::Once;
@@ -201,6 +201,28 @@ pub fn fused_load_typed<S: TypedState>(
     })
 }
 
+/// `distroduce_fused_load` of a plugin with a typed state and a direct table (ABI.md §11, what
+/// `native_table!(state = S; ...)` generates): as [`fused_load_typed`], the typed loop calling
+/// the functions through `make`'s `enum` (`make(i, params, args)` makes a use of `names[i]`).
+pub fn fused_load_direct<S: TypedState, D: TypedUse<S> + 'static>(
+    ptr: i32,
+    len: i32,
+    table: &[(&str, PartsFn)],
+    names: &[&str],
+    make: impl Fn(usize, &[u8], Option<&[u8]>) -> Result<D, String>,
+) -> i32 {
+    load_with(ptr, len, |program| {
+        let p = decode_program(program)?;
+        match TypedLoop::<S, D>::build_direct(&p, names, make) {
+            Ok(l) => Ok(Box::new(l) as Box<dyn RunLoop>),
+            Err(why) => {
+                WasmHost.log(1, &format!("typed loop not used, running the MessagePack loop: {why}"));
+                Loop::build(p, table).map(|l| Box::new(l) as Box<dyn RunLoop>)
+            }
+        }
+    })
+}
+
 fn load_with(ptr: i32, len: i32, load: impl FnOnce(&[u8]) -> Result<Box<dyn RunLoop>, String>) -> i32 {
     use distroduce_abi::fused::status;
     install_panic_hook();
@@ -234,7 +256,7 @@ pub fn fused_run(timestep: i64, time_ns: i64) -> i32 {
 
 /// ABI §10 `distroduce_fused_run_many`: `n` timesteps from `t0` in one call.
 pub fn fused_run_many(t0: i64, n: i32, start_ns: i64, step_ns: i64) -> i32 {
-    with_loop(|l| crate::fused::run_many(l, t0 as u64, n.max(0) as u32, (start_ns, step_ns), &mut WasmHost))
+    with_loop(|l| l.run_many(t0 as u64, n.max(0) as u32, (start_ns, step_ns), &mut WasmHost))
 }
 
 fn with_loop(run: impl FnOnce(&mut dyn RunLoop) -> u32) -> i32 {

@@ -152,39 +152,44 @@ fn program_keys(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>, keys: Vec<(&s
 type Step = (u32, distroduce_sdk::fused::Cursor, Vec<u8>, String);
 
 /// Each loop's trace of `timesteps` timesteps: per timestep the status, cursor fields and
-/// records; then everything the host saw.
+/// records; then everything the host saw. `typed`: the typed loop, run both with the boxed
+/// factories (`typed_functions`) and with the direct table the plugin runs in the guest
+/// (`typed_direct_loop`), which must leave the same trace.
 fn trace(program: &[u8], typed: bool, timesteps: u64) -> (Vec<String>, TestHost) {
+    if !typed {
+        let mut l = Loop::load(program, &fused_functions()).unwrap();
+        return steps(timesteps, |t, h| {
+            let s = l.run_timestep(t, t as i64 * 1000, h);
+            (s, l.cursor, l.output().to_vec(), l.message().to_string())
+        });
+    }
+    let mut boxed = TypedLoop::load(program, &typed_functions()).unwrap();
+    let (lines, host) = steps(timesteps, |t, h| {
+        let s = boxed.run_timestep(t, t as i64 * 1000, h);
+        (s, boxed.cursor, boxed.output().to_vec(), boxed.message().to_string())
+    });
+    let mut direct = typed_direct_loop(program).unwrap();
+    let (d_lines, d_host) = steps(timesteps, |t, h| {
+        let s = direct.run_timestep(t, t as i64 * 1000, h);
+        (s, direct.cursor, direct.output().to_vec(), direct.message().to_string())
+    });
+    assert_eq!(d_lines, lines, "the direct table's loop leaves the boxed one's trace");
+    assert_eq!((&d_host.emitted, &d_host.failures, d_host.rng_state), (&host.emitted, &host.failures, host.rng_state));
+    (lines, host)
+}
+
+/// Runs `run` for timesteps `1..=timesteps` until one fails, on one host.
+fn steps(timesteps: u64, mut run: impl FnMut(u64, &mut TestHost) -> Step) -> (Vec<String>, TestHost) {
     let mut host = TestHost::new(7, 0);
     let mut lines = Vec::new();
-    let mut step = |t: u64, run: &mut dyn FnMut(&mut TestHost) -> Step| {
-        let (status, c, out, msg) = run(&mut host);
+    for t in 1..=timesteps {
+        let (status, c, out, msg) = run(t, &mut host);
         lines.push(format!(
             "t={t} status={status} substep={} pos={} done={} out={out:?} msg={msg}",
             c.substep, c.pos, c.blocks_done
         ));
-        status
-    };
-    if typed {
-        let mut l = TypedLoop::load(program, &typed_functions()).unwrap();
-        for t in 1..=timesteps {
-            let s = step(t, &mut |h| {
-                let s = l.run_timestep(t, t as i64 * 1000, h);
-                (s, l.cursor, l.output().to_vec(), l.message().to_string())
-            });
-            if s != 0 {
-                break;
-            }
-        }
-    } else {
-        let mut l = Loop::load(program, &fused_functions()).unwrap();
-        for t in 1..=timesteps {
-            let s = step(t, &mut |h| {
-                let s = l.run_timestep(t, t as i64 * 1000, h);
-                (s, l.cursor, l.output().to_vec(), l.message().to_string())
-            });
-            if s != 0 {
-                break;
-            }
+        if status != 0 {
+            break;
         }
     }
     (lines, host)
@@ -276,10 +281,13 @@ fn programs_the_struct_cannot_hold_are_refused_with_the_reason() {
     assert!(err.contains("`p_rand` is a policy used as a state update"), "{err}");
 }
 
-fn load(program: &[u8], typed: bool) -> Box<dyn RunLoop> {
-    match typed {
-        true => Box::new(TypedLoop::<State>::load(program, &typed_functions()).unwrap()),
-        false => Box::new(Loop::load(program, &fused_functions()).unwrap()),
+/// `kind`: 0 the MessagePack loop, 1 the typed loop (boxed factories), 2 the typed loop over the
+/// direct table (as in the guest).
+fn load(program: &[u8], kind: u8) -> Box<dyn RunLoop> {
+    match kind {
+        0 => Box::new(Loop::load(program, &fused_functions()).unwrap()),
+        1 => Box::new(TypedLoop::<State>::load(program, &typed_functions()).unwrap()),
+        _ => Box::new(typed_direct_loop(program).unwrap()),
     }
 }
 
@@ -297,7 +305,7 @@ fn many_timesteps_per_call_match_one_per_call() {
     // With `limit: 4`, `u_n` fails in block 2 of timestep 5.
     for (limit, want) in [(1000, (0, 12, 2)), (4, (1, 5, 1))] {
         let program = program(limit, blocks());
-        for typed in [true, false] {
+        for typed in 0..3 {
             let (mut h1, mut h2) = (TestHost::new(7, 0), TestHost::new(7, 0));
             let mut one = load(&program, typed);
             let (mut expect, mut code) = (Vec::new(), 0);
@@ -310,9 +318,11 @@ fn many_timesteps_per_call_match_one_per_call() {
                 }
             }
             let mut many = load(&program, typed);
+            // The free function (one dynamic `step` per timestep) and the loop's own `run_many`
+            // (what the guest calls) give the same.
             assert_eq!(run_many(many.as_mut(), 1, 3, (0, 1000), &mut h2), 0);
             let mut got = many.output().to_vec();
-            let code_many = run_many(many.as_mut(), 4, 9, (0, 1000), &mut h2);
+            let code_many = many.run_many(4, 9, (0, 1000), &mut h2);
             got.extend_from_slice(many.output());
             let c = |l: &dyn RunLoop| {
                 let c = l.cursor();
@@ -400,9 +410,10 @@ fn quiet_runs_count_the_blocks_that_left_out_everything() {
             same_in_both(&program_keys(limit, blocks(), quiet(true)), 8),
             same_in_both(&program(limit, blocks()), 8)
         );
-        for (t0, n) in [(1, 1), (1, 8), (2, 3)] {
+        // The typed loop with the boxed factories (1) and with the direct table (2).
+        for (kind, (t0, n)) in [1, 2].into_iter().flat_map(|k| [(1, 1), (1, 8), (2, 3)].map(|x| (k, x))) {
             let (mut h1, mut h2) = (TestHost::new(7, 0), TestHost::new(7, 0));
-            let (mut want, mut got) = (load(&lean, true), load(&runs, true));
+            let (mut want, mut got) = (load(&lean, kind), load(&runs, kind));
             let mut expect = Vec::new();
             let mut code = 0;
             if t0 > 1 {
@@ -418,11 +429,15 @@ fn quiet_runs_count_the_blocks_that_left_out_everything() {
                     break;
                 }
             }
-            let code_runs = run_many(got.as_mut(), t0, n as u32, (0, 1000), &mut h2);
+            let code_runs = got.run_many(t0, n as u32, (0, 1000), &mut h2);
             let out = got.output();
             let word = distroduce_abi::fused::QUIET_RUN.to_le_bytes();
-            assert_eq!(out.windows(4).any(|w| w == word), t0 > 1 || n > 1, "limit {limit}, t0 {t0}, n {n}");
-            assert_eq!(expand(out, &updates), expect, "limit {limit}, t0 {t0}, n {n}");
+            assert_eq!(
+                out.windows(4).any(|w| w == word),
+                t0 > 1 || n > 1,
+                "loop {kind}, limit {limit}, t0 {t0}, n {n}"
+            );
+            assert_eq!(expand(out, &updates), expect, "loop {kind}, limit {limit}, t0 {t0}, n {n}");
             let c = |l: &dyn RunLoop| {
                 let c = l.cursor();
                 (c.timestep, c.substep, c.pos, c.blocks_done, c.status)

@@ -240,6 +240,8 @@ pub fn native_table(input: TokenStream) -> Result<TokenStream, Error> {
     let mut entries = Vec::new();
     let mut fused = Vec::new();
     let mut typed = Vec::new();
+    let mut names = Vec::new();
+    let mut uses = Vec::new();
     for Entry { path, typed: typed_form } in paths {
         let Some(last) = path.segments.last() else {
             continue;
@@ -265,24 +267,33 @@ pub fn native_table(input: TokenStream) -> Result<TokenStream, Error> {
         });
         fused.push(quote! { (#name, #parts as ::distroduce_sdk::__private::PartsFn) });
         if let Some(ty) = &state {
-            let factory = match &typed_form {
+            let typed_path = |prefix: &str| match &typed_form {
                 Some(t) => {
                     let mut p = t.clone();
                     if let Some(seg) = p.segments.last_mut() {
-                        seg.ident = format_ident!("__distroduce_typed_{}", seg.ident);
+                        seg.ident = format_ident!("{}{}", prefix, seg.ident);
                     }
                     p
                 }
-                None => with("__distroduce_typed_"),
+                None => with(prefix),
             };
+            let factory = typed_path("__distroduce_typed_");
             typed.push(quote! { (#name, #factory::<#ty> as ::distroduce_sdk::__private::TypedFactory<#ty>) });
+            names.push(name.clone());
+            uses.push(typed_path("__distroduce_typed_use_"));
         }
     }
     let (load, typed_table) = match &state {
         None => (quote!(::distroduce_sdk::__private::fused_load(ptr, len, &[#(#fused),*])), quote!()),
         Some(ty) => (
-            quote!(::distroduce_sdk::__private::fused_load_typed::<#ty>(ptr, len, &[#(#fused),*], &[#(#typed),*])),
-            quote! {
+            quote!(::distroduce_sdk::__private::fused_load_direct::<#ty, _>(
+                ptr, len, &[#(#fused),*], &[#(#names),*], __distroduce_typed_make,
+            )),
+            {
+                let direct = direct_table(ty, &names, &uses);
+                quote! {
+                #direct
+
                 /// This plugin's typed functions (ABI.md §11), by export name, for native tests
                 /// of the typed loop ([`distroduce_sdk::TypedLoop`]).
                 pub fn typed_functions() -> ::std::vec::Vec<(&'static str, ::distroduce_sdk::__private::TypedFactory<#ty>)> {
@@ -292,6 +303,7 @@ pub fn native_table(input: TokenStream) -> Result<TokenStream, Error> {
                 /// The same functions for the MessagePack loop.
                 pub fn fused_functions() -> ::std::vec::Vec<(&'static str, ::distroduce_sdk::__private::PartsFn)> {
                     ::std::vec![#(#fused),*]
+                }
                 }
             },
         ),
@@ -338,4 +350,85 @@ pub fn native_table(input: TokenStream) -> Result<TokenStream, Error> {
             ::distroduce_sdk::__private::fused_cursor()
         }
     })
+}
+
+/// ABI.md §11, direct calls: an `enum` with one variant per listed function (each holding a use
+/// of that function, of its concrete type) whose `TypedUse` impl is a `match`, so that the typed
+/// loop calls the functions directly and rustc may inline them; `__distroduce_typed_make` makes a
+/// use of function `i`, and `typed_direct_loop` binds a program to them (native tests).
+fn direct_table(ty: &syn::Type, names: &[String], uses: &[Path]) -> TokenStream {
+    let vars: Vec<Ident> = (0..names.len()).map(|i| format_ident!("V{}", i)).collect();
+    let gens: Vec<Ident> = (0..names.len()).map(|i| format_ident!("__F{}", i)).collect();
+    let index: Vec<usize> = (0..names.len()).collect();
+    let p = quote!(::distroduce_sdk::__private);
+    let each = |body: TokenStream| quote! { match self { #(Self::#vars(__f) => #body,)* } };
+    let (policy, policy_mut) = (each(quote!(__f.policy())), each(quote!(__f.policy_mut())));
+    let (update, update_mut) = (each(quote!(__f.update())), each(quote!(__f.update_mut())));
+    let call = each(quote!(__f.call(__cx, __host)));
+    let encode = each(quote!(__f.encode(__out)));
+    let fold_run = each(quote!(unsafe { __f.fold_run(__acc, __all, __ops) }));
+    // SAFETY (generated): the caller's guarantees pass on unchanged.
+    let call_run = each(quote!(unsafe { __f.call_run(__rest, __pos, __cx, __cursor_pos, __host, __marks) }));
+    quote! {
+        /// One use of one of this plugin's functions (ABI.md §11, direct calls).
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, clippy::large_enum_variant)]
+        pub enum __DistroduceTypedUse<#(#gens),*> { #(#vars(#gens)),* }
+
+        impl<__S, #(#gens: #p::TypedUse<__S>),*> #p::TypedUse<__S> for __DistroduceTypedUse<#(#gens),*> {
+            fn policy(&self) -> ::core::option::Option<&dyn #p::TypedPolicy<__S>> { #policy }
+            fn policy_mut(&mut self) -> ::core::option::Option<&mut dyn #p::TypedPolicy<__S>> { #policy_mut }
+            fn update(&self) -> ::core::option::Option<&dyn #p::TypedUpdate<__S>> { #update }
+            fn update_mut(&mut self) -> ::core::option::Option<&mut dyn #p::TypedUpdate<__S>> { #update_mut }
+            #[inline(always)]
+            fn call(
+                &mut self,
+                __cx: &#p::TypedCall<'_, __S>,
+                __host: &mut dyn ::distroduce_sdk::native::Host,
+            ) -> ::core::result::Result<(), ::std::string::String> { #call }
+            #[inline(always)]
+            fn encode(&self, __out: &mut ::std::vec::Vec<u8>) -> ::core::result::Result<(), ::std::string::String> {
+                #encode
+            }
+            #[inline(always)]
+            unsafe fn fold_run(
+                &self,
+                __acc: *mut (),
+                __all: &[*const ()],
+                __ops: &[#p::AggOp],
+            ) -> ::core::result::Result<(), #p::AggError> { #fold_run }
+            #[inline(always)]
+            unsafe fn call_run(
+                &mut self,
+                __rest: &[*mut ()],
+                __pos: &[u32],
+                __cx: &mut #p::TypedCall<'_, __S>,
+                __cursor_pos: &mut u32,
+                __host: &mut #p::Counting<'_>,
+                __marks: &mut ::std::vec::Vec<(u32, u32)>,
+            ) -> bool { #call_run }
+        }
+
+        /// A use of function `i` of this table (ABI.md §11, direct calls).
+        #[doc(hidden)]
+        #[allow(clippy::type_complexity)]
+        fn __distroduce_typed_make(
+            __i: usize,
+            __params: &[u8],
+            __args: ::core::option::Option<&[u8]>,
+        ) -> ::core::result::Result<impl #p::TypedUse<#ty> + 'static + use<>, ::std::string::String> {
+            ::core::result::Result::Ok(match __i {
+                #(#index => __DistroduceTypedUse::#vars(#uses::<#ty>(__params, __args)?),)*
+                _ => return ::core::result::Result::Err(::std::string::String::from("malformed program: no such function")),
+            })
+        }
+
+        /// The typed loop over this plugin's functions called directly, as the plugin runs it
+        /// in the guest (ABI.md §11), for native tests.
+        pub fn typed_direct_loop(
+            program: &[u8],
+        ) -> ::core::result::Result<::distroduce_sdk::TypedLoop<#ty, impl #p::TypedUse<#ty> + use<>>, ::std::string::String> {
+            ::distroduce_sdk::TypedLoop::load_direct(program, &[#(#names),*], __distroduce_typed_make)
+        }
+    }
 }

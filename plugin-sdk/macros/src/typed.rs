@@ -142,6 +142,7 @@ pub fn signals(item: TokenStream) -> Result<TokenStream, Error> {
 /// `__distroduce_typed_<export>`: the factory of ABI.md §11, generic over the plugin's state type.
 pub fn factory(kind: FnKind, f: &ItemFn, export: &Ident, sig: &Signature) -> TokenStream {
     let id = format_ident!("__distroduce_typed_{}", export);
+    let use_id = format_ident!("__distroduce_typed_use_{}", export);
     let user_fn = &f.sig.ident;
     let p = |part| sig.get(part);
     let unsupported = |why: String| {
@@ -152,6 +153,15 @@ pub fn factory(kind: FnKind, f: &ItemFn, export: &Ident, sig: &Signature) -> Tok
                 __params: &[u8],
                 __args: ::core::option::Option<&[u8]>,
             ) -> ::core::result::Result<::distroduce_sdk::__private::TypedFn<__S>, ::std::string::String> {
+                ::core::result::Result::Err(::std::string::String::from(#why))
+            }
+
+            #[doc(hidden)]
+            #[allow(dead_code, unused_variables)]
+            pub fn #use_id<__S: ::distroduce_sdk::TypedState>(
+                __params: &[u8],
+                __args: ::core::option::Option<&[u8]>,
+            ) -> ::core::result::Result<::distroduce_sdk::__private::NoUse, ::std::string::String> {
                 ::core::result::Result::Err(::std::string::String::from(#why))
             }
         }
@@ -252,15 +262,13 @@ pub fn factory(kind: FnKind, f: &ItemFn, export: &Ident, sig: &Signature) -> Tok
             let fold = if sig.output_known {
                 quote! {{
                     use ::distroduce_sdk::__private::{SignalsProbeFallback as _, SignalsProbeReal as _};
-                    (&::distroduce_sdk::__private::SignalsProbe::<#out>::new()).fold()
+                    (&::distroduce_sdk::__private::SignalsProbe::<#out>::new()).folder()
                 }}
             } else {
-                quote!(::core::option::Option::None)
+                quote!(::distroduce_sdk::__private::NoFolder)
             };
             quote! {
-                ::distroduce_sdk::__private::TypedFn::Policy(::std::boxed::Box::new(
-                    ::distroduce_sdk::__private::PolicyCall { f: __f, out: ::core::option::Option::None, fold: #fold }
-                ))
+                ::distroduce_sdk::__private::PolicyCall { f: __f, out: ::core::option::Option::None, fold: #fold }
             }
         }
         FnKind::StateUpdate => {
@@ -280,21 +288,41 @@ pub fn factory(kind: FnKind, f: &ItemFn, export: &Ident, sig: &Signature) -> Tok
                 quote!(false)
             };
             quote! {
-                ::distroduce_sdk::__private::TypedFn::Update(::std::boxed::Box::new(
-                    ::distroduce_sdk::__private::UpdateCall {
-                        f: __f, out: ::core::option::Option::None, signals: #signals, fixed: #fixed,
-                    }
-                ))
+                ::distroduce_sdk::__private::UpdateCall {
+                    f: __f, out: ::core::option::Option::None, signals: #signals, fixed: #fixed,
+                }
             }
         }
     };
+    let (kind_trait, variant) = match kind {
+        FnKind::Policy => (quote!(TypedPolicy), quote!(Policy)),
+        FnKind::StateUpdate => (quote!(TypedUpdate), quote!(Update)),
+    };
     quote! {
         #[doc(hidden)]
-        #[allow(dead_code, unused_variables, clippy::let_unit_value, clippy::unit_arg, clippy::needless_borrow)]
+        #[allow(dead_code)]
         pub fn #id<__S: ::distroduce_sdk::TypedState #bound>(
             __params: &[u8],
             __args: ::core::option::Option<&[u8]>,
         ) -> ::core::result::Result<::distroduce_sdk::__private::TypedFn<__S>, ::std::string::String> {
+            ::core::result::Result::Ok(::distroduce_sdk::__private::TypedFn::#variant(::std::boxed::Box::new(
+                #use_id::<__S>(__params, __args)?,
+            )))
+        }
+
+        /// One use of the function, of a concrete type (the direct table's `enum` holds it).
+        #[doc(hidden)]
+        #[allow(dead_code, unused_variables, clippy::let_unit_value, clippy::unit_arg, clippy::needless_borrow)]
+        pub fn #use_id<__S: ::distroduce_sdk::TypedState #bound>(
+            __params: &[u8],
+            __args: ::core::option::Option<&[u8]>,
+        ) -> ::core::result::Result<
+            impl ::distroduce_sdk::__private::TypedUse<__S>
+                + ::distroduce_sdk::__private::#kind_trait<__S>
+                + 'static
+                + use<__S>,
+            ::std::string::String,
+        > {
             #(#once)*
             let __f = move |__cx: &::distroduce_sdk::__private::TypedCall<'_, __S>,
                             #host_param: &mut dyn ::distroduce_sdk::native::Host|

@@ -143,11 +143,15 @@ mod tests {
         let mut typed = distroduce_sdk::TypedLoop::<State>::load(&program(true), &typed_table).unwrap();
         assert_eq!(typed.typed_aggregation(), [false, true], "block 2 folds the five `Step`s typed");
         let mut msgpack = distroduce_sdk::fused::Loop::load(&program(true), &fused_functions()).unwrap();
-        let (mut h1, mut h2) = (TestHost::new(0, 0), TestHost::new(0, 0));
+        // The loop the plugin runs in the guest: the functions called through the direct table.
+        let mut direct = typed_direct_loop(&program(true)).unwrap();
+        let (mut h1, mut h2, mut h3) = (TestHost::new(0, 0), TestHost::new(0, 0), TestHost::new(0, 0));
         for t in 1..=200 {
             assert_eq!(typed.run_timestep(t, 0, &mut h1), 0);
             assert_eq!(msgpack.run_timestep(t, 0, &mut h2), 0);
+            assert_eq!(direct.run_timestep(t, 0, &mut h3), 0);
             assert_eq!(typed.output(), msgpack.output(), "timestep {t}");
+            assert_eq!(direct.output(), msgpack.output(), "timestep {t}");
         }
         // Python: after timestep 1, a = 0.5403023058681398 and b = 2 + 5 * 2 = 12.
         let mut one = distroduce_sdk::TypedLoop::<State>::load(&program(true), &typed_table).unwrap();

@@ -329,11 +329,8 @@ mod tests {
             String::from_utf8(t).unwrap()
         };
         let (m, o) = (text(&msg), text(&other));
-        let rec = Record {
-            substep: 3,
-            timestep: 4,
-            vals: [&msg, &other, &msg, &[0x01][..], &msg].map(|v| Val::from(&v[..])).to_vec(),
-        };
+        let rec =
+            Record { substep: 3, timestep: 4, vals: [&msg, &other, &msg, &[0x01][..], &msg].map(Val::from).to_vec() };
         let mut out = Vec::new();
         write_record_json(&mut out, &keys, &job, &rec).unwrap();
         let want = format!(

@@ -228,6 +228,9 @@ pub fn write_record_json<'v>(
 ) -> io::Result<()> {
     let start = out.len();
     let (substep, timestep) = (r.substep(), r.timestep());
+    // The values written so far and where their text is in `out`: a value byte for byte equal
+    // to one of them (chat's two clients hold the same messages) has the same text, copied.
+    let mut done: [(&[u8], usize, usize); SAME_VALUES] = [(&[], 0, 0); SAME_VALUES];
     out.push(b'{');
     for (i, (k, v)) in keys.iter().zip(r.vals()).enumerate() {
         if i > 0 {
@@ -235,9 +238,16 @@ pub fn write_record_json<'v>(
         }
         out.extend_from_slice(k.as_bytes());
         out.extend_from_slice(b": ");
-        if let Err(e) = write_json_text(out, v, Style::Python) {
+        let at = out.len();
+        let seen = if v.len() >= SAME_MIN_LEN { done[..i.min(SAME_VALUES)].iter().find(|d| d.0 == v) } else { None };
+        if let Some(&(_, s, e)) = seen {
+            out.extend_from_within(s..e);
+        } else if let Err(e) = write_json_text(out, v, Style::Python) {
             out.truncate(start);
             return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+        }
+        if let Some(d) = done.get_mut(i) {
+            *d = (v, at, out.len());
         }
     }
     if !keys.is_empty() {
@@ -258,6 +268,13 @@ pub fn write_record_json<'v>(
     out.push(b'}');
     Ok(())
 }
+
+/// The first this many values of a record are looked up when a later value may repeat one.
+const SAME_VALUES: usize = 16;
+
+/// Values shorter than this are written again rather than looked up (a comparison would cost
+/// about what their text does).
+const SAME_MIN_LEN: usize = 16;
 
 /// JSON-quoted state variable names, for [`write_record_json`].
 pub fn json_keys(model: &Model) -> Vec<String> {
@@ -295,5 +312,36 @@ mod tests {
         }
         disk.push(0);
         assert!(PackedRecords::from_spilled(&disk).is_err());
+    }
+
+    /// A value equal to an earlier one of its record is written as that one's text was; values
+    /// that differ, and one that is not MessagePack, are each written (or refused) as they are.
+    #[test]
+    fn a_repeated_value_has_the_same_text() {
+        use crate::value::json::from_json;
+        let msg = from_json(&serde_json::json!({"messages": [{"input": "Hi \"B\"", "n": [1, 2.5, null]}]}));
+        let other = from_json(&serde_json::json!({"messages": [{"input": "Hi \"A\"", "n": [1, 2.5, null]}]}));
+        let job = JobId { index: 0, simulation: 0, subset: 1, run: 2, mc_run: 2 };
+        let keys: Vec<String> = ["a", "b", "c", "d", "e"].iter().map(|k| format!("\"{k}\"")).collect();
+        let text = |v: &[u8]| {
+            let mut t = Vec::new();
+            write_json_text(&mut t, v, Style::Python).unwrap();
+            String::from_utf8(t).unwrap()
+        };
+        let (m, o) = (text(&msg), text(&other));
+        let rec =
+            Record { substep: 3, timestep: 4, vals: [&msg, &other, &msg, &[0x01][..], &msg].map(Val::from).to_vec() };
+        let mut out = Vec::new();
+        write_record_json(&mut out, &keys, &job, &rec).unwrap();
+        let want = format!(
+            "{{\"a\": {m}, \"b\": {o}, \"c\": {m}, \"d\": 1, \"e\": {m}, \"simulation\": 0, \"subset\": 1, \"run\": 2, \"substep\": 3, \"timestep\": 4}}"
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+        // Truncated, the repeated value is refused as the first one would be, and nothing is left.
+        let bad = &msg[..msg.len() - 1];
+        let rec = Record { substep: 0, timestep: 0, vals: vec![Val::from(bad), Val::from(bad)] };
+        let mut out = b"kept".to_vec();
+        assert!(write_record_json(&mut out, &keys, &job, &rec).is_err());
+        assert_eq!(out, b"kept");
     }
 }

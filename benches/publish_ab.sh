@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Interleaved A/B of engine builds on the publish path (issue 14 part 1): ROUNDS rounds of the bare
-# rdkafka producer, then each ENGINE given (their order reversed every other round), on
-# scenarios/loadgen.yaml against a running broker; prints each rate and, per engine, the median of
-# its per-round ratios to the bare producer.
+# rdkafka producer and each ENGINE given, on scenarios/loadgen.yaml against a running broker; the
+# order reverses every other round (bare first, then last) and every run gets a fresh topic
+# created the same way, so neither side gains from going first or from a warm topic. Prints each
+# rate and, per engine, the median of its per-round ratios to the bare producer.
 #
 #   KAFKA_PORT=19192 scripts/kafka-local start
 #   ROUNDS=6 KAFKA_PORT=19192 benches/publish_ab.sh /path/to/engine-a /path/to/engine-b
@@ -25,23 +26,34 @@ if [ "$KEYS" = 0 ]; then fn="{fn: gen.emit, args: {count: 1000, size: $SIZE}}"
 else fn="{fn: gen.emit_keyed, args: {count: 1000, size: $SIZE, keys: $KEYS}}"; fi
 sed -e "s#{fn: gen.emit, args: {count: 1000, size: 100}}#$fn#" scenarios/loadgen.yaml >"$scen"
 grep -q "size: $SIZE" "$scen" || { echo "publish_ab.sh: scenarios/loadgen.yaml no longer has the args this script rewrites" >&2; exit 1; }
+grep -q "load: {name: load," "$scen" || { echo "publish_ab.sh: scenarios/loadgen.yaml no longer names its topic as this script rewrites" >&2; exit 1; }
 create() { java -Xmx512m -Dlog4j2.level=warn -cp "$cp" org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --create --topic "$1" --partitions 8 --replication-factor 1 >/dev/null; }
 json() { python3 -c 'import json,sys; print(json.load(sys.stdin)["msgs_per_sec"])'; }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); pinning: $pinning"
 declare -A ratios
+bare_run() {
+    local t="ab-bare-$(date +%s)-$RANDOM"; create "$t"
+    on_producer_core "$BARE" --keys "$KEYS" "$brokers" "$t" "$COUNT" "$SIZE" acks=1 linger.ms=5 batch.size=1000000 | json
+}
+engine_run() {
+    local t="ab-engine-$(date +%s)-$RANDOM" o; create "$t"
+    o="$(mktemp -d -p "$work")"
+    sed -e "s#load: {name: load,#load: {name: $t,#" "$scen" >"$o/loadgen.yaml"
+    on_producer_core "$1" run "$o/loadgen.yaml" --plugin gen="$wasm" --runs 2 --timesteps $(( COUNT / 2000 )) \
+        --brokers "$brokers" --format none --out "$o/out" --summary-json "$o/s.json" >/dev/null
+    json <"$o/s.json"
+}
 for r in $(seq "$ROUNDS"); do
-    t="ab-bare-$(date +%s)-$RANDOM"; create "$t"
-    bare="$(on_producer_core "$BARE" --keys "$KEYS" "$brokers" "$t" "$COUNT" "$SIZE" acks=1 linger.ms=5 batch.size=1000000 | json)"
-    line="round $r: bare $bare"
     order=("$@"); if (( r % 2 == 0 )); then order=(); for (( i=$#; i>0; i-- )); do order+=("${!i}"); done; fi
-    for e in "${order[@]}"; do
-        o="$(mktemp -d -p "$work")"
-        on_producer_core "$e" run "$scen" --plugin gen="$wasm" --runs 2 --timesteps $(( COUNT / 2000 )) --brokers "$brokers" \
-            --format none --out "$o" --summary-json "$o/s.json" >/dev/null
-        rate="$(json <"$o/s.json")"
-        ratio="$(python3 -c "print(round($rate / $bare, 4))")"
+    declare -A rate=()
+    (( r % 2 == 1 )) && bare="$(bare_run)"
+    for e in "${order[@]}"; do rate[$e]="$(engine_run "$e")"; done
+    (( r % 2 == 0 )) && bare="$(bare_run)"
+    line="round $r: bare $bare"
+    for e in "$@"; do
+        ratio="$(python3 -c "print(round(${rate[$e]} / $bare, 4))")"
         ratios[$e]="${ratios[$e]:-} $ratio"
-        line="$line | $e $rate ($ratio)"
+        line="$line | $e ${rate[$e]} ($ratio)"
     done
     echo "$line"
 done

@@ -80,7 +80,10 @@ pub fn wait_or_kill_group(
             return Some(s);
         }
         if started.elapsed() > limit {
-            let _ = std::process::Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
+            // `--` before the negative id: procps' kill reads `-KILL -18801` as `kill(-1, SIGKILL)`
+            // (every process on the machine), seen killing CI and the shell that ran it.
+            let group = format!("-{}", child.id());
+            let _ = std::process::Command::new("kill").args(["-s", "KILL", "--", &group]).status();
             let _ = child.wait();
             return None;
         }

@@ -217,10 +217,21 @@ fn a_model_that_never_finishes_importing_is_stopped_with_a_hint() {
     let endless =
         "import sys, time\nprint('running the simulation...', file=sys.stderr, flush=True)\ntime.sleep(3600)\n";
     let chatty = "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n";
+    // Imports at once, but leaves a process holding the interpreter's output open (for 15 s, past
+    // the 5 s limit; it then ends by itself).
+    let background = "import subprocess\nsubprocess.Popen(['sleep', '15'])\n\
+                      initial_state = {'a': 0}\npartial_state_update_blocks = []\n";
     // The chatty model gets a timeout it cannot reach before its 256 MiB, even on a loaded machine.
-    for (name, text, timeout, want) in [
-        ("endless", endless, "1", "did not finish within 1 s"),
-        ("chatty", chatty, "50", "printed more than 256 MiB to standard output"),
+    for (name, text, timeout, want, hint) in [
+        ("endless", endless, "1", "did not finish within 1 s", "if __name__ == \"__main__\":"),
+        ("chatty", chatty, "50", "printed more than 256 MiB to standard output", "if __name__ == \"__main__\":"),
+        (
+            "background",
+            background,
+            "5",
+            "a process it started still held the import's output open after 5 s",
+            "start background processes",
+        ),
     ] {
         let m = model_dir(tmp.path(), name, text);
         let dir = tmp.path().join(format!("{name}-imported"));
@@ -236,7 +247,7 @@ fn a_model_that_never_finishes_importing_is_stopped_with_a_hint() {
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
         assert_eq!(status.and_then(|s| s.code()), Some(2), "{name}: the import must stop on its own: {err}");
         assert!(err.contains(want), "{name}: {err}");
-        assert!(err.contains("if __name__ == \"__main__\":"), "{name}: the hint: {err}");
+        assert!(err.contains(hint), "{name}: the hint: {err}");
         assert!(!dir.join("scenario.yaml").exists(), "{name}: nothing is written");
     }
     let m = tmp.path().join("endless");

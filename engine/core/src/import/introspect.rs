@@ -150,12 +150,17 @@ pub fn run(python: &str, root: &Path, module: &str, shown_as: &Path, limit: Dura
             Err(source) => return Err(ImportError::Python { python: python.to_string(), source }),
         }
     }
-    let stdout = out.0.recv().unwrap_or_default();
+    // The pipes end when the interpreter exits, unless a process the model started keeps them
+    // open: wait for that no longer than the time left, as for the import itself.
+    let left = || deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+    let (stdout, stderr) = match (out.0.recv_timeout(left()), err.0.recv_timeout(left())) {
+        (Ok(o), Ok(e)) => (o, String::from_utf8_lossy(&e).into_owned()),
+        _ => return Err(ImportError::HeldOpen { model, secs: limit }),
+    };
     if out.1.load(Ordering::Relaxed) {
         return Err(ImportError::Chatty { model, limit: STDOUT_LIMIT });
     }
     let stdout = String::from_utf8_lossy(&stdout);
-    let stderr = String::from_utf8_lossy(&err.0.recv().unwrap_or_default()).into_owned();
     let no_result =
         || ImportError::Introspection { model: model.clone(), python: python.to_string(), stderr: tail(&stderr, 30) };
     let json = stdout.rsplit_once(MARKER).map(|(_, j)| j.trim()).ok_or_else(no_result)?;

@@ -83,6 +83,8 @@ pub enum ImportError {
     Model { model: String, problems: Vec<Problem> },
     #[error("importing {model} with `{python}` did not finish within {} s; it was stopped{}", secs.as_secs(), if stderr.is_empty() { String::new() } else { format!(". Its last output:\n{stderr}") })]
     Timeout { model: String, python: String, secs: std::time::Duration, stderr: String },
+    #[error("importing {model}: a process it started still held the import's output open after {} s", secs.as_secs())]
+    HeldOpen { model: String, secs: std::time::Duration },
     #[error("importing {model} printed more than {} MiB to standard output; it was stopped", limit >> 20)]
     Chatty { model: String, limit: usize },
     #[error("introspecting {model} with `{python}` gave no result:\n{stderr}")]
@@ -109,6 +111,9 @@ impl ImportError {
             ImportError::Python { .. } => Some("choose the interpreter with --python".into()),
             ImportError::Timeout { .. } => Some(
                 "a model that runs its simulation when imported should do so under `if __name__ == \"__main__\":`; --read-timeout SECS allows a slower import".into(),
+            ),
+            ImportError::HeldOpen { .. } => Some(
+                "start background processes under `if __name__ == \"__main__\":`, not when the module is imported".into(),
             ),
             ImportError::Chatty { .. } => {
                 Some("print less at import time (module-level code), or under `if __name__ == \"__main__\":`".into())

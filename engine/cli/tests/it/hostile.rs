@@ -402,6 +402,54 @@ fn emitting_more_than_emit_bytes_in_one_call_fails_it() {
     assert_rss("64 emits of 16 MiB, limits.memory 64 MiB, emit_bytes 64 MiB", &h, (64 + 64) << 20);
 }
 
+/// A [`picky_code`] module that also imports `emit_bytes` as `$eb`; topic alias `out` is at 4096.
+fn with_emit_bytes(bad_call: &str, pages: u32) -> String {
+    picky_code(&[0x80], b"out", bad_call, pages, "").replace(
+        "  (import \"distroduce\" \"log\"",
+        "  (import \"distroduce\" \"emit_bytes\" (func $eb (param i32 i32 i32 i32 i32 i32)))\n  (import \"distroduce\" \"log\"",
+    )
+}
+
+/// `emit_bytes` (the optional import that passes topic, key and value as byte ranges) is held to
+/// `emit`'s rules: a range past the guest's memory, or a key length other than -1 (no key) that
+/// is negative, fails the call naming plugin, job and timestep; 64 values of 16 MiB in one call
+/// hit `limits.emit_bytes` without the memory growing past it.
+#[test]
+fn emit_bytes_ranges_and_sizes_are_held_to_emits_rules() {
+    let ret = (256u64 << 32) | 1;
+    for (what, call) in [
+        (
+            "value past the memory",
+            "(i32.const 4096) (i32.const 3) (i32.const 0) (i32.const -1) (i32.const 260000) (i32.const 100000)",
+        ),
+        (
+            "topic past the memory",
+            "(i32.const 262100) (i32.const 1000) (i32.const 0) (i32.const -1) (i32.const 0) (i32.const 1)",
+        ),
+        ("key length -2", "(i32.const 4096) (i32.const 3) (i32.const 0) (i32.const -2) (i32.const 0) (i32.const 1)"),
+    ] {
+        let wat = with_emit_bytes(&format!("(call $eb {call}) (i64.const {ret})"), 4);
+        let (code, err, records, elapsed) = run_hostile(&wat, "{a: 0}", "  - policies: [w.f]\n");
+        assert_contained(what, (code, err, records, elapsed), "emit_bytes: pointer out of bounds");
+    }
+    let flood = flood("emit", 64, 0).replace(
+        "(call $emit (i32.const 65536) (i32.const 16777216))",
+        "(call $eb (i32.const 4096) (i32.const 3) (i32.const 0) (i32.const -1) (i32.const 65536) (i32.const 16777216))",
+    );
+    let h = run_measured(
+        &with_emit_bytes(&flood, FLOOD_PAGES),
+        "limits: {memory: 64MiB}",
+        "{a: 0}",
+        "  - policies: [w.f]\n",
+    );
+    assert_contained(
+        "emit_bytes flood",
+        (h.code, h.err.clone(), h.records.clone(), h.elapsed),
+        "the plugin emitted more than 64 MiB in one call (limits.emit_bytes); its further messages were refused",
+    );
+    assert_rss("64 emit_bytes of 16 MiB, limits.memory 64 MiB, emit_bytes 64 MiB", &h, (64 + 64) << 20);
+}
+
 #[test]
 fn logging_more_than_log_bytes_in_one_call_fails_it_and_prints_nothing() {
     // 40 lines of 16 MiB under the default log_bytes (4 MiB): the first is refused.

@@ -436,6 +436,7 @@ fn emit_bytes_ranges_and_sizes_are_held_to_emits_rules() {
         "(call $emit (i32.const 65536) (i32.const 16777216))",
         "(call $eb (i32.const 4096) (i32.const 3) (i32.const 0) (i32.const -1) (i32.const 65536) (i32.const 16777216))",
     );
+    assert!(flood.contains("$eb") && !flood.contains("$emit"), "the flood calls emit_bytes: {flood}");
     let h = run_measured(
         &with_emit_bytes(&flood, FLOOD_PAGES),
         "limits: {memory: 64MiB}",

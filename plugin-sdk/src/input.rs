@@ -1,7 +1,7 @@
 //! Splits a call's input map (ABI §3) into its parts without decoding them, so that a function
 //! pays only for the parts it declares (a `history` can be far bigger than a `state`).
 
-use crate::ctx::CtxHeader;
+use crate::ctx::{CtxHeader, Seed};
 use rmp::Marker;
 use serde::de::DeserializeOwned;
 
@@ -39,20 +39,22 @@ pub struct FusedCtx<'a> {
     pub variable: Option<&'a str>,
 }
 
-impl FusedCtx<'_> {
-    /// The `ctx` header the host would have sent for this call.
-    pub fn header(&self) -> CtxHeader {
-        let seed =
-            distroduce_values::rng::derive(&[self.job_seed, self.timestep, self.substep as u64, self.pos as u64]);
+impl<'a> FusedCtx<'a> {
+    /// The `ctx` header the host would have sent for this call; its seed is derived only if
+    /// the function asks for it ([`crate::Ctx::seed`]).
+    pub fn header(&self) -> CtxHeader<'a> {
         CtxHeader {
             simulation: self.job[0],
             subset: self.job[1],
             run: self.job[2],
             timestep: self.timestep,
             substep: self.substep as u64,
-            seed,
+            seed: Seed::Derive { job_seed: self.job_seed, pos: self.pos },
             time_ns: self.time_ns,
-            variable: self.variable.map(str::to_string),
+            variable: self.variable,
+            // The engine sets the host's clock to the loop's (ABI.md §10); a native host (tests)
+            // may move its clock during a call, so it is still asked there.
+            clock_is_time_ns: cfg!(target_arch = "wasm32"),
         }
     }
 }
@@ -107,12 +109,12 @@ impl<'a> Input<'a> {
     }
 
     /// The `ctx` header; it is always sent, so its absence is an error.
-    pub fn ctx(&self) -> Result<CtxHeader, String> {
+    pub fn ctx(&self) -> Result<CtxHeader<'a>, String> {
         if let Some(f) = &self.fused_ctx {
             return Ok(f.header());
         }
         let raw = self.ctx.ok_or("malformed call input: no `ctx` key")?;
-        decode(raw, "ctx")
+        CtxHeader::decode(raw)
     }
 
     pub fn params<T: DeserializeOwned>(&self) -> Result<T, String> {

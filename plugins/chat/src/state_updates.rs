@@ -209,10 +209,10 @@ impl<'de> Deserialize<'de> for Users {
 }
 
 /// `send_message(state)`, for `client_a` and `client_b` alike: the variable being updated is
-/// `ctx.variable`. Every client records all messages of the block (no per-client filtering).
+/// `ctx.variable()`. Every client records all messages of the block (no per-client filtering).
 #[state_update]
 pub fn send_message(ctx: &Ctx, state: &StateUsers, signals: Actions) -> Result<Client, String> {
-    let var = ctx.variable.as_deref().ok_or("send_message must be used as a state update")?;
+    let var = ctx.variable().ok_or("send_message must be used as a state update")?;
     let users = match state.get(var).ok_or_else(|| format!("KeyError: '{var}'"))? {
         Users::List(users) => users.as_slice(),
         Users::NotAList(type_name) => return Err(format!("`{var}.users` is a {type_name}, not a list")),

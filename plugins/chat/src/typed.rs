@@ -70,7 +70,7 @@ fn update_users(users: &[String], actions: &Actions) -> Result<Vec<String>, Stri
 /// The typed form of `state_updates::send_message`.
 #[state_update(typed_only)]
 pub fn send_message(ctx: &Ctx, state: &State, signals: &Actions) -> Result<Client, String> {
-    let var = ctx.variable.as_deref().ok_or("send_message must be used as a state update")?;
+    let var = ctx.variable().ok_or("send_message must be used as a state update")?;
     let prev = match var {
         "client_a" => &state.client_a,
         "client_b" => &state.client_b,

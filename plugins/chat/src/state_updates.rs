@@ -1,7 +1,7 @@
 //! `state_updates.py`. Each state update reads the aggregated actions of its block:
 //! `{types: [..], messages: [..], send_times: [..], msg_counts: [..]}`.
 
-use distroduce_sdk::time::format_python;
+use crate::policies::{created, Text};
 use distroduce_sdk::{state_update, Ctx, Value};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -261,6 +261,6 @@ pub fn add_send_time(state: &SendTime, signals: &SendTimes) -> Result<f64, Strin
 
 /// `current_time('record_creation')`: the virtual clock as Python's `str(datetime.now())`.
 #[state_update]
-pub fn current_time(ctx: &Ctx) -> String {
-    format_python(ctx.now_ns())
+pub fn current_time(ctx: &Ctx) -> Text {
+    created(ctx.now_ns())
 }

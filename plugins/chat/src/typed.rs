@@ -8,7 +8,7 @@
 //! whose state does not decode into [`State`] (other variables, users that are not strings) runs
 //! the MessagePack loop instead.
 
-use crate::policies::{Actions, Msg};
+use crate::policies::{Actions, Msg, Text};
 use crate::state_updates::{reduce_floats, reduce_ints};
 use distroduce_sdk::{state_update, Ctx, Shared};
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,7 @@ impl distroduce_sdk::FixedKind for Client {}
 #[distroduce_sdk::state]
 #[derive(Debug)]
 pub struct State {
-    pub record_creation: String,
+    pub record_creation: Text,
     pub client_a: Client,
     pub client_b: Client,
     pub total_msg_count: i64,

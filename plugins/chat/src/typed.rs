@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 /// singular `msg_count`/`send_time` too (the original's schema drift), which nothing reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Client {
-    pub users: Vec<String>,
+    pub users: Vec<Text>,
     #[serde(default)]
     pub messages: Vec<Shared<Msg>>,
     #[serde(default, alias = "msg_count")]
@@ -43,17 +43,19 @@ pub struct State {
 
 /// `update_users` on typed actions: enter appends each character of the sender, exit removes
 /// its first occurrence (`list.remove`), send changes nothing; kinds in the order send, enter,
-/// exit, each only if `types` names it.
-fn update_users(users: &[String], actions: &Actions) -> Result<Vec<String>, String> {
+/// exit, each only if `types` names it. A one-character sender (every chat user) is appended as
+/// the message's own string, so a user is one shared string however many lists hold it.
+fn update_users(users: &[Text], actions: &Actions) -> Result<Vec<Text>, String> {
     let mut users = users.to_vec();
     for kind in ["enter", "exit"] {
         if !actions.types.iter().any(|t| t == kind) {
             continue;
         }
         for msg in actions.messages.iter().filter(|m| m.action == kind) {
+            let whole = msg.sender.chars().nth(1).is_none();
             for c in msg.sender.chars() {
                 if kind == "enter" {
-                    users.push(c.to_string());
+                    users.push(if whole { msg.sender.clone() } else { Text::new(c.to_string()) });
                 } else {
                     let at = users
                         .iter()

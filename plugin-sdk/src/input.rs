@@ -288,6 +288,54 @@ impl<'a> Cursor<'a> {
 mod tests {
     use super::*;
 
+    /// A context of the in-guest loop is the one the host would have sent: the seed derived as
+    /// the host derives it (when asked for), the variable's name, the clock.
+    #[test]
+    fn fused_ctx_is_the_hosts_header() {
+        let f = FusedCtx {
+            job: [1, 2, 3],
+            job_seed: 0xfeed_beef,
+            timestep: 7,
+            substep: 2,
+            pos: 1,
+            time_ns: 1_570_060_800_000_000_000,
+            variable: Some("client_a"),
+        };
+        let mut host = crate::native::TestHost::new(0, f.time_ns);
+        let ctx = crate::ctx::new_ctx(f.header(), &mut host);
+        assert_eq!(ctx.seed(), distroduce_values::rng::derive(&[0xfeed_beef, 7, 2, 1]));
+        assert_eq!(ctx.variable(), Some("client_a"));
+        assert_eq!((ctx.simulation, ctx.subset, ctx.run, ctx.timestep, ctx.substep), (1, 2, 3, 7, 2));
+        assert_eq!(ctx.now_ns(), f.time_ns);
+        #[derive(serde::Serialize)]
+        struct Wire {
+            simulation: u64,
+            subset: u64,
+            run: u64,
+            timestep: u64,
+            substep: u64,
+            seed: u64,
+            time_ns: i64,
+            variable: &'static str,
+            later: [i64; 1],
+        }
+        let w = Wire {
+            simulation: 0,
+            subset: 0,
+            run: 1,
+            timestep: 1,
+            substep: 1,
+            seed: u64::MAX,
+            time_ns: 5,
+            variable: "x",
+            later: [1],
+        };
+        let raw = rmp_serde::to_vec_named(&w).unwrap();
+        let h = CtxHeader::decode(&raw).unwrap();
+        let ctx = crate::ctx::new_ctx(h, &mut host);
+        assert_eq!((ctx.seed(), ctx.variable(), ctx.time_ns), (u64::MAX, Some("x"), 5));
+    }
+
     #[test]
     fn splits_known_keys_and_skips_others() {
         #[derive(serde::Serialize)]

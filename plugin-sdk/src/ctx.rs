@@ -3,7 +3,7 @@
 
 use crate::native::Host;
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 /// The `ctx` map of a call's input (ABI §3), as it is sent. Unknown keys are ignored so that
 /// later engine versions can add some without breaking plugins.
@@ -127,7 +127,7 @@ pub struct Ctx<'h> {
     host: RefCell<&'h mut dyn Host>,
     /// The first error of a host service (e.g. an `emit` value that cannot be encoded). The
     /// shim turns it into a `fail` after the function returns, so a call fails exactly once.
-    error: RefCell<Option<String>>,
+    error: Cell<Option<String>>,
 }
 
 /// Builds a context; only the generated shims do this.
@@ -144,7 +144,7 @@ pub fn new_ctx<'h>(header: CtxHeader<'h>, host: &'h mut dyn Host) -> Ctx<'h> {
         variable: header.variable,
         clock_is_time_ns: header.clock_is_time_ns,
         host: RefCell::new(host),
-        error: RefCell::new(None),
+        error: Cell::new(None),
     }
 }
 
@@ -301,14 +301,15 @@ impl<'h> Ctx<'h> {
     }
 
     fn set_error(&self, msg: String) {
-        self.error.borrow_mut().get_or_insert(msg);
+        let first = self.error.take().unwrap_or(msg);
+        self.error.set(Some(first));
     }
 
     /// The first error a host service ran into, if any (generated code checks it after the
     /// function returns).
     #[doc(hidden)]
     pub fn __take_error(&self) -> Option<String> {
-        self.error.borrow_mut().take()
+        self.error.take()
     }
 }
 

@@ -5,7 +5,7 @@
 //! `{types: [action], messages: [msg], send_times: [seconds], msg_counts: [1]}`.
 
 use distroduce_sdk::time::format_python;
-use distroduce_sdk::{policy, Ctx, Shared};
+use distroduce_sdk::{policy, Ctx, List, Shared};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
@@ -76,14 +76,15 @@ pub struct Msg {
 
 /// A policy's result, keys in the order the original inserted them. A `#[signals]` struct, so
 /// that the typed loop (ABI.md §11) concatenates the lists of a block's policies without encoding
-/// them; the messages are [`Shared`], so both clients and the records hold one copy of each.
+/// them; the messages are [`Shared`], so both clients and the records hold one copy of each. The
+/// lists are [`List`]s: a policy's one-element lists take no allocation.
 #[distroduce_sdk::signals]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Actions {
-    pub types: Vec<Cow<'static, str>>,
-    pub messages: Vec<Shared<Msg>>,
-    pub send_times: Vec<f64>,
-    pub msg_counts: Vec<i64>,
+    pub types: List<Cow<'static, str>>,
+    pub messages: List<Shared<Msg>>,
+    pub send_times: List<f64>,
+    pub msg_counts: List<i64>,
 }
 
 /// `messages(client_id, room, action, _input, sender, receiver=None)`. The args' strings are
@@ -109,7 +110,12 @@ fn message(
 }
 
 fn actions(msg: Shared<Msg>, send_time: f64) -> Actions {
-    Actions { types: vec![msg.action.clone()], messages: vec![msg], send_times: vec![send_time], msg_counts: vec![1] }
+    Actions {
+        types: List::one(msg.action.clone()),
+        messages: List::one(msg),
+        send_times: List::one(send_time),
+        msg_counts: List::one(1),
+    }
 }
 
 /// `timedelta.total_seconds()`: whole microseconds, as a float.

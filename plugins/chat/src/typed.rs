@@ -94,7 +94,7 @@ pub fn send_message(ctx: &Ctx, state: &State, signals: &Actions) -> Result<Clien
     let users = update_users(&prev.users, signals)?;
     let msg_counts = reduce_ints(&signals.msg_counts)?;
     let send_times = reduce_floats(&signals.send_times)?;
-    Ok(Client { users, messages: signals.messages.clone(), msg_counts, send_times })
+    Ok(Client { users, messages: signals.messages.to_vec(), msg_counts, send_times })
 }
 
 /// The typed form of `state_updates::count_messages`.

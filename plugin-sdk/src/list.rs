@@ -93,6 +93,23 @@ impl<'a, T> IntoIterator for &'a List<T> {
     }
 }
 
+impl<T> IntoIterator for List<T> {
+    type Item = T;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<T>, std::vec::IntoIter<T>>;
+    fn into_iter(self) -> Self::IntoIter {
+        match self.0 {
+            Repr::One(v) => v.into_iter().chain(Vec::new()),
+            Repr::Many(v) => None.into_iter().chain(v),
+        }
+    }
+}
+
+impl<T> FromIterator<T> for List<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        List::from(iter.into_iter().collect::<Vec<T>>())
+    }
+}
+
 impl<T> From<Vec<T>> for List<T> {
     fn from(mut v: Vec<T>) -> Self {
         match v.len() {
@@ -178,6 +195,8 @@ mod tests {
             let mut pushed = List::new();
             v.iter().for_each(|x| pushed.push(x.clone()));
             assert_eq!(&*pushed, &v[..]);
+            assert_eq!(pushed.into_iter().collect::<Vec<_>>(), v);
+            assert_eq!(&*v.iter().cloned().collect::<List<_>>(), &v[..]);
         }
         for op in [AggOp::Add, AggOp::First, AggOp::Last, AggOp::Max, AggOp::Merge] {
             for (a, b) in [(vec![], vec![1]), (vec![1], vec![2]), (vec![1, 2], vec![3]), (vec![1], vec![])] {

@@ -267,7 +267,10 @@ pub fn factory(kind: FnKind, f: &ItemFn, export: &Ident, sig: &Signature) -> Tok
     // that the typed loop's direct table inlines the user's function even where it has an error
     // path (closures take no `#[inline]`); a closure where the output type cannot be named (a
     // `Result` alias without type arguments).
-    let body = if sig.output_known {
+    // A struct field cannot elide a lifetime (`Cow<'_, str>` in a `let` can): such types keep
+    // the closure.
+    let nameable = captured_types.iter().chain([&quote!(#out)]).all(|t| !t.to_string().contains('\''));
+    let body = if sig.output_known && nameable {
         quote! {
             #[allow(non_camel_case_types)]
             struct __DistroduceBody { #(#captured: #captured_types,)* }

@@ -150,8 +150,8 @@ fn program_with(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>, values: Optio
 /// [`program`] with these keys added.
 fn program_keys(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>, keys: Vec<(&str, Value)>) -> Vec<u8> {
     let fns = [
-        "p_rand", "p_emit", "p_map", "p_big", "u_x", "u_y", "u_x_map", "u_n", "u_other", "u_ident", "p_upto", "u_alias",
-        "u_y_cow",
+        "p_rand", "p_emit", "p_map", "p_big", "u_x", "u_y", "u_x_map", "u_n", "u_other", "u_ident", "p_upto",
+        "u_alias", "u_y_cow",
     ];
     let reads = |_| m(vec![("state", Value::Nil), ("bookkeeping", Value::Bool(true)), ("signals", Value::Nil)]);
     let blocks =

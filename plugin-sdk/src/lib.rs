@@ -133,8 +133,8 @@ pub mod __private {
     pub use crate::kind::{KindProbe, KindProbeFallback, KindProbeReal};
     pub use crate::native::run_native;
     pub use crate::typed::{
-        decode_part, take_into, typed_signals, NoUse, PolicyCall, TypedCall, TypedFactory, TypedFn, TypedPolicy,
-        TypedUpdate, TypedUse, UpdateCall,
+        decode_part, take_into, typed_signals, FnBody, NoUse, PolicyCall, TypedBody, TypedCall, TypedFactory, TypedFn,
+        TypedPolicy, TypedUpdate, TypedUse, UpdateCall,
     };
     pub use crate::typed_signals::{
         op_for, Fold, Folder, NoFolder, SignalsFolder, SignalsProbe, SignalsProbeFallback, SignalsProbeReal,

@@ -214,6 +214,30 @@ pub enum TypedFn<S> {
 /// cannot run typed (the loop then falls back to the MessagePack loop).
 pub type TypedFactory<S> = fn(params: &[u8], args: Option<&[u8]>) -> Result<TypedFn<S>, String>;
 
+/// A function's body over typed inputs, as the macros build it: a struct holding what was decoded
+/// once per use, whose `call` is `#[inline(always)]` (so that the direct table inlines the user's
+/// function even where it has an error path), or a closure in [`FnBody`].
+#[doc(hidden)]
+pub trait TypedBody<S> {
+    type Output;
+    fn call(&mut self, cx: &TypedCall<'_, S>, host: &mut dyn Host) -> Result<Self::Output, String>;
+}
+
+/// A closure as a [`TypedBody`] (the macros' form where the output type cannot be named).
+#[doc(hidden)]
+pub struct FnBody<F>(pub F);
+
+impl<S, T, F> TypedBody<S> for FnBody<F>
+where
+    F: FnMut(&TypedCall<'_, S>, &mut dyn Host) -> Result<T, String>,
+{
+    type Output = T;
+    #[inline]
+    fn call(&mut self, cx: &TypedCall<'_, S>, host: &mut dyn Host) -> Result<T, String> {
+        (self.0)(cx, host)
+    }
+}
+
 /// A policy body over typed inputs, as the macro builds it.
 #[doc(hidden)]
 pub struct PolicyCall<T, F, R = NoFolder> {
@@ -231,12 +255,12 @@ pub struct PolicyCall<T, F, R = NoFolder> {
 unsafe impl<S, T, F, R> TypedPolicy<S> for PolicyCall<T, F, R>
 where
     T: EncodeOutput + 'static,
-    F: FnMut(&TypedCall<'_, S>, &mut dyn Host) -> Result<T, String> + 'static,
+    F: TypedBody<S, Output = T> + 'static,
     R: Folder,
 {
     #[inline(always)]
     fn call(&mut self, cx: &TypedCall<'_, S>, host: &mut dyn Host) -> Result<(), String> {
-        self.out = Some((self.f)(cx, host)?);
+        self.out = Some(self.f.call(cx, host)?);
         Ok(())
     }
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), String> {
@@ -273,7 +297,7 @@ where
             *cursor_pos = pos;
             cx.ctx.pos = pos;
             let before = host.emits;
-            match (p.f)(cx, host) {
+            match p.f.call(cx, host) {
                 Ok(v) => p.out = Some(v),
                 Err(m) => {
                     host.fail(&m);
@@ -301,7 +325,7 @@ where
 impl<S, T, F, R> TypedUse<S> for PolicyCall<T, F, R>
 where
     T: EncodeOutput + 'static,
-    F: FnMut(&TypedCall<'_, S>, &mut dyn Host) -> Result<T, String> + 'static,
+    F: TypedBody<S, Output = T> + 'static,
     R: Folder,
 {
     fn policy(&self) -> Option<&dyn TypedPolicy<S>> {
@@ -357,11 +381,11 @@ impl<S, T, F> TypedUpdate<S> for UpdateCall<T, F>
 where
     S: TypedState,
     T: EncodeOutput + 'static,
-    F: FnMut(&TypedCall<'_, S>, &mut dyn Host) -> Result<T, String>,
+    F: TypedBody<S, Output = T>,
 {
     #[inline(always)]
     fn call(&mut self, cx: &TypedCall<'_, S>, host: &mut dyn Host) -> Result<(), String> {
-        self.out = Some((self.f)(cx, host)?);
+        self.out = Some(self.f.call(cx, host)?);
         Ok(())
     }
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), String> {
@@ -388,7 +412,7 @@ impl<S, T, F> TypedUse<S> for UpdateCall<T, F>
 where
     S: TypedState,
     T: EncodeOutput + 'static,
-    F: FnMut(&TypedCall<'_, S>, &mut dyn Host) -> Result<T, String>,
+    F: TypedBody<S, Output = T>,
 {
     fn policy(&self) -> Option<&dyn TypedPolicy<S>> {
         None

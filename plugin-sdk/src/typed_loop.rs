@@ -72,6 +72,12 @@ struct Block<D> {
     /// With typed aggregation: the policies as runs of uses of one function, each called
     /// through one dynamic call ([`TypedPolicy::call_run`]).
     runs: Vec<Run>,
+    /// Every update's values may be left out (`Update::omit`), and every update's value was
+    /// sent (`Update::sent`): with both, a block that emitted nothing is quiet (ABI.md §10).
+    all_omit: bool,
+    all_sent: bool,
+    /// Some update reads a projection of MessagePack signals (`sig_cache`).
+    projects: bool,
 }
 
 /// Uses of one function next to each other in a block's policy order.
@@ -221,7 +227,10 @@ impl<S: TypedState, D: TypedUse<S>> TypedLoop<S, D> {
                 typed_fold::<S, D>(&policies, &updates).map(|fold| TypedAgg::new::<S, D>(fold, &p_agg, &policies));
             max_policies = max_policies.max(policies.len());
             let runs = if fold.is_some() { runs::<S, D>(&mut policies) } else { Vec::new() };
-            blocks.push(Block { policies, updates, fold, constant: None, runs });
+            let all_omit = updates.iter().all(|u| u.omit);
+            let all_sent = updates.is_empty();
+            let projects = fold.is_none() && updates.iter().any(|u| u.sig.is_some());
+            blocks.push(Block { policies, updates, fold, constant: None, runs, all_omit, all_sent, projects });
         }
         // Identity-only blocks: aggregate once (it cannot fail: `{identity: 0}` values add up).
         let aggregator = p_agg;
@@ -258,24 +267,25 @@ impl<S: TypedState, D: TypedUse<S>> TypedLoop<S, D> {
         self.step(timestep, time_ns, host)
     }
 
-    /// [`TypedLoop::run_timestep`] without clearing the records of the timesteps before.
+    /// [`TypedLoop::run_timestep`] without clearing the records of the timesteps before. The
+    /// typed path is kept small (what is rare, or needs MessagePack, is in functions of its own)
+    /// so that the compiled loop keeps its values in registers.
     fn step(&mut self, timestep: u64, time_ns: i64, host: &mut dyn Host) -> u32 {
         self.cursor.begin(timestep);
         self.publish_out();
         let mut host = Counting { inner: host, emits: 0 };
+        let (job, job_seed) = (self.job, self.seed);
         for bi in 0..self.blocks.len() {
             let k = bi as u32 + 1;
             self.marks.clear();
-            let ctx =
-                FusedCtx { job: self.job, job_seed: self.seed, timestep, substep: k, pos: 0, time_ns, variable: None };
+            // Made where a call takes it (not kept in memory for the block).
+            let ctx = || FusedCtx { job, job_seed, timestep, substep: k, pos: 0, time_ns, variable: None };
             let block = &mut self.blocks[bi];
             // Policies, on the pre-block state.
-            let mut typed_signals: Option<SignalsRef> = None;
-            let nb = block.policies.len();
-            // Typed aggregation: run by run, on one context.
             if !block.runs.is_empty() {
+                // Typed aggregation: run by run, on one context.
                 self.cursor.substep = k;
-                let mut cx = TypedCall { state: &self.state, ctx, signals: NO_SIGNALS, typed_signals: None };
+                let mut cx = TypedCall { state: &self.state, ctx: ctx(), signals: NO_SIGNALS, typed_signals: None };
                 for run in &block.runs {
                     let Some(p) = &mut block.policies[run.first] else { continue };
                     // SAFETY: `rest` holds the other uses of the run, boxed in this block, of
@@ -287,43 +297,21 @@ impl<S: TypedState, D: TypedUse<S>> TypedLoop<S, D> {
                         return stop(&mut self.cursor, &self.msg, &self.out, status::CALL_FAILED);
                     }
                 }
-            } else {
-                for i in 0..nb {
-                    let Some(p) = &mut block.policies[i] else {
-                        if block.constant.is_none() {
-                            self.outputs[i].clear();
-                            self.outputs[i].extend_from_slice(IDENTITY_SIGNAL);
-                        }
-                        continue;
-                    };
-                    self.cursor.substep = k;
-                    self.cursor.pos = p.pos;
-                    let cx = TypedCall {
-                        state: &self.state,
-                        ctx: FusedCtx { pos: p.pos, ..ctx },
-                        signals: NO_SIGNALS,
-                        typed_signals: None,
-                    };
-                    let before = host.emits;
-                    if let Err(m) = p.f.call(&cx, &mut host) {
-                        host.fail(&m);
-                        return stop(&mut self.cursor, &self.msg, &self.out, status::CALL_FAILED);
+            } else if block.constant.is_none() {
+                let r = msgpack_policies(
+                    block,
+                    &self.state,
+                    &ctx(),
+                    &mut self.cursor,
+                    &mut host,
+                    &mut self.marks,
+                    &mut self.outputs,
+                );
+                if let Err((code, msg)) = r {
+                    if let Some(m) = msg {
+                        self.msg = m;
                     }
-                    if host.emits != before {
-                        self.marks.push((p.pos, host.emits));
-                    }
-                    if block.fold.is_none() {
-                        let out = &mut self.outputs[i];
-                        out.clear();
-                        if let Err(m) = p.f.encode(out) {
-                            host.fail(&m);
-                            return stop(&mut self.cursor, &self.msg, &self.out, status::CALL_FAILED);
-                        }
-                        if let Err(e) = check_one(out) {
-                            self.msg = e.to_string();
-                            return stop(&mut self.cursor, &self.msg, &self.out, status::BAD_OUTPUT);
-                        }
-                    }
+                    return stop(&mut self.cursor, &self.msg, &self.out, code);
                 }
             }
             // Aggregation: typed, constant, or on MessagePack.
@@ -331,26 +319,21 @@ impl<S: TypedState, D: TypedUse<S>> TypedLoop<S, D> {
                 (Some(fold), _) => fold.run::<S, D>(&block.policies),
                 (None, Some(_)) => Ok(()),
                 (None, None) => {
+                    let nb = block.policies.len();
                     self.aggregator.aggregate_into(&self.outputs[..nb], &mut self.agg_scratch, &mut self.signals)
                 }
             };
             if let Err(e) = agg {
-                let which = match &e {
-                    AggError::DuplicateSignal { policy, .. } => *policy,
-                    _ => 0,
-                };
-                self.cursor.substep = k;
-                self.cursor.pos = block.policies.get(which).and_then(|c| c.as_ref()).map_or(0, |c| c.pos);
-                self.msg = e.to_string();
-                return stop(&mut self.cursor, &self.msg, &self.out, status::AGGREGATE_FAILED);
+                return aggregate_failed(&mut self.cursor, &mut self.msg, &self.out, &block.policies, k, e);
             }
-            if let Some(fold) = &block.fold {
-                // SAFETY: the accumulator is an `Option<T>` of the fold's `T`, and it lives in
-                // the block, which outlives this block's calls.
-                typed_signals = Some(unsafe { SignalsRef::from_raw(fold.acc_ptr, fold.fold.ty) });
-            }
+            // SAFETY: the accumulator is an `Option<T>` of the fold's `T`, and it lives in the
+            // block, which outlives this block's calls.
+            let typed_signals =
+                block.fold.as_ref().map(|fold| unsafe { SignalsRef::from_raw(fold.acc_ptr, fold.fold.ty) });
             // State updates, on the pre-block state; their values are held until the block ends.
-            self.sig_cache.iter_mut().for_each(|c| c.0 = false);
+            if block.projects {
+                self.sig_cache.iter_mut().for_each(|c| c.0 = false);
+            }
             for u in &mut block.updates {
                 self.cursor.substep = k;
                 self.cursor.pos = u.pos;
@@ -365,13 +348,13 @@ impl<S: TypedState, D: TypedUse<S>> TypedLoop<S, D> {
                 };
                 let cx = TypedCall {
                     state: &self.state,
-                    ctx: FusedCtx { pos: u.pos, variable: Some(&self.var_names[u.var]), ..ctx },
+                    ctx: FusedCtx { pos: u.pos, variable: Some(&self.var_names[u.var]), ..ctx() },
                     signals,
                     typed_signals,
                 };
                 let before = host.emits;
                 if let Err(m) = u.f.call(&cx, &mut host) {
-                    host.fail(&m);
+                    call_failed(&mut host, m);
                     return stop(&mut self.cursor, &self.msg, &self.out, status::CALL_FAILED);
                 }
                 if host.emits != before {
@@ -380,36 +363,11 @@ impl<S: TypedState, D: TypedUse<S>> TypedLoop<S, D> {
             }
             // The block succeeded: its record, then its values become the state.
             // A quiet block (ABI.md §10) writes nothing of its own: the run counts it.
-            let quiet = self.quiet_runs && self.marks.is_empty() && block.updates.iter().all(|u| u.omit && u.sent);
-            if quiet {
+            if self.quiet_runs && block.all_omit && block.all_sent && self.marks.is_empty() {
                 quiet_block(&mut self.out, &mut self.quiet_at);
-            } else {
-                self.quiet_at = None;
-                put_u32(&mut self.out, self.marks.len() as u32);
-            }
-            for &(pos, n) in &self.marks {
-                put_u32(&mut self.out, pos);
-                put_u32(&mut self.out, n);
-            }
-            {
-                for u in &mut block.updates {
-                    if u.omit && u.sent {
-                        if !quiet {
-                            put_u32(&mut self.out, distroduce_abi::fused::OMITTED);
-                        }
-                        continue;
-                    }
-                    u.sent = true;
-                    let at = self.out.len();
-                    put_u32(&mut self.out, 0);
-                    if let Err(m) = u.f.encode(&mut self.out) {
-                        self.out.truncate(at);
-                        host.fail(&m);
-                        return stop(&mut self.cursor, &self.msg, &self.out, status::CALL_FAILED);
-                    }
-                    let len = (self.out.len() - at - 4) as u32;
-                    self.out[at..at + 4].copy_from_slice(&len.to_le_bytes());
-                }
+            } else if let Err(m) = write_record::<S, D>(block, &self.marks, &mut self.out, &mut self.quiet_at) {
+                call_failed(&mut host, m);
+                return stop(&mut self.cursor, &self.msg, &self.out, status::CALL_FAILED);
             }
             for u in &block.updates {
                 // SAFETY: `held` is the boxed update's `Option` (fixed while the update lives,
@@ -535,6 +493,117 @@ fn quiet_block(out: &mut Vec<u8>, run: &mut Option<usize>) {
             *run = Some(out.len() - 4);
         }
     }
+}
+
+/// The policies of a block without typed aggregation, one at a time, each output encoded (and
+/// checked) into `outputs` for the MessagePack aggregation. `Err`: the status, and the message if
+/// the loop keeps it (else the host was told).
+#[inline(never)]
+fn msgpack_policies<S, D: TypedUse<S>>(
+    block: &mut Block<D>,
+    state: &S,
+    ctx: &FusedCtx<'_>,
+    cursor: &mut Cursor,
+    host: &mut Counting<'_>,
+    marks: &mut Vec<(u32, u32)>,
+    outputs: &mut [Vec<u8>],
+) -> Result<(), (u32, Option<String>)> {
+    let k = ctx.substep;
+    for (i, p) in block.policies.iter_mut().enumerate() {
+        let Some(p) = p else {
+            if block.constant.is_none() {
+                outputs[i].clear();
+                outputs[i].extend_from_slice(IDENTITY_SIGNAL);
+            }
+            continue;
+        };
+        cursor.substep = k;
+        cursor.pos = p.pos;
+        let cx = TypedCall { state, ctx: FusedCtx { pos: p.pos, ..*ctx }, signals: NO_SIGNALS, typed_signals: None };
+        let before = host.emits;
+        if let Err(m) = p.f.call(&cx, host) {
+            host.fail(&m);
+            return Err((status::CALL_FAILED, None));
+        }
+        if host.emits != before {
+            marks.push((p.pos, host.emits));
+        }
+        if block.fold.is_none() {
+            let out = &mut outputs[i];
+            out.clear();
+            if let Err(m) = p.f.encode(out) {
+                host.fail(&m);
+                return Err((status::CALL_FAILED, None));
+            }
+            if let Err(e) = check_one(out) {
+                return Err((status::BAD_OUTPUT, Some(e.to_string())));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A block's record that is not part of a quiet run: its marks, then each update's value (or
+/// `OMITTED`, ABI.md §10). `Err`: a value that did not encode (the record is not written).
+#[inline(never)]
+fn write_record<S, D: TypedUse<S>>(
+    block: &mut Block<D>,
+    marks: &[(u32, u32)],
+    out: &mut Vec<u8>,
+    quiet_at: &mut Option<usize>,
+) -> Result<(), String> {
+    *quiet_at = None;
+    put_u32(out, marks.len() as u32);
+    for &(pos, n) in marks {
+        put_u32(out, pos);
+        put_u32(out, n);
+    }
+    for u in &mut block.updates {
+        if u.omit && u.sent {
+            put_u32(out, distroduce_abi::fused::OMITTED);
+            continue;
+        }
+        u.sent = true;
+        let at = out.len();
+        put_u32(out, 0);
+        if let Err(m) = u.f.encode(out) {
+            out.truncate(at);
+            return Err(m);
+        }
+        let len = (out.len() - at - 4) as u32;
+        out[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    }
+    block.all_sent = true;
+    Ok(())
+}
+
+/// A failed call's message to the host.
+#[cold]
+#[inline(never)]
+fn call_failed(host: &mut Counting<'_>, m: String) {
+    host.fail(&m);
+}
+
+/// A failed aggregation: the blamed policy (a duplicate signal's, else the block's first) in the
+/// cursor, the message kept.
+#[cold]
+#[inline(never)]
+fn aggregate_failed<D>(
+    cursor: &mut Cursor,
+    msg: &mut String,
+    out: &[u8],
+    policies: &[Option<Policy<D>>],
+    k: u32,
+    e: AggError,
+) -> u32 {
+    let which = match &e {
+        AggError::DuplicateSignal { policy, .. } => *policy,
+        _ => 0,
+    };
+    cursor.substep = k;
+    cursor.pos = policies.get(which).and_then(|c| c.as_ref()).map_or(0, |c| c.pos);
+    *msg = e.to_string();
+    stop(cursor, msg, out, status::AGGREGATE_FAILED)
 }
 
 fn stop(cursor: &mut Cursor, msg: &str, out: &[u8], code: u32) -> u32 {

@@ -131,6 +131,11 @@ fn overflow(name: &str, op: AggOp) -> AggError {
 impl SignalValue for i64 {
     #[inline]
     fn combine(&mut self, other: &Self, op: AggOp, name: &str) -> Result<(), AggError> {
+        // `add` first, a compare and a branch (the `match` below is a table jump).
+        if op == AggOp::Add {
+            *self = self.checked_add(*other).ok_or_else(|| overflow(name, op))?;
+            return Ok(());
+        }
         *self = match op {
             AggOp::Add => self.checked_add(*other).ok_or_else(|| overflow(name, op))?,
             AggOp::Mul => self.checked_mul(*other).ok_or_else(|| overflow(name, op))?,
@@ -147,6 +152,10 @@ impl SignalValue for i64 {
 impl SignalValue for f64 {
     #[inline]
     fn combine(&mut self, other: &Self, op: AggOp, name: &str) -> Result<(), AggError> {
+        if op == AggOp::Add {
+            *self += *other;
+            return Ok(());
+        }
         *self = match op {
             AggOp::Add => *self + *other,
             AggOp::Mul => *self * *other,

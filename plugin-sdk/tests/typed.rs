@@ -19,7 +19,7 @@ pub struct Sig {
     dy: f64,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Clone, serde::Deserialize)]
 pub struct Params {
     k: f64,
     limit: i64,
@@ -88,7 +88,29 @@ fn u_other(state: &State) -> f64 {
     state.x as f64
 }
 
-distroduce_sdk::native_table!(state = State; p_rand, p_emit, p_map, p_big, u_x, u_y, u_x_map, u_n, u_other, u_ident, p_upto);
+/// `u_y` with its params behind a type whose lifetime is elided: a struct field cannot elide
+/// one, so this body stays a closure (`FnBody`).
+#[state_update]
+fn u_y_cow(state: &State, signals: &Sig, params: &std::borrow::Cow<'_, Params>) -> f64 {
+    state.y * 0.5 + signals.dy * params.k
+}
+
+/// A `Result` alias without type arguments: the macros cannot name its output type, so its typed
+/// body stays a closure (`FnBody`) where the others are structs with an inlined `call`.
+mod alias {
+    use super::State;
+    type Result = std::result::Result<f64, String>;
+
+    #[distroduce_sdk::state_update]
+    pub fn u_alias(state: &State) -> Result {
+        if state.y > 1e300 {
+            return Err(format!("y = {} is too large", state.y));
+        }
+        Ok(state.y * 2.0 + state.x as f64)
+    }
+}
+
+distroduce_sdk::native_table!(state = State; p_rand, p_emit, p_map, p_big, u_x, u_y, u_x_map, u_n, u_other, u_ident, p_upto, alias::u_alias, u_y_cow);
 
 fn enc(v: &Value) -> Value {
     Value::Bin(rmp_serde::to_vec_named(v).unwrap())
@@ -127,7 +149,10 @@ fn program_with(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>, values: Optio
 
 /// [`program`] with these keys added.
 fn program_keys(limit: i64, blocks: Vec<(Vec<Value>, Vec<Value>)>, keys: Vec<(&str, Value)>) -> Vec<u8> {
-    let fns = ["p_rand", "p_emit", "p_map", "p_big", "u_x", "u_y", "u_x_map", "u_n", "u_other", "u_ident", "p_upto"];
+    let fns = [
+        "p_rand", "p_emit", "p_map", "p_big", "u_x", "u_y", "u_x_map", "u_n", "u_other", "u_ident", "p_upto",
+        "u_alias", "u_y_cow",
+    ];
     let reads = |_| m(vec![("state", Value::Nil), ("bookkeeping", Value::Bool(true)), ("signals", Value::Nil)]);
     let blocks =
         blocks.into_iter().map(|(p, u)| m(vec![("policies", Value::List(p)), ("updates", Value::List(u))])).collect();
@@ -222,6 +247,26 @@ fn records_messages_and_streams_match_the_msgpack_loop() {
     let lines = same_in_both(&program, 25);
     assert_eq!(lines.len(), 25);
     assert!(lines.iter().all(|l| l.contains("status=0") && l.contains("done=4")), "{lines:?}");
+}
+
+#[test]
+fn a_function_returning_a_result_alias_runs_typed_with_the_same_records() {
+    let blocks = vec![
+        (vec![call(0, 0, None), call(1, 1, None)], vec![update(0, 4, 0), update(1, 11, 1)]),
+        (vec![Value::Nil], vec![update(1, 11, 0)]),
+    ];
+    let lines = same_in_both(&program(1000, blocks), 12);
+    assert_eq!(lines.len(), 12);
+    assert!(lines.iter().all(|l| l.contains("status=0") && l.contains("done=2")), "{lines:?}");
+}
+
+#[test]
+fn a_function_with_an_elided_lifetime_in_its_params_runs_typed_as_its_twin() {
+    let with = |y_fn| vec![(vec![call(0, 0, None), call(1, 1, None)], vec![update(0, 4, 0), update(1, y_fn, 1)])];
+    let twin = same_in_both(&program(1000, with(5)), 12);
+    let cow = same_in_both(&program(1000, with(12)), 12);
+    assert_eq!(cow, twin);
+    assert!(cow.iter().all(|l| l.contains("status=0") && l.contains("done=1")), "{cow:?}");
 }
 
 #[test]

@@ -99,7 +99,14 @@ pub mod fused {
     /// The virtual clock of timestep `t` in a [`RUN_MANY`] call, exactly as the engine's clock.
     #[inline]
     pub const fn clock_at(start_ns: i64, step_ns: i64, t: u64) -> i64 {
-        start_ns.saturating_add(step_ns.saturating_mul(t as i64))
+        // Where `|step_ns| * t < 2^63` the product cannot overflow: a plain multiply (on wasm32,
+        // the overflow check of `saturating_mul` is a 128-bit multiply call, `__multi3`).
+        let product = if step_ns.unsigned_abs().leading_zeros() + t.leading_zeros() >= 65 {
+            step_ns * t as i64
+        } else {
+            step_ns.saturating_mul(t as i64)
+        };
+        start_ns.saturating_add(product)
     }
 
     /// A state update's position in its block is `UPDATE_POS + index`; a policy's is its index.
@@ -141,5 +148,20 @@ mod tests {
         }
         // A pointer past 2 GiB sets the sign bit of the i64 the guest returns.
         assert!(pack(0x8000_0000, 0) < 0);
+    }
+
+    #[test]
+    fn clock_at_is_the_saturating_formula() {
+        let steps =
+            [0, 1, -1, 7, 1_000_000_000, -1_000_000_000, 1 << 31, -(1 << 31), (1 << 31) - 1, i64::MAX, i64::MIN];
+        let ts = [0, 1, 2, 100_000, (1 << 32) - 1, 1 << 32, 1 << 33, i64::MAX as u64, 1 << 63, u64::MAX];
+        for &start in &[0, 5, -5, i64::MAX, i64::MIN] {
+            for &step in &steps {
+                for &t in &ts {
+                    let want = start.saturating_add(step.saturating_mul(t as i64));
+                    assert_eq!(fused::clock_at(start, step, t), want, "start {start} step {step} t {t}");
+                }
+            }
+        }
     }
 }

@@ -173,6 +173,9 @@ pub fn factory(kind: FnKind, f: &ItemFn, export: &Ident, sig: &Signature) -> Tok
     let mut once = Vec::new();
     let mut per_call = Vec::new();
     let mut call_args = Vec::new();
+    // What was decoded once per use (the body holds it), by name and type.
+    let mut captured: Vec<Ident> = Vec::new();
+    let mut captured_types = Vec::new();
     let mut ctx_check = quote!();
     for param in &sig.params {
         let ty = &param.ty;
@@ -209,12 +212,16 @@ pub fn factory(kind: FnKind, f: &ItemFn, export: &Ident, sig: &Signature) -> Tok
                 };
                 if param.pass == Pass::Ref {
                     once.push(quote! { let #local: #ty = ::distroduce_sdk::__private::decode_part(#raw, #name)?; });
-                    call_args.push(quote!(&#local));
+                    call_args.push(quote!(&*#local));
+                    captured.push(local.clone());
+                    captured_types.push(quote!(#ty));
                 } else {
                     let bytes = format_ident!("__distroduce_raw_{}", name);
                     once.push(
                         quote! { let #bytes: ::core::option::Option<::std::vec::Vec<u8>> = #raw.map(<[u8]>::to_vec); },
                     );
+                    captured.push(bytes.clone());
+                    captured_types.push(quote!(::core::option::Option<::std::vec::Vec<u8>>));
                     let m = (param.pass == Pass::RefMut).then(|| quote!(mut));
                     per_call.push(quote! {
                         let #m #local: #ty = ::distroduce_sdk::__private::decode_part(#bytes.as_deref(), #name)?;
@@ -256,7 +263,50 @@ pub fn factory(kind: FnKind, f: &ItemFn, export: &Ident, sig: &Signature) -> Tok
         quote!(::core::result::Result::Ok(__ret))
     };
     let out = &sig.output;
-    let ret_ty = if sig.output_known { quote!(#out) } else { quote!(_) };
+    // The body: a struct holding what was decoded once, whose `call` is `#[inline(always)]`, so
+    // that the typed loop's direct table inlines the user's function even where it has an error
+    // path (closures take no `#[inline]`); a closure where the output type cannot be named (a
+    // `Result` alias without type arguments).
+    // A struct field cannot elide a lifetime (`Cow<'_, str>` in a `let` can): such types keep
+    // the closure.
+    let nameable = captured_types.iter().chain([&quote!(#out)]).all(|t| !t.to_string().contains('\''));
+    let body = if sig.output_known && nameable {
+        quote! {
+            #[allow(non_camel_case_types)]
+            struct __DistroduceBody { #(#captured: #captured_types,)* }
+            impl<__S: ::distroduce_sdk::TypedState #bound> ::distroduce_sdk::__private::TypedBody<__S> for __DistroduceBody {
+                type Output = #out;
+                #[inline(always)]
+                #[allow(clippy::let_unit_value, clippy::unit_arg, clippy::needless_borrow)]
+                fn call(
+                    &mut self,
+                    __cx: &::distroduce_sdk::__private::TypedCall<'_, __S>,
+                    __host: &mut dyn ::distroduce_sdk::native::Host,
+                ) -> ::core::result::Result<#out, ::std::string::String> {
+                    #(let #captured = &self.#captured;)*
+                    #(#per_call)*
+                    let __ret = #user_fn(#(#call_args),*);
+                    #ctx_check
+                    #ret
+                }
+            }
+            let __f = __DistroduceBody { #(#captured),* };
+        }
+    } else {
+        quote! {
+            let __f = ::distroduce_sdk::__private::FnBody(
+                move |__cx: &::distroduce_sdk::__private::TypedCall<'_, __S>,
+                      #host_param: &mut dyn ::distroduce_sdk::native::Host|
+                      -> ::core::result::Result<_, ::std::string::String> {
+                    #(let #captured = &#captured;)*
+                    #(#per_call)*
+                    let __ret = #user_fn(#(#call_args),*);
+                    #ctx_check
+                    #ret
+                },
+            );
+        }
+    };
     let make = match kind {
         FnKind::Policy => {
             let fold = if sig.output_known {
@@ -324,14 +374,7 @@ pub fn factory(kind: FnKind, f: &ItemFn, export: &Ident, sig: &Signature) -> Tok
             ::std::string::String,
         > {
             #(#once)*
-            let __f = move |__cx: &::distroduce_sdk::__private::TypedCall<'_, __S>,
-                            #host_param: &mut dyn ::distroduce_sdk::native::Host|
-                  -> ::core::result::Result<#ret_ty, ::std::string::String> {
-                #(#per_call)*
-                let __ret = #user_fn(#(#call_args),*);
-                #ctx_check
-                #ret
-            };
+            #body
             ::core::result::Result::Ok(#make)
         }
     }

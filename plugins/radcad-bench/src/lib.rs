@@ -52,10 +52,14 @@ pub fn p_step() -> Step {
 /// the 64-bit range.
 #[state_update]
 pub fn update_b(state: &State, params: &ParamA, signals: &Step) -> Result<f64, String> {
-    let step = signals
-        .step_size
-        .checked_mul(params.a)
-        .ok_or_else(|| format!("{} * {} overflows a 64-bit integer", signals.step_size, params.a))?;
+    let (x, y) = (signals.step_size, params.a);
+    // On wasm32 `i64::checked_mul` calls a 128-bit multiply (`__multi3`): factors that fit in 32
+    // bits cannot overflow, so they take a plain multiply.
+    let step = if i32::try_from(x).is_ok() && i32::try_from(y).is_ok() {
+        x * y
+    } else {
+        x.checked_mul(y).ok_or_else(|| format!("{x} * {y} overflows a 64-bit integer"))?
+    };
     Ok(state.b + step as f64)
 }
 
@@ -135,6 +139,41 @@ mod tests {
         let five = vec![("step_size", Value::Int(5))];
         let b: f64 = invoke(__distroduce_native_update_b, &input(state(), five), &mut host).unwrap();
         assert_eq!(b, 12.0);
+    }
+
+    /// `step_size · params.a` on both sides of the 32-bit fast path: exact where Python's product
+    /// fits 64 bits, the overflow error where it does not.
+    #[test]
+    fn the_product_is_exact_up_to_64_bits_and_fails_beyond() {
+        let mut host = TestHost::new(0, 0);
+        let mut b_with = |step: i64, a: i64| {
+            let mut input =
+                input(vec![("a", Value::Float(1.0)), ("b", Value::Float(0.0))], vec![("step_size", Value::Int(step))]);
+            if let Value::Map(m) = &mut input {
+                for (k, v) in m.iter_mut() {
+                    if k == "params" {
+                        *v = Value::Map(vec![("a".to_string(), Value::Int(a))]);
+                    }
+                }
+            }
+            invoke::<_, f64>(__distroduce_native_update_b, &input, &mut host)
+        };
+        let i32_edges = [i32::MIN as i64, i32::MAX as i64];
+        for (x, y) in [
+            (5, 2),
+            (-7, 3),
+            (i32_edges[1], i32_edges[1]),
+            (i32_edges[0], i32_edges[0]),
+            (5, 1 << 31),
+            (1 << 40, 1 << 20),
+            (-(1 << 40), 1 << 23),
+        ] {
+            assert_eq!(b_with(x, y).unwrap(), (x * y) as f64, "{x} * {y}");
+        }
+        for (x, y) in [(5, i64::MAX), (1 << 32, 1 << 31), (i64::MIN, -1), (-(1 << 40), (1 << 23) + 1)] {
+            let e = b_with(x, y).unwrap_err().to_string();
+            assert!(e.contains(&format!("{x} * {y} overflows a 64-bit integer")), "{x} * {y}: {e}");
+        }
     }
 
     #[test]

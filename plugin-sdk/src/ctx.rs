@@ -49,6 +49,9 @@ pub struct CtxHeader<'a> {
     /// The host's clock is `time_ns` for the whole call (ABI.md §4: `now_ns` is `ctx.time_ns`),
     /// so [`Ctx::now_ns`] need not ask it. Set by the in-guest loop of a WASM plugin only.
     pub clock_is_time_ns: bool,
+    /// Whether [`Ctx::emit`] keeps the bytes of the `Shared` values it encodes, for their next
+    /// encodings ([`crate::Shared`]). The in-guest loop says no when it writes no record values.
+    pub keep_shared: bool,
 }
 
 impl<'a> CtxHeader<'a> {
@@ -66,6 +69,7 @@ impl<'a> CtxHeader<'a> {
             time_ns: w.time_ns,
             variable: w.variable,
             clock_is_time_ns: false,
+            keep_shared: true,
         })
     }
 }
@@ -124,6 +128,7 @@ pub struct Ctx<'h> {
     seed: Seed,
     variable: Option<&'h str>,
     clock_is_time_ns: bool,
+    keep_shared: bool,
     host: RefCell<&'h mut dyn Host>,
     /// The first error of a host service (e.g. an `emit` value that cannot be encoded). The
     /// shim turns it into a `fail` after the function returns, so a call fails exactly once.
@@ -143,6 +148,7 @@ pub fn new_ctx<'h>(header: CtxHeader<'h>, host: &'h mut dyn Host) -> Ctx<'h> {
         seed: header.seed,
         variable: header.variable,
         clock_is_time_ns: header.clock_is_time_ns,
+        keep_shared: header.keep_shared,
         host: RefCell::new(host),
         error: Cell::new(None),
     }
@@ -268,7 +274,14 @@ impl<'h> Ctx<'h> {
     fn emit_map<V: Serialize + ?Sized>(&self, msg: &Emit<'_, V>) {
         EMIT_BUF.with_borrow_mut(|buf| {
             buf.clear();
-            match crate::encode::write_named(buf, msg) {
+            // Without a later encoding of the message (no record values), keeping its bytes
+            // would be an allocation and a copy for nothing.
+            let encoded = if self.keep_shared {
+                crate::encode::write_named(buf, msg)
+            } else {
+                crate::encode::write_named_unkept(buf, msg)
+            };
+            match encoded {
                 Ok(()) => self.host.borrow_mut().emit(buf),
                 Err(e) => self.set_error(format!("cannot encode the message for topic `{}`: {e}", msg.topic)),
             }

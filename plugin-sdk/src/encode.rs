@@ -35,7 +35,7 @@ struct Slot {
 }
 
 thread_local! {
-    /// What the serializer running on this thread is: [`OFF`], [`KEEP`] or [`NESTED`].
+    /// What the serializer running on this thread is: [`OFF`], [`KEEP`], [`NESTED`] or [`COPY`].
     static MODE: Cell<u8> = const { Cell::new(OFF) };
     /// The `Shared` whose `serialize` is running, set only for the extent of that call.
     static SLOT: Cell<Option<Slot>> = const { Cell::new(None) };
@@ -48,6 +48,9 @@ const KEEP: u8 = 1;
 /// [`write_named`]'s, inside a value whose bytes are being kept: a `Shared` serializes as its value
 /// (its bytes are part of those being kept).
 const NESTED: u8 = 2;
+/// [`write_named_unkept`]'s: a `Shared` copies the bytes it has kept, and is encoded without
+/// keeping any if it has none.
+const COPY: u8 = 3;
 
 /// Restores a thread-local cell on drop (also when a `Serialize` impl panics).
 struct Restore<T: Copy + 'static>(&'static std::thread::LocalKey<Cell<T>>, T);
@@ -68,6 +71,17 @@ pub fn write_named<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Resul
     r
 }
 
+/// [`write_named`] that keeps no `Shared`'s bytes (those kept already are copied): for a value
+/// encoded once, whose `Shared`s will not be encoded again (a message emitted while the loop
+/// writes no record values). The same bytes and errors as [`write_named`].
+pub fn write_named_unkept<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
+    let _mode = Restore(&MODE, MODE.replace(COPY));
+    let mut enc = Encoder { out: std::mem::take(out) };
+    let r = value.serialize(&mut enc);
+    *out = enc.out;
+    r
+}
+
 /// `Shared<T>`'s `Serialize`: to this encoder, through [`SHARED`] with its kept bytes; to any
 /// other serializer, as `T`.
 pub(crate) fn serialize_shared<T: Serialize, S: ser::Serializer>(
@@ -75,7 +89,8 @@ pub(crate) fn serialize_shared<T: Serialize, S: ser::Serializer>(
     kept: &Kept,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    if MODE.get() != KEEP {
+    let mode = MODE.get();
+    if mode != KEEP && mode != COPY {
         return value.serialize(s);
     }
     let slot = Slot { value: value as *const T as *const (), kept };
@@ -206,11 +221,14 @@ impl Encoder {
     }
 
     /// A `Shared`'s value: its kept bytes, or its encoding, then kept (a `Shared` inside it is
-    /// encoded as its value meanwhile: [`NESTED`]).
+    /// encoded as its value meanwhile: [`NESTED`]); under [`COPY`], its encoding, not kept.
     fn shared<T: Serialize + ?Sized>(&mut self, value: &T, kept: &Kept) -> Result<(), Error> {
         if let Some(bytes) = kept.get() {
             self.out.extend_from_slice(bytes);
             return Ok(());
+        }
+        if MODE.get() == COPY {
+            return value.serialize(&mut *self);
         }
         let start = self.out.len();
         {

@@ -3,7 +3,7 @@
 //! derived structs and enums in every serde representation, errors, and `Shared` values (kept
 //! bytes reused, nested, encoded by another serializer meanwhile).
 
-use super::write_named;
+use super::{write_named, write_named_unkept};
 use crate::{Shared, Value};
 use serde::ser::{Error as _, SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -338,4 +338,73 @@ fn shared_values_keep_their_bytes_and_encode_as_the_value() {
     let bad = Shared::new(Fails);
     assert!(write_named(&mut Vec::new(), &bad).is_err());
     assert!(bad.kept().is_none());
+}
+
+/// A value that counts its encodings.
+struct Counted(std::cell::Cell<u32>, &'static str);
+impl Serialize for Counted {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.set(self.0.get() + 1);
+        s.serialize_str(self.1)
+    }
+}
+
+#[test]
+fn unkept_encoding_copies_kept_bytes_and_keeps_none() {
+    let unkept = |v: &dyn erased::Ser| {
+        let mut out = vec![7u8];
+        v.unkept(&mut out).unwrap();
+        out
+    };
+    let plain = |s: &str| {
+        let mut out = vec![7u8];
+        rmp_serde::encode::write_named(&mut out, &s).unwrap();
+        out
+    };
+    // Never encoded: encoded each time, nothing kept.
+    let fresh = Shared::new(Counted(0.into(), "fresh"));
+    assert_eq!(unkept(&fresh), plain("fresh"));
+    assert_eq!(unkept(&fresh), plain("fresh"));
+    assert_eq!((fresh.0.get(), fresh.kept().is_none()), (2, true));
+    // Kept by `write_named`: copied, not encoded again.
+    let kept = Shared::new(Counted(0.into(), "kept"));
+    write_named(&mut Vec::new(), &kept).unwrap();
+    assert_eq!(unkept(&kept), plain("kept"));
+    assert_eq!(kept.0.get(), 1);
+    // Both inside one value (in a list, as a struct field), with rmp_serde's bytes.
+    #[derive(Serialize)]
+    struct Client {
+        messages: Vec<Shared<Counted>>,
+        last: Shared<Counted>,
+    }
+    let c = Client { messages: vec![kept.clone(), fresh.clone()], last: fresh.clone() };
+    let mut want = vec![7u8];
+    rmp_serde::encode::write_named(&mut want, &c).unwrap();
+    let (k, f) = (kept.0.get(), fresh.0.get());
+    assert_eq!(unkept(&c), want);
+    assert_eq!((kept.0.get(), fresh.0.get(), fresh.kept().is_none()), (k, f + 2, true));
+    // The mode ends with the call: `write_named` keeps again, rmp_serde sees plain values.
+    write_named(&mut Vec::new(), &fresh).unwrap();
+    assert!(fresh.kept().is_some());
+    // Errors are `write_named`'s.
+    struct Fails;
+    impl Serialize for Fails {
+        fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(S::Error::custom("no"))
+        }
+    }
+    let e = write_named_unkept(&mut Vec::new(), &Shared::new(Fails)).unwrap_err().to_string();
+    assert_eq!(e, write_named(&mut Vec::new(), &Shared::new(Fails)).unwrap_err().to_string());
+}
+
+/// `write_named_unkept` behind a trait object (values of several types in one test).
+mod erased {
+    pub trait Ser {
+        fn unkept(&self, out: &mut Vec<u8>) -> Result<(), rmp_serde::encode::Error>;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn unkept(&self, out: &mut Vec<u8>) -> Result<(), rmp_serde::encode::Error> {
+            super::write_named_unkept(out, self)
+        }
+    }
 }

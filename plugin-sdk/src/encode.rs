@@ -49,7 +49,7 @@ const KEEP: u8 = 1;
 /// (its bytes are part of those being kept).
 const NESTED: u8 = 2;
 /// [`write_named_unkept`]'s: a `Shared` copies the bytes it has kept, and is encoded without
-/// keeping any if it has none.
+/// keeping any if it has none (a `Shared` inside it then as under [`NESTED`]).
 const COPY: u8 = 3;
 
 /// Restores a thread-local cell on drop (also when a `Serialize` impl panics).
@@ -228,6 +228,9 @@ impl Encoder {
             return Ok(());
         }
         if MODE.get() == COPY {
+            // As under `KEEP`: a `Shared` inside it is encoded as its value (the cheap path of
+            // `serialize_shared`, which most nested ones, a message's strings, take).
+            let _nested = Restore(&MODE, MODE.replace(NESTED));
             return value.serialize(&mut *self);
         }
         let start = self.out.len();

@@ -32,6 +32,8 @@ const SHARED: &str = "$distroduce_sdk::Shared";
 struct Slot {
     value: *const (),
     kept: *const Kept,
+    /// Other clones of the `Shared` exist (it may be encoded again).
+    cloned: bool,
 }
 
 thread_local! {
@@ -48,8 +50,9 @@ const KEEP: u8 = 1;
 /// [`write_named`]'s, inside a value whose bytes are being kept: a `Shared` serializes as its value
 /// (its bytes are part of those being kept).
 const NESTED: u8 = 2;
-/// [`write_named_unkept`]'s: a `Shared` copies the bytes it has kept, and is encoded without
-/// keeping any if it has none (a `Shared` inside it then as under [`NESTED`]).
+/// [`write_named_unkept`]'s: a `Shared` copies the bytes it has kept; without any, it keeps its
+/// bytes as under [`KEEP`] if other clones of it exist (they may be encoded too), else it is
+/// encoded without keeping them (a `Shared` inside it then as under [`NESTED`]).
 const COPY: u8 = 3;
 
 /// Restores a thread-local cell on drop (also when a `Serialize` impl panics).
@@ -71,9 +74,11 @@ pub fn write_named<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Resul
     r
 }
 
-/// [`write_named`] that keeps no `Shared`'s bytes (those kept already are copied): for a value
-/// encoded once, whose `Shared`s will not be encoded again (a message emitted while the loop
-/// writes no record values). The same bytes and errors as [`write_named`].
+/// [`write_named`] that keeps the bytes of no `Shared` held only where it is encoded (those kept
+/// already are copied, and one with other clones keeps them): for a value encoded once (a
+/// message emitted while the loop writes no record values), where keeping the bytes of a
+/// `Shared` nobody else holds is an allocation and a copy for nothing. The same bytes and errors
+/// as [`write_named`].
 pub fn write_named_unkept<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
     let _mode = Restore(&MODE, MODE.replace(COPY));
     let mut enc = Encoder { out: std::mem::take(out) };
@@ -87,13 +92,14 @@ pub fn write_named_unkept<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -
 pub(crate) fn serialize_shared<T: Serialize, S: ser::Serializer>(
     value: &T,
     kept: &Kept,
+    cloned: bool,
     s: S,
 ) -> Result<S::Ok, S::Error> {
     let mode = MODE.get();
     if mode != KEEP && mode != COPY {
         return value.serialize(s);
     }
-    let slot = Slot { value: value as *const T as *const (), kept };
+    let slot = Slot { value: value as *const T as *const (), kept, cloned };
     // The slot is set only while `value` and `kept` are borrowed here (restored on return).
     let _slot = Restore(&SLOT, SLOT.replace(Some(slot)));
     s.serialize_newtype_struct(SHARED, value)
@@ -221,13 +227,13 @@ impl Encoder {
     }
 
     /// A `Shared`'s value: its kept bytes, or its encoding, then kept (a `Shared` inside it is
-    /// encoded as its value meanwhile: [`NESTED`]); under [`COPY`], its encoding, not kept.
-    fn shared<T: Serialize + ?Sized>(&mut self, value: &T, kept: &Kept) -> Result<(), Error> {
+    /// encoded as its value meanwhile: [`NESTED`]); under [`COPY`], not kept if `cloned` is false.
+    fn shared<T: Serialize + ?Sized>(&mut self, value: &T, kept: &Kept, cloned: bool) -> Result<(), Error> {
         if let Some(bytes) = kept.get() {
             self.out.extend_from_slice(bytes);
             return Ok(());
         }
-        if MODE.get() == COPY {
+        if MODE.get() == COPY && !cloned {
             // As under `KEEP`: a `Shared` inside it is encoded as its value (the cheap path of
             // `serialize_shared`, which most nested ones, a message's strings, take).
             let _nested = Restore(&MODE, MODE.replace(NESTED));

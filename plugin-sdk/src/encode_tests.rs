@@ -350,7 +350,7 @@ impl Serialize for Counted {
 }
 
 #[test]
-fn unkept_encoding_copies_kept_bytes_and_keeps_none() {
+fn unkept_encoding_keeps_only_what_is_held_twice() {
     let unkept = |v: &dyn erased::Ser| {
         let mut out = vec![7u8];
         v.unkept(&mut out).unwrap();
@@ -361,31 +361,51 @@ fn unkept_encoding_copies_kept_bytes_and_keeps_none() {
         rmp_serde::encode::write_named(&mut out, &s).unwrap();
         out
     };
-    // Never encoded: encoded each time, nothing kept.
-    let fresh = Shared::new(Counted(0.into(), "fresh"));
-    assert_eq!(unkept(&fresh), plain("fresh"));
-    assert_eq!(unkept(&fresh), plain("fresh"));
-    assert_eq!((fresh.0.get(), fresh.kept().is_none()), (2, true));
+    // Held once, never encoded: encoded each time, nothing kept.
+    let lone = Shared::new(Counted(0.into(), "lone"));
+    assert_eq!(unkept(&lone), plain("lone"));
+    assert_eq!(unkept(&lone), plain("lone"));
+    assert_eq!((lone.0.get(), lone.kept().is_none()), (2, true));
     // Kept by `write_named`: copied, not encoded again.
     let kept = Shared::new(Counted(0.into(), "kept"));
     write_named(&mut Vec::new(), &kept).unwrap();
     assert_eq!(unkept(&kept), plain("kept"));
     assert_eq!(kept.0.get(), 1);
-    // Both inside one value (in a list, as a struct field), with rmp_serde's bytes.
+    // Held twice: kept at its first encoding, copied for the clone.
+    let twice = Shared::new(Counted(0.into(), "twice"));
+    let other = twice.clone();
+    assert_eq!(unkept(&twice), plain("twice"));
+    assert!(twice.kept().is_some());
+    assert_eq!(unkept(&other), plain("twice"));
+    assert_eq!(twice.0.get(), 1);
+    // All of them inside one value (in a list, as a struct field), with rmp_serde's bytes; a
+    // `Shared` inside a lone one is encoded as its value (not kept), as `write_named` does.
     #[derive(Serialize)]
     struct Client {
         messages: Vec<Shared<Counted>>,
         last: Shared<Counted>,
+        inner: Shared<Vec<Shared<Counted>>>,
     }
-    let c = Client { messages: vec![kept.clone(), fresh.clone()], last: fresh.clone() };
+    let fresh = Shared::new(Counted(0.into(), "fresh"));
+    let c = Client {
+        messages: vec![kept.clone(), lone.clone(), twice.clone()],
+        last: Shared::new(Counted(0.into(), "last")),
+        inner: Shared::new(vec![fresh.clone()]),
+    };
     let mut want = vec![7u8];
     rmp_serde::encode::write_named(&mut want, &c).unwrap();
-    let (k, f) = (kept.0.get(), fresh.0.get());
+    let counts = |c: &Client| [kept.0.get(), lone.0.get(), twice.0.get(), c.last.0.get(), fresh.0.get()];
+    let before = counts(&c);
     assert_eq!(unkept(&c), want);
-    assert_eq!((kept.0.get(), fresh.0.get(), fresh.kept().is_none()), (k, f + 2, true));
-    // The mode ends with the call: `write_named` keeps again, rmp_serde sees plain values.
-    write_named(&mut Vec::new(), &fresh).unwrap();
-    assert!(fresh.kept().is_some());
+    // `lone` has a clone in `c` now: kept; `last` is held once: not; `fresh` is inside `inner`.
+    let after = counts(&c);
+    assert_eq!(after, [before[0], before[1] + 1, before[2], before[3] + 1, before[4] + 1]);
+    assert_eq!((lone.kept().is_some(), c.last.kept().is_none(), fresh.kept().is_none()), (true, true, true));
+    assert_eq!(unkept(&c), want);
+    assert_eq!(counts(&c), [after[0], after[1], after[2], after[3] + 1, after[4] + 1]);
+    // The mode ends with the call: `write_named` keeps again.
+    write_named(&mut Vec::new(), &c.last).unwrap();
+    assert!(c.last.kept().is_some());
     // Errors are `write_named`'s.
     struct Fails;
     impl Serialize for Fails {

@@ -87,6 +87,31 @@ pub fn write_named_unkept<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -
     r
 }
 
+/// The `emit` map of ABI §5 without headers, `{topic, value[, key]}`: the bytes (and errors)
+/// [`write_named`] (`keep`) or [`write_named_unkept`] writes for `Ctx`'s `Emit` struct, without
+/// serde's struct machinery around the value (an emit per message is a hot path).
+pub(crate) fn write_emit<V: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    topic: &str,
+    value: &V,
+    key: Option<&str>,
+    keep: bool,
+) -> Result<(), Error> {
+    let _mode = Restore(&MODE, MODE.replace(if keep { KEEP } else { COPY }));
+    let mut enc = Encoder { out: std::mem::take(out) };
+    enc.map_len(2 + u32::from(key.is_some()));
+    enc.str("topic");
+    enc.str(topic);
+    enc.str("value");
+    let r = value.serialize(&mut enc);
+    if let (Ok(()), Some(key)) = (&r, key) {
+        enc.str("key");
+        enc.str(key);
+    }
+    *out = enc.out;
+    r
+}
+
 /// `Shared<T>`'s `Serialize`: to this encoder, through [`SHARED`] with its kept bytes; to any
 /// other serializer, as `T`.
 pub(crate) fn serialize_shared<T: Serialize, S: ser::Serializer>(

@@ -49,6 +49,9 @@ pub struct CtxHeader<'a> {
     /// The host's clock is `time_ns` for the whole call (ABI.md §4: `now_ns` is `ctx.time_ns`),
     /// so [`Ctx::now_ns`] need not ask it. Set by the in-guest loop of a WASM plugin only.
     pub clock_is_time_ns: bool,
+    /// Whether [`Ctx::emit`] keeps the bytes of the `Shared` values it encodes, for their next
+    /// encodings ([`crate::Shared`]). The in-guest loop says no when it writes no record values.
+    pub keep_shared: bool,
 }
 
 impl<'a> CtxHeader<'a> {
@@ -66,6 +69,7 @@ impl<'a> CtxHeader<'a> {
             time_ns: w.time_ns,
             variable: w.variable,
             clock_is_time_ns: false,
+            keep_shared: true,
         })
     }
 }
@@ -124,6 +128,7 @@ pub struct Ctx<'h> {
     seed: Seed,
     variable: Option<&'h str>,
     clock_is_time_ns: bool,
+    keep_shared: bool,
     host: RefCell<&'h mut dyn Host>,
     /// The first error of a host service (e.g. an `emit` value that cannot be encoded). The
     /// shim turns it into a `fail` after the function returns, so a call fails exactly once.
@@ -143,6 +148,7 @@ pub fn new_ctx<'h>(header: CtxHeader<'h>, host: &'h mut dyn Host) -> Ctx<'h> {
         seed: header.seed,
         variable: header.variable,
         clock_is_time_ns: header.clock_is_time_ns,
+        keep_shared: header.keep_shared,
         host: RefCell::new(host),
         error: Cell::new(None),
     }
@@ -235,7 +241,16 @@ impl<'h> Ctx<'h> {
     /// The host encodes the value with the topic's format (JSON by default). A value that cannot
     /// be encoded fails the call once the function returns.
     pub fn emit<V: Serialize + ?Sized>(&self, topic: &str, key: Option<&str>, value: &V) {
-        self.emit_map(&Emit { topic, value, key, headers: None });
+        EMIT_BUF.with_borrow_mut(|buf| {
+            buf.clear();
+            // `Emit { topic, value, key, headers: None }`'s bytes, written directly; without a
+            // later encoding of the message (no record values), keeping its bytes would be an
+            // allocation and a copy for nothing (`write_named_unkept`).
+            match crate::encode::write_emit(buf, topic, value, key, self.keep_shared) {
+                Ok(()) => self.host.borrow_mut().emit(buf),
+                Err(e) => self.set_error(format!("cannot encode the message for topic `{topic}`: {e}")),
+            }
+        });
     }
 
     /// [`Ctx::emit`] with Kafka headers.
@@ -268,7 +283,14 @@ impl<'h> Ctx<'h> {
     fn emit_map<V: Serialize + ?Sized>(&self, msg: &Emit<'_, V>) {
         EMIT_BUF.with_borrow_mut(|buf| {
             buf.clear();
-            match crate::encode::write_named(buf, msg) {
+            // Without a later encoding of the message (no record values), keeping its bytes
+            // would be an allocation and a copy for nothing.
+            let encoded = if self.keep_shared {
+                crate::encode::write_named(buf, msg)
+            } else {
+                crate::encode::write_named_unkept(buf, msg)
+            };
+            match encoded {
                 Ok(()) => self.host.borrow_mut().emit(buf),
                 Err(e) => self.set_error(format!("cannot encode the message for topic `{}`: {e}", msg.topic)),
             }
@@ -331,6 +353,49 @@ impl std::fmt::Debug for Ctx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Ctx::emit`'s map, written directly, is what rmp_serde writes for `Emit` (no headers), kept
+    /// or not, at every topic and key length where a form changes, for plain and `Shared`
+    /// values (fresh, kept, held twice); a value that fails gives rmp_serde's error.
+    #[test]
+    fn emit_map_is_what_serde_writes() {
+        #[derive(Serialize)]
+        struct Msg {
+            room: crate::Shared<String>,
+            n: i64,
+        }
+        fn check<V: Serialize>(topic: &str, key: Option<&str>, value: &V, keep: bool) {
+            let mut want = Vec::new();
+            let msg = Emit { topic, value, key, headers: None };
+            let want = rmp_serde::encode::write_named(&mut want, &msg).map(|()| want).map_err(|e| e.to_string());
+            let mut got = vec![1, 2];
+            got.clear();
+            let got =
+                crate::encode::write_emit(&mut got, topic, value, key, keep).map(|()| got).map_err(|e| e.to_string());
+            assert_eq!(got, want, "topic {} B, key {key:?}, keep {keep}", topic.len());
+        }
+        let room = crate::Shared::new("room_1".to_string());
+        let shared = crate::Shared::new(Msg { room: room.clone(), n: 300 });
+        for tl in [0, 1, 15, 16, 17, 31, 32, 255, 256] {
+            let topic = "t".repeat(tl);
+            for key in [None, Some(""), Some("room_1"), Some(&*"k".repeat(40))] {
+                for keep in [true, false] {
+                    check(&topic, key, &"hi", keep);
+                    check(&topic, key, &vec![1.5f64; 3], keep);
+                    check(&topic, key, &crate::Shared::new(Msg { room: room.clone(), n: -1 }), keep);
+                    check(&topic, key, &shared, keep);
+                }
+            }
+        }
+        struct Fails;
+        impl Serialize for Fails {
+            fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+                Err(serde::ser::Error::custom("no"))
+            }
+        }
+        check("chat", Some("k"), &Fails, true);
+        check("chat", None, &Fails, false);
+    }
 
     /// The direct encoding is byte for byte serde's, at every length where a MessagePack form changes.
     #[test]

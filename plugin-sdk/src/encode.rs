@@ -32,10 +32,12 @@ const SHARED: &str = "$distroduce_sdk::Shared";
 struct Slot {
     value: *const (),
     kept: *const Kept,
+    /// Other clones of the `Shared` exist (it may be encoded again).
+    cloned: bool,
 }
 
 thread_local! {
-    /// What the serializer running on this thread is: [`OFF`], [`KEEP`] or [`NESTED`].
+    /// What the serializer running on this thread is: [`OFF`], [`KEEP`], [`NESTED`] or [`COPY`].
     static MODE: Cell<u8> = const { Cell::new(OFF) };
     /// The `Shared` whose `serialize` is running, set only for the extent of that call.
     static SLOT: Cell<Option<Slot>> = const { Cell::new(None) };
@@ -48,6 +50,10 @@ const KEEP: u8 = 1;
 /// [`write_named`]'s, inside a value whose bytes are being kept: a `Shared` serializes as its value
 /// (its bytes are part of those being kept).
 const NESTED: u8 = 2;
+/// [`write_named_unkept`]'s: a `Shared` copies the bytes it has kept; without any, it keeps its
+/// bytes as under [`KEEP`] if other clones of it exist (they may be encoded too), else it is
+/// encoded without keeping them (a `Shared` inside it then as under [`NESTED`]).
+const COPY: u8 = 3;
 
 /// Restores a thread-local cell on drop (also when a `Serialize` impl panics).
 struct Restore<T: Copy + 'static>(&'static std::thread::LocalKey<Cell<T>>, T);
@@ -68,17 +74,57 @@ pub fn write_named<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Resul
     r
 }
 
+/// [`write_named`] that keeps the bytes of no `Shared` held only where it is encoded (those kept
+/// already are copied, and one with other clones keeps them): for a value encoded once (a
+/// message emitted while the loop writes no record values), where keeping the bytes of a
+/// `Shared` nobody else holds is an allocation and a copy for nothing. The same bytes and errors
+/// as [`write_named`].
+pub fn write_named_unkept<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
+    let _mode = Restore(&MODE, MODE.replace(COPY));
+    let mut enc = Encoder { out: std::mem::take(out) };
+    let r = value.serialize(&mut enc);
+    *out = enc.out;
+    r
+}
+
+/// The `emit` map of ABI §5 without headers, `{topic, value[, key]}`: the bytes (and errors)
+/// [`write_named`] (`keep`) or [`write_named_unkept`] writes for `Ctx`'s `Emit` struct, without
+/// serde's struct machinery around the value (an emit per message is a hot path).
+pub(crate) fn write_emit<V: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    topic: &str,
+    value: &V,
+    key: Option<&str>,
+    keep: bool,
+) -> Result<(), Error> {
+    let _mode = Restore(&MODE, MODE.replace(if keep { KEEP } else { COPY }));
+    let mut enc = Encoder { out: std::mem::take(out) };
+    enc.map_len(2 + u32::from(key.is_some()));
+    enc.str("topic");
+    enc.str(topic);
+    enc.str("value");
+    let r = value.serialize(&mut enc);
+    if let (Ok(()), Some(key)) = (&r, key) {
+        enc.str("key");
+        enc.str(key);
+    }
+    *out = enc.out;
+    r
+}
+
 /// `Shared<T>`'s `Serialize`: to this encoder, through [`SHARED`] with its kept bytes; to any
 /// other serializer, as `T`.
 pub(crate) fn serialize_shared<T: Serialize, S: ser::Serializer>(
     value: &T,
     kept: &Kept,
+    cloned: bool,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    if MODE.get() != KEEP {
+    let mode = MODE.get();
+    if mode != KEEP && mode != COPY {
         return value.serialize(s);
     }
-    let slot = Slot { value: value as *const T as *const (), kept };
+    let slot = Slot { value: value as *const T as *const (), kept, cloned };
     // The slot is set only while `value` and `kept` are borrowed here (restored on return).
     let _slot = Restore(&SLOT, SLOT.replace(Some(slot)));
     s.serialize_newtype_struct(SHARED, value)
@@ -206,11 +252,17 @@ impl Encoder {
     }
 
     /// A `Shared`'s value: its kept bytes, or its encoding, then kept (a `Shared` inside it is
-    /// encoded as its value meanwhile: [`NESTED`]).
-    fn shared<T: Serialize + ?Sized>(&mut self, value: &T, kept: &Kept) -> Result<(), Error> {
+    /// encoded as its value meanwhile: [`NESTED`]); under [`COPY`], not kept if `cloned` is false.
+    fn shared<T: Serialize + ?Sized>(&mut self, value: &T, kept: &Kept, cloned: bool) -> Result<(), Error> {
         if let Some(bytes) = kept.get() {
             self.out.extend_from_slice(bytes);
             return Ok(());
+        }
+        if MODE.get() == COPY && !cloned {
+            // As under `KEEP`: a `Shared` inside it is encoded as its value (the cheap path of
+            // `serialize_shared`, which most nested ones, a message's strings, take).
+            let _nested = Restore(&MODE, MODE.replace(NESTED));
+            return value.serialize(&mut *self);
         }
         let start = self.out.len();
         {

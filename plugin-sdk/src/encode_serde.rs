@@ -119,7 +119,7 @@ impl<'a> ser::Serializer for &'a mut Encoder {
                     // SAFETY: the slot is set only inside `serialize_shared`, for the extent of
                     // its call, which borrows `kept`; that call is still running (it passed
                     // `value`, whose address is the slot's).
-                    return self.shared(value, unsafe { &*slot.kept });
+                    return self.shared(value, unsafe { &*slot.kept }, slot.cloned);
                 }
             }
         } else if name == rmp_serde::MSGPACK_EXT_STRUCT_NAME {

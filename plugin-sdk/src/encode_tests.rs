@@ -3,7 +3,7 @@
 //! derived structs and enums in every serde representation, errors, and `Shared` values (kept
 //! bytes reused, nested, encoded by another serializer meanwhile).
 
-use super::write_named;
+use super::{write_named, write_named_unkept};
 use crate::{Shared, Value};
 use serde::ser::{Error as _, SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -338,4 +338,93 @@ fn shared_values_keep_their_bytes_and_encode_as_the_value() {
     let bad = Shared::new(Fails);
     assert!(write_named(&mut Vec::new(), &bad).is_err());
     assert!(bad.kept().is_none());
+}
+
+/// A value that counts its encodings.
+struct Counted(std::cell::Cell<u32>, &'static str);
+impl Serialize for Counted {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.set(self.0.get() + 1);
+        s.serialize_str(self.1)
+    }
+}
+
+#[test]
+fn unkept_encoding_keeps_only_what_is_held_twice() {
+    let unkept = |v: &dyn erased::Ser| {
+        let mut out = vec![7u8];
+        v.unkept(&mut out).unwrap();
+        out
+    };
+    let plain = |s: &str| {
+        let mut out = vec![7u8];
+        rmp_serde::encode::write_named(&mut out, &s).unwrap();
+        out
+    };
+    // Held once, never encoded: encoded each time, nothing kept.
+    let lone = Shared::new(Counted(0.into(), "lone"));
+    assert_eq!(unkept(&lone), plain("lone"));
+    assert_eq!(unkept(&lone), plain("lone"));
+    assert_eq!((lone.0.get(), lone.kept().is_none()), (2, true));
+    // Kept by `write_named`: copied, not encoded again.
+    let kept = Shared::new(Counted(0.into(), "kept"));
+    write_named(&mut Vec::new(), &kept).unwrap();
+    assert_eq!(unkept(&kept), plain("kept"));
+    assert_eq!(kept.0.get(), 1);
+    // Held twice: kept at its first encoding, copied for the clone.
+    let twice = Shared::new(Counted(0.into(), "twice"));
+    let other = twice.clone();
+    assert_eq!(unkept(&twice), plain("twice"));
+    assert!(twice.kept().is_some());
+    assert_eq!(unkept(&other), plain("twice"));
+    assert_eq!(twice.0.get(), 1);
+    // All of them inside one value (in a list, as a struct field), with rmp_serde's bytes; a
+    // `Shared` inside a lone one is encoded as its value (not kept), as `write_named` does.
+    #[derive(Serialize)]
+    struct Client {
+        messages: Vec<Shared<Counted>>,
+        last: Shared<Counted>,
+        inner: Shared<Vec<Shared<Counted>>>,
+    }
+    let fresh = Shared::new(Counted(0.into(), "fresh"));
+    let c = Client {
+        messages: vec![kept.clone(), lone.clone(), twice.clone()],
+        last: Shared::new(Counted(0.into(), "last")),
+        inner: Shared::new(vec![fresh.clone()]),
+    };
+    let mut want = vec![7u8];
+    rmp_serde::encode::write_named(&mut want, &c).unwrap();
+    let counts = |c: &Client| [kept.0.get(), lone.0.get(), twice.0.get(), c.last.0.get(), fresh.0.get()];
+    let before = counts(&c);
+    assert_eq!(unkept(&c), want);
+    // `lone` has a clone in `c` now: kept; `last` is held once: not; `fresh` is inside `inner`.
+    let after = counts(&c);
+    assert_eq!(after, [before[0], before[1] + 1, before[2], before[3] + 1, before[4] + 1]);
+    assert_eq!((lone.kept().is_some(), c.last.kept().is_none(), fresh.kept().is_none()), (true, true, true));
+    assert_eq!(unkept(&c), want);
+    assert_eq!(counts(&c), [after[0], after[1], after[2], after[3] + 1, after[4] + 1]);
+    // The mode ends with the call: `write_named` keeps again.
+    write_named(&mut Vec::new(), &c.last).unwrap();
+    assert!(c.last.kept().is_some());
+    // Errors are `write_named`'s.
+    struct Fails;
+    impl Serialize for Fails {
+        fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(S::Error::custom("no"))
+        }
+    }
+    let e = write_named_unkept(&mut Vec::new(), &Shared::new(Fails)).unwrap_err().to_string();
+    assert_eq!(e, write_named(&mut Vec::new(), &Shared::new(Fails)).unwrap_err().to_string());
+}
+
+/// `write_named_unkept` behind a trait object (values of several types in one test).
+mod erased {
+    pub trait Ser {
+        fn unkept(&self, out: &mut Vec<u8>) -> Result<(), rmp_serde::encode::Error>;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn unkept(&self, out: &mut Vec<u8>) -> Result<(), rmp_serde::encode::Error> {
+            super::write_named_unkept(out, self)
+        }
+    }
 }

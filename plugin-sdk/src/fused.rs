@@ -458,8 +458,16 @@ impl Loop {
                 };
                 let (f, pos, proj) = (call.f, call.pos, call.proj);
                 self.begin_call(k, pos, proj, prev);
-                let ctx =
-                    FusedCtx { job: self.job, job_seed: self.seed, timestep, substep: k, pos, time_ns, variable: None };
+                let ctx = FusedCtx {
+                    job: self.job,
+                    job_seed: self.seed,
+                    timestep,
+                    substep: k,
+                    pos,
+                    time_ns,
+                    variable: None,
+                    keep_shared: true,
+                };
                 let call = self.blocks[bi].policies[i].as_ref().expect("checked above");
                 let state = &self.proj_cache[proj].1;
                 let input = Input::fused(ctx, &self.params, state, None, call.args.as_deref());
@@ -506,6 +514,7 @@ impl Loop {
                     pos,
                     time_ns,
                     variable: Some(&self.var_names[var]),
+                    keep_shared: true,
                 };
                 let u = &self.blocks[bi].updates[ui];
                 let state = &self.proj_cache[proj].1;

@@ -37,6 +37,8 @@ pub struct FusedCtx<'a> {
     pub pos: u32,
     pub time_ns: i64,
     pub variable: Option<&'a str>,
+    /// [`CtxHeader::keep_shared`](crate::ctx::CtxHeader::keep_shared).
+    pub keep_shared: bool,
 }
 
 impl<'a> FusedCtx<'a> {
@@ -55,6 +57,7 @@ impl<'a> FusedCtx<'a> {
             // The engine sets the host's clock to the loop's (ABI.md §10); a native host (tests)
             // may move its clock during a call, so it is still asked there.
             clock_is_time_ns: cfg!(target_arch = "wasm32"),
+            keep_shared: self.keep_shared,
         }
     }
 }
@@ -300,6 +303,7 @@ mod tests {
             pos: 1,
             time_ns: 1_570_060_800_000_000_000,
             variable: Some("client_a"),
+            keep_shared: true,
         };
         let mut host = crate::native::TestHost::new(0, f.time_ns);
         let ctx = crate::ctx::new_ctx(f.header(), &mut host);

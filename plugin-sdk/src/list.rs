@@ -60,6 +60,9 @@ impl<T: Clone> List<T> {
     pub fn extend_from_slice(&mut self, values: &[T]) {
         match (&mut self.0, values) {
             (_, []) => {}
+            // One element (a policy's list folded in): a push, not `extend_from_slice`, whose
+            // copy of `Copy` elements is a `memcpy` (on wasm32 a `memory.copy`, run by the host).
+            (Repr::Many(v), [x]) => v.push(x.clone()),
             (Repr::Many(v), _) => v.extend_from_slice(values),
             (Repr::One(None), [x]) => self.0 = Repr::One(Some(x.clone())),
             (Repr::One(first), _) => {
@@ -133,7 +136,11 @@ impl<T: Clone> Clone for List<T> {
         match &mut self.0 {
             Repr::Many(v) => {
                 v.clear();
-                v.extend_from_slice(other.as_slice());
+                match &other.0 {
+                    // As in `extend_from_slice`: one element is pushed.
+                    Repr::One(x) => v.extend(x.iter().cloned()),
+                    Repr::Many(o) => v.extend_from_slice(o),
+                }
             }
             Repr::One(_) => *self = other.clone(),
         }
@@ -205,6 +212,18 @@ mod tests {
                 let want = va.combine(&vb, op, "s").map(|()| va);
                 let got = la.combine(&lb, op, "s").map(|()| la.to_vec());
                 assert_eq!(format!("{got:?}"), format!("{want:?}"), "{op:?}");
+            }
+        }
+        // `clone_from` and `extend_from_slice` from every form into every form (a heap list
+        // reused for one element, none, or several) give the `Vec`'s result.
+        let forms = [vec![], vec![1], vec![1, 2], vec![1, 2, 3]];
+        for a in &forms {
+            for b in &forms {
+                let mut l = List::from(a.clone());
+                l.clone_from(&List::from(b.clone()));
+                assert_eq!(&*l, &b[..], "clone_from {a:?} <- {b:?}");
+                l.extend_from_slice(a);
+                assert_eq!(l.to_vec(), [&b[..], &a[..]].concat(), "{b:?} extended by {a:?}");
             }
         }
         let mut acc = List::from(vec![9, 9, 9]);

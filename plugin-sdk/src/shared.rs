@@ -74,7 +74,7 @@ impl<T: PartialEq> PartialEq for Shared<T> {
 
 impl<T: Serialize> Serialize for Shared<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serialize_shared(&self.0.value, &self.0.kept, s)
+        serialize_shared(&self.0.value, &self.0.kept, Rc::strong_count(&self.0) > 1, s)
     }
 }
 

@@ -132,6 +132,9 @@ pub struct TypedLoop<S, D = TypedFn<S>> {
     quiet_runs: bool,
     /// The count word of the quiet run that ends `out`, if one does.
     quiet_at: Option<usize>,
+    /// Whether an emitted `Shared` keeps its bytes ([`FusedCtx::keep_shared`]): only if the
+    /// loop may encode it again, in record values or in MessagePack policy outputs.
+    keep_shared: bool,
     msg: String,
     pub cursor: Cursor,
 }
@@ -240,6 +243,7 @@ impl<S: TypedState, D: TypedUse<S>> TypedLoop<S, D> {
                 b.constant = Some(aggregator.aggregate(&ids).map_err(|e| e.to_string())?);
             }
         }
+        let keep_shared = p.values || blocks.iter().any(|b| b.fold.is_none() && b.constant.is_none());
         Ok(TypedLoop {
             state,
             var_names: p.vars.clone(),
@@ -256,6 +260,7 @@ impl<S: TypedState, D: TypedUse<S>> TypedLoop<S, D> {
             out: Vec::new(),
             quiet_runs: p.quiet_runs && !p.values,
             quiet_at: None,
+            keep_shared,
             msg: String::new(),
             cursor: Cursor::default(),
         })
@@ -274,12 +279,12 @@ impl<S: TypedState, D: TypedUse<S>> TypedLoop<S, D> {
         self.cursor.begin(timestep);
         self.publish_out();
         let mut host = Counting { inner: host, emits: 0 };
-        let (job, job_seed) = (self.job, self.seed);
+        let (job, job_seed, keep_shared) = (self.job, self.seed, self.keep_shared);
         for bi in 0..self.blocks.len() {
             let k = bi as u32 + 1;
             self.marks.clear();
             // Made where a call takes it (not kept in memory for the block).
-            let ctx = || FusedCtx { job, job_seed, timestep, substep: k, pos: 0, time_ns, variable: None };
+            let ctx = || FusedCtx { job, job_seed, timestep, substep: k, pos: 0, time_ns, variable: None, keep_shared };
             let block = &mut self.blocks[bi];
             // Policies, on the pre-block state.
             if !block.runs.is_empty() {

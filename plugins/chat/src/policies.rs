@@ -28,6 +28,9 @@ pub struct PresenceArgs {
     /// args once per job, so every call of the job shares them.
     #[serde(skip)]
     inputs: [OnceCell<Text>; 2],
+    /// The last message made from these args and its clock reading ([`Memo`]).
+    #[serde(skip)]
+    last: Memo,
 }
 
 impl PresenceArgs {
@@ -59,6 +62,42 @@ pub struct SendArgs {
     pub input: Text,
     pub sender: Text,
     pub receiver: Text,
+    /// The last message made from these args and its clock reading ([`Memo`]).
+    #[serde(skip)]
+    last: Memo,
+}
+
+/// The message a use of a policy made last, with the clock reading it was made at: a message
+/// is a function of the args and the clock (`created`), so a call at the same reading (a frozen
+/// clock: every call of the job) shares it instead of building it again, and the SDK's encoder
+/// copies the bytes it kept from its first encoding. Another reading makes a new one.
+#[derive(Debug, Default)]
+struct Memo(RefCell<Option<(i64, Shared<Msg>)>>);
+
+impl Memo {
+    /// The message made at `ns`, if it is the last one.
+    fn get(&self, ns: i64) -> Option<Shared<Msg>> {
+        match &*self.0.borrow() {
+            Some((at, msg)) if *at == ns => Some(msg.clone()),
+            _ => None,
+        }
+    }
+
+    /// `msg`, made at `ns`, is the last one. `send` sets it after the emit: a message held by
+    /// nobody else then is emitted without keeping its bytes where the loop writes no record
+    /// values (`Shared`), so a clock that moves every call pays nothing for the memo's copy.
+    fn set(&self, ns: i64, msg: &Shared<Msg>) {
+        *self.0.borrow_mut() = Some((ns, msg.clone()));
+    }
+
+    /// The message made at `ns`: the last one, or `make`'s, then the last one.
+    fn get_or(&self, ns: i64, make: impl FnOnce() -> Msg) -> Shared<Msg> {
+        self.get(ns).unwrap_or_else(|| {
+            let msg = Shared::new(make());
+            self.set(ns, &msg);
+            msg
+        })
+    }
 }
 
 /// One chat event; the field order is the key order of the Python dict in `messages()`.
@@ -87,10 +126,10 @@ pub struct Actions {
     pub msg_counts: List<i64>,
 }
 
-/// `messages(client_id, room, action, _input, sender, receiver=None)`. The args' strings are
-/// shared, not copied.
+/// `messages(client_id, room, action, _input, sender, receiver=None)` at the clock reading `at`.
+/// The args' strings are shared, not copied.
 fn message(
-    ctx: &Ctx,
+    at: i64,
     client: &Text,
     room: &Text,
     action: &'static str,
@@ -105,7 +144,7 @@ fn message(
         sender: sender.clone(),
         receiver: receiver.cloned(),
         input,
-        created: created(ctx.now_ns()),
+        created: created(at),
     }
 }
 
@@ -126,8 +165,11 @@ fn total_seconds(ns: i64) -> f64 {
 /// `enter_action`: the user joins the room. Nothing is published.
 #[policy]
 pub fn enter(ctx: &Ctx, args: &PresenceArgs) -> Actions {
-    let input = args.input(0, "enters");
-    actions(Shared::new(message(ctx, &args.client, &args.room, "enter", input, &args.user, None)), 0.0)
+    let at = ctx.now_ns();
+    let msg = args
+        .last
+        .get_or(at, || message(at, &args.client, &args.room, "enter", args.input(0, "enters"), &args.user, None));
+    actions(msg, 0.0)
 }
 
 /// `message_actions`: publishes the message to `chat`, keyed by room, and reports how long the
@@ -135,11 +177,19 @@ pub fn enter(ctx: &Ctx, args: &PresenceArgs) -> Actions {
 #[policy]
 pub fn send(ctx: &Ctx, args: &SendArgs) -> Actions {
     let start = ctx.now_ns();
-    let SendArgs { client, room, input, sender, receiver } = args;
+    let SendArgs { client, room, input, sender, receiver, last } = args;
     // Emitted as the `Shared` that the records hold: the SDK's encoder keeps the bytes it
-    // writes here and copies them into both clients' values.
-    let msg = Shared::new(message(ctx, client, room, "send", input.clone(), sender, Some(receiver)));
+    // writes here and copies them into both clients' values (and into the next emits of a
+    // message made at the same clock reading).
+    let at = ctx.now_ns();
+    let (msg, made) = match last.get(at) {
+        Some(msg) => (msg, false),
+        None => (Shared::new(message(at, client, room, "send", input.clone(), sender, Some(receiver))), true),
+    };
     ctx.emit(TOPIC, Some(&msg.room), &msg);
+    if made {
+        last.set(at, &msg);
+    }
     let elapsed = total_seconds(ctx.now_ns().saturating_sub(start));
     actions(msg, elapsed)
 }
@@ -147,6 +197,9 @@ pub fn send(ctx: &Ctx, args: &SendArgs) -> Actions {
 /// `exit_action`: the user leaves the room. Nothing is published.
 #[policy]
 pub fn exit(ctx: &Ctx, args: &PresenceArgs) -> Actions {
-    let input = args.input(1, "exited");
-    actions(Shared::new(message(ctx, &args.client, &args.room, "exit", input, &args.user, None)), 0.0)
+    let at = ctx.now_ns();
+    let msg = args
+        .last
+        .get_or(at, || message(at, &args.client, &args.room, "exit", args.input(1, "exited"), &args.user, None));
+    actions(msg, 0.0)
 }

@@ -213,3 +213,40 @@ fn without_records_every_value_after_the_first_is_left_out() {
     assert_eq!(lh.emitted, fh.emitted);
     assert_eq!(full.state().client_a, lean.state().client_a, "the state itself is kept");
 }
+
+/// The policies share a message made at the same clock reading (a frozen clock) and make a new
+/// one at another: with the clock frozen, moving, going back to an earlier reading and moving
+/// again, the typed loop gives the MessagePack loop's records and messages (whose args, decoded
+/// per call, share nothing), every message `created` at its timestep's reading.
+#[test]
+fn messages_follow_the_clock_however_it_moves() {
+    const S: i64 = 1_000_000_000;
+    let times = [CLOCK, CLOCK, CLOCK + S, CLOCK, CLOCK + 2 * S, CLOCK + 2 * S, CLOCK - S];
+    let program = program(chat_blocks(), client0());
+    let run = |typed: bool| {
+        let mut host = TestHost::new(1, CLOCK);
+        let mut typed_loop = typed.then(|| TypedLoop::<State>::load(&program, &typed_functions()).unwrap());
+        let mut msgpack_loop = (!typed).then(|| Loop::load(&program, &fused_functions()).unwrap());
+        let mut outs = Vec::new();
+        for (t, &at) in (1..).zip(&times) {
+            host.now_ns = at;
+            let (status, out) = match (&mut typed_loop, &mut msgpack_loop) {
+                (Some(l), _) => (l.run_timestep(t, at, &mut host), l.output().to_vec()),
+                (_, Some(l)) => (l.run_timestep(t, at, &mut host), l.output().to_vec()),
+                _ => unreachable!(),
+            };
+            assert_eq!(status, 0, "t={t}");
+            outs.push(out);
+        }
+        (outs, host)
+    };
+    let ((typed, th), (msgpack, mh)) = (run(true), run(false));
+    assert_eq!(typed, msgpack);
+    assert_eq!(th.emitted, mh.emitted);
+    assert_eq!(th.emitted.len(), 4 * times.len());
+    for (i, e) in th.emitted.iter().enumerate() {
+        let created = e.get("value").and_then(|v| v.get("created")).and_then(Value::as_str);
+        let want = distroduce_sdk::time::format_python(times[i / 4]);
+        assert_eq!(created, Some(want.as_str()), "message {i}");
+    }
+}

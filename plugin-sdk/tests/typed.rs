@@ -91,6 +91,7 @@ fn u_other(state: &State) -> f64 {
 /// `u_y` with its params behind a type whose lifetime is elided: a struct field cannot elide
 /// one, so this body stays a closure (`FnBody`).
 #[state_update]
+#[allow(clippy::ptr_arg)] // the `&Cow` is the point of this function
 fn u_y_cow(state: &State, signals: &Sig, params: &std::borrow::Cow<'_, Params>) -> f64 {
     state.y * 0.5 + signals.dy * params.k
 }

@@ -11,17 +11,20 @@
 //! value encoded from the typed result, the bytes the function's MessagePack output would have)
 //! (which the engine checks against the variables' types as before).
 
+mod agg;
+mod paths;
+
 use crate::fused::{
-    aggregator, decode_program, put_u32, signal_projection, Counting, Cursor, ProgramIn, RunLoop, IDENTITY_SIGNAL,
+    aggregator, decode_program, signal_projection, Counting, Cursor, ProgramIn, RunLoop, IDENTITY_SIGNAL,
 };
 use crate::input::FusedCtx;
 use crate::native::Host;
 use crate::typed::{Held, SignalsRef, TypedCall, TypedFactory, TypedFn, TypedPolicy, TypedState, TypedUse};
-use crate::typed_signals::Fold;
+use agg::{typed_fold, TypedAgg};
 use distroduce_abi::fused::status;
-use distroduce_values::aggregate::{AggError, AggOp, AggScratch, Aggregator};
-use distroduce_values::check_one;
-use std::any::{Any, TypeId};
+use distroduce_values::aggregate::{AggScratch, Aggregator};
+use paths::{aggregate_failed, call_failed, msgpack_policies, quiet_block, stop, write_record};
+use std::any::TypeId;
 
 /// The empty signals map a policy's call carries.
 const NO_SIGNALS: &[u8] = &[0x80];
@@ -425,197 +428,4 @@ impl<S: TypedState, D: TypedUse<S>> RunLoop for TypedLoop<S, D> {
     fn cursor(&self) -> &Cursor {
         &self.cursor
     }
-}
-
-/// A block aggregates typed when it has policies, no identity policy, all of one
-/// `#[signals]` type, and every update reads that type or no signals.
-fn typed_fold<S, D: TypedUse<S>>(policies: &[Option<Policy<D>>], updates: &[Update<D>]) -> Option<Fold> {
-    let first = policies.first()?.as_ref()?.dyn_ref();
-    let ty = first.output_type();
-    let fold = first.aggregation().filter(|f| f.ty == ty)?;
-    let same = policies.iter().all(|p| p.as_ref().is_some_and(|p| p.dyn_ref().output_type() == ty));
-    let reads_it = updates.iter().all(|u| u.f.update().is_some_and(|u| u.signals_type().is_none_or(|t| t == ty)));
-    (same && reads_it).then_some(fold)
-}
-
-/// A block's typed aggregation, bound once per job: its accumulator and each field's operator.
-struct TypedAgg {
-    fold: Fold,
-    /// An `Option<T>` (`T` = `fold.ty`), boxed so that its address is fixed for the job; only
-    /// reached through `acc_ptr`, kept here to own it.
-    _acc: Box<dyn Any>,
-    acc_ptr: *mut (),
-    ops: Vec<AggOp>,
-    /// Each policy's output (`TypedPolicy::output`, fixed for the job: the policies are boxed),
-    /// in policy order.
-    outs: Vec<*const ()>,
-}
-
-impl TypedAgg {
-    /// `policies`: the block's, all returning `fold`'s type (checked by `typed_fold`).
-    fn new<S, D: TypedUse<S>>(fold: Fold, agg: &Aggregator, policies: &[Option<Policy<D>>]) -> Self {
-        let mut acc = (fold.new_acc)();
-        let acc_ptr = acc.as_mut() as *mut dyn Any as *mut ();
-        let outs = policies.iter().flatten().map(|p| p.dyn_ref().output() as *const dyn Any as *const ()).collect();
-        TypedAgg { fold, _acc: acc, acc_ptr, ops: (fold.ops)(agg), outs }
-    }
-
-    /// Folds the policies' typed outputs in policy order into the accumulator, through the first
-    /// policy's [`TypedUse::fold_run`] (a static call with the direct table): `policies` are the
-    /// block's, the ones `new` was given.
-    #[inline]
-    fn run<S, D: TypedUse<S>>(&mut self, policies: &[Option<Policy<D>>]) -> Result<(), AggError> {
-        debug_assert!(!self.outs.is_empty(), "a typed block has policies");
-        // SAFETY: `acc_ptr` is the boxed `Option<T>` made by `new_acc` (`T` = `fold.ty`); every
-        // policy of a typed block returns `T` (`typed_fold` checked `output_type` and `Fold::ty`),
-        // `TypedPolicy::output` is an `Option` of `output_type()` at a fixed address, and the
-        // policies live in the block as long as this. The accumulator is its own box, so it
-        // aliases no output; `ops` come from `fold.ops`. `fold` is the first policy's
-        // `aggregation()` (`typed_fold`), whose `run` its `fold_run` is.
-        unsafe {
-            match policies.first() {
-                Some(Some(first)) => first.f.fold_run(self.acc_ptr, &self.outs, &self.ops),
-                _ => (self.fold.run)(self.acc_ptr, &self.outs, &self.ops),
-            }
-        }
-    }
-}
-
-/// ABI.md §10, quiet runs: a block that emitted nothing and left out every value extends the run
-/// that ends `out` (its count word at `run`) or starts one; the count is current after every block,
-/// so the records the cursor covers after a trap are exact.
-#[inline]
-fn quiet_block(out: &mut Vec<u8>, run: &mut Option<usize>) {
-    match *run {
-        Some(at) => {
-            let word = &mut out[at..at + 4];
-            let c = u32::from_le_bytes(word.try_into().expect("4 bytes")) + 1;
-            word.copy_from_slice(&c.to_le_bytes());
-        }
-        None => {
-            put_u32(out, distroduce_abi::fused::QUIET_RUN);
-            put_u32(out, 1);
-            *run = Some(out.len() - 4);
-        }
-    }
-}
-
-/// The policies of a block without typed aggregation, one at a time, each output encoded (and
-/// checked) into `outputs` for the MessagePack aggregation. `Err`: the status, and the message if
-/// the loop keeps it (else the host was told).
-#[inline(never)]
-fn msgpack_policies<S, D: TypedUse<S>>(
-    block: &mut Block<D>,
-    state: &S,
-    ctx: &FusedCtx<'_>,
-    cursor: &mut Cursor,
-    host: &mut Counting<'_>,
-    marks: &mut Vec<(u32, u32)>,
-    outputs: &mut [Vec<u8>],
-) -> Result<(), (u32, Option<String>)> {
-    let k = ctx.substep;
-    for (i, p) in block.policies.iter_mut().enumerate() {
-        let Some(p) = p else {
-            if block.constant.is_none() {
-                outputs[i].clear();
-                outputs[i].extend_from_slice(IDENTITY_SIGNAL);
-            }
-            continue;
-        };
-        cursor.substep = k;
-        cursor.pos = p.pos;
-        let cx = TypedCall { state, ctx: FusedCtx { pos: p.pos, ..*ctx }, signals: NO_SIGNALS, typed_signals: None };
-        let before = host.emits;
-        if let Err(m) = p.f.call(&cx, host) {
-            host.fail(&m);
-            return Err((status::CALL_FAILED, None));
-        }
-        if host.emits != before {
-            marks.push((p.pos, host.emits));
-        }
-        if block.fold.is_none() {
-            let out = &mut outputs[i];
-            out.clear();
-            if let Err(m) = p.f.encode(out) {
-                host.fail(&m);
-                return Err((status::CALL_FAILED, None));
-            }
-            if let Err(e) = check_one(out) {
-                return Err((status::BAD_OUTPUT, Some(e.to_string())));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A block's record that is not part of a quiet run: its marks, then each update's value (or
-/// `OMITTED`, ABI.md §10). `Err`: a value that did not encode (the record is not written).
-#[inline(never)]
-fn write_record<S, D: TypedUse<S>>(
-    block: &mut Block<D>,
-    marks: &[(u32, u32)],
-    out: &mut Vec<u8>,
-    quiet_at: &mut Option<usize>,
-) -> Result<(), String> {
-    *quiet_at = None;
-    put_u32(out, marks.len() as u32);
-    for &(pos, n) in marks {
-        put_u32(out, pos);
-        put_u32(out, n);
-    }
-    for u in &mut block.updates {
-        if u.omit && u.sent {
-            put_u32(out, distroduce_abi::fused::OMITTED);
-            continue;
-        }
-        u.sent = true;
-        let at = out.len();
-        put_u32(out, 0);
-        if let Err(m) = u.f.encode(out) {
-            out.truncate(at);
-            return Err(m);
-        }
-        let len = (out.len() - at - 4) as u32;
-        out[at..at + 4].copy_from_slice(&len.to_le_bytes());
-    }
-    block.all_sent = true;
-    Ok(())
-}
-
-/// A failed call's message to the host.
-#[cold]
-#[inline(never)]
-fn call_failed(host: &mut Counting<'_>, m: String) {
-    host.fail(&m);
-}
-
-/// A failed aggregation: the blamed policy (a duplicate signal's, else the block's first) in the
-/// cursor, the message kept.
-#[cold]
-#[inline(never)]
-fn aggregate_failed<D>(
-    cursor: &mut Cursor,
-    msg: &mut String,
-    out: &[u8],
-    policies: &[Option<Policy<D>>],
-    k: u32,
-    e: AggError,
-) -> u32 {
-    let which = match &e {
-        AggError::DuplicateSignal { policy, .. } => *policy,
-        _ => 0,
-    };
-    cursor.substep = k;
-    cursor.pos = policies.get(which).and_then(|c| c.as_ref()).map_or(0, |c| c.pos);
-    *msg = e.to_string();
-    stop(cursor, msg, out, status::AGGREGATE_FAILED)
-}
-
-fn stop(cursor: &mut Cursor, msg: &str, out: &[u8], code: u32) -> u32 {
-    cursor.status = code;
-    cursor.msg_ptr = msg.as_ptr() as usize as u32;
-    cursor.msg_len = msg.len() as u32;
-    cursor.out_ptr = out.as_ptr() as usize as u32;
-    cursor.out_len = out.len() as u32;
-    code
 }

@@ -180,10 +180,18 @@ mod tests {
             ("plugin-sdk/abi/src", "sdk/distroduce-abi/src"),
             ("plugin-sdk/values/src", "sdk/distroduce-values/src"),
         ] {
-            for e in std::fs::read_dir(repo.join(src)).unwrap().filter_map(Result::ok) {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let wanted = format!("{dest}/{name}");
-                assert!(rust.files.iter().any(|f| f.path == wanted), "templates/rust/MANIFEST lacks {src}/{name}");
+            // Modules may live in subdirectories (`typed_loop/agg.rs`): every file below `src`.
+            let mut dirs = vec![String::new()];
+            while let Some(rel) = dirs.pop() {
+                for e in std::fs::read_dir(repo.join(src).join(&rel)).unwrap().filter_map(Result::ok) {
+                    let name = format!("{rel}{}", e.file_name().to_string_lossy());
+                    if e.file_type().unwrap().is_dir() {
+                        dirs.push(format!("{name}/"));
+                        continue;
+                    }
+                    let wanted = format!("{dest}/{name}");
+                    assert!(rust.files.iter().any(|f| f.path == wanted), "templates/rust/MANIFEST lacks {src}/{name}");
+                }
             }
         }
     }

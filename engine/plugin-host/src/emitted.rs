@@ -4,7 +4,8 @@
 //! buffer of raw payloads and then into its message.
 
 use distroduce_abi::emit::{encode_bytes, encoded_len};
-use distroduce_model::message::{bytes_emit_into, parse_emit_into, OutMessage};
+use distroduce_model::emit_cache::EmitCache;
+use distroduce_model::message::{bytes_emit_into, OutMessage};
 use distroduce_model::TopicPlan;
 use std::ops::Range;
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub struct Emitted {
     bytes: usize,
     /// The first payload that did not parse: its position and why.
     error: Option<(usize, String)>,
+    /// Payloads parsed before, so that one that repeats is not parsed again.
+    cache: EmitCache,
 }
 
 impl Default for Emitted {
@@ -45,6 +48,7 @@ impl Default for Emitted {
             count: 0,
             bytes: 0,
             error: None,
+            cache: EmitCache::default(),
         }
     }
 }
@@ -53,6 +57,7 @@ impl Emitted {
     /// The topics payloads may name.
     pub fn set_topics(&mut self, topics: Arc<[TopicPlan]>) {
         self.topics = topics;
+        self.cache.clear();
     }
 
     /// One `emit` payload of a call whose virtual clock is `now_ns`.
@@ -66,7 +71,7 @@ impl Emitted {
         if self.parsed == self.msgs.len() {
             self.msgs.push(OutMessage::default());
         }
-        match parse_emit_into(payload, &self.topics, now_ns, self.timestep, &mut self.msgs[self.parsed]) {
+        match self.cache.parse_into(payload, &self.topics, now_ns, self.timestep, &mut self.msgs[self.parsed]) {
             Ok(()) => self.parsed += 1,
             Err(e) => self.error = Some((at, e)),
         }
@@ -93,7 +98,7 @@ impl Emitted {
         // the map itself would be, with the same result and the same words.
         let mut map = Vec::new();
         let parsed = match encode_bytes(&mut map, alias, key, value) {
-            Some(()) => parse_emit_into(&map, &self.topics, now_ns, self.timestep, out),
+            Some(()) => self.cache.parse_into(&map, &self.topics, now_ns, self.timestep, out),
             None => Err("emit_bytes: a length passes 32 bits".to_string()),
         };
         match parsed {

@@ -91,6 +91,13 @@ impl PackedRecords {
         self.rows.len()
     }
 
+    /// Empty, keeping the buffers' capacity (a batch the writer is done with, reused by a job).
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+        self.rows.clear();
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

@@ -15,10 +15,38 @@ use std::time::{Duration, Instant};
 /// How many bytes of values a job holds before it hands them to the writer thread.
 const RECORD_BATCH_BYTES: usize = 1 << 20;
 
+/// Record batches the writer thread has written, emptied for the jobs to fill again: a job's
+/// next batch reuses their memory instead of growing a new one into fresh pages (page faults,
+/// reallocation copies) that the writer then frees.
+#[derive(Default)]
+pub(crate) struct Spare(std::sync::Mutex<Vec<PackedRecords>>);
+
+/// Batches kept at most (about [`RECORD_BATCH_BYTES`] to twice that each).
+const SPARE_BATCHES: usize = 4;
+
+impl Spare {
+    /// An empty batch, with the memory of a written one if there is one.
+    fn take(&self) -> PackedRecords {
+        self.0.lock().ok().and_then(|mut v| v.pop()).unwrap_or_default()
+    }
+
+    /// A batch the writer is done with.
+    pub(crate) fn give(&self, mut batch: PackedRecords) {
+        if let Ok(mut v) = self.0.lock() {
+            if v.len() < SPARE_BATCHES {
+                batch.clear();
+                v.push(batch);
+            }
+        }
+    }
+}
+
 /// A job's way to the writer thread.
 #[derive(Clone, Copy)]
 pub(crate) struct WriterLink<'a> {
     pub(crate) tx: &'a std::sync::mpsc::Sender<crate::ToWriter>,
+    /// Written batches to reuse.
+    pub(crate) spare: &'a Spare,
     /// The job's position in the run's order.
     pub(crate) pos: usize,
     /// Whether records go there (there are record writers); else only message lines.
@@ -140,7 +168,7 @@ impl Collect<'_> {
         if let Some(w) = self.to_writer.filter(|w| w.records) {
             self.records.push(r);
             if self.records.value_bytes() >= RECORD_BATCH_BYTES {
-                w.send(crate::Batch::Records(std::mem::take(&mut self.records)));
+                w.send(crate::Batch::Records(std::mem::replace(&mut self.records, w.spare.take())));
             }
         }
         Ok(())

@@ -3,23 +3,71 @@
 
 use crate::native::Host;
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
-/// The `ctx` map of a call's input (ABI §3). Unknown keys are ignored so that later engine
-/// versions can add some without breaking plugins.
+/// The `ctx` map of a call's input (ABI §3), as it is sent. Unknown keys are ignored so that
+/// later engine versions can add some without breaking plugins.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+struct WireHeader<'a> {
+    simulation: u64,
+    subset: u64,
+    run: u64,
+    timestep: u64,
+    substep: u64,
+    #[serde(deserialize_with = "bits64")]
+    seed: u64,
+    time_ns: i64,
+    #[serde(default, borrow)]
+    variable: Option<&'a str>,
+}
+
+/// A call's seed: as the host sent it, or derived on first use from the job's seed as the host
+/// derives it (the in-guest loop: most functions never read it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[doc(hidden)]
-pub struct CtxHeader {
+pub enum Seed {
+    Sent(u64),
+    /// `derive(job_seed, timestep, substep, pos)` (ABI.md §10).
+    Derive {
+        job_seed: u64,
+        pos: u32,
+    },
+}
+
+/// What a [`Ctx`] is built from: the `ctx` map of the input, or what the in-guest loop knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[doc(hidden)]
+pub struct CtxHeader<'a> {
     pub simulation: u64,
     pub subset: u64,
     pub run: u64,
     pub timestep: u64,
     pub substep: u64,
-    #[serde(deserialize_with = "bits64")]
-    pub seed: u64,
+    pub seed: Seed,
     pub time_ns: i64,
-    #[serde(default)]
-    pub variable: Option<String>,
+    pub variable: Option<&'a str>,
+    /// The host's clock is `time_ns` for the whole call (ABI.md §4: `now_ns` is `ctx.time_ns`),
+    /// so [`Ctx::now_ns`] need not ask it. Set by the in-guest loop of a WASM plugin only.
+    pub clock_is_time_ns: bool,
+}
+
+impl<'a> CtxHeader<'a> {
+    /// Decodes the `ctx` map of a call's input; `variable` borrows from `raw`.
+    pub fn decode(raw: &'a [u8]) -> Result<Self, String> {
+        let w: WireHeader<'a> = rmp_serde::from_slice(raw)
+            .map_err(|e| format!("cannot decode `ctx` as {}: {e}", std::any::type_name::<CtxHeader<'_>>()))?;
+        Ok(CtxHeader {
+            simulation: w.simulation,
+            subset: w.subset,
+            run: w.run,
+            timestep: w.timestep,
+            substep: w.substep,
+            seed: Seed::Sent(w.seed),
+            time_ns: w.time_ns,
+            variable: w.variable,
+            clock_is_time_ns: false,
+        })
+    }
 }
 
 /// The seed is 64 random bits: accept them as an unsigned or a (negative) signed integer, since
@@ -56,6 +104,10 @@ pub enum Level {
 ///
 /// Every method takes `&self`, so a function may declare `ctx: &Ctx` or `ctx: &mut Ctx`
 /// as it likes; the host sits behind a `RefCell` that is borrowed only inside one method.
+///
+/// The call's seed and the variable of a state update are methods ([`Ctx::seed`],
+/// [`Ctx::variable`]) since SDK 0.2: the seed is derived only when asked for and the variable's
+/// name is borrowed, not copied, on every call (see plugin-sdk/CHANGELOG.md).
 pub struct Ctx<'h> {
     /// 0-based index of the model in the experiment.
     pub simulation: u64,
@@ -67,32 +119,32 @@ pub struct Ctx<'h> {
     pub timestep: u64,
     /// 1-based index of the partial state update block.
     pub substep: u64,
-    /// Seed unique to this call, for plugins that prefer their own generator.
-    pub seed: u64,
     /// The virtual clock, ns since the Unix epoch, as [`Ctx::now_ns`].
     pub time_ns: i64,
-    /// For state updates: the name of the variable this call produces.
-    pub variable: Option<String>,
+    seed: Seed,
+    variable: Option<&'h str>,
+    clock_is_time_ns: bool,
     host: RefCell<&'h mut dyn Host>,
     /// The first error of a host service (e.g. an `emit` value that cannot be encoded). The
     /// shim turns it into a `fail` after the function returns, so a call fails exactly once.
-    error: RefCell<Option<String>>,
+    error: Cell<Option<String>>,
 }
 
 /// Builds a context; only the generated shims do this.
 #[doc(hidden)]
-pub fn new_ctx<'h>(header: CtxHeader, host: &'h mut dyn Host) -> Ctx<'h> {
+pub fn new_ctx<'h>(header: CtxHeader<'h>, host: &'h mut dyn Host) -> Ctx<'h> {
     Ctx {
         simulation: header.simulation,
         subset: header.subset,
         run: header.run,
         timestep: header.timestep,
         substep: header.substep,
-        seed: header.seed,
         time_ns: header.time_ns,
+        seed: header.seed,
         variable: header.variable,
+        clock_is_time_ns: header.clock_is_time_ns,
         host: RefCell::new(host),
-        error: RefCell::new(None),
+        error: Cell::new(None),
     }
 }
 
@@ -134,7 +186,23 @@ impl Serialize for Bytes<'_> {
     }
 }
 
-impl Ctx<'_> {
+impl<'h> Ctx<'h> {
+    /// Seed unique to this call, for plugins that prefer their own generator (the host's
+    /// `derive(job seed, timestep, substep, position)`, ABI.md §10).
+    pub fn seed(&self) -> u64 {
+        match self.seed {
+            Seed::Sent(seed) => seed,
+            Seed::Derive { job_seed, pos } => {
+                distroduce_values::rng::derive(&[job_seed, self.timestep, self.substep, pos as u64])
+            }
+        }
+    }
+
+    /// For state updates: the name of the variable this call produces (`None` for a policy).
+    pub fn variable(&self) -> Option<&'h str> {
+        self.variable
+    }
+
     /// The next 64 random bits of this call's stream (same seed, same numbers).
     pub fn rng_u64(&self) -> u64 {
         self.host.borrow_mut().rng_u64()
@@ -157,6 +225,9 @@ impl Ctx<'_> {
 
     /// The virtual clock, ns since the Unix epoch (see [`crate::time::format_python`]).
     pub fn now_ns(&self) -> i64 {
+        if self.clock_is_time_ns {
+            return self.time_ns;
+        }
         self.host.borrow_mut().now_ns()
     }
 
@@ -230,14 +301,15 @@ impl Ctx<'_> {
     }
 
     fn set_error(&self, msg: String) {
-        self.error.borrow_mut().get_or_insert(msg);
+        let first = self.error.take().unwrap_or(msg);
+        self.error.set(Some(first));
     }
 
     /// The first error a host service ran into, if any (generated code checks it after the
     /// function returns).
     #[doc(hidden)]
     pub fn __take_error(&self) -> Option<String> {
-        self.error.borrow_mut().take()
+        self.error.take()
     }
 }
 
@@ -249,7 +321,7 @@ impl std::fmt::Debug for Ctx<'_> {
             .field("run", &self.run)
             .field("timestep", &self.timestep)
             .field("substep", &self.substep)
-            .field("seed", &self.seed)
+            .field("seed", &self.seed())
             .field("time_ns", &self.time_ns)
             .field("variable", &self.variable)
             .finish_non_exhaustive()

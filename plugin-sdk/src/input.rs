@@ -1,7 +1,7 @@
 //! Splits a call's input map (ABI §3) into its parts without decoding them, so that a function
 //! pays only for the parts it declares (a `history` can be far bigger than a `state`).
 
-use crate::ctx::CtxHeader;
+use crate::ctx::{CtxHeader, Seed};
 use rmp::Marker;
 use serde::de::DeserializeOwned;
 
@@ -39,20 +39,22 @@ pub struct FusedCtx<'a> {
     pub variable: Option<&'a str>,
 }
 
-impl FusedCtx<'_> {
-    /// The `ctx` header the host would have sent for this call.
-    pub fn header(&self) -> CtxHeader {
-        let seed =
-            distroduce_values::rng::derive(&[self.job_seed, self.timestep, self.substep as u64, self.pos as u64]);
+impl<'a> FusedCtx<'a> {
+    /// The `ctx` header the host would have sent for this call; its seed is derived only if
+    /// the function asks for it ([`crate::Ctx::seed`]).
+    pub fn header(&self) -> CtxHeader<'a> {
         CtxHeader {
             simulation: self.job[0],
             subset: self.job[1],
             run: self.job[2],
             timestep: self.timestep,
             substep: self.substep as u64,
-            seed,
+            seed: Seed::Derive { job_seed: self.job_seed, pos: self.pos },
             time_ns: self.time_ns,
-            variable: self.variable.map(str::to_string),
+            variable: self.variable,
+            // The engine sets the host's clock to the loop's (ABI.md §10); a native host (tests)
+            // may move its clock during a call, so it is still asked there.
+            clock_is_time_ns: cfg!(target_arch = "wasm32"),
         }
     }
 }
@@ -107,12 +109,12 @@ impl<'a> Input<'a> {
     }
 
     /// The `ctx` header; it is always sent, so its absence is an error.
-    pub fn ctx(&self) -> Result<CtxHeader, String> {
+    pub fn ctx(&self) -> Result<CtxHeader<'a>, String> {
         if let Some(f) = &self.fused_ctx {
             return Ok(f.header());
         }
         let raw = self.ctx.ok_or("malformed call input: no `ctx` key")?;
-        decode(raw, "ctx")
+        CtxHeader::decode(raw)
     }
 
     pub fn params<T: DeserializeOwned>(&self) -> Result<T, String> {
@@ -285,6 +287,54 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A context of the in-guest loop is the one the host would have sent: the seed derived as
+    /// the host derives it (when asked for), the variable's name, the clock.
+    #[test]
+    fn fused_ctx_is_the_hosts_header() {
+        let f = FusedCtx {
+            job: [1, 2, 3],
+            job_seed: 0xfeed_beef,
+            timestep: 7,
+            substep: 2,
+            pos: 1,
+            time_ns: 1_570_060_800_000_000_000,
+            variable: Some("client_a"),
+        };
+        let mut host = crate::native::TestHost::new(0, f.time_ns);
+        let ctx = crate::ctx::new_ctx(f.header(), &mut host);
+        assert_eq!(ctx.seed(), distroduce_values::rng::derive(&[0xfeed_beef, 7, 2, 1]));
+        assert_eq!(ctx.variable(), Some("client_a"));
+        assert_eq!((ctx.simulation, ctx.subset, ctx.run, ctx.timestep, ctx.substep), (1, 2, 3, 7, 2));
+        assert_eq!(ctx.now_ns(), f.time_ns);
+        #[derive(serde::Serialize)]
+        struct Wire {
+            simulation: u64,
+            subset: u64,
+            run: u64,
+            timestep: u64,
+            substep: u64,
+            seed: u64,
+            time_ns: i64,
+            variable: &'static str,
+            later: [i64; 1],
+        }
+        let w = Wire {
+            simulation: 0,
+            subset: 0,
+            run: 1,
+            timestep: 1,
+            substep: 1,
+            seed: u64::MAX,
+            time_ns: 5,
+            variable: "x",
+            later: [1],
+        };
+        let raw = rmp_serde::to_vec_named(&w).unwrap();
+        let h = CtxHeader::decode(&raw).unwrap();
+        let ctx = crate::ctx::new_ctx(h, &mut host);
+        assert_eq!((ctx.seed(), ctx.variable(), ctx.time_ns), (u64::MAX, Some("x"), 5));
+    }
 
     #[test]
     fn splits_known_keys_and_skips_others() {

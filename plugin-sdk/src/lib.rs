@@ -58,7 +58,8 @@
 //! `native_table!(state = State; ...)` with a `#[distroduce_sdk::state]` struct keeps the state
 //! as Rust values in the guest for the whole job (ABI.md §11). Fields may be numbers, strings,
 //! lists and structs of them; policy outputs that are `#[distroduce_sdk::signals]` structs
-//! (numbers, strings, lists) aggregate without encoding; [`Shared`] values (a block's messages)
+//! (numbers, strings, lists; a [`List`] holds a policy's single element without allocating)
+//! aggregate without encoding; [`Shared`] values (a block's messages)
 //! are forwarded by reference; an export whose host-loop signature reads a projection gets a
 //! `#[state_update(typed_only)]` form bound with `export => typed_fn` (see `plugins/chat`).
 //! Without a record writer, updates whose result type is a [`FixedKind`] (numbers, strings,
@@ -82,6 +83,7 @@ pub mod fused;
 mod guest_alloc;
 mod input;
 mod kind;
+mod list;
 pub mod native;
 mod shared;
 pub mod time;
@@ -102,6 +104,7 @@ static GUEST_ALLOC: guest_alloc::SizeClasses = guest_alloc::SizeClasses::new();
 pub use ctx::{Ctx, Level};
 pub use distroduce_sdk_macros::{native_table, policy, signals, state, state_update};
 pub use kind::FixedKind;
+pub use list::List;
 pub use shared::Shared;
 pub use typed::TypedState;
 pub use typed_loop::TypedLoop;

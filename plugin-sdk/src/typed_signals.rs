@@ -190,7 +190,7 @@ impl SignalValue for String {
 }
 
 #[cold]
-fn mismatch(name: &str, op: AggOp, kind: &'static str) -> AggError {
+pub(crate) fn mismatch(name: &str, op: AggOp, kind: &'static str) -> AggError {
     AggError::Mismatch { signal: name.to_string(), op: op_name(op), left: kind, right: kind }
 }
 

@@ -1,5 +1,5 @@
 //! A dynamic MessagePack value, for the parts of a model whose shape is only known at run time
-//! (e.g. a state update that picks `state[ctx.variable]`). Maps keep their key order, so a value
+//! (e.g. a state update that picks `state[ctx.variable()]`). Maps keep their key order, so a value
 //! passed through a plugin comes out exactly as it went in.
 
 use serde::de::{self, MapAccess, SeqAccess, Visitor};

@@ -13,8 +13,8 @@ fn services(ctx: &Ctx) -> BTreeMap<String, Value> {
     ctx.warn("warn");
     ctx.error("error");
     let mut out = BTreeMap::new();
-    out.insert("seed".to_string(), Value::Str(ctx.seed.to_string()));
-    out.insert("var".to_string(), ctx.variable.clone().map_or(Value::Nil, Value::Str));
+    out.insert("seed".to_string(), Value::Str(ctx.seed().to_string()));
+    out.insert("var".to_string(), ctx.variable().map_or(Value::Nil, |v| Value::Str(v.to_string())));
     out.insert("now".to_string(), Value::Int(ctx.now_ns()));
     out.insert("u".to_string(), Value::Float(ctx.rng_f64()));
     out

@@ -49,7 +49,7 @@ fn enter(args: &EnterArgs, ctx: &mut Ctx, params: &Params, state: &State) -> Res
 
 #[state_update(name = "s_a")]
 fn add_da(ctx: &Ctx, state: &State, signals: &Sig) -> i64 {
-    assert_eq!(ctx.variable.as_deref(), Some("a"));
+    assert_eq!(ctx.variable(), Some("a"));
     state.a + signals.da
 }
 

@@ -28,7 +28,7 @@ pub fn policy(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Marks a function as a state update: it returns the next value of the variable the scenario
-/// maps it to (`ctx.variable`). Takes the parameters of a policy plus `signals`.
+/// maps it to (`ctx.variable()`). Takes the parameters of a policy plus `signals`.
 #[proc_macro_attribute]
 pub fn state_update(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::function(FnKind::StateUpdate, attr.into(), item.into())

@@ -5,9 +5,10 @@
 //! `{types: [action], messages: [msg], send_times: [seconds], msg_counts: [1]}`.
 
 use distroduce_sdk::time::format_python;
-use distroduce_sdk::{policy, Ctx, Shared};
+use distroduce_sdk::{policy, Ctx, List, Shared};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::cell::{OnceCell, RefCell};
 
 /// A string the args, messages, records and published values share (one allocation per job in
 /// the typed loop, where the args are decoded once); encoded as a plain string.
@@ -23,6 +24,31 @@ pub struct PresenceArgs {
     pub client: Text,
     pub room: Text,
     pub user: Text,
+    /// The `input` strings of `enter` and `exit`, built on first use: the typed loop decodes the
+    /// args once per job, so every call of the job shares them.
+    #[serde(skip)]
+    inputs: [OnceCell<Text>; 2],
+}
+
+impl PresenceArgs {
+    /// `"{user} {verb} {room}"` (`enters` for `which` 0, `exited` for 1), kept with the args.
+    fn input(&self, which: usize, verb: &str) -> Text {
+        self.inputs[which].get_or_init(|| Text::new(format!("{} {verb} {}", *self.user, *self.room))).clone()
+    }
+}
+
+thread_local! {
+    /// The last clock reading formatted by [`created`] and its text.
+    static CREATED: RefCell<Option<(i64, Text)>> = const { RefCell::new(None) };
+}
+
+/// `str(datetime)` of the virtual clock at `ns`, shared with every other reading of the same
+/// instant (a frozen or per-timestep clock formats once per step, not once per call).
+pub fn created(ns: i64) -> Text {
+    CREATED.with_borrow_mut(|last| match last {
+        Some((at, text)) if *at == ns => text.clone(),
+        _ => last.insert((ns, Text::new(format_python(ns)))).1.clone(),
+    })
 }
 
 /// Args of `send`: `message_actions(state, room, message_input, sender, receiver)`.
@@ -45,19 +71,20 @@ pub struct Msg {
     pub receiver: Option<Text>,
     pub input: Text,
     /// `str(datetime)` of the virtual clock when the action was taken.
-    pub created: String,
+    pub created: Text,
 }
 
 /// A policy's result, keys in the order the original inserted them. A `#[signals]` struct, so
 /// that the typed loop (ABI.md §11) concatenates the lists of a block's policies without encoding
-/// them; the messages are [`Shared`], so both clients and the records hold one copy of each.
+/// them; the messages are [`Shared`], so both clients and the records hold one copy of each. The
+/// lists are [`List`]s: a policy's one-element lists take no allocation.
 #[distroduce_sdk::signals]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Actions {
-    pub types: Vec<Cow<'static, str>>,
-    pub messages: Vec<Shared<Msg>>,
-    pub send_times: Vec<f64>,
-    pub msg_counts: Vec<i64>,
+    pub types: List<Cow<'static, str>>,
+    pub messages: List<Shared<Msg>>,
+    pub send_times: List<f64>,
+    pub msg_counts: List<i64>,
 }
 
 /// `messages(client_id, room, action, _input, sender, receiver=None)`. The args' strings are
@@ -78,12 +105,17 @@ fn message(
         sender: sender.clone(),
         receiver: receiver.cloned(),
         input,
-        created: format_python(ctx.now_ns()),
+        created: created(ctx.now_ns()),
     }
 }
 
 fn actions(msg: Shared<Msg>, send_time: f64) -> Actions {
-    Actions { types: vec![msg.action.clone()], messages: vec![msg], send_times: vec![send_time], msg_counts: vec![1] }
+    Actions {
+        types: List::one(msg.action.clone()),
+        messages: List::one(msg),
+        send_times: List::one(send_time),
+        msg_counts: List::one(1),
+    }
 }
 
 /// `timedelta.total_seconds()`: whole microseconds, as a float.
@@ -94,7 +126,7 @@ fn total_seconds(ns: i64) -> f64 {
 /// `enter_action`: the user joins the room. Nothing is published.
 #[policy]
 pub fn enter(ctx: &Ctx, args: &PresenceArgs) -> Actions {
-    let input = Text::new(format!("{} enters {}", *args.user, *args.room));
+    let input = args.input(0, "enters");
     actions(Shared::new(message(ctx, &args.client, &args.room, "enter", input, &args.user, None)), 0.0)
 }
 
@@ -115,6 +147,6 @@ pub fn send(ctx: &Ctx, args: &SendArgs) -> Actions {
 /// `exit_action`: the user leaves the room. Nothing is published.
 #[policy]
 pub fn exit(ctx: &Ctx, args: &PresenceArgs) -> Actions {
-    let input = Text::new(format!("{} exited {}", *args.user, *args.room));
+    let input = args.input(1, "exited");
     actions(Shared::new(message(ctx, &args.client, &args.room, "exit", input, &args.user, None)), 0.0)
 }

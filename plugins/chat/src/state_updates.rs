@@ -1,7 +1,7 @@
 //! `state_updates.py`. Each state update reads the aggregated actions of its block:
 //! `{types: [..], messages: [..], send_times: [..], msg_counts: [..]}`.
 
-use distroduce_sdk::time::format_python;
+use crate::policies::{created, Text};
 use distroduce_sdk::{state_update, Ctx, Value};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -209,10 +209,10 @@ impl<'de> Deserialize<'de> for Users {
 }
 
 /// `send_message(state)`, for `client_a` and `client_b` alike: the variable being updated is
-/// `ctx.variable`. Every client records all messages of the block (no per-client filtering).
+/// `ctx.variable()`. Every client records all messages of the block (no per-client filtering).
 #[state_update]
 pub fn send_message(ctx: &Ctx, state: &StateUsers, signals: Actions) -> Result<Client, String> {
-    let var = ctx.variable.as_deref().ok_or("send_message must be used as a state update")?;
+    let var = ctx.variable().ok_or("send_message must be used as a state update")?;
     let users = match state.get(var).ok_or_else(|| format!("KeyError: '{var}'"))? {
         Users::List(users) => users.as_slice(),
         Users::NotAList(type_name) => return Err(format!("`{var}.users` is a {type_name}, not a list")),
@@ -261,6 +261,6 @@ pub fn add_send_time(state: &SendTime, signals: &SendTimes) -> Result<f64, Strin
 
 /// `current_time('record_creation')`: the virtual clock as Python's `str(datetime.now())`.
 #[state_update]
-pub fn current_time(ctx: &Ctx) -> String {
-    format_python(ctx.now_ns())
+pub fn current_time(ctx: &Ctx) -> Text {
+    created(ctx.now_ns())
 }

@@ -8,7 +8,7 @@
 //! whose state does not decode into [`State`] (other variables, users that are not strings) runs
 //! the MessagePack loop instead.
 
-use crate::policies::{Actions, Msg};
+use crate::policies::{Actions, Msg, Text};
 use crate::state_updates::{reduce_floats, reduce_ints};
 use distroduce_sdk::{state_update, Ctx, Shared};
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 /// singular `msg_count`/`send_time` too (the original's schema drift), which nothing reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Client {
-    pub users: Vec<String>,
+    pub users: Vec<Text>,
     #[serde(default)]
     pub messages: Vec<Shared<Msg>>,
     #[serde(default, alias = "msg_count")]
@@ -34,7 +34,7 @@ impl distroduce_sdk::FixedKind for Client {}
 #[distroduce_sdk::state]
 #[derive(Debug)]
 pub struct State {
-    pub record_creation: String,
+    pub record_creation: Text,
     pub client_a: Client,
     pub client_b: Client,
     pub total_msg_count: i64,
@@ -43,17 +43,25 @@ pub struct State {
 
 /// `update_users` on typed actions: enter appends each character of the sender, exit removes
 /// its first occurrence (`list.remove`), send changes nothing; kinds in the order send, enter,
-/// exit, each only if `types` names it.
-fn update_users(users: &[String], actions: &Actions) -> Result<Vec<String>, String> {
+/// exit, each only if `types` names it. A one-character sender (every chat user) is appended as
+/// the message's own string, so a user is one shared string however many lists hold it.
+fn update_users(users: &[Text], actions: &Actions) -> Result<Vec<Text>, String> {
     let mut users = users.to_vec();
-    for kind in ["enter", "exit"] {
-        if !actions.types.iter().any(|t| t == kind) {
+    // One look at `types` for both kinds; a block of sends names neither and changes nothing.
+    let (mut enter, mut exit) = (false, false);
+    for t in &actions.types {
+        enter |= is(t, "enter");
+        exit |= is(t, "exit");
+    }
+    for (kind, named) in [("enter", enter), ("exit", exit)] {
+        if !named {
             continue;
         }
-        for msg in actions.messages.iter().filter(|m| m.action == kind) {
+        for msg in actions.messages.iter().filter(|m| is(&m.action, kind)) {
+            let whole = msg.sender.chars().nth(1).is_none();
             for c in msg.sender.chars() {
                 if kind == "enter" {
-                    users.push(c.to_string());
+                    users.push(if whole { msg.sender.clone() } else { Text::new(c.to_string()) });
                 } else {
                     let at = users
                         .iter()
@@ -67,10 +75,17 @@ fn update_users(users: &[String], actions: &Actions) -> Result<Vec<String>, Stri
     Ok(users)
 }
 
+/// `a == b` for the short action names, compared byte by byte in place (WebAssembly has no
+/// inline `memcmp`: `==` on strings is a call).
+#[inline]
+fn is(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
 /// The typed form of `state_updates::send_message`.
 #[state_update(typed_only)]
 pub fn send_message(ctx: &Ctx, state: &State, signals: &Actions) -> Result<Client, String> {
-    let var = ctx.variable.as_deref().ok_or("send_message must be used as a state update")?;
+    let var = ctx.variable().ok_or("send_message must be used as a state update")?;
     let prev = match var {
         "client_a" => &state.client_a,
         "client_b" => &state.client_b,
@@ -79,7 +94,7 @@ pub fn send_message(ctx: &Ctx, state: &State, signals: &Actions) -> Result<Clien
     let users = update_users(&prev.users, signals)?;
     let msg_counts = reduce_ints(&signals.msg_counts)?;
     let send_times = reduce_floats(&signals.send_times)?;
-    Ok(Client { users, messages: signals.messages.clone(), msg_counts, send_times })
+    Ok(Client { users, messages: signals.messages.to_vec(), msg_counts, send_times })
 }
 
 /// The typed form of `state_updates::count_messages`.

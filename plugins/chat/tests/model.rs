@@ -5,7 +5,7 @@
 use chat_plugin::policies::{self, Actions};
 use chat_plugin::state_updates::{self, Client};
 use distroduce_sdk::native::{invoke, NativeFn, TestHost};
-use distroduce_sdk::Value;
+use distroduce_sdk::{List, Value};
 
 /// 2019-10-03 00:00:00 UTC: the frozen clock of the original's fixtures.
 const CLOCK: i64 = 1_570_060_800_000_000_000;
@@ -153,8 +153,12 @@ fn one_timestep_matches_the_original() {
 fn exit_of_an_absent_user_fails_like_list_remove() {
     let mut host = TestHost::new(1, CLOCK);
     let state = map(&[("client_a", map(&[("users", Value::List(vec![]))]))]);
-    let exit =
-        to_value(&Actions { types: vec!["exit".into()], messages: vec![], send_times: vec![0.0], msg_counts: vec![1] });
+    let exit = to_value(&Actions {
+        types: List::one("exit".into()),
+        messages: List::new(),
+        send_times: List::one(0.0),
+        msg_counts: List::one(1),
+    });
     // No exit message in the list: nothing to remove, so no error.
     let ok: Client = call(
         state_updates::__distroduce_native_send_message,

@@ -438,7 +438,7 @@ pub struct StatusCounts {
 /// `n_low_battery`, `n_overheat`, `n_offline`).
 #[state_update]
 pub fn s_status_count(ctx: &Ctx, signals: &StatusCounts) -> Result<u64, String> {
-    match ctx.variable.as_deref() {
+    match ctx.variable() {
         Some("n_ok") => Ok(signals.n_ok),
         Some("n_low_battery") => Ok(signals.n_low_battery),
         Some("n_overheat") => Ok(signals.n_overheat),

@@ -239,6 +239,48 @@ mod tests {
         }
     }
 
+    /// A payload emitted again (the parse cache's hit) reads as its first emit would: at the
+    /// call's clock, under the topics set since (same alias, another format, key template and
+    /// headers), after a sink took the earlier message out of its slot, and when it fails under
+    /// the new topics.
+    #[test]
+    fn a_repeated_payload_reads_as_a_fresh_one() {
+        use distroduce_model::message::parse_emit;
+        use distroduce_model::value::json::from_json;
+        let plan = |format, key: Option<&str>, headers: Vec<(String, Vec<u8>)>| {
+            let mut t = topics()[0].clone();
+            t.format = format;
+            t.key = key.map(|k| distroduce_model::KeyTemplate::parse(k).unwrap());
+            t.headers = headers;
+            Arc::from(vec![t])
+        };
+        let first: Arc<[TopicPlan]> = plan(ValueFormat::Json, None, vec![]);
+        let second: Arc<[TopicPlan]> = plan(ValueFormat::Json, Some("room-{room}"), vec![("h".into(), b"2".to_vec())]);
+        // Raw sends only binary values: this payload's map value fails there.
+        let third: Arc<[TopicPlan]> = plan(ValueFormat::Raw, None, vec![]);
+        let p = from_json(&serde_json::json!({"topic": "t", "value": {"room": "r1", "text": "Hi B"}}));
+        let mut e = Emitted::default();
+        let mut now = 0;
+        for topics in [&first, &second, &first, &third] {
+            e.set_topics(topics.clone());
+            for round in 0..3 {
+                now += 1_000_000;
+                e.push(&p, now);
+                let want = parse_emit(&p, topics, now, 0);
+                match (e.messages(0..1), want) {
+                    (Ok([got]), Ok(want)) => {
+                        assert_eq!(*got, want, "round {round}");
+                        // A sink may take the message: the next emit is whole again.
+                        std::mem::take(got);
+                    }
+                    (Err((0, got)), Err(want)) => assert_eq!(got, want),
+                    (got, want) => panic!("{got:?} / {want:?}"),
+                }
+                e.clear();
+            }
+        }
+    }
+
     #[test]
     fn a_bad_payload_stops_the_parse_at_its_position() {
         let mut e = Emitted::default();

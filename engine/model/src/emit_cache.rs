@@ -85,7 +85,7 @@ impl EmitCache {
         }
         let clock = parse_emit_to(b, topics, now_ns, timestep, out)?;
         self.misses = self.misses.saturating_add(1);
-        if b.len() <= MAX_PAYLOAD && (self.misses <= KEEP_MISSES || self.misses % BACKOFF == 0) {
+        if b.len() <= MAX_PAYLOAD && (self.misses <= KEEP_MISSES || self.misses.is_multiple_of(BACKOFF)) {
             let registry = topics[out.topic].format.uses_registry();
             self.keep(b, out, clock, registry.then_some(timestep));
         }

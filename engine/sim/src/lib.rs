@@ -368,6 +368,7 @@ fn execute(
             .then(|| MessageLines { topics: &cx.model.kafka.topics, lines: Vec::new() }),
         sink,
         boundaries: sink.reads_boundaries(),
+        timed: sink.timed(),
         sent: 0,
         publish_time: Duration::ZERO,
         progress: opts.progress.as_deref(),

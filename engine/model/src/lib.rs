@@ -8,6 +8,7 @@
 //! only through [`files::read_capped`] (secrets, and the reader the other crates use).
 
 pub mod diag;
+pub mod emit_cache;
 pub mod expect;
 pub mod files;
 pub mod layout;

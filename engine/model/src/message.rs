@@ -48,7 +48,7 @@ pub fn parse_emit_into(
     out: &mut OutMessage,
 ) -> Result<(), String> {
     let Some((topic, value, key)) = parse_fixed(b, topics) else {
-        return parse_emit_to(b, topics, now_ns, timestep, out);
+        return parse_emit_to(b, topics, now_ns, timestep, out).map(drop);
     };
     fill_fixed(topics, topic, value, key, now_ns, out);
     Ok(())
@@ -86,7 +86,14 @@ pub fn bytes_emit_into(
 
 /// `out` for a message of the SDKs' layout for bytes, read by [`parse_fixed`] or
 /// [`bytes_emit_into`].
-fn fill_fixed(topics: &[TopicPlan], topic: usize, value: &[u8], key: Option<&[u8]>, now_ns: i64, out: &mut OutMessage) {
+pub(crate) fn fill_fixed(
+    topics: &[TopicPlan],
+    topic: usize,
+    value: &[u8],
+    key: Option<&[u8]>,
+    now_ns: i64,
+    out: &mut OutMessage,
+) {
     let plan = &topics[topic];
     out.topic = topic;
     out.value.clear();
@@ -110,14 +117,14 @@ fn fill_fixed(topics: &[TopicPlan], topic: usize, value: &[u8], key: Option<&[u8
 }
 
 /// What [`parse_fixed`] reads: the topic index, the value and the key.
-type Fixed<'a> = (usize, &'a [u8], Option<&'a [u8]>);
+pub(crate) type Fixed<'a> = (usize, &'a [u8], Option<&'a [u8]>);
 
 /// The topic index, value and key of a payload in the SDKs' layout for bytes: a map of 2 or 3
 /// entries, `topic` (a declared alias), `value` (binary) and optionally `key` (a UTF-8 string or
 /// nil), in that order and nothing after it, for a topic whose format sends binary values as they
 /// are (`json`, `raw`) and, when the key is absent, has no key template. `None` for anything else.
 /// It accepts only what [`parse_emit`] accepts, with the same result.
-fn parse_fixed<'a>(b: &'a [u8], topics: &[TopicPlan]) -> Option<Fixed<'a>> {
+pub(crate) fn parse_fixed<'a>(b: &'a [u8], topics: &[TopicPlan]) -> Option<Fixed<'a>> {
     let entries = match *b.first()? {
         m @ 0x82..=0x83 => (m & 0x0f) as usize,
         _ => return None,
@@ -190,14 +197,17 @@ pub fn parse_emit(b: &[u8], topics: &[TopicPlan], now_ns: i64, timestep: u64) ->
 }
 
 /// [`parse_emit`] into `out`, whose value, key and headers buffers it reuses (after an error
-/// `out` holds parts of the message: the caller discards it).
-fn parse_emit_to(
+/// `out` holds parts of the message: the caller discards it). `Ok(true)` when the event time is
+/// the call's clock (`now_ns`), `Ok(false)` when the payload gave its own `time_ns`: everything
+/// else in `out` is a function of `b`, the topics and (for a topic whose values a schema registry
+/// encodes) `timestep` alone.
+pub(crate) fn parse_emit_to(
     b: &[u8],
     topics: &[TopicPlan],
     now_ns: i64,
     timestep: u64,
     out: &mut OutMessage,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     let (mut topic_v, mut value_v, mut key_v, mut headers_v, mut time_v) = (None, None, None, None, None);
     crate::value::check_one(b).map_err(|e| format!("emit payload: {e}"))?;
     let (n, mut at) = crate::value::map_header(b)
@@ -284,7 +294,7 @@ fn parse_emit_to(
     out.partition = plan.partition;
     out.event_time_ms = Some(ns_to_ms(time_ns));
     out.meta = MsgMeta::default();
-    Ok(())
+    Ok(time_v.is_none())
 }
 
 /// The bytes of a MessagePack string, without UTF-8 validation (keys are compared as bytes).

@@ -143,6 +143,12 @@ pub trait MessageSink: Send + Sync {
     fn reads_boundaries(&self) -> bool {
         true
     }
+    /// Whether handing a message over may take time worth measuring (a producer's queue,
+    /// back-pressure). A sink that says `false` (it only counts) is not timed: two clock reads
+    /// per block of messages saved, and `publish_seconds` is 0.
+    fn timed(&self) -> bool {
+        true
+    }
     /// `job` ended: `commit` if it completed (or was interrupted after a complete timestep), else
     /// it failed and what it sent since its last boundary must be discarded.
     fn job_ended(&self, _job: &JobId, _commit: bool) -> Result<(), String> {

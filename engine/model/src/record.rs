@@ -91,6 +91,13 @@ impl PackedRecords {
         self.rows.len()
     }
 
+    /// Empty, keeping the buffers' capacity (a batch the writer is done with, reused by a job).
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+        self.rows.clear();
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
@@ -226,8 +233,21 @@ pub fn write_record_json<'v>(
     job: &JobId,
     r: impl RecordView<'v>,
 ) -> io::Result<()> {
+    write_record_json_cached(out, keys, job, r, None)
+}
+
+/// [`write_record_json`], with the text of values a writer wrote before looked up in `cache`
+/// (the same bytes, the same errors).
+pub fn write_record_json_cached<'v>(
+    out: &mut Vec<u8>,
+    keys: &[String],
+    job: &JobId,
+    r: impl RecordView<'v>,
+    cache: Option<&mut TextCache>,
+) -> io::Result<()> {
     let start = out.len();
     let (substep, timestep) = (r.substep(), r.timestep());
+    let mut slots = cache.and_then(|c| c.row(substep, keys.len()));
     // The values written so far and where their text is in `out`: a value byte for byte equal
     // to one of them (chat's two clients hold the same messages) has the same text, copied.
     let mut done: [(&[u8], usize, usize); SAME_VALUES] = [(&[], 0, 0); SAME_VALUES];
@@ -240,8 +260,28 @@ pub fn write_record_json<'v>(
         out.extend_from_slice(b": ");
         let at = out.len();
         let seen = if v.len() >= SAME_MIN_LEN { done[..i.min(SAME_VALUES)].iter().find(|d| d.0 == v) } else { None };
+        let slot = match &mut slots {
+            Some(s) if (SAME_MIN_LEN..=TEXT_MAX).contains(&v.len()) => s.get_mut(i),
+            _ => None,
+        };
         if let Some(&(_, s, e)) = seen {
             out.extend_from_within(s..e);
+        } else if let Some(slot) = slot {
+            if slot.value == v {
+                out.extend_from_slice(&slot.text);
+                slot.misses = 0;
+            } else if let Err(e) = write_json_text(out, v, Style::Python) {
+                out.truncate(start);
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            } else {
+                slot.misses = slot.misses.saturating_add(1);
+                if slot.misses <= TEXT_KEEP_MISSES || slot.misses.is_multiple_of(TEXT_BACKOFF) {
+                    slot.value.clear();
+                    slot.value.extend_from_slice(v);
+                    slot.text.clear();
+                    slot.text.extend_from_slice(&out[at..]);
+                }
+            }
         } else if let Err(e) = write_json_text(out, v, Style::Python) {
             out.truncate(start);
             return Err(io::Error::new(io::ErrorKind::InvalidData, e));
@@ -275,6 +315,47 @@ const SAME_VALUES: usize = 16;
 /// Values shorter than this are written again rather than looked up (a comparison would cost
 /// about what their text does).
 const SAME_MIN_LEN: usize = 16;
+
+/// The JSON text of values a record writer wrote, by substep and column, so that a value byte for
+/// byte equal to the last one of its column at the same substep is written as a copy of that
+/// one's text (a model whose state repeats block by block from timestep to timestep, as chat's
+/// does under a frozen clock). Values are compared in full, never by a hash; the text of a value
+/// is a function of its bytes alone.
+#[derive(Debug, Default)]
+pub struct TextCache {
+    /// `substep * columns + column`, for the first [`TEXT_SUBSTEPS`] substeps.
+    slots: Vec<TextSlot>,
+}
+
+#[derive(Debug, Default)]
+struct TextSlot {
+    value: Vec<u8>,
+    text: Vec<u8>,
+    /// Misses in a row: after [`TEXT_KEEP_MISSES`], only one miss in [`TEXT_BACKOFF`] is kept.
+    misses: u32,
+}
+
+/// Substeps whose values are kept (a record of a later substep is written without the cache).
+const TEXT_SUBSTEPS: usize = 64;
+/// Values longer than this are not kept.
+const TEXT_MAX: usize = 64 * 1024;
+const TEXT_KEEP_MISSES: u32 = 4;
+const TEXT_BACKOFF: u32 = 64;
+
+impl TextCache {
+    /// The slots of `substep`'s records, `columns` of them.
+    fn row(&mut self, substep: u32, columns: usize) -> Option<&mut [TextSlot]> {
+        let s = substep as usize;
+        if s >= TEXT_SUBSTEPS || columns == 0 {
+            return None;
+        }
+        let end = (s + 1) * columns;
+        if self.slots.len() < end {
+            self.slots.resize_with(end, TextSlot::default);
+        }
+        Some(&mut self.slots[s * columns..end])
+    }
+}
 
 /// JSON-quoted state variable names, for [`write_record_json`].
 pub fn json_keys(model: &Model) -> Vec<String> {
@@ -343,5 +424,70 @@ mod tests {
         let mut out = b"kept".to_vec();
         assert!(write_record_json(&mut out, &keys, &job, &rec).is_err());
         assert_eq!(out, b"kept");
+    }
+
+    /// Records written through a [`TextCache`] are byte for byte those written without, round
+    /// after round: values that repeat at their column and substep (hits), values of the same
+    /// length one byte apart, a value moved to another column or substep, one that is not
+    /// MessagePack after a good one of its length (refused, nothing written, nothing kept), and
+    /// substeps past those kept.
+    #[test]
+    fn the_text_cache_writes_what_a_fresh_writer_writes() {
+        use crate::value::json::from_json;
+        let hi = from_json(&serde_json::json!({"messages": [{"input": "Hi B", "n": [1, 2.5, null]}]}));
+        let near = {
+            let at = hi.windows(4).position(|w| w == b"Hi B").unwrap();
+            let mut v = hi.clone();
+            v[at + 3] = b'C';
+            v
+        };
+        // A string's header made the reserved 0xc1: the same length, malformed.
+        let bad = {
+            let at = hi.windows(4).position(|w| w == b"Hi B").unwrap() - 1;
+            let mut v = hi.clone();
+            v[at] = 0xc1;
+            v
+        };
+        let not_utf8 = {
+            let at = hi.windows(4).position(|w| w == b"Hi B").unwrap();
+            let mut v = hi.clone();
+            v[at] = 0xff;
+            v
+        };
+        let long = from_json(&serde_json::json!({"users": ["A", "B"], "text": "x".repeat(300)}));
+        let vals: [&[u8]; 6] = [&hi, &near, &bad, &not_utf8, &long, &[0x01]];
+        let job = JobId { index: 0, simulation: 0, subset: 0, run: 1, mc_run: 1 };
+        let keys: Vec<String> = ["a", "b", "c"].iter().map(|k| format!("\"{k}\"")).collect();
+        let mut cache = TextCache::default();
+        let (mut hits, mut refused) = (0, 0);
+        for round in 0..400usize {
+            // Mostly repeats, now and then another value in a column, and substeps past the
+            // kept ones.
+            let pick =
+                |c: usize| if (round + c).is_multiple_of(7) { vals[(round / 7 + c) % vals.len()] } else { vals[c] };
+            let rec = Record {
+                substep: [1, 2, 3, TEXT_SUBSTEPS as u32 + 1][round % 4],
+                timestep: round as u64,
+                vals: [pick(0), pick(4), pick((round / 3) % 2)].map(Val::from).to_vec(),
+            };
+            let (mut want, mut got) = (b"line\n".to_vec(), b"line\n".to_vec());
+            let kept = |c: usize| {
+                cache.slots.get(rec.substep as usize * keys.len() + c).is_some_and(|s| s.value == rec.vals[c][..])
+            };
+            hits += (0..keys.len()).filter(|&c| kept(c)).count();
+            let w = write_record_json(&mut want, &keys, &job, &rec);
+            let g = write_record_json_cached(&mut got, &keys, &job, &rec, Some(&mut cache));
+            assert_eq!(w.is_ok(), g.is_ok(), "round {round}");
+            assert_eq!(String::from_utf8_lossy(&want), String::from_utf8_lossy(&got), "round {round}");
+            refused += usize::from(g.is_err());
+        }
+        assert!(refused > 0, "a malformed value was written");
+        assert!(hits > 200, "the cache was used ({hits} hits)");
+        assert!(cache.slots.iter().all(|s| s.value.is_empty() || to_json_ok(&s.value)), "only good values are kept");
+        assert_eq!(cache.slots.len(), TEXT_SUBSTEPS.min(4) * keys.len(), "no slots past the substeps written");
+    }
+
+    fn to_json_ok(v: &[u8]) -> bool {
+        crate::value::json::to_json(v).is_ok()
     }
 }

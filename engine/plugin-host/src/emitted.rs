@@ -4,7 +4,8 @@
 //! buffer of raw payloads and then into its message.
 
 use distroduce_abi::emit::{encode_bytes, encoded_len};
-use distroduce_model::message::{bytes_emit_into, parse_emit_into, OutMessage};
+use distroduce_model::emit_cache::EmitCache;
+use distroduce_model::message::{bytes_emit_into, OutMessage};
 use distroduce_model::TopicPlan;
 use std::ops::Range;
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub struct Emitted {
     bytes: usize,
     /// The first payload that did not parse: its position and why.
     error: Option<(usize, String)>,
+    /// Payloads parsed before, so that one that repeats is not parsed again.
+    cache: EmitCache,
 }
 
 impl Default for Emitted {
@@ -45,6 +48,7 @@ impl Default for Emitted {
             count: 0,
             bytes: 0,
             error: None,
+            cache: EmitCache::default(),
         }
     }
 }
@@ -53,6 +57,7 @@ impl Emitted {
     /// The topics payloads may name.
     pub fn set_topics(&mut self, topics: Arc<[TopicPlan]>) {
         self.topics = topics;
+        self.cache.clear();
     }
 
     /// One `emit` payload of a call whose virtual clock is `now_ns`.
@@ -66,7 +71,7 @@ impl Emitted {
         if self.parsed == self.msgs.len() {
             self.msgs.push(OutMessage::default());
         }
-        match parse_emit_into(payload, &self.topics, now_ns, self.timestep, &mut self.msgs[self.parsed]) {
+        match self.cache.parse_into(payload, &self.topics, now_ns, self.timestep, &mut self.msgs[self.parsed]) {
             Ok(()) => self.parsed += 1,
             Err(e) => self.error = Some((at, e)),
         }
@@ -93,7 +98,7 @@ impl Emitted {
         // the map itself would be, with the same result and the same words.
         let mut map = Vec::new();
         let parsed = match encode_bytes(&mut map, alias, key, value) {
-            Some(()) => parse_emit_into(&map, &self.topics, now_ns, self.timestep, out),
+            Some(()) => self.cache.parse_into(&map, &self.topics, now_ns, self.timestep, out),
             None => Err("emit_bytes: a length passes 32 bits".to_string()),
         };
         match parsed {
@@ -231,6 +236,48 @@ mod tests {
             assert_eq!(by_parts.error(), by_map.error(), "{alias:?} {key:?}");
             let (a, b) = (by_parts.messages(0..1), by_map.messages(0..1));
             assert_eq!(format!("{a:?}"), format!("{b:?}"), "{alias:?} {key:?}");
+        }
+    }
+
+    /// A payload emitted again (the parse cache's hit) reads as its first emit would: at the
+    /// call's clock, under the topics set since (same alias, another format, key template and
+    /// headers), after a sink took the earlier message out of its slot, and when it fails under
+    /// the new topics.
+    #[test]
+    fn a_repeated_payload_reads_as_a_fresh_one() {
+        use distroduce_model::message::parse_emit;
+        use distroduce_model::value::json::from_json;
+        let plan = |format, key: Option<&str>, headers: Vec<(String, Vec<u8>)>| {
+            let mut t = topics()[0].clone();
+            t.format = format;
+            t.key = key.map(|k| distroduce_model::KeyTemplate::parse(k).unwrap());
+            t.headers = headers;
+            Arc::from(vec![t])
+        };
+        let first: Arc<[TopicPlan]> = plan(ValueFormat::Json, None, vec![]);
+        let second: Arc<[TopicPlan]> = plan(ValueFormat::Json, Some("room-{room}"), vec![("h".into(), b"2".to_vec())]);
+        // Raw sends only binary values: this payload's map value fails there.
+        let third: Arc<[TopicPlan]> = plan(ValueFormat::Raw, None, vec![]);
+        let p = from_json(&serde_json::json!({"topic": "t", "value": {"room": "r1", "text": "Hi B"}}));
+        let mut e = Emitted::default();
+        let mut now = 0;
+        for topics in [&first, &second, &first, &third] {
+            e.set_topics(topics.clone());
+            for round in 0..3 {
+                now += 1_000_000;
+                e.push(&p, now);
+                let want = parse_emit(&p, topics, now, 0);
+                match (e.messages(0..1), want) {
+                    (Ok([got]), Ok(want)) => {
+                        assert_eq!(*got, want, "round {round}");
+                        // A sink may take the message: the next emit is whole again.
+                        std::mem::take(got);
+                    }
+                    (Err((0, got)), Err(want)) => assert_eq!(got, want),
+                    (got, want) => panic!("{got:?} / {want:?}"),
+                }
+                e.clear();
+            }
         }
     }
 

@@ -15,10 +15,38 @@ use std::time::{Duration, Instant};
 /// How many bytes of values a job holds before it hands them to the writer thread.
 const RECORD_BATCH_BYTES: usize = 1 << 20;
 
+/// Record batches the writer thread has written, emptied for the jobs to fill again: a job's
+/// next batch reuses their memory instead of growing a new one into fresh pages (page faults,
+/// reallocation copies) that the writer then frees.
+#[derive(Default)]
+pub(crate) struct Spare(std::sync::Mutex<Vec<PackedRecords>>);
+
+/// Batches kept at most (about [`RECORD_BATCH_BYTES`] to twice that each).
+const SPARE_BATCHES: usize = 4;
+
+impl Spare {
+    /// An empty batch, with the memory of a written one if there is one.
+    fn take(&self) -> PackedRecords {
+        self.0.lock().ok().and_then(|mut v| v.pop()).unwrap_or_default()
+    }
+
+    /// A batch the writer is done with.
+    pub(crate) fn give(&self, mut batch: PackedRecords) {
+        if let Ok(mut v) = self.0.lock() {
+            if v.len() < SPARE_BATCHES {
+                batch.clear();
+                v.push(batch);
+            }
+        }
+    }
+}
+
 /// A job's way to the writer thread.
 #[derive(Clone, Copy)]
 pub(crate) struct WriterLink<'a> {
     pub(crate) tx: &'a std::sync::mpsc::Sender<crate::ToWriter>,
+    /// Written batches to reuse.
+    pub(crate) spare: &'a Spare,
     /// The job's position in the run's order.
     pub(crate) pos: usize,
     /// Whether records go there (there are record writers); else only message lines.
@@ -62,6 +90,8 @@ pub(crate) struct Collect<'a> {
     pub(crate) sink: &'a dyn MessageSink,
     /// `sink.reads_boundaries()`, read once: else no boundary is passed on.
     pub(crate) boundaries: bool,
+    /// `sink.timed()`, read once: else no clock is read around its calls.
+    pub(crate) timed: bool,
     pub(crate) sent: u64,
     /// Time spent handing messages to the producer (including back-pressure waits).
     pub(crate) publish_time: Duration,
@@ -81,11 +111,13 @@ impl Collect<'_> {
         if m.is_empty() {
             return Ok(());
         }
-        let started = Instant::now();
+        let started = self.timed.then(Instant::now);
         for msg in m.iter() {
             self.sink.send(msg)?;
         }
-        self.publish_time += started.elapsed();
+        if let Some(s) = started {
+            self.publish_time += s.elapsed();
+        }
         self.sent += m.len() as u64;
         if let Some(ml) = &mut self.message_lines {
             for msg in m.iter() {
@@ -127,9 +159,11 @@ impl Collect<'_> {
                 // The job's, so that a transactional sink puts it in the job's transaction.
                 meta: MsgMeta { job: self.job.index, timestep: r.timestep(), substep: r.substep(), seq: 0 },
             };
-            let started = Instant::now();
+            let started = self.timed.then(Instant::now);
             self.sink.send(&msg)?;
-            self.publish_time += started.elapsed();
+            if let Some(s) = started {
+                self.publish_time += s.elapsed();
+            }
             self.sent += 1;
         }
         // A block's messages and its record are out: the block is done.
@@ -140,7 +174,7 @@ impl Collect<'_> {
         if let Some(w) = self.to_writer.filter(|w| w.records) {
             self.records.push(r);
             if self.records.value_bytes() >= RECORD_BATCH_BYTES {
-                w.send(crate::Batch::Records(std::mem::take(&mut self.records)));
+                w.send(crate::Batch::Records(std::mem::replace(&mut self.records, w.spare.take())));
             }
         }
         Ok(())

@@ -11,7 +11,7 @@ mod pace;
 mod reorder;
 mod writer;
 
-use collect::{Collect, MessageLines, RecordRoute, WriterLink};
+use collect::{Collect, MessageLines, RecordRoute, Spare, WriterLink};
 use disorder::DisorderStage;
 use distroduce_model::expect::compute::{JobGroups, Partial};
 use distroduce_model::output::{MessageSink, RecordWriter};
@@ -300,22 +300,24 @@ pub fn run(
     let to_writer = keep_records || messages.is_some();
     let out = writer::Outputs { writers, messages, result: Ok(()) };
     let mut in_order = writer::InOrder::new(&jobs, &position, out, opts.record_window, opts.spill_dir.clone());
+    let spare = Spare::default();
     std::thread::scope(|s| {
         let cx = &cx;
         let jobs = &jobs;
         let pool = &pool;
         let position = &position;
+        let spare = &spare;
         s.spawn(move || {
             pool.install(|| {
                 jobs.par_iter().with_max_len(1).for_each_with(tx, |tx, job| {
-                    let link = WriterLink { tx: &*tx, pos: position[&job.index], records: keep_records };
+                    let link = WriterLink { tx: &*tx, spare, pos: position[&job.index], records: keep_records };
                     let r = execute(cx, backend, *job, sink, opts, &json_keys, to_writer.then_some(link));
                     let _ = tx.send(ToWriter::Done(Box::new(r)));
                 })
             })
         });
         for msg in rx {
-            in_order.receive(msg, &mut report);
+            in_order.receive(msg, &mut report, spare);
         }
     });
     (report.records_spilled, report.records_held_peak) = in_order.held();
@@ -366,6 +368,7 @@ fn execute(
             .then(|| MessageLines { topics: &cx.model.kafka.topics, lines: Vec::new() }),
         sink,
         boundaries: sink.reads_boundaries(),
+        timed: sink.timed(),
         sent: 0,
         publish_time: Duration::ZERO,
         progress: opts.progress.as_deref(),

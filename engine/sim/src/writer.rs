@@ -77,9 +77,14 @@ impl<'a, 'w> InOrder<'a, 'w> {
     }
 
     /// Take one message from a job thread.
-    pub(crate) fn receive(&mut self, msg: ToWriter, report: &mut RunReport) {
+    pub(crate) fn receive(&mut self, msg: ToWriter, report: &mut RunReport, spare: &crate::collect::Spare) {
         match msg {
-            ToWriter::Batch(pos, batch) if pos == self.next => self.out.write(&self.jobs[pos], &batch),
+            ToWriter::Batch(pos, batch) if pos == self.next => {
+                self.out.write(&self.jobs[pos], &batch);
+                if let Batch::Records(r) = batch {
+                    spare.give(r);
+                }
+            }
             ToWriter::Batch(pos, batch) => self.hold(pos, batch),
             ToWriter::Done(mut r) => {
                 let pos = self.position[&r.job.index];

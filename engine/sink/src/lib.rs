@@ -39,4 +39,7 @@ impl MessageSink for NullSink {
     fn reads_boundaries(&self) -> bool {
         false
     }
+    fn timed(&self) -> bool {
+        false
+    }
 }

@@ -326,6 +326,9 @@ impl MessageSink for CountingSink<'_> {
     fn reads_boundaries(&self) -> bool {
         self.inner.reads_boundaries()
     }
+    fn timed(&self) -> bool {
+        self.inner.timed()
+    }
     fn job_ended(&self, job: &JobId, commit: bool) -> Result<(), String> {
         self.inner.job_ended(job, commit)
     }

@@ -3,7 +3,7 @@
 
 use distroduce_model::layout::{self, OutputDir};
 pub use distroduce_model::output::RecordWriter;
-use distroduce_model::record::{json_keys, write_record_json, PackedRecords, RecordView};
+use distroduce_model::record::{json_keys, write_record_json_cached, PackedRecords, RecordView, TextCache};
 use distroduce_model::types::RecordFormat;
 use distroduce_model::value::json::to_json;
 use distroduce_model::{JobId, Model, BOOKKEEPING};
@@ -91,18 +91,20 @@ pub struct JsonlWriter {
     out: Lines,
     keys: Vec<String>,
     path: PathBuf,
+    /// The text of values written before, for values that repeat from record to record.
+    texts: TextCache,
 }
 
 impl JsonlWriter {
     pub fn create(path: &Path, model: &Model) -> io::Result<Self> {
-        Ok(Self { out: create(path)?, keys: json_keys(model), path: path.to_path_buf() })
+        Ok(Self { out: create(path)?, keys: json_keys(model), path: path.to_path_buf(), texts: TextCache::default() })
     }
 }
 
 impl RecordWriter for JsonlWriter {
     fn write_job(&mut self, job: &JobId, records: &PackedRecords) -> io::Result<()> {
         for r in records.iter() {
-            write_record_json(&mut self.out.buf, &self.keys, job, r)?;
+            write_record_json_cached(&mut self.out.buf, &self.keys, job, r, Some(&mut self.texts))?;
             self.out.buf.push(b'\n');
             self.out.end_line()?;
         }

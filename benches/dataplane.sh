@@ -13,6 +13,8 @@
 #   REPEAT            interleaved rounds for the radCAD and chat rows (default 3); medians are shown
 #   RUNS, TIMESTEPS   radCAD model (defaults 5 and 100000: radCAD's own figures)
 #   CHAT_RUNS, CHAT_T chat (defaults 10 and 2000, as benches/cadcad_ratio.sh)
+#   THREADS_T         chat timesteps of the two-threads-against-one pair (default 20000: at 2000 the
+#                     engine's one-thread run is ~50 ms, too short for a scaling figure)
 #   MEM_T_SMALL, MEM_T_BIG  chat timesteps of the two memory runs (defaults 10000 and 1000000)
 #   IOT=0             skip the IoT fleet row (it needs ~1 GB of RAM and a minute)
 #   ENGINE            engine binary (default target/release/engine)
@@ -27,13 +29,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 REPEAT="${REPEAT:-3}" RUNS="${RUNS:-5}" TIMESTEPS="${TIMESTEPS:-100000}"
-CHAT_RUNS="${CHAT_RUNS:-10}" CHAT_T="${CHAT_T:-2000}"
+CHAT_RUNS="${CHAT_RUNS:-10}" CHAT_T="${CHAT_T:-2000}" THREADS_T="${THREADS_T:-20000}"
 MEM_T_SMALL="${MEM_T_SMALL:-10000}" MEM_T_BIG="${MEM_T_BIG:-1000000}" IOT="${IOT:-1}"
 ENGINE="${ENGINE:-target/release/engine}"
 NATIVE_RADCAD="${NATIVE_RADCAD:-target/release/native-radcad}"
 NATIVE_CHAT="${NATIVE_CHAT:-target/release/native-chat}"
 
-for v in REPEAT RUNS TIMESTEPS CHAT_RUNS CHAT_T MEM_T_SMALL MEM_T_BIG; do
+for v in REPEAT RUNS TIMESTEPS CHAT_RUNS CHAT_T THREADS_T MEM_T_SMALL MEM_T_BIG; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "dataplane: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
 done
 for b in ENGINE NATIVE_RADCAD NATIVE_CHAT; do
@@ -70,12 +72,15 @@ sed -e 's/^clock: {start: "2019-10-03T00:00:00Z", step: 0s}$/clock: {start: "201
   -e "s#crate: \.\./plugins/chat#crate: $ROOT/plugins/chat#" scenarios/chat.yaml > "$TMP/chat-moving.yaml"
 moving=(run "$TMP/chat-moving.yaml" --kafka none --runs "$CHAT_RUNS" --timesteps "$CHAT_T")
 for ((i = 1; i <= REPEAT; i++)); do
-  echo "dataplane: [$i/$REPEAT] chat: cadCAD, engine (none, jsonl, 2 threads, moving clock), hand-written ..." >&2
+  echo "dataplane: [$i/$REPEAT] chat: cadCAD, engine (none, jsonl, moving clock, 1 and 2 threads), hand-written ..." >&2
   "$PY" benches/cadcad/chat_model.py --runs "$CHAT_RUNS" --timesteps "$CHAT_T" --time-only \
     --frozen "2019-10-03 00:00:00" > "$TMP/chat-cadcad.$i.json"
   "$ENGINE" "${chat[@]}" --threads 1 --format none --out "$TMP/o" --summary-json "$TMP/chat-none.$i.json" >/dev/null
   "$ENGINE" "${chat[@]}" --threads 1 --format jsonl --out "$TMP/o" --summary-json "$TMP/chat-jsonl.$i.json" >/dev/null
-  "$ENGINE" "${chat[@]}" --threads 2 --format none --out "$TMP/o" --summary-json "$TMP/chat-t2.$i.json" >/dev/null
+  for t in 1 2; do
+    "$ENGINE" run scenarios/chat.yaml --kafka none --runs "$CHAT_RUNS" --timesteps "$THREADS_T" --threads "$t" \
+      --format none --out "$TMP/o" --summary-json "$TMP/chat-threads$t.$i.json" >/dev/null
+  done
   "$NATIVE_CHAT" "$CHAT_RUNS" "$CHAT_T" > "$TMP/chat-native.$i.json"
   "$ENGINE" "${moving[@]}" --threads 1 --format none --out "$TMP/o" --summary-json "$TMP/chat-moving.$i.json" >/dev/null
   "$ENGINE" "${moving[@]}" --threads 1 --format jsonl --out "$TMP/o" --summary-json "$TMP/chat-moving_jsonl.$i.json" >/dev/null
@@ -100,11 +105,11 @@ fi
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 "$PY" - "$TMP" "$REPEAT" "$CHAT_RUNS" "$CHAT_T" "$MEM_T_SMALL" "$MEM_T_BIG" "$IOT" \
-  "$load_before" "$load_after" <<'PY'
+  "$load_before" "$load_after" "$THREADS_T" <<'PY'
 import json, os, statistics, sys
 
-tmp, repeat, chat_runs, chat_t, t_small, t_big, iot, load_before, load_after = sys.argv[1:10]
-repeat, chat_runs, chat_t = int(repeat), int(chat_runs), int(chat_t)
+tmp, repeat, chat_runs, chat_t, t_small, t_big, iot, load_before, load_after, threads_t = sys.argv[1:11]
+repeat, chat_runs, chat_t, threads_t = int(repeat), int(chat_runs), int(chat_t), int(threads_t)
 chat_substeps = chat_runs * chat_t * 4
 
 
@@ -125,16 +130,19 @@ def rate(kind, i):
         if d["jobs_failed"]:
             sys.exit(f"dataplane: chat {kind} round {i}: {d['jobs_failed']} jobs failed")
         got, s = d["substeps"], d["sim_seconds"]
-    if got != chat_substeps:
-        sys.exit(f"dataplane: chat {kind} round {i} reports {got} substeps, expected {chat_substeps}")
+    want = chat_runs * threads_t * 4 if kind.startswith("threads") else chat_substeps
+    if got != want:
+        sys.exit(f"dataplane: chat {kind} round {i} reports {got} substeps, expected {want}")
     return got / s
 
 
-kinds = ("cadcad", "none", "jsonl", "t2", "native", "moving", "moving_jsonl")
+kinds = ("cadcad", "none", "jsonl", "native", "moving", "moving_jsonl", "threads1", "threads2")
 chat = {k: [rate(k, i) for i in range(1, repeat + 1)] for k in kinds}
 med = {k: statistics.median(v) for k, v in chat.items()}
 labels = {"cadcad": "cadCAD 0.5.3 single_proc", "none": "engine, 1 thread, --format none",
-          "jsonl": "engine, 1 thread, --format jsonl", "t2": "engine, 2 threads, --format none",
+          "jsonl": "engine, 1 thread, --format jsonl",
+          "threads1": f"T={threads_t}: engine, 1 thread, --format none",
+          "threads2": f"T={threads_t}: engine, 2 threads, --format none",
           "native": "hand-written Rust (benches/native_chat.rs)",
           "moving": "moving clock: engine, 1 thread, --format none, clock step 1s",
           "moving_jsonl": "moving clock: engine, 1 thread, --format jsonl, clock step 1s"}
@@ -154,7 +162,8 @@ goals = [
     ("chat: hand-written / engine", med["native"] / med["none"], "<= 2", med["native"] / med["none"] <= 2),
     ("chat: --format jsonl cost over none, %", 100 * (med["none"] / med["jsonl"] - 1), "<= 30",
      med["none"] / med["jsonl"] - 1 <= 0.30),
-    ("chat: 2 threads / 1 thread", med["t2"] / med["none"], ">= 1.8", med["t2"] / med["none"] >= 1.8),
+    (f"chat T={threads_t}: 2 threads / 1 thread", med["threads2"] / med["threads1"], ">= 1.8",
+     med["threads2"] / med["threads1"] >= 1.8),
     # The same two ratios where nothing repeats (the engine's caches of repeated bytes idle).
     ("chat, moving clock: engine / cadCAD 0.5.3 (frozen)", med["moving"] / med["cadcad"], ">= 50",
      med["moving"] / med["cadcad"] >= 50),

@@ -261,12 +261,12 @@ pub fn write_record_json_cached<'v>(
         let at = out.len();
         let seen = if v.len() >= SAME_MIN_LEN { done[..i.min(SAME_VALUES)].iter().find(|d| d.0 == v) } else { None };
         let slot = match &mut slots {
-            Some(s) if (SAME_MIN_LEN..=TEXT_MAX).contains(&v.len()) => s.get_mut(i),
+            Some((s, kept)) if (SAME_MIN_LEN..=TEXT_MAX).contains(&v.len()) => s.get_mut(i).map(|s| (s, &mut **kept)),
             _ => None,
         };
         if let Some(&(_, s, e)) = seen {
             out.extend_from_within(s..e);
-        } else if let Some(slot) = slot {
+        } else if let Some((slot, kept)) = slot {
             if slot.value == v {
                 out.extend_from_slice(&slot.text);
                 slot.misses = 0;
@@ -275,11 +275,13 @@ pub fn write_record_json_cached<'v>(
                 return Err(io::Error::new(io::ErrorKind::InvalidData, e));
             } else {
                 slot.misses = slot.misses.saturating_add(1);
-                if slot.misses <= TEXT_KEEP_MISSES || slot.misses.is_multiple_of(TEXT_BACKOFF) {
-                    slot.value.clear();
-                    slot.value.extend_from_slice(v);
-                    slot.text.clear();
-                    slot.text.extend_from_slice(&out[at..]);
+                let (old, new) = (slot.value.len() + slot.text.len(), v.len() + (out.len() - at));
+                let fits = *kept - old + new <= TEXT_BUDGET;
+                if fits && (slot.misses <= TEXT_KEEP_MISSES || slot.misses.is_multiple_of(TEXT_BACKOFF)) {
+                    // Fresh buffers of the exact size, so that what `kept` counts is what is held.
+                    slot.value = v.to_vec();
+                    slot.text = out[at..].to_vec();
+                    *kept = *kept - old + new;
                 }
             }
         } else if let Err(e) = write_json_text(out, v, Style::Python) {
@@ -325,6 +327,8 @@ const SAME_MIN_LEN: usize = 16;
 pub struct TextCache {
     /// `substep * columns + column`, for the first [`TEXT_SUBSTEPS`] substeps.
     slots: Vec<TextSlot>,
+    /// Bytes of values and texts held in `slots`, at most [`TEXT_BUDGET`].
+    kept: usize,
 }
 
 #[derive(Debug, Default)]
@@ -339,12 +343,16 @@ struct TextSlot {
 const TEXT_SUBSTEPS: usize = 64;
 /// Values longer than this are not kept.
 const TEXT_MAX: usize = 64 * 1024;
+/// Bytes held at most, values and texts together: a model of many columns of large values
+/// (64 substeps × columns × up to 2 × 64 KiB) would otherwise hold gigabytes beside the records'
+/// own bounded window.
+const TEXT_BUDGET: usize = 8 << 20;
 const TEXT_KEEP_MISSES: u32 = 4;
 const TEXT_BACKOFF: u32 = 64;
 
 impl TextCache {
-    /// The slots of `substep`'s records, `columns` of them.
-    fn row(&mut self, substep: u32, columns: usize) -> Option<&mut [TextSlot]> {
+    /// The slots of `substep`'s records, `columns` of them, and the bytes held in all slots.
+    fn row(&mut self, substep: u32, columns: usize) -> Option<(&mut [TextSlot], &mut usize)> {
         let s = substep as usize;
         if s >= TEXT_SUBSTEPS || columns == 0 {
             return None;
@@ -353,7 +361,7 @@ impl TextCache {
         if self.slots.len() < end {
             self.slots.resize_with(end, TextSlot::default);
         }
-        Some(&mut self.slots[s * columns..end])
+        Some((&mut self.slots[s * columns..end], &mut self.kept))
     }
 }
 
@@ -485,6 +493,38 @@ mod tests {
         assert!(hits > 200, "the cache was used ({hits} hits)");
         assert!(cache.slots.iter().all(|s| s.value.is_empty() || to_json_ok(&s.value)), "only good values are kept");
         assert_eq!(cache.slots.len(), TEXT_SUBSTEPS.min(4) * keys.len(), "no slots past the substeps written");
+    }
+
+    /// Many columns of large values at many substeps: the cache holds at most its budget, and
+    /// what it writes is still a fresh writer's.
+    #[test]
+    fn the_text_cache_holds_at_most_its_budget() {
+        use crate::value::json::from_json;
+        let columns = 40;
+        let keys: Vec<String> = (0..columns).map(|c| format!("\"v{c}\"")).collect();
+        let job = JobId { index: 0, simulation: 0, subset: 0, run: 1, mc_run: 1 };
+        let mut cache = TextCache::default();
+        for round in 0..3u32 {
+            for substep in 0..TEXT_SUBSTEPS as u32 {
+                let vals: Vec<Vec<u8>> = (0..columns)
+                    .map(|c| from_json(&serde_json::json!({"c": c, "s": substep, "text": "x".repeat(30_000)})))
+                    .collect();
+                let rec = Record {
+                    substep,
+                    timestep: u64::from(round),
+                    vals: vals.iter().map(|v| Val::from(&v[..])).collect(),
+                };
+                let (mut want, mut got) = (Vec::new(), Vec::new());
+                write_record_json(&mut want, &keys, &job, &rec).unwrap();
+                write_record_json_cached(&mut got, &keys, &job, &rec, Some(&mut cache)).unwrap();
+                assert!(want == got, "round {round} substep {substep}");
+                let held: usize = cache.slots.iter().map(|s| s.value.len() + s.text.len()).sum();
+                assert_eq!(held, cache.kept);
+                assert!(cache.kept <= TEXT_BUDGET, "{} bytes held", cache.kept);
+            }
+        }
+        // Without the budget this would have held 64 × 40 × ~60 KB, about 150 MB.
+        assert!(cache.kept > TEXT_BUDGET / 2, "the cache was used up to near its budget ({})", cache.kept);
     }
 
     fn to_json_ok(v: &[u8]) -> bool {

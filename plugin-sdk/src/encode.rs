@@ -234,6 +234,7 @@ impl Encoder {
 
     /// A list or map of `len` entries, or of a length known at its end (`None`): then its
     /// header is inserted before its entries, as rmp_serde writes it from a buffer.
+    #[inline]
     fn compound(&mut self, len: Option<usize>, map: bool) -> Compound<'_> {
         match len {
             Some(len) => {
@@ -255,7 +256,12 @@ impl Encoder {
     /// encoded as its value meanwhile: [`NESTED`]); under [`COPY`], not kept if `cloned` is false.
     fn shared<T: Serialize + ?Sized>(&mut self, value: &T, kept: &Kept, cloned: bool) -> Result<(), Error> {
         if let Some(bytes) = kept.get() {
-            self.out.extend_from_slice(bytes);
+            // Most kept values are short (a chat user, a one-word string): copied without a
+            // `memory.copy` call, as `put_short` copies a string's bytes.
+            match bytes.split_first() {
+                Some((&first, rest)) if rest.len() <= 16 => put_short(&mut self.out, first, rest),
+                _ => self.out.extend_from_slice(bytes),
+            }
             return Ok(());
         }
         if MODE.get() == COPY && !cloned {
@@ -341,18 +347,28 @@ impl Compound<'_> {
         value.serialize(&mut *self.enc)
     }
 
+    /// Ends it: a length known only now (rare: serde's derives and std's collections give
+    /// theirs) is inserted as its header, out of line.
+    #[inline]
     fn finish(self) -> Result<(), Error> {
-        if let Some(Open { at, count, map }) = self.open {
-            let mut head = Encoder { out: Vec::with_capacity(5) };
-            if map {
-                head.map_len(count / 2);
-            } else {
-                head.array_len(count);
-            }
-            self.enc.out.splice(at..at, head.out);
+        if let Some(open) = self.open {
+            insert_header(&mut self.enc.out, open);
         }
         Ok(())
     }
+}
+
+/// The header of a list or map whose length is known at its end, inserted before its entries.
+#[cold]
+#[inline(never)]
+fn insert_header(out: &mut Vec<u8>, Open { at, count, map }: Open) {
+    let mut head = Encoder { out: Vec::with_capacity(5) };
+    if map {
+        head.map_len(count / 2);
+    } else {
+        head.array_len(count);
+    }
+    out.splice(at..at, head.out);
 }
 
 // `serde::Serializer` for the encoder and its compounds.

@@ -428,3 +428,35 @@ mod erased {
         }
     }
 }
+
+/// A kept `Shared` is copied after other bytes at every length around the short copy's bound
+/// (1 to 17 bytes copied without `memory.copy`, longer ones with it): one byte (an integer), a
+/// string's marker and 0 to 40 bytes, each held twice so that its bytes are kept.
+#[test]
+fn kept_bytes_are_copied_at_every_length() {
+    let check = |v: &dyn erased::Ser, want: &[u8]| {
+        let mut out = vec![7u8, 8];
+        v.unkept(&mut out).unwrap();
+        v.unkept(&mut out).unwrap();
+        assert_eq!(&out[..2], [7, 8]);
+        assert_eq!(out[2..], [want, want].concat(), "{want:?}");
+    };
+    for n in [0i64, 5, -3, 127, 300] {
+        let v = Shared::new(n);
+        let _other = v.clone();
+        check(&v, &rmp_serde::to_vec_named(&n).unwrap());
+        assert!(v.kept().is_some());
+    }
+    for len in 0..=40 {
+        let s: String = "abcdefghij".chars().cycle().take(len).collect();
+        let v = Shared::new(s.clone());
+        let _other = v.clone();
+        check(&v, &rmp_serde::to_vec_named(&s).unwrap());
+        assert_eq!(v.kept(), Some(&rmp_serde::to_vec_named(&s).unwrap()[..]));
+        // The same in a list with other kept values (the copies land mid-buffer).
+        let list = vec![v.clone(), Shared::new("x".to_string()), v.clone()];
+        let mut out = Vec::new();
+        write_named(&mut out, &list).unwrap();
+        assert_eq!(out, rmp_serde::to_vec_named(&vec![s.as_str(), "x", s.as_str()]).unwrap());
+    }
+}

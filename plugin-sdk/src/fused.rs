@@ -450,6 +450,17 @@ impl Loop {
             self.proj_cache.iter_mut().for_each(|c| c.0 = false);
             self.marks.clear();
             let nb = self.blocks[bi].policies.len();
+            // Each call's context is this, with its position (and an update's variable).
+            let block_ctx = FusedCtx {
+                job: self.job,
+                job_seed: self.seed,
+                timestep,
+                substep: k,
+                pos: 0,
+                time_ns,
+                variable: None,
+                keep_shared: true,
+            };
             for i in 0..nb {
                 let Some(call) = &self.blocks[bi].policies[i] else {
                     self.outputs[i].clear();
@@ -458,16 +469,7 @@ impl Loop {
                 };
                 let (f, pos, proj) = (call.f, call.pos, call.proj);
                 self.begin_call(k, pos, proj, prev);
-                let ctx = FusedCtx {
-                    job: self.job,
-                    job_seed: self.seed,
-                    timestep,
-                    substep: k,
-                    pos,
-                    time_ns,
-                    variable: None,
-                    keep_shared: true,
-                };
+                let ctx = FusedCtx { pos, ..block_ctx };
                 let call = self.blocks[bi].policies[i].as_ref().expect("checked above");
                 let state = &self.proj_cache[proj].1;
                 let input = Input::fused(ctx, &self.params, state, None, call.args.as_deref());
@@ -506,16 +508,7 @@ impl Loop {
                 self.begin_call(k, pos, proj, prev);
                 let si = self.fn_sig[f];
                 signal_projection(&mut self.sig_cache[si], &self.signals, &self.sig_projections[si]);
-                let ctx = FusedCtx {
-                    job: self.job,
-                    job_seed: self.seed,
-                    timestep,
-                    substep: k,
-                    pos,
-                    time_ns,
-                    variable: Some(&self.var_names[var]),
-                    keep_shared: true,
-                };
+                let ctx = FusedCtx { pos, variable: Some(&self.var_names[var]), ..block_ctx };
                 let u = &self.blocks[bi].updates[ui];
                 let state = &self.proj_cache[proj].1;
                 let input = Input::fused(ctx, &self.params, state, Some(&self.sig_cache[si].1), u.call.args.as_deref());

@@ -20,7 +20,7 @@
 //! cost one comparison per kept message, and after [`KEEP_MISSES`] misses in a row only one
 //! miss in [`BACKOFF`] is kept.
 
-use crate::message::{fill_fixed, ns_to_ms, parse_emit_to, parse_fixed, MsgMeta, OutMessage};
+use crate::message::{fixed_into, ns_to_ms, parse_emit_to, MsgMeta, OutMessage};
 use crate::plan::TopicPlan;
 
 /// Messages kept at most.
@@ -71,8 +71,7 @@ impl EmitCache {
         out: &mut OutMessage,
     ) -> Result<(), String> {
         // The SDKs' layout for bytes is read in one pass that copies the value: nothing to save.
-        if let Some((topic, value, key)) = parse_fixed(b, topics) {
-            fill_fixed(topics, topic, value, key, now_ns, out);
+        if fixed_into(b, topics, now_ns, out) {
             return Ok(());
         }
         if let Some(k) = self.kept.iter().find(|k| k.payload == b && k.timestep.is_none_or(|t| t == timestep)) {
@@ -140,19 +139,7 @@ mod tests {
     use std::sync::Arc;
 
     fn topic(alias: &str, format: ValueFormat) -> TopicPlan {
-        TopicPlan {
-            alias: alias.into(),
-            name: alias.into(),
-            partitions: 1,
-            replication: 1,
-            format,
-            key: None,
-            headers: vec![],
-            partition: None,
-            disorder: None,
-            schemas: vec![],
-            encoder: None,
-        }
+        TopicPlan { format, ..crate::message::tests::topic(alias) }
     }
 
     /// An "encoder" whose output names the timestep, as a schema version would differ.

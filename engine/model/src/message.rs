@@ -47,11 +47,20 @@ pub fn parse_emit_into(
     timestep: u64,
     out: &mut OutMessage,
 ) -> Result<(), String> {
+    if fixed_into(b, topics, now_ns, out) {
+        return Ok(());
+    }
+    parse_emit_to(b, topics, now_ns, timestep, out).map(drop)
+}
+
+/// `out` from a payload in the SDKs' layout for bytes, read in one pass ([`parse_fixed`]);
+/// `false` (and `out` untouched) for any other payload.
+pub(crate) fn fixed_into(b: &[u8], topics: &[TopicPlan], now_ns: i64, out: &mut OutMessage) -> bool {
     let Some((topic, value, key)) = parse_fixed(b, topics) else {
-        return parse_emit_to(b, topics, now_ns, timestep, out).map(drop);
+        return false;
     };
     fill_fixed(topics, topic, value, key, now_ns, out);
-    Ok(())
+    true
 }
 
 /// What [`parse_emit_into`] makes of the map `{topic, value: bin, key?: str}` (the SDKs' layout
@@ -86,14 +95,7 @@ pub fn bytes_emit_into(
 
 /// `out` for a message of the SDKs' layout for bytes, read by [`parse_fixed`] or
 /// [`bytes_emit_into`].
-pub(crate) fn fill_fixed(
-    topics: &[TopicPlan],
-    topic: usize,
-    value: &[u8],
-    key: Option<&[u8]>,
-    now_ns: i64,
-    out: &mut OutMessage,
-) {
+fn fill_fixed(topics: &[TopicPlan], topic: usize, value: &[u8], key: Option<&[u8]>, now_ns: i64, out: &mut OutMessage) {
     let plan = &topics[topic];
     out.topic = topic;
     out.value.clear();
@@ -117,14 +119,14 @@ pub(crate) fn fill_fixed(
 }
 
 /// What [`parse_fixed`] reads: the topic index, the value and the key.
-pub(crate) type Fixed<'a> = (usize, &'a [u8], Option<&'a [u8]>);
+type Fixed<'a> = (usize, &'a [u8], Option<&'a [u8]>);
 
 /// The topic index, value and key of a payload in the SDKs' layout for bytes: a map of 2 or 3
 /// entries, `topic` (a declared alias), `value` (binary) and optionally `key` (a UTF-8 string or
 /// nil), in that order and nothing after it, for a topic whose format sends binary values as they
 /// are (`json`, `raw`) and, when the key is absent, has no key template. `None` for anything else.
 /// It accepts only what [`parse_emit`] accepts, with the same result.
-pub(crate) fn parse_fixed<'a>(b: &'a [u8], topics: &[TopicPlan]) -> Option<Fixed<'a>> {
+fn parse_fixed<'a>(b: &'a [u8], topics: &[TopicPlan]) -> Option<Fixed<'a>> {
     let entries = match *b.first()? {
         m @ 0x82..=0x83 => (m & 0x0f) as usize,
         _ => return None,
@@ -384,7 +386,7 @@ fn bytes_or_json(v: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::value::json::from_json;
     use serde_json::json;
@@ -416,7 +418,8 @@ mod tests {
         assert!(e.contains("`nope`") && e.contains("declared: chat"), "{e}");
     }
 
-    fn topic(alias: &str) -> TopicPlan {
+    /// A JSON topic of one partition, no key, headers or schemas: what a test changes it from.
+    pub(crate) fn topic(alias: &str) -> TopicPlan {
         TopicPlan {
             alias: alias.into(),
             name: alias.into(),
